@@ -1,0 +1,75 @@
+"""``printstation`` command line. Each subcommand lives in its own module with ``register()``.
+
+Exit codes: 0 ok, 1 some items failed, 2 usage, 3 bad input, 4 authentication refused.
+Errors are one line on stderr: ``printstation: error: …``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from typing import Sequence
+
+from ..errors import PrintstationError
+
+#: Subcommand modules in help order. A module registers one or more subcommands.
+COMMAND_MODULES = (
+    "printstation.cli.convert",
+    "printstation.cli.daemon",
+    "printstation.cli.client",
+    "printstation.cli.markets",
+    "printstation.cli.scan",
+    "printstation.cli.doctor",
+)
+
+
+class ArgParser(argparse.ArgumentParser):
+    """argparse that exits 2 with our one-line error format."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"printstation: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = ArgParser(prog="printstation", description="Label printing station for marketplace sellers.")
+    parser.add_argument("--version", action="version", version=f"printstation {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgParser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def fail(message: str, code: int) -> int:
+    print(f"printstation: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    from ..logs import setup_logging
+
+    setup_logging(verbosity=args.verbose, level=os.environ.get("PRINTSTATION_LOG_LEVEL"))
+    try:
+        return int(args.func(args) or 0)
+    except PrintstationError as exc:
+        return fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1

@@ -1,0 +1,112 @@
+"""``printstation convert``: one label file → printer bytes (or 1-bit PNG previews)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import BadInput, UsageError
+from ..spec import LANGS, Media, PrinterSpec
+
+
+def _threshold(v: str) -> int:
+    n = int(v)
+    if not 0 <= n <= 255:
+        raise argparse.ArgumentTypeError("threshold must be 0-255")
+    return n
+
+
+def _positive(v: str) -> int:
+    n = int(v)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def _media(v: str) -> Media:
+    try:
+        return Media.parse(v)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_spec_arguments(p: argparse.ArgumentParser) -> None:
+    """The printer options shared by every command that converts."""
+    p.add_argument("--lang", choices=LANGS, default="zpl", help="printer language (default zpl)")
+    p.add_argument("--media", type=_media, default=Media(58, 40), metavar="WxH",
+                   help="label size in mm (default 58x40)")
+    p.add_argument("--dpi", type=_positive, default=203, help="printer resolution (default 203)")
+    p.add_argument("--rotate", choices=("auto", "0", "90", "180", "270"), default="auto",
+                   help="clockwise rotation; auto turns portrait labels onto landscape media")
+    p.add_argument("--copies", type=_positive, default=1)
+    p.add_argument("--darkness", type=int, default=None, help="ZPL ~SD 0-30, TSPL/EPL2 0-15")
+    p.add_argument("--zpl-compress", choices=("auto", "z64", "acs", "hex"), default="auto")
+    p.add_argument("--invert", action="store_true", help="TSPL: print 1 bits as black")
+    p.add_argument("--dither", action="store_true", help="error-diffusion dithering (photos, logos)")
+    p.add_argument("--threshold", type=_threshold, default=128, help="black below this gray level (0-255)")
+    p.add_argument("--cut", action="store_true", help="ESC/POS: cut after each label")
+    p.add_argument("--barcodes", choices=("redraw", "keep"), default="redraw",
+                   help="redraw barcodes on whole printer dots (default) or keep the plain render")
+    p.add_argument("--no-verify", action="store_true", help="do not decode barcodes to verify the result")
+
+
+def spec_from_args(args: argparse.Namespace) -> PrinterSpec:
+    return PrinterSpec(
+        lang=args.lang, media=args.media, dpi=args.dpi, rotate=args.rotate, copies=args.copies,
+        darkness=args.darkness, zpl_compress=args.zpl_compress, invert=args.invert,
+        dither=args.dither, threshold=args.threshold, cut=args.cut, barcodes=args.barcodes,
+        verify="off" if args.no_verify else "fail",
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="convert a label (ZPL/SVG/PNG/JPEG/BMP/PDF, raw or base64) for a printer",
+                       description="Convert one label to the printer's language. INPUT may be '-' for stdin.")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("-o", "--output", default="-", metavar="OUT", help="output path or '-' for stdout (default)")
+    add_spec_arguments(p)
+    p.set_defaults(func=run)
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory") from None
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..convert import convert
+    from ..guard import time_limit
+
+    spec = spec_from_args(args)
+    data = _read(args.input)
+    with time_limit(spec.render_timeout):
+        labels = convert(data, spec)
+    if not labels:
+        raise BadInput("input holds no label")
+    out = args.output
+    if spec.lang == "png" and len(labels) > 1:
+        if out == "-":
+            raise UsageError("several pages as PNG need -o OUT (pages go to OUT-1.png, OUT-2.png, …)")
+        base = Path(out)
+        stem = base.with_suffix("") if base.suffix else base
+        for n, png in enumerate(labels, 1):
+            Path(f"{stem}-{n}.png").write_bytes(png)
+        return 0
+    blob = b"".join(labels)
+    if out == "-":
+        sys.stdout.buffer.write(blob)
+        sys.stdout.buffer.flush()
+    else:
+        tmp = Path(out + ".tmp")
+        tmp.write_bytes(blob)
+        tmp.replace(out)
+    return 0

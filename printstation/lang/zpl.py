@@ -1,0 +1,207 @@
+"""ZPL II: a raster as ``^GFA`` (hex, ACS run-length or ``:Z64:``), and native ZPL passthrough.
+
+ACS (Alternative Compression Scheme), per row of hex digits: ``G``–``Y`` repeat the next digit
+1–19 times, ``g``–``z`` add 20–400; ``,`` fills the rest of the row with ``0``, ``!`` with ``F``;
+``:`` repeats the previous row. ``:Z64:`` is base64 of zlib data, followed by ``:`` and the
+CRC-16/XMODEM of the base64 text as four hex digits.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import zlib
+
+import numpy as np
+
+from ..spec import PrinterSpec
+from .bits import pack_rows
+
+NAME = "zpl"
+EXT = "zpl"
+
+_RUN = re.compile(r"(.)\1+")
+_HI = "ghijklmnopqrstuvwxyz"  # 20, 40, … 400
+_LO = "GHIJKLMNOPQRSTUVWXY"  # 1 … 19
+
+
+def _count(n: int) -> str:
+    out = []
+    while n >= 400:
+        out.append("z")
+        n -= 400
+    if n >= 20:
+        out.append(_HI[n // 20 - 1])
+        n %= 20
+    if n:
+        out.append(_LO[n - 1])
+    return "".join(out)
+
+
+# Precomputed prefixes for the usual run lengths (a row is at most a few hundred digits).
+_COUNTS = [""] + [_count(n) for n in range(1, 2401)]
+
+
+def _run(m: re.Match[str]) -> str:
+    s = m.group(0)
+    n = len(s)
+    return (_COUNTS[n] if n < len(_COUNTS) else _count(n)) + s[0]
+
+
+def acs_encode(data: bytes, bytes_per_row: int) -> str:
+    """ACS-compress packed raster bytes (row by row)."""
+    hexdata = data.hex().upper()
+    step = bytes_per_row * 2
+    out: list[str] = []
+    prev = None
+    for i in range(0, len(hexdata), step):
+        row = hexdata[i : i + step]
+        if row == prev:
+            out.append(":")
+            continue
+        prev = row
+        tail = ""
+        stripped = row.rstrip("0")
+        if len(stripped) < len(row):
+            row, tail = stripped, ","
+        else:
+            stripped = row.rstrip("F")
+            if len(row) - len(stripped) > 1:
+                row, tail = stripped, "!"
+        out.append(_RUN.sub(_run, row) + tail)
+    return "".join(out)
+
+
+def acs_decode(text: str, bytes_per_row: int) -> bytes:
+    """Inverse of :func:`acs_encode` (also accepts plain hex)."""
+    step = bytes_per_row * 2
+    rows: list[str] = []
+    cur: list[str] = []
+    n = 0
+    for ch in text:
+        if ch in "\r\n ":
+            continue
+        if "G" <= ch <= "Y":
+            n += ord(ch) - ord("F")
+        elif "g" <= ch <= "z":
+            n += (ord(ch) - ord("f")) * 20
+        elif ch == ",":
+            cur.append("0" * (step - len("".join(cur))))
+        elif ch == "!":
+            cur.append("F" * (step - len("".join(cur))))
+        elif ch == ":":
+            rows.append(rows[-1] if rows else "0" * step)
+            continue
+        else:
+            cur.append(ch * (n or 1))
+            n = 0
+        line = "".join(cur)
+        if len(line) >= step:
+            rows.append(line[:step])
+            cur = [line[step:]] if len(line) > step else []
+    if cur and "".join(cur):
+        rows.append("".join(cur).ljust(step, "0"))
+    return bytes.fromhex("".join(rows))
+
+
+def crc16(data: bytes) -> str:
+    return f"{binascii.crc_hqx(data, 0):04X}"
+
+
+def z64_encode(data: bytes) -> str:
+    b64 = base64.b64encode(zlib.compress(data, 9))
+    return f":Z64:{b64.decode()}:{crc16(b64)}"
+
+
+def z64_decode(text: str) -> bytes:
+    _, kind, b64, crc = text.split(":", 3)
+    if kind not in ("Z64", "B64"):
+        raise ValueError(f"not a Z64/B64 field: {kind}")
+    if crc and crc16(b64.encode()) != crc.strip().upper():
+        raise ValueError("Z64 CRC mismatch")
+    raw = base64.b64decode(b64)
+    return zlib.decompress(raw) if kind == "Z64" else raw
+
+
+def graphic_field(raster: np.ndarray, compress: str = "auto") -> str:
+    """``^GFA,total,total,bytes_per_row,data`` for a raster (True = black)."""
+    data, bpr, rows = pack_rows(raster)
+    total = bpr * rows
+    if compress == "hex":
+        body = data.hex().upper()
+    elif compress == "acs":
+        body = acs_encode(data, bpr)
+    elif compress == "z64":
+        body = z64_encode(data)
+    else:
+        z = z64_encode(data)
+        # ACS beats Z64 only on tiny, very regular rasters; skip the costlier encoder when the
+        # Z64 text is already under 1 KB or clearly smaller than a hex dump could compress to.
+        a = acs_encode(data, bpr) if len(z) > 256 else None
+        body = a if a is not None and len(a) < len(z) else z
+    return f"^GFA,{total},{total},{bpr},{body}"
+
+
+def _header(spec: PrinterSpec) -> str:
+    parts = [f"^PW{spec.width_dots}", f"^LL{spec.height_dots}"]
+    if spec.offset != (0, 0):
+        parts.append(f"^LH{spec.offset[0]},{spec.offset[1]}")
+    return "".join(parts)
+
+
+def _darkness(spec: PrinterSpec) -> str:
+    return f"~SD{spec.darkness:02d}\n" if spec.darkness is not None else ""
+
+
+def emit(raster: np.ndarray, spec: PrinterSpec) -> bytes:
+    """One label as a complete ZPL format."""
+    pq = f"^PQ{spec.copies}" if spec.copies > 1 else ""
+    text = (
+        f"{_darkness(spec)}^XA{_header(spec)}^FO0,0{graphic_field(raster, spec.zpl_compress)}"
+        f"^FS{pq}^XZ\n"
+    )
+    return text.encode("ascii")
+
+
+_PQ = re.compile(rb"\^PQ(\d*)", re.I)
+
+
+def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list[bytes]:
+    """Keep native ZPL byte for byte; add only what the printer needs, per ``^XA…^XZ`` format.
+
+    ``^PW``/``^LL`` when the format has none (WB ZPL carries neither), ``^LH`` for a configured
+    offset, ``^PQ`` for copies (an existing ``^PQ`` gets its quantity replaced), ``~SD`` for a
+    configured darkness, and ``^MU`` when the format was laid out for another resolution (WB lays
+    its ZPL out in 203-dpi dots; a 300-dpi Zebra would otherwise print it at two thirds size).
+    """
+    from ..render.sniff import split_zpl
+
+    out: list[bytes] = []
+    formats = split_zpl(zpl)
+    for i, fmt in enumerate(formats):
+        start = re.search(rb"\^XA", fmt, re.I)
+        assert start is not None
+        add = b""
+        if not re.search(rb"\^PW", fmt, re.I):
+            add += f"^PW{spec.width_dots}".encode()
+        if not re.search(rb"\^LL", fmt, re.I):
+            add += f"^LL{spec.height_dots}".encode()
+        if spec.offset != (0, 0):
+            add += f"^LH{spec.offset[0]},{spec.offset[1]}".encode()
+        if abs(spec.dpi - design_dpi) > 20 and not re.search(rb"\^MU", fmt, re.I):
+            base = min((150, 200, 300), key=lambda d: abs(d - design_dpi))
+            target = min((300, 600), key=lambda d: abs(d - spec.dpi))
+            if target > base:
+                add += f"^MUd,{base},{target}".encode()
+        body = fmt[: start.end()] + add + fmt[start.end():]
+        if spec.copies > 1:
+            if _PQ.search(body):
+                body = _PQ.sub(f"^PQ{spec.copies}".encode(), body, count=1)
+            else:
+                end = body.upper().rfind(b"^XZ")
+                body = body[:end] + f"^PQ{spec.copies}".encode() + body[end:]
+        if i == 0 and spec.darkness is not None:
+            body = _darkness(spec).encode() + body.lstrip(b"\r\n")
+        out.append(body)
+    return out

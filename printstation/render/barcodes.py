@@ -1,0 +1,147 @@
+"""Barcodes: find them on the source, verify them on the printer raster.
+
+(Redraw on whole printer dots lives in :mod:`printstation.render.redraw`.)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import BarcodeVerifyError
+from ..spec import PrinterSpec
+from .raster import Page
+
+log = logging.getLogger(__name__)
+
+#: Pixels per source unit are raised until the source is at least this many px per printer dot.
+DETECT_OVERSAMPLE = 3.0
+MAX_DETECT_PIXELS = 12_000_000
+
+
+@dataclass(frozen=True)
+class Barcode:
+    """A barcode found on a source: ``corners`` in source units (TL, TR, BR, BL)."""
+
+    format: str
+    content: bytes
+    text: str
+    corners: tuple[tuple[float, float], ...]
+    orientation: int
+    symbology: str
+
+
+@dataclass(frozen=True)
+class BarcodeResult:
+    """What happened to one barcode of a label."""
+
+    barcode: Barcode
+    redrawn: bool
+    verified: bool
+    module_dots: int = 0
+
+
+def _zx():
+    import zxingcpp
+
+    return zxingcpp
+
+
+def read(gray: np.ndarray, *, pure: bool = False) -> list:
+    """Decode every barcode in a grayscale image (a white margin is added for quiet zones)."""
+    zx = _zx()
+    pad = np.pad(gray, 16, constant_values=255)
+    return list(zx.read_barcodes(pad, try_rotate=True, try_downscale=True, try_invert=False,
+                                 text_mode=zx.TextMode.HRI, is_pure=pure))
+
+
+def _corners(r, scale: float, pad: int = 16) -> tuple[tuple[float, float], ...]:
+    p = r.position
+    return tuple(((pt.x - pad) / scale, (pt.y - pad) / scale)
+                 for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
+
+
+def detect_scale(page: Page) -> float:
+    """Pixels per source unit at which barcodes are looked for on the source."""
+    src = page.source
+    if src.native_scale is not None:
+        return src.native_scale
+    s = max(page.placement.sx, page.placement.sy) * DETECT_OVERSAMPLE
+    area = src.width * src.height * s * s
+    if area > MAX_DETECT_PIXELS:
+        s *= (MAX_DETECT_PIXELS / area) ** 0.5
+    return s
+
+
+_DETECTED: "OrderedDict[str, tuple[list[Barcode], np.ndarray | None, float]]" = OrderedDict()
+_DETECT_LOCK = threading.Lock()
+
+
+def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarray, float]:
+    """Barcodes on the page's source (cached by content key): (barcodes, source image, scale)."""
+    if key is not None:
+        with _DETECT_LOCK:
+            hit = _DETECTED.get(key)
+        if hit is not None and hit[1] is not None:
+            return hit[0], hit[1], hit[2]
+    scale = detect_scale(page)
+    img = page.source.render(scale)
+    found = []
+    for r in read(img):
+        if not r.valid:
+            continue
+        found.append(Barcode(
+            format=r.format.name if hasattr(r.format, "name") else str(r.format),
+            content=bytes(r.bytes), text=r.text, corners=_corners(r, scale),
+            orientation=int(r.orientation), symbology=r.symbology_identifier,
+        ))
+    if key is not None:
+        with _DETECT_LOCK:
+            _DETECTED[key] = (found, img, scale)
+            while len(_DETECTED) > 64:
+                _DETECTED.popitem(last=False)
+    return found, img, scale
+
+
+def decoded_set(raster: np.ndarray) -> list[tuple[str, bytes]]:
+    """(format, content) of every barcode that decodes from a 1-bit raster."""
+    gray = np.where(raster, 0, 255).astype(np.uint8)
+    return [(r.format.name, bytes(r.bytes)) for r in read(gray) if r.valid]
+
+
+def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None = None
+           ) -> tuple[np.ndarray, list[BarcodeResult]]:
+    """Redraw (``spec.barcodes == "redraw"``) and verify the barcodes of one label."""
+    if spec.barcodes == "keep" and spec.verify == "off":
+        return raster, []
+    found, img, scale = detect(page, key)
+    if not found:
+        return raster, []
+    redrawn: dict[int, int] = {}
+    if spec.barcodes == "redraw":
+        from .redraw import redraw
+
+        raster, redrawn = redraw(page, raster, found, spec)
+    results: list[BarcodeResult] = []
+    if spec.verify == "off":
+        return raster, [BarcodeResult(b, i in redrawn, False, redrawn.get(i, 0)) for i, b in enumerate(found)]
+    got = decoded_set(raster)
+    missing = []
+    for i, b in enumerate(found):
+        ok = (b.format, b.content) in got
+        if ok:
+            got.remove((b.format, b.content))
+        else:
+            missing.append(b)
+        results.append(BarcodeResult(b, i in redrawn, ok, redrawn.get(i, 0)))
+    if missing:
+        what = ", ".join(f"{b.format} {b.text[:40]!r}" for b in missing)
+        msg = f"barcode would not scan at {spec.dpi} dpi: {what}"
+        if spec.verify == "fail":
+            raise BarcodeVerifyError(msg)
+        log.warning("%s (printing anyway: verify=warn)", msg)
+    return raster, results

@@ -1,0 +1,84 @@
+"""PNG / JPEG / BMP / GIF / TIFF / WebP → grayscale at the printer's resolution.
+
+Resampling is chosen to keep bar edges where they were: area averaging when shrinking (each dot
+takes the share of ink it covers, the threshold then puts every edge on the nearest dot
+boundary), bilinear when enlarging by a non-integer factor, and plain pixel repetition when an
+integer factor fits (see :func:`~printstation.render.raster.fit`).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import BadInput
+
+# Our own pixel cap is checked before decoding; keep Pillow's bomb guard as a second fence.
+Image.MAX_IMAGE_PIXELS = 200_000_000
+
+
+class BitmapSource:
+    """A decoded bitmap as a :class:`~printstation.render.raster.Source` (units: pixels)."""
+
+    native_scale: float | None = 1.0
+
+    def __init__(self, data: bytes, kind: str, max_pixels: int) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                im = Image.open(io.BytesIO(data))
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise BadInput(
+                        f"{kind.upper()} is {w}×{h} = {w * h} pixels, over the limit of {max_pixels}"
+                    )
+                if getattr(im, "n_frames", 1) > 1:
+                    im.seek(0)
+                im.load()
+        except BadInput:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise BadInput(f"{kind.upper()} refused as a decompression bomb: {exc}") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise BadInput(f"broken {kind.upper()} ({len(data)} bytes): {exc}") from None
+        im = ImageOps.exif_transpose(im) or im
+        self.gray = _flatten(im)
+        self.height, self.width = (float(x) for x in self.gray.shape)
+
+    def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
+        h, w = self.gray.shape
+        if size is None:
+            size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+        if size == (w, h):
+            return self.gray
+        im = Image.fromarray(self.gray, "L")
+        sx, sy = size[0] / w, size[1] / h
+        if sx < 1 or sy < 1:
+            resample = Image.Resampling.BOX
+        elif float(sx).is_integer() and float(sy).is_integer():
+            resample = Image.Resampling.NEAREST
+        else:
+            resample = Image.Resampling.BILINEAR
+        return np.asarray(im.resize(size, resample))
+
+
+def _flatten(im: Image.Image) -> np.ndarray:
+    """Any mode → 8-bit gray, transparency composited onto white."""
+    if im.mode == "1":
+        return np.asarray(im.convert("L"))
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = arr.max() or 1.0
+        return (arr * (255.0 / top)).clip(0, 255).astype(np.uint8)
+    if im.mode == "P" or im.mode == "PA":
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "RGBa", "La"):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    if im.mode == "CMYK":
+        im = im.convert("RGB")
+    return np.asarray(im.convert("L"))

@@ -1,0 +1,159 @@
+"""Tell a label's format from its content, never from a file name.
+
+WB sends every sticker base64-wrapped, so base64 text (raw or as a ``data:`` URL) is unwrapped
+strictly and sniffed again. Anything we cannot name is refused with what was seen.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import zlib
+from dataclasses import dataclass
+
+from ..errors import BadInput
+
+KINDS = ("zpl", "svg", "pdf", "png", "jpeg", "bmp", "gif", "tiff", "webp")
+BITMAP_KINDS = frozenset({"png", "jpeg", "bmp", "gif", "tiff", "webp"})
+
+_B64_TEXT = re.compile(rb"[A-Za-z0-9+/=_\-\s]+")
+_DATA_URL = re.compile(rb"\s*data:[\w.+/-]*(?:;[\w=.-]+)*;base64,", re.I)
+_SVG_HEAD = re.compile(rb"<svg[\s>]", re.I)
+_ZPL_START = re.compile(rb"[\^~]XA", re.I)
+#: Largest decompressed SVGZ we accept (a gzip bomb is refused, not inflated).
+MAX_SVGZ_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """Label bytes with their format. ``data`` is unwrapped (base64 / gzip removed)."""
+
+    kind: str
+    data: bytes
+    wrapped: str | None = None
+
+    @property
+    def is_bitmap(self) -> bool:
+        return self.kind in BITMAP_KINDS
+
+
+def describe(data: bytes, n: int = 24) -> str:
+    """A short, safe picture of the first bytes for error messages."""
+    head = data[:n]
+    try:
+        text = head.decode("ascii")
+        if text.isprintable():
+            return repr(text) + ("…" if len(data) > n else "")
+    except UnicodeDecodeError:
+        pass
+    return "0x" + head.hex() + ("…" if len(data) > n else "")
+
+
+def _sniff_raw(data: bytes) -> str | None:
+    """The kind of un-wrapped bytes, or None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"BM") and len(data) >= 26 and data[14:15] in (b"\x0c", b"(", b"@", b"l", b"|", b"8"):
+        return "bmp"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if data.startswith((b"II*\x00", b"MM\x00*")):
+        return "tiff"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "webp"
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<") and _SVG_HEAD.search(head):
+        return "svg"
+    m = _ZPL_START.search(data[:4096])
+    if m and re.search(rb"\^XZ", data, re.I):
+        before = data[: m.start()].strip()
+        # Only ZPL commands, comments or whitespace may stand before the first ^XA.
+        if not before or before[:1] in (b"^", b"~") or before.startswith(b"CT~~"):
+            return "zpl"
+    return None
+
+
+def _unbase64(data: bytes) -> bytes | None:
+    """Strictly decode base64 text; None when the text is not base64 at all."""
+    m = _DATA_URL.match(data)
+    if m:
+        body = data[m.end():]
+    else:
+        body = data
+        if not _B64_TEXT.fullmatch(body.strip() or b"!"):
+            return None
+    compact = re.sub(rb"\s+", b"", body)
+    if not compact:
+        raise BadInput("empty base64 payload")
+    if b"-" in compact or b"_" in compact:
+        compact = compact.replace(b"-", b"+").replace(b"_", b"/")
+    if len(compact) < 8:
+        return None
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadInput(f"corrupt base64 label ({len(compact)} chars): {exc}") from None
+
+
+def _gunzip(data: bytes) -> bytes:
+    try:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = d.decompress(data, MAX_SVGZ_BYTES + 1)
+    except zlib.error as exc:
+        raise BadInput(f"corrupt gzip data: {exc}") from None
+    if len(out) > MAX_SVGZ_BYTES:
+        raise BadInput(f"gzip data inflates past {MAX_SVGZ_BYTES // (1024 * 1024)} MiB: refused")
+    return out
+
+
+def sniff(data: bytes) -> Sniffed:
+    """Name the format of ``data`` (raw or base64-wrapped). Raises :class:`BadInput`."""
+    if not data:
+        raise BadInput("empty input (0 bytes)")
+    if not data.strip():
+        raise BadInput(f"input is only whitespace ({len(data)} bytes)")
+    wrapped: str | None = None
+    kind = _sniff_raw(data)
+    if kind is None:
+        decoded = _unbase64(data)
+        if decoded is not None:
+            wrapped = "base64"
+            if not decoded:
+                raise BadInput("base64 text decodes to nothing")
+            data = decoded
+            kind = _sniff_raw(data)
+            if kind is None and not data.startswith(b"\x1f\x8b"):
+                raise BadInput(
+                    f"base64 text decodes to an unrecognised format: starts with {describe(data)}"
+                )
+    if kind is None and data.startswith(b"\x1f\x8b"):
+        inner = _gunzip(data)
+        if _sniff_raw(inner) == "svg":
+            return Sniffed("svg", inner, (wrapped + "+gzip") if wrapped else "gzip")
+        raise BadInput(f"gzip data that is not an SVG: starts with {describe(inner)}")
+    if kind is None:
+        raise BadInput(
+            f"unrecognised label format: starts with {describe(data)} "
+            "(expected ZPL, SVG, PDF, PNG, JPEG or BMP, raw or base64)"
+        )
+    return Sniffed(kind, data, wrapped)
+
+
+def split_zpl(data: bytes) -> list[bytes]:
+    """Split a ZPL stream into its ``^XA…^XZ`` formats (each kept byte for byte)."""
+    out: list[bytes] = []
+    pos = 0
+    for m in re.finditer(rb"\^XZ", data, re.I):
+        chunk = data[pos : m.end()]
+        if _ZPL_START.search(chunk):
+            out.append(chunk)
+        pos = m.end()
+    return out
+
+
+__all__ = ["Sniffed", "sniff", "split_zpl", "describe", "KINDS", "BITMAP_KINDS"]

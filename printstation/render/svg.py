@@ -1,0 +1,157 @@
+"""SVG → grayscale, drawn straight from the vectors by cairosvg at the asked scale.
+
+Safety: XML entities and external documents are refused by defusedxml; any reference to an
+outside resource (``href``/``url(...)`` that is not ``#id`` or ``data:``) refuses the label; a
+``<use>`` chain that would expand past :data:`MAX_EXPANDED_NODES` is refused before drawing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from types import SimpleNamespace
+from xml.etree.ElementTree import Element
+
+import numpy as np
+
+from ..errors import BadInput
+from .raster import to_gray
+
+MAX_EXPANDED_NODES = 200_000
+_XLINK = "{http://www.w3.org/1999/xlink}href"
+_URL_REF = re.compile(r"url\(\s*['\"]?\s*([^)'\"\s]+)", re.I)
+_IMPORT = re.compile(r"@import", re.I)
+_lock = threading.Lock()
+
+
+def _parse(data: bytes):  # -> cairosvg.parser.Tree
+    import cairosvg.parser
+    from defusedxml import DefusedXmlException
+
+    try:
+        return cairosvg.parser.Tree(bytestring=data, unsafe=False, url_fetcher=_refuse_fetch)
+    except DefusedXmlException as exc:
+        raise BadInput(f"SVG refused: {type(exc).__name__} (XML entities / external DTDs are not allowed)") from None
+    except BadInput:
+        raise
+    except Exception as exc:  # ParseError, ValueError from cairosvg
+        raise BadInput(f"broken SVG: {type(exc).__name__}: {exc}") from None
+
+
+def _refuse_fetch(url: str, resource_type: str) -> bytes:
+    if url.startswith("data:"):
+        import cairosvg.url
+
+        return cairosvg.url.fetch(url, resource_type)
+    raise BadInput(f"SVG refers to an external resource ({url[:80]}): refused")
+
+
+def _is_local_ref(ref: str) -> bool:
+    ref = ref.strip()
+    return ref.startswith("#") or ref.startswith("data:") or ref == ""
+
+
+def check_tree(root: Element) -> None:
+    """Refuse external references and exponential ``<use>`` expansion."""
+    ids: dict[str, Element] = {}
+    for el in root.iter():
+        i = el.get("id")
+        if i:
+            ids[i] = el
+        for attr in ("href", _XLINK):
+            ref = el.get(attr)
+            if ref is not None and not _is_local_ref(ref):
+                raise BadInput(f"SVG refers to an external resource ({ref.strip()[:80]}): refused")
+        style = el.get("style") or ""
+        texts = [style]
+        if el.tag.endswith("style") and el.text:
+            texts.append(el.text)
+            if _IMPORT.search(el.text):
+                raise BadInput("SVG stylesheet uses @import: refused")
+        for k, v in el.attrib.items():
+            if "url(" in v and k not in ("href", _XLINK):
+                texts.append(v)
+        for t in texts:
+            for ref in _URL_REF.findall(t):
+                if not _is_local_ref(ref):
+                    raise BadInput(f"SVG refers to an external resource ({ref[:80]}): refused")
+    memo: dict[int, int] = {}
+
+    def weight(el: Element, depth: int) -> int:
+        key = id(el)
+        if key in memo:
+            return memo[key]
+        if depth > 64:
+            raise BadInput("SVG nests <use>/groups deeper than 64 levels: refused")
+        total = 1
+        for child in el:
+            total += weight(child, depth + 1)
+        if el.tag.rsplit("}", 1)[-1] == "use":
+            ref = (el.get("href") or el.get(_XLINK) or "").strip()
+            target = ids.get(ref[1:]) if ref.startswith("#") else None
+            if target is not None:
+                total += weight(target, depth + 1)
+        if total > MAX_EXPANDED_NODES:
+            raise BadInput(f"SVG expands past {MAX_EXPANDED_NODES} elements (a <use> bomb?): refused")
+        memo[key] = total
+        return total
+
+    weight(root, 0)
+
+
+class SvgSource:
+    """An SVG document as a :class:`~printstation.render.raster.Source` (units: CSS px at 96 dpi)."""
+
+    native_scale: float | None = None
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        tree = _parse(data)
+        check_tree(tree.xml_tree)
+        from cairosvg.helpers import node_format
+
+        probe = SimpleNamespace(dpi=96, font_size=16.0, context_width=None, context_height=None)
+        try:
+            w, h, viewbox = node_format(probe, tree)
+        except Exception as exc:
+            raise BadInput(f"broken SVG size: {exc}") from None
+        if (not w or not h) and viewbox:
+            w, h = viewbox[2], viewbox[3]
+        if not w or not h or w <= 0 or h <= 0:
+            raise BadInput("SVG has no usable width/height or viewBox")
+        if w * h > 1e10:
+            raise BadInput(f"SVG canvas {w:g}×{h:g} is absurdly large: refused")
+        self.width = float(w)
+        self.height = float(h)
+        self._tree = tree
+
+    def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Draw at ``scale`` px per unit (or exactly ``size`` = (w, h) px)."""
+        import cairosvg.surface
+
+        tree = self._tree if self._tree is not None else _parse(self.data)
+        self._tree = None  # cairosvg mutates a tree while drawing: parse anew next time
+        kwargs: dict[str, object] = {}
+        if size:
+            kwargs = {"output_width": size[0], "output_height": size[1]}
+        else:
+            kwargs = {"scale": scale}
+        try:
+            with _lock:
+                surface = cairosvg.surface.PNGSurface(
+                    tree, None, 96, background_color="white", **kwargs
+                )
+                buf = surface.cairo
+                buf.flush()
+                w, h, stride = buf.get_width(), buf.get_height(), buf.get_stride()
+                arr = np.frombuffer(buf.get_data(), dtype=np.uint8).reshape(h, stride // 4, 4)[:, :w]
+                # cairo ARGB32 is native-endian BGRA on little-endian machines.
+                gray = to_gray(arr[..., [2, 1, 0, 3]])
+                surface.finish()
+        except BadInput:
+            raise
+        except MemoryError:
+            raise BadInput("SVG too large to draw") from None
+        except Exception as exc:
+            raise BadInput(f"SVG could not be drawn: {type(exc).__name__}: {exc}") from None
+        return gray
