@@ -51,6 +51,11 @@ class TransportError(PrintstationError):
     #: True when retrying later may succeed (refused, reset, timeout, unplugged).
     transient = True
 
+    def __init__(self, message: str, *, transient: bool | None = None) -> None:
+        super().__init__(message)
+        if transient is not None:
+            self.transient = transient
+
 
 class MarketplaceError(PrintstationError):
     """A marketplace API answered with an error or could not be reached."""
