@@ -43,12 +43,12 @@ def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
 
         return [SvgSource(s.data)]
     if s.kind == "pdf":
-        from .render.pdf import open_pdf
+        from .render.pdf import autocrop, open_pdf
 
         tail = s.data[-2048:]
         if b"%%EOF" not in tail:
             raise BadInput(f"truncated PDF ({len(s.data)} bytes, no %%EOF at the end)")
-        return list(open_pdf(s.data, spec.max_pages))
+        return [autocrop(page) for page in open_pdf(s.data, spec.max_pages)]
     if s.is_bitmap:
         from .render.bitmap import BitmapSource
 

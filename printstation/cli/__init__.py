@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def fail(message: str, code: int) -> int:
-    print(f"printstation: error: {' '.join(str(message).split())}", file=sys.stderr)
+    from ..logs import redact
+
+    print(f"printstation: error: {redact(' '.join(str(message).split()))}", file=sys.stderr)
     return code
 
 

@@ -22,6 +22,8 @@ class PdfPageSource:
     """One PDF page as a :class:`~printstation.render.raster.Source` (units: PDF points)."""
 
     native_scale: float | None = None
+    #: Barcodes are looked for at no less than 200 dpi of the page's own size.
+    min_detect_scale = 200 / 72
 
     def __init__(self, doc: object, index: int) -> None:
         self._doc = doc
@@ -65,6 +67,53 @@ class PdfPageSource:
                 pad[: arr.shape[0], : arr.shape[1]] = arr
                 arr = pad
         return arr
+
+
+class CroppedSource:
+    """A window ``(x, y, w, h)`` (source units) of another source — an A4 sheet's label area."""
+
+    native_scale: float | None = None
+
+    def __init__(self, src: PdfPageSource, box: tuple[float, float, float, float]) -> None:
+        self.src = src
+        self.x, self.y, self.width, self.height = box
+        self.min_detect_scale = src.min_detect_scale
+
+    def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
+        if size:
+            scale = max(size[0] / self.width, size[1] / self.height)
+        full = self.src.render(scale)
+        x0, y0 = int(round(self.x * scale)), int(round(self.y * scale))
+        w = size[0] if size else int(round(self.width * scale))
+        h = size[1] if size else int(round(self.height * scale))
+        out = np.full((h, w), 255, np.uint8)
+        part = full[y0 : y0 + h, x0 : x0 + w]
+        out[: part.shape[0], : part.shape[1]] = part
+        return out
+
+
+#: A page whose ink covers less than this share of its area is cropped to the ink (+ margin).
+CROP_BELOW = 0.6
+CROP_MARGIN_PT = 6.0
+
+
+def autocrop(src: PdfPageSource) -> PdfPageSource | CroppedSource:
+    """Crop a page to its ink when most of it is blank (a 100×150 label on an A4 sheet)."""
+    probe = 0.5  # px per pt: a cheap look at where the ink is
+    img = src.render(probe)
+    ink = img < 200
+    if not ink.any():
+        return src
+    rows = np.flatnonzero(ink.any(axis=1))
+    cols = np.flatnonzero(ink.any(axis=0))
+    x0, x1 = cols[0] / probe, (cols[-1] + 1) / probe
+    y0, y1 = rows[0] / probe, (rows[-1] + 1) / probe
+    if (x1 - x0) * (y1 - y0) >= CROP_BELOW * src.width * src.height:
+        return src
+    m = CROP_MARGIN_PT
+    x0, y0 = max(0.0, x0 - m), max(0.0, y0 - m)
+    x1, y1 = min(src.width, x1 + m), min(src.height, y1 + m)
+    return CroppedSource(src, (x0, y0, x1 - x0, y1 - y0))
 
 
 def open_pdf(data: bytes, max_pages: int) -> list[PdfPageSource]:

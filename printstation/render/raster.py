@@ -33,6 +33,8 @@ class Placement:
     y0: int
     canvas_w: int
     canvas_h: int
+    #: Media width in mm (for converting dots to printed size).
+    canvas_w_mm: float = 0.0
 
     @property
     def sx(self) -> float:
@@ -93,7 +95,8 @@ def fit(src_w: float, src_h: float, spec: PrinterSpec, *, integer_scale: bool = 
     out_w = max(1, min(int(round(src_w * s)), ch if rot in (90, 270) else cw))
     out_h = max(1, min(int(round(src_h * s)), cw if rot in (90, 270) else ch))
     pw, ph = (out_h, out_w) if rot in (90, 270) else (out_w, out_h)
-    return Placement(src_w, src_h, out_w, out_h, rot, (cw - pw) // 2, (ch - ph) // 2, cw, ch)
+    return Placement(src_w, src_h, out_w, out_h, rot, (cw - pw) // 2, (ch - ph) // 2, cw, ch,
+                     spec.media.width_mm)
 
 
 def rotate_cw(a: np.ndarray, degrees: int) -> np.ndarray:

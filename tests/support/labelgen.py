@@ -207,3 +207,65 @@ def pdf_label(trackings: list[str] | str, size_mm: tuple[float, float] = (100, 1
 
 def b64(data: bytes) -> bytes:
     return base64.b64encode(data)
+
+
+def reencode(png: bytes, fmt: str, **save: object) -> bytes:
+    """The same picture in another bitmap format ("JPEG", "BMP", …), e.g. JPEG at quality 95."""
+    im = Image.open(io.BytesIO(png))
+    if fmt.upper() == "JPEG":
+        im = im.convert("L")
+        save = {"quality": 95, **save}
+    buf = io.BytesIO()
+    im.save(buf, fmt.upper(), **save)
+    return buf.getvalue()
+
+
+def wb_sticker_jpeg(value: str, size: tuple[int, int] = (58, 40), **kw: object) -> bytes:
+    return reencode(wb_sticker_png(value, size=size, **kw), "JPEG")  # type: ignore[arg-type]
+
+
+def wb_sticker_bmp(value: str, size: tuple[int, int] = (58, 40), **kw: object) -> bytes:
+    return reencode(wb_sticker_png(value, size=size, **kw), "BMP")  # type: ignore[arg-type]
+
+
+def qr_bmp(value: str, size: tuple[int, int] = (58, 40), module_px: int = 9) -> bytes:
+    return reencode(qr_png(value, size=size, module_px=module_px), "BMP")
+
+
+def wb_sticker_svg_vertical(value: str, part_a: str = "1234567", part_b: str = "8901",
+                            size: tuple[int, int] = (58, 40)) -> bytes:
+    """A WB ``zplv``-style vertical sticker: the landscape sticker turned 90° on a portrait page."""
+    inner = wb_sticker_svg(value, part_a, part_b, size=size).decode()
+    w, h = size[0] * PX_PER_MM, size[1] * PX_PER_MM
+    body = inner[inner.index("<svg"):]
+    body = body[body.index(">") + 1 : body.rindex("</svg>")]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{h}" height="{w}" viewBox="0 0 {h} {w}">'
+        f'<g transform="translate({h},0) rotate(90)">{body}</g></svg>'
+    ).encode()
+
+
+def two_barcode_svg(code128: str, qr: str, size: tuple[int, int] = (58, 40)) -> bytes:
+    """A sticker with a Code128 on the left and a QR code on the right (10 px/mm)."""
+    w, h = size[0] * PX_PER_MM, size[1] * PX_PER_MM
+    row = modules(code128)[0]
+    m = 3 if len(row) * 3 <= w * 0.55 else 2
+    x0, y0, bh = int(w * 0.04), int(h * 0.15), int(h * 0.55)
+    rects = [f'<rect x="{x0 + i * m}" y="{y0}" width="{m}" height="{bh}"/>' for i, d in enumerate(row) if d]
+    q = modules(qr, "QRCode")
+    qm = max(3, int((w * 0.34) // q.shape[1]))
+    qx = w - q.shape[1] * qm - int(w * 0.04)
+    qy = (h - q.shape[0] * qm) // 2
+    rects += [f'<rect x="{qx + c * qm}" y="{qy + r * qm}" width="{qm}" height="{qm}"/>'
+              for r, c in zip(*np.nonzero(q))]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">'
+        f'<rect width="{w}" height="{h}" fill="#fff"/><g fill="#000" shape-rendering="crispEdges">'
+        f'{"".join(rects)}</g></svg>'
+    ).encode()
+
+
+def svg_to_png(svg: bytes, scale: float = 1.0) -> bytes:
+    import cairosvg
+
+    return cairosvg.svg2png(bytestring=svg, scale=scale, background_color="white")

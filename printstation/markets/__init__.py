@@ -1,0 +1,24 @@
+"""Marketplace clients: Wildberries (FBS stickers, supply QR, boxes, orders, supplies) and
+LAliExpress (label PDFs, shipment lookup, handover lists), with a label cache in front.
+
+    from printstation.markets import LabelCache, LabelFetcher, WBClient, AliClient
+    fetcher = LabelFetcher(wb=WBClient(url, token), cache=LabelCache(data_dir))
+    fetcher.wb_order_sticker(123456, "zplv", (58, 40))  # bytes, fetched once, then cached
+"""
+
+from .aliexpress import AliClient
+from .base import (ApiAuthError, ApiClient, ApiError, BadLabel, RateLimited, RetryPolicy, Secret,
+                   TokenBucket, Unavailable)
+from .cache import LabelCache, LabelKey
+from .fetcher import AliLabel, LabelFetcher
+from .settings import (Credentials, MarketSettings, MarketsSettings, ali_client, load_config,
+                       parse_markets, resolve_credentials, wb_client)
+from .wb import BoxSticker, StickerResult, SupplyNotClosed, SupplyQR, WBClient
+
+__all__ = [
+    "AliClient", "AliLabel", "ApiAuthError", "ApiClient", "ApiError", "BadLabel", "BoxSticker",
+    "Credentials", "LabelCache", "LabelFetcher", "LabelKey", "MarketSettings", "MarketsSettings",
+    "RateLimited", "RetryPolicy", "Secret", "StickerResult", "SupplyNotClosed", "SupplyQR",
+    "TokenBucket", "Unavailable", "WBClient", "ali_client", "load_config", "parse_markets",
+    "resolve_credentials", "wb_client",
+]

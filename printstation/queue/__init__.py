@@ -1,0 +1,1 @@
+"""The persistent per-printer job queue (:mod:`.store`) and its printer workers (:mod:`.worker`)."""

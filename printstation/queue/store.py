@@ -1,0 +1,390 @@
+"""The persistent job queue: SQLite (WAL, synchronous=FULL) plus one payload file per job.
+
+Layout under the data dir::
+
+    queue.sqlite3            jobs + printer flags
+    jobs/<id>.in             the label bytes as submitted (written atomically, fsynced)
+    jobs/<id>.<ext>          the converted printer bytes (zpl, tspl, escpos, epl2)
+
+A job's payload file is written and fsynced inside the transaction that inserts its row, so an
+accepted job always has its bytes; an orphan file from a crash in between is removed on open.
+
+States::
+
+    queued → sending → done
+       │        ├──→ queued        (transient transport error: attempts + 1)
+       │        ├──→ failed        (permanent transport error)
+       │        └──→ interrupted   (found in `sending` after a crash; or queued once when the
+       │                            printer says on_interrupted = "resend")
+       ├──→ failed                 (conversion failed: the reason is kept)
+       └──→ canceled               (also from interrupted)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..errors import BadInput, PrintstationError, UsageError
+
+STATES = ("queued", "sending", "done", "failed", "canceled", "interrupted")
+#: States a job does not leave by itself.
+FINAL_STATES = frozenset({"done", "failed", "canceled", "interrupted"})
+MAX_PAYLOAD = 64 * 1024 * 1024
+MAX_COPIES = 9999
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    printer     TEXT NOT NULL,
+    source      TEXT NOT NULL DEFAULT 'api',
+    source_ref  TEXT,
+    name        TEXT,
+    key         TEXT,
+    copies      INTEGER,
+    state       TEXT NOT NULL DEFAULT 'queued',
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    resends     INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    size        INTEGER NOT NULL DEFAULT 0,
+    created     REAL NOT NULL,
+    updated     REAL NOT NULL,
+    sent        REAL,
+    done        REAL,
+    reprint_of  INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(key) WHERE key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_fifo ON jobs(printer, state, id);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE TABLE IF NOT EXISTS printers (
+    name    TEXT PRIMARY KEY,
+    paused  INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+COLUMNS = ("id", "printer", "source", "source_ref", "name", "key", "copies", "state", "attempts",
+           "resends", "error", "size", "created", "updated", "sent", "done", "reprint_of")
+
+
+class NotFound(UsageError):
+    """No such job (API: 404)."""
+
+
+class Conflict(UsageError):
+    """The job is not in a state that allows this (API: 409)."""
+
+
+class StoreLocked(PrintstationError):
+    """Another daemon holds the data dir."""
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    printer: str
+    source: str
+    source_ref: str | None
+    name: str | None
+    key: str | None
+    copies: int | None
+    state: str
+    attempts: int
+    resends: int
+    error: str | None
+    size: int
+    created: float
+    updated: float
+    sent: float | None
+    done: float | None
+    reprint_of: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("created", "updated", "sent", "done"):
+            d[k] = iso(d[k])
+        return d
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to a temp name beside ``path`` and rename it over (fsync when durable)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
+    os.replace(tmp, path)
+    if durable:
+        _fsync_dir(path.parent)
+
+
+class JobStore:
+    """The queue. Thread-safe: one SQLite connection guarded by a lock (every call is short)."""
+
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.data_dir = Path(data_dir)
+        self.jobs_dir = self.data_dir / "jobs"
+        try:
+            self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create data dir {self.data_dir}: {exc.strerror or exc}") from None
+        self._lockfile = open(self.data_dir / "printstation.lock", "a+")
+        try:
+            fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lockfile.close()
+            raise StoreLocked(f"data dir {self.data_dir} is in use by another printstation daemon") from None
+        self.path = self.data_dir / "queue.sqlite3"
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(SCHEMA)
+        self._listeners: list[Callable[[Job], None]] = []
+        self._remove_orphans()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.close()
+            finally:
+                self._lockfile.close()
+
+    def on_change(self, fn: Callable[[Job], None]) -> None:
+        """Call ``fn(job)`` after every state change (metrics, worker wake-ups)."""
+        self._listeners.append(fn)
+
+    def _notify(self, job: Job | None) -> None:
+        if job is None:
+            return
+        for fn in self._listeners:
+            fn(job)
+
+    def _row(self, row: sqlite3.Row | None) -> Job | None:
+        return Job(**{k: row[k] for k in COLUMNS}) if row is not None else None
+
+    def _get(self, job_id: int) -> Job | None:
+        return self._row(self._db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
+
+    def payload_path(self, job_id: int) -> Path:
+        return self.jobs_dir / f"{job_id}.in"
+
+    def converted_path(self, job_id: int, ext: str) -> Path:
+        return self.jobs_dir / f"{job_id}.{ext}"
+
+    def _remove_orphans(self) -> None:
+        with self._lock:
+            top = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM jobs").fetchone()[0]
+            ids = {r[0] for r in self._db.execute("SELECT id FROM jobs WHERE id > ?", (top - 1000,))}
+        for f in self.jobs_dir.iterdir():
+            stem = f.name.split(".", 1)[0]
+            if f.name.startswith(".") and f.name.endswith(".tmp"):
+                f.unlink(missing_ok=True)
+            elif stem.isdigit() and int(stem) > top - 1000 and int(stem) not in ids:
+                f.unlink(missing_ok=True)
+
+    # -- submit -------------------------------------------------------------------------------
+
+    def submit(self, printer: str, data: bytes, *, copies: int | None = None, key: str | None = None,
+               name: str | None = None, source: str = "api", source_ref: str | None = None,
+               reprint: bool = False, reprint_of: int | None = None) -> tuple[Job, bool]:
+        """Queue a job. Returns ``(job, created)``; an existing idempotency ``key`` returns the
+        existing job with ``created=False`` unless ``reprint`` (then a new job, ``reprint_of``
+        the existing one)."""
+        if not data:
+            raise BadInput("empty label: nothing to print")
+        if len(data) > MAX_PAYLOAD:
+            raise BadInput(f"label too large ({len(data)} bytes, at most {MAX_PAYLOAD})")
+        if copies is not None and not 1 <= copies <= MAX_COPIES:
+            raise UsageError(f"copies {copies} out of range (1..{MAX_COPIES})")
+        if key is not None and not (0 < len(key) <= 200):
+            raise UsageError("idempotency key must be 1..200 characters")
+        if name is not None:
+            name = os.path.basename(name.replace("\\", "/"))[:255] or None
+        with self._lock:
+            if key is not None:
+                existing = self._row(self._db.execute("SELECT * FROM jobs WHERE key=?", (key,)).fetchone())
+                if existing is not None:
+                    if not reprint:
+                        return existing, False
+                    reprint_of, key = existing.id, None
+            now = time.time()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._db.execute(
+                    "INSERT INTO jobs (printer, source, source_ref, name, key, copies, size, created,"
+                    " updated, reprint_of) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (printer, source, source_ref, name, key, copies, len(data), now, now, reprint_of))
+                job_id = int(cur.lastrowid)  # type: ignore[arg-type]
+                write_atomic(self.payload_path(job_id), data)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            job = self._get(job_id)
+        self._notify(job)
+        return job, True  # type: ignore[return-value]
+
+    def reprint(self, job_id: int) -> Job:
+        """A new queued job with the same bytes, printer and copies (``reprint_of`` = ``job_id``)."""
+        old = self.get(job_id)
+        data = self.payload(job_id)
+        job, _ = self.submit(old.printer, data, copies=old.copies, name=old.name, source=old.source,
+                             source_ref=old.source_ref, reprint_of=old.id)
+        return job
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job:
+        with self._lock:
+            job = self._get(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        return job
+
+    def find_key(self, key: str) -> Job | None:
+        with self._lock:
+            return self._row(self._db.execute("SELECT * FROM jobs WHERE key=?", (key,)).fetchone())
+
+    def list(self, printer: str | None = None, state: str | None = None, limit: int = 100) -> list[Job]:
+        """Jobs, newest first."""
+        where, args = [], []
+        if printer:
+            where.append("printer=?")
+            args.append(printer)
+        if state:
+            if state not in STATES:
+                raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
+            where.append("state=?")
+            args.append(state)
+        sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY id DESC LIMIT ?"
+        with self._lock:
+            rows = self._db.execute(sql, (*args, int(limit))).fetchall()
+        return [self._row(r) for r in rows]  # type: ignore[misc]
+
+    def next_queued(self, printer: str) -> Job | None:
+        """The oldest queued job of ``printer`` (FIFO)."""
+        with self._lock:
+            return self._row(self._db.execute(
+                "SELECT * FROM jobs WHERE printer=? AND state='queued' ORDER BY id LIMIT 1",
+                (printer,)).fetchone())
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            rows = self._db.execute("SELECT printer, state, COUNT(*) FROM jobs GROUP BY printer, state")
+            return {(r[0], r[1]): r[2] for r in rows}
+
+    def payload(self, job_id: int) -> bytes:
+        try:
+            return self.payload_path(job_id).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"job {job_id} has no stored label") from None
+
+    def converted(self, job_id: int, ext: str) -> bytes | None:
+        try:
+            return self.converted_path(job_id, ext).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def save_converted(self, job_id: int, ext: str, data: bytes) -> None:
+        # Not fsynced: after a crash a missing file is simply converted again (same bytes).
+        write_atomic(self.converted_path(job_id, ext), data, durable=False)
+
+    # -- transitions -------------------------------------------------------------------------------
+
+    def _transition(self, job_id: int, sql: str, args: Iterable[Any], allowed: tuple[str, ...]) -> Job | None:
+        """Run an UPDATE guarded by the current state; the updated job, or None if not allowed."""
+        now = time.time()
+        marks = ",".join("?" * len(allowed))
+        with self._lock:
+            cur = self._db.execute(
+                f"UPDATE jobs SET {sql}, updated=? WHERE id=? AND state IN ({marks})",
+                (*args, now, job_id, *allowed))
+            job = self._get(job_id) if cur.rowcount else None
+        self._notify(job)
+        return job
+
+    def mark_sending(self, job_id: int) -> Job | None:
+        """queued → sending, committed durably before the first byte; None if no longer queued."""
+        return self._transition(job_id, "state='sending', sent=?", (time.time(),), ("queued",))
+
+    def mark_done(self, job_id: int) -> Job | None:
+        return self._transition(job_id, "state='done', done=?, error=NULL", (time.time(),), ("sending",))
+
+    def requeue(self, job_id: int, error: str) -> Job | None:
+        """sending → queued after a transient error (attempts + 1)."""
+        return self._transition(job_id, "state='queued', attempts=attempts+1, error=?", (error,),
+                                ("sending",))
+
+    def fail(self, job_id: int, reason: str) -> Job | None:
+        return self._transition(job_id, "state='failed', error=?, done=?", (reason, time.time()),
+                                ("queued", "sending"))
+
+    def cancel(self, job_id: int) -> Job:
+        job = self._transition(job_id, "state='canceled', done=?", (time.time(),), ("queued", "interrupted"))
+        if job is None:
+            cur = self.get(job_id)
+            raise Conflict(f"job {job_id} is {cur.state}: only queued or interrupted jobs can be canceled")
+        return job
+
+    def recover(self, resend: Callable[[str], bool]) -> list[Job]:
+        """After a crash: every job left in ``sending`` becomes ``interrupted`` — or ``queued``
+        once more when ``resend(printer)`` says so and it was not resent before."""
+        with self._lock:
+            rows = [self._row(r) for r in self._db.execute("SELECT * FROM jobs WHERE state='sending'")]
+        out = []
+        for job in rows:
+            assert job is not None
+            if resend(job.printer) and job.resends == 0:
+                new = self._transition(
+                    job.id, "state='queued', resends=resends+1, error=?",
+                    ("interrupted while sending; sent again (on_interrupted = resend)",), ("sending",))
+            else:
+                new = self._transition(
+                    job.id, "state='interrupted', done=?, error=?",
+                    (time.time(), "interrupted while sending: it may or may not have printed; "
+                     "reprint or cancel it"), ("sending",))
+            if new is not None:
+                out.append(new)
+        return out
+
+    # -- printers -----------------------------------------------------------------------------
+
+    def set_paused(self, printer: str, paused: bool) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO printers (name, paused) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET paused=excluded.paused", (printer, int(paused)))
+
+    def paused(self) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT name FROM printers WHERE paused=1")}
+
+
+__all__ = ["Conflict", "FINAL_STATES", "Job", "JobStore", "NotFound", "STATES", "StoreLocked", "iso"]

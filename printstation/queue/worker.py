@@ -1,0 +1,262 @@
+"""One worker thread per printer: FIFO claim → convert → ``sending`` (durable) → write → ``done``.
+
+- Transient transport errors (refused, reset, timeout, unplugged): the job goes back to
+  ``queued`` (attempts + 1), the printer is ``offline`` and the worker retries with exponential
+  backoff (0.5 s … 30 s). Permanent ones (bad URI, permission denied): the job ``failed``, the
+  printer shows ``error`` with the reason until the next job succeeds.
+- Printer status (ZPL ``~HS``, TSPL ``<ESC>!?``, ESC/POS ``DLE EOT``) is queried before a job
+  when the last good answer is older than :data:`STATUS_FRESH` seconds, and every
+  ``status_poll`` seconds while the printer is in trouble; the queue waits by itself until the
+  status clears. No answer counts as trouble (``offline``). ``status_poll = 0`` turns it off.
+- A conversion failure fails that job with the one-line reason; the next job goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from .. import metrics
+from ..config import PrinterConfig
+from ..errors import PrintstationError, TransportError
+from .store import Job, JobStore
+
+log = logging.getLogger(__name__)
+
+#: A good status answer younger than this lets the next job go without asking again.
+STATUS_FRESH = 1.0
+#: Close the printer connection after this long without work (frees the printer's port).
+IDLE_CLOSE = 2.0
+BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
+STATUS_LANGS = ("zpl", "tspl", "escpos")
+EXTENSIONS = {"zpl": "zpl", "tspl": "tspl", "escpos": "escpos", "epl2": "epl2", "png": "png"}
+
+SEND_SECONDS = metrics.histogram(
+    "printstation_send_seconds", "Time to hand one job's bytes to the printer transport", ("printer",))
+JOB_SECONDS = metrics.histogram(
+    "printstation_job_seconds", "Time from submit to done", ("printer",),
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+PRINTER_UP = metrics.gauge(
+    "printstation_printer_up", "1 when the printer answers and can print, else 0", ("printer",))
+SENT = metrics.counter(
+    "printstation_jobs_sent_total", "Jobs handed to a printer (done)", ("printer",))
+TRANSPORT_ERRORS = metrics.counter(
+    "printstation_transport_errors_total", "Failed writes to a printer", ("printer", "transient"))
+
+
+class PrinterWorker:
+    """Drives one printer's queue in its own thread."""
+
+    def __init__(self, cfg: PrinterConfig, store: JobStore, convert: Callable[[bytes, Any], list[bytes]],
+                 *, paused: bool = False) -> None:
+        from ..transport import from_uri
+
+        self.cfg = cfg
+        self.name = cfg.name
+        self.store = store
+        self._convert = convert
+        self.transport = from_uri(cfg.uri, timeout=cfg.timeout)
+        self.ext = EXTENSIONS[cfg.spec.lang]
+        self.manual_paused = paused
+        self.state = "paused" if paused else "idle"
+        self.reason: str | None = "paused by operator" if paused else None
+        self.current: int | None = None
+        self._trouble: str | None = None  # "status" or "transport" while the printer is unwell
+        self._next_try = 0.0
+        self._backoff = BACKOFF_MIN
+        self._status_ok_at = -1e9
+        self._last_work = time.monotonic()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"printer-{cfg.name}", daemon=True)
+        PRINTER_UP.set(1, printer=self.name)
+
+    # -- control (any thread) ---------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def pause(self) -> None:
+        self.manual_paused = True
+        self.store.set_paused(self.name, True)
+        if self.current is None:
+            self._set("paused", "paused by operator")
+        self.wake()
+
+    def resume(self) -> None:
+        self.manual_paused = False
+        self.store.set_paused(self.name, False)
+        self._next_try = 0.0  # ask the printer again now
+        self._backoff = BACKOFF_MIN
+        if self.state == "paused" and self._trouble is None:
+            self._set("idle", None)
+        self.wake()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def abort(self) -> None:
+        """Break a write that does not finish (shutdown): the job is handed back to the queue."""
+        self.transport.close()
+
+    def info(self) -> dict[str, Any]:
+        spec = self.cfg.spec
+        return {
+            "name": self.name, "uri": self.transport.uri, "lang": spec.lang, "media": str(spec.media),
+            "dpi": spec.dpi, "state": self.state, "reason": self.reason, "paused": self.manual_paused,
+            "current_job": self.current, "on_interrupted": self.cfg.on_interrupted,
+        }
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _set(self, state: str, reason: str | None) -> None:
+        if (state, reason) != (self.state, self.reason):
+            if state in ("offline", "error") or self.state in ("offline", "error"):
+                log.info("printer %s: %s%s", self.name, state, f" ({reason})" if reason else "")
+            self.state, self.reason = state, reason
+        PRINTER_UP.set(0 if state in ("offline", "error") else 1, printer=self.name)
+
+    def _wait(self, seconds: float | None) -> None:
+        with self._cond:
+            if not self._stopping:
+                self._cond.wait(seconds)
+
+    def _run(self) -> None:
+        while not self._stopping:
+            try:
+                self._step()
+            except Exception:  # noqa: BLE001 - a bug must not kill the printer's queue
+                log.exception("printer %s: worker error", self.name)
+                self._wait(1.0)
+        self.transport.close()
+
+    def _step(self) -> None:
+        if self.manual_paused:
+            self._set("paused", "paused by operator")
+            self._idle_close()
+            self._wait(IDLE_CLOSE if self.transport.is_open else None)
+            return
+        now = time.monotonic()
+        if self._trouble and now < self._next_try:
+            self._idle_close()
+            self._wait(self._next_try - now)
+            return
+        job = self.store.next_queued(self.name)
+        if job is None:
+            if self._trouble is None:
+                self._set("idle", None)
+            self._idle_close()
+            self._wait(IDLE_CLOSE if self.transport.is_open else None)
+            return
+        if not self._printer_ready():
+            return
+        data = self._prepare(job)
+        if data is None or self._stopping or self.manual_paused:
+            return
+        self._send(job, data)
+
+    def _idle_close(self) -> None:
+        if self.transport.is_open and time.monotonic() - self._last_work >= IDLE_CLOSE:
+            self.transport.close()
+
+    def _printer_ready(self) -> bool:
+        """Ask the printer for its status when due. False (and trouble set) when it cannot print."""
+        if self.cfg.status_poll <= 0 or self.cfg.spec.lang not in STATUS_LANGS:
+            return True
+        if self._trouble is None and time.monotonic() - self._status_ok_at < STATUS_FRESH:
+            return True
+        try:
+            self.transport.open()
+            if not self.transport.can_read:
+                return True
+            from ..status import query_status
+
+            st = query_status(self.transport, self.cfg.spec.lang, min(self.cfg.timeout, 2.0))
+        except TransportError as exc:
+            self._in_trouble("transport", "offline", str(exc), self._next_backoff())
+            return False
+        state = getattr(st, "state", "offline")
+        if state in ("idle", "printing"):
+            self._status_ok_at = time.monotonic()
+            if self._trouble == "status":
+                log.info("printer %s: status clear, resuming", self.name)
+            self._trouble = None
+            self._backoff = BACKOFF_MIN
+            return True
+        self._in_trouble("status", state, getattr(st, "reason", None) or state, self.cfg.status_poll)
+        return False
+
+    def _in_trouble(self, kind: str, state: str, reason: str, retry_in: float) -> None:
+        self._trouble = kind
+        self._next_try = time.monotonic() + retry_in
+        self._set(state, reason)
+
+    def _next_backoff(self) -> float:
+        b = self._backoff
+        self._backoff = min(BACKOFF_MAX, self._backoff * 2)
+        return b
+
+    def _prepare(self, job: Job) -> bytes | None:
+        """The job's printer bytes (converted once, kept beside the job); None if it failed."""
+        data = self.store.converted(job.id, self.ext)
+        if data:
+            return data
+        try:
+            payload = self.store.payload(job.id)
+            spec = self.cfg.spec if job.copies is None else self.cfg.spec.replace(copies=job.copies)
+            labels = self._convert(payload, spec)
+            data = b"".join(labels)
+            if not data:
+                raise PrintstationError("the label converts to nothing")
+        except PrintstationError as exc:
+            log.warning("job %s (%s): %s", job.id, job.name or job.source, exc)
+            self.store.fail(job.id, str(exc))
+            return None
+        self.store.save_converted(job.id, self.ext, data)
+        return data
+
+    def _send(self, job: Job, data: bytes) -> None:
+        if self.store.mark_sending(job.id) is None:  # canceled meanwhile
+            return
+        self.current = job.id
+        self._set("printing", None)
+        t0 = time.monotonic()
+        try:
+            self.transport.write(data, job_id=str(job.id), ext=self.ext)
+        except TransportError as exc:
+            TRANSPORT_ERRORS.inc(printer=self.name, transient=str(exc.transient).lower())
+            if exc.transient:
+                self.store.requeue(job.id, str(exc))
+                self._in_trouble("transport", "offline", str(exc), self._next_backoff())
+            else:
+                self.store.fail(job.id, str(exc))
+                self._set("error", str(exc))
+                self._trouble = None
+            log.warning("printer %s: job %s: %s", self.name, job.id, exc)
+            return
+        finally:
+            self.current = None
+            self._last_work = time.monotonic()
+        SEND_SECONDS.observe(time.monotonic() - t0, printer=self.name)
+        done = self.store.mark_done(job.id)
+        SENT.inc(printer=self.name)
+        if done is not None:
+            JOB_SECONDS.observe(max(0.0, (done.done or 0) - done.created), printer=self.name)
+        if self._trouble == "transport":
+            log.info("printer %s: back online", self.name)
+        self._trouble = None
+        self._backoff = BACKOFF_MIN
+        self._set("printing", None)

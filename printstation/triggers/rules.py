@@ -1,0 +1,197 @@
+"""Scan rules: which action a scanned code triggers.
+
+A rule is ``match = "<regex>"`` plus ``action = "<name>"``; the first rule whose regex matches
+the whole code wins. Rules from the config come first, the built-in defaults after them:
+
+====================  ==========================================  ===============
+code                  action                                      reference
+====================  ==========================================  ===============
+``PS:PAUSE`` …        ``pause`` ``resume`` ``reprint`` ``cancel``  —
+``WB-GI-123``         ``wb-supply-qr``                            supply id
+``WB-TRBX-123``       ``wb-box``                                  box id
+digits (9–11)         ``wb-order``                                order id
+EAN-13/8, UPC, GTIN   ``wb-product``  (check digit must be valid)  SKU barcode
+Ali tracking number   ``ali-tracking``                            tracking number
+====================  ==========================================  ===============
+
+The reference an action acts on is the regex's named group ``id`` if it has one, else its
+first group, else the whole code — so ``match = "^ORD(\\d+)$", action = "wb-order"`` works.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from ..errors import ConfigError
+
+#: Every action a rule may name. ``ignore`` records the scan and does nothing.
+ACTIONS: tuple[str, ...] = (
+    "wb-supply-qr", "wb-box", "wb-order", "wb-product", "ali-tracking", "ali-label",
+    "pause", "resume", "reprint", "cancel", "ignore",
+)
+COMMANDS = ("pause", "resume", "reprint", "cancel")
+
+DEFAULT_DEBOUNCE_MS = 1500
+DEFAULT_WB_ORDER_DIGITS = "9-11"
+#: UPU S10 (``RU123456789CN``) and the long LAliExpress/Cainiao numbers (``LP…``, ``AE…``,
+#: ``CN…``, ``YT…``…): two to four capital letters then 8–24 digits and an optional tail.
+DEFAULT_ALI_TRACKING = r"^[A-Z]{2}\d{9}[A-Z]{2}$|^[A-Z]{2,4}\d{8,24}[A-Z0-9]{0,4}$"
+GTIN_LENGTHS = (8, 12, 13, 14)
+
+
+def gtin_valid(code: str) -> bool:
+    """True for an EAN-8, UPC-A (12), EAN-13 or GTIN-14 with a correct check digit."""
+    if not (code.isascii() and code.isdigit()) or len(code) not in GTIN_LENGTHS:
+        return False
+    digits = [int(c) for c in code]
+    body, check = digits[:-1], digits[-1]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+@dataclass(frozen=True)
+class Match:
+    """A code matched by a rule: the action and the reference it acts on."""
+
+    action: str
+    ref: str
+    rule: str  # the rule's pattern, for the scan log
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: re.Pattern[str]
+    action: str
+    check: Callable[[str], bool] | None = None
+    builtin: bool = False
+
+    def match(self, code: str) -> Match | None:
+        m = self.pattern.fullmatch(code)  # a rule always covers the whole code
+        if m is None:
+            return None
+        if self.check is not None and not self.check(code):
+            return None
+        if "id" in self.pattern.groupindex and m.group("id") is not None:
+            ref = m.group("id")
+        elif self.pattern.groups >= 1 and m.group(1) is not None:
+            ref = m.group(1)
+        else:
+            ref = code
+        return Match(self.action, ref, self.pattern.pattern)
+
+
+def _digits_range(text: str, key: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", str(text))
+    if not m:
+        raise ConfigError(f"{key}: expected a digit count like 10 or a range like 9-11, got {text!r}")
+    lo = int(m.group(1))
+    hi = int(m.group(2) or lo)
+    if not (1 <= lo <= hi <= 20):
+        raise ConfigError(f"{key}: digit count {text!r} out of range (1..20)")
+    return lo, hi
+
+
+def _compile(pattern: str, key: str) -> re.Pattern[str]:
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError(f"{key}: expected a regular expression string")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{key}: bad regular expression {pattern!r}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """``[scan]`` settings plus the ``[[rules]]`` list (user rules, then built-in defaults)."""
+
+    debounce_ms: int = DEFAULT_DEBOUNCE_MS
+    wb_order_digits: tuple[int, int] = (9, 11)
+    ali_tracking: str = DEFAULT_ALI_TRACKING
+    user_rules: tuple[tuple[str, str], ...] = ()
+    rules: tuple[Rule, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.rules:
+            object.__setattr__(self, "rules", tuple(build_rules(self)))
+
+    def classify(self, code: str) -> Match | None:
+        """The first rule matching ``code``, or ``None`` (unmatched)."""
+        for rule in self.rules:
+            m = rule.match(code)
+            if m is not None:
+                return m
+        return None
+
+
+def default_rules(settings: ScanSettings) -> list[Rule]:
+    lo, hi = settings.wb_order_digits
+    return [
+        Rule(re.compile(r"^PS:PAUSE$", re.I), "pause", builtin=True),
+        Rule(re.compile(r"^PS:RESUME$", re.I), "resume", builtin=True),
+        Rule(re.compile(r"^PS:REPRINT$", re.I), "reprint", builtin=True),
+        Rule(re.compile(r"^PS:CANCEL$", re.I), "cancel", builtin=True),
+        Rule(re.compile(r"^WB-GI-\d+$"), "wb-supply-qr", builtin=True),
+        Rule(re.compile(r"^WB-TRBX-\d+$"), "wb-box", builtin=True),
+        Rule(re.compile(rf"^\d{{{lo},{hi}}}$"), "wb-order", builtin=True),
+        Rule(re.compile(r"^(?:\d{8}|\d{12,14})$"), "wb-product", check=gtin_valid, builtin=True),
+        Rule(_compile(settings.ali_tracking, "scan.ali_tracking"), "ali-tracking", builtin=True),
+    ]
+
+
+def build_rules(settings: ScanSettings) -> list[Rule]:
+    rules: list[Rule] = []
+    for i, (pattern, action) in enumerate(settings.user_rules):
+        rules.append(Rule(_compile(pattern, f"rules[{i}].match"), action))
+    return rules + default_rules(settings)
+
+
+def parse_rules(items: Any, key: str = "rules") -> tuple[tuple[str, str], ...]:
+    """Validate the ``[[rules]]`` array of tables → ``((match, action), …)``."""
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise ConfigError(f"{key}: expected an array of tables ([[rules]])")
+    out: list[tuple[str, str]] = []
+    for i, item in enumerate(items):
+        k = f"{key}[{i}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{k}: expected a table with match and action")
+        unknown = set(item) - {"match", "action"}
+        if unknown:
+            raise ConfigError(f"{k}.{sorted(unknown)[0]}: unknown key (known: match, action)")
+        if "match" not in item:
+            raise ConfigError(f"{k}.match: missing")
+        if "action" not in item:
+            raise ConfigError(f"{k}.action: missing")
+        _compile(item["match"], f"{k}.match")
+        action = item["action"]
+        if action not in ACTIONS:
+            raise ConfigError(f"{k}.action: unknown action {action!r} (one of {', '.join(ACTIONS)})")
+        out.append((item["match"], action))
+    return tuple(out)
+
+
+def parse_scan(section: Mapping[str, Any] | None, rules: Sequence[tuple[str, str]] = (),
+               key: str = "scan") -> ScanSettings:
+    """Validate the ``[scan]`` table (debounce_ms, wb_order_digits, ali_tracking)."""
+    section = dict(section or {})
+    known = {"debounce_ms", "wb_order_digits", "ali_tracking"}
+    unknown = set(section) - known
+    if unknown:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
+    debounce = section.get("debounce_ms", DEFAULT_DEBOUNCE_MS)
+    if not isinstance(debounce, int) or isinstance(debounce, bool) or not 0 <= debounce <= 600_000:
+        raise ConfigError(f"{key}.debounce_ms: expected an integer 0..600000, got {debounce!r}")
+    digits = _digits_range(section.get("wb_order_digits", DEFAULT_WB_ORDER_DIGITS), f"{key}.wb_order_digits")
+    ali = section.get("ali_tracking", DEFAULT_ALI_TRACKING)
+    _compile(ali, f"{key}.ali_tracking")
+    return ScanSettings(debounce_ms=debounce, wb_order_digits=digits, ali_tracking=ali,
+                        user_rules=tuple(rules))
+
+
+def normalize(code: str) -> str:
+    """A scanned code as the rules see it: control characters and outer whitespace removed."""
+    return "".join(ch for ch in code if ch >= " " and ch != "\x7f").strip()

@@ -1,0 +1,323 @@
+"""Barcode scanners: keyboard-wedge (evdev), serial/CDC-ACM, and standard input.
+
+``[[scanners]] device`` picks the reader:
+
+* ``/dev/input/…`` or ``evdev:///dev/input/by-id/…-event-kbd`` — raw Linux ``input_event``
+  structs (``struct timeval; __u16 type; __u16 code; __s32 value``) read from the device, which
+  is grabbed exclusively (``EVIOCGRAB``) so scans never type into other windows. Key codes map to
+  characters through a US table with Shift (and Caps Lock) tracked here, so the desktop's
+  RU/EN layout does not matter; Enter ends a code. A pipe or a plain file of recorded events
+  goes through the very same decoder (grabbing is done only on character devices).
+* ``serial:///dev/ttyACM0?baud=9600`` — line-terminated codes (CR, LF or CRLF) via pyserial.
+* ``stdin`` (or ``-``) — one code a line (``printstation run --scanner-stdin``).
+
+Each scanner runs in its own thread; when its device fails or disappears (unplugged) it is
+closed and reopened with backoff (0.5 s doubling to 10 s) — one scanner's fault never stops the
+daemon or another scanner. Every code goes to ``on_code(code, scanner)``.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import stat
+import struct
+import sys
+import threading
+import time
+from typing import IO, Callable, Iterator
+from urllib.parse import parse_qs, urlsplit
+
+from ..errors import ConfigError
+
+log = logging.getLogger("printstation.scanner")
+
+# -- evdev ----------------------------------------------------------------------------------
+#: ``struct input_event`` on this platform: timeval (two C longs) + u16 type + u16 code + s32 value.
+INPUT_EVENT = struct.Struct("@llHHi")
+EV_KEY = 0x01
+EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int)
+
+KEY_LEFTSHIFT, KEY_RIGHTSHIFT, KEY_CAPSLOCK = 42, 54, 58
+KEY_ENTER, KEY_KPENTER = 28, 96
+#: key code → (plain, shifted) on the US layout (linux/input-event-codes.h).
+KEYMAP: dict[int, tuple[str, str]] = {
+    2: ("1", "!"), 3: ("2", "@"), 4: ("3", "#"), 5: ("4", "$"), 6: ("5", "%"), 7: ("6", "^"),
+    8: ("7", "&"), 9: ("8", "*"), 10: ("9", "("), 11: ("0", ")"), 12: ("-", "_"), 13: ("=", "+"),
+    15: ("\t", "\t"),
+    16: ("q", "Q"), 17: ("w", "W"), 18: ("e", "E"), 19: ("r", "R"), 20: ("t", "T"), 21: ("y", "Y"),
+    22: ("u", "U"), 23: ("i", "I"), 24: ("o", "O"), 25: ("p", "P"), 26: ("[", "{"), 27: ("]", "}"),
+    30: ("a", "A"), 31: ("s", "S"), 32: ("d", "D"), 33: ("f", "F"), 34: ("g", "G"), 35: ("h", "H"),
+    36: ("j", "J"), 37: ("k", "K"), 38: ("l", "L"), 39: (";", ":"), 40: ("'", '"'), 41: ("`", "~"),
+    43: ("\\", "|"),
+    44: ("z", "Z"), 45: ("x", "X"), 46: ("c", "C"), 47: ("v", "V"), 48: ("b", "B"), 49: ("n", "N"),
+    50: ("m", "M"), 51: (",", "<"), 52: (".", ">"), 53: ("/", "?"), 55: ("*", "*"), 57: (" ", " "),
+    71: ("7", "7"), 72: ("8", "8"), 73: ("9", "9"), 74: ("-", "-"), 75: ("4", "4"), 76: ("5", "5"),
+    77: ("6", "6"), 78: ("+", "+"), 79: ("1", "1"), 80: ("2", "2"), 81: ("3", "3"), 82: ("0", "0"),
+    83: (".", "."), 98: ("/", "/"),
+}
+
+
+class KeyDecoder:
+    """Turns ``(type, code, value)`` key events into codes; Enter ends a code."""
+
+    def __init__(self) -> None:
+        self.shift: set[int] = set()
+        self.caps = False
+        self.buf: list[str] = []
+
+    def feed(self, type_: int, code: int, value: int) -> str | None:
+        if type_ != EV_KEY:
+            return None
+        if code in (KEY_LEFTSHIFT, KEY_RIGHTSHIFT):
+            (self.shift.add if value else self.shift.discard)(code)
+            return None
+        if value != 1:  # releases and autorepeat
+            return None
+        if code == KEY_CAPSLOCK:
+            self.caps = not self.caps
+            return None
+        if code in (KEY_ENTER, KEY_KPENTER):
+            text, self.buf = "".join(self.buf), []
+            return text
+        pair = KEYMAP.get(code)
+        if pair is None:
+            return None
+        ch = pair[1] if self.shift else pair[0]
+        if self.caps and ch.isalpha():
+            ch = ch.swapcase()
+        self.buf.append(ch)
+        return None
+
+
+def encode_key_events(text: str, *, enter: bool = True) -> bytes:
+    """Recorded ``input_event`` bytes typing ``text`` (Shift as a scanner sends it), then Enter.
+    Used by tests and the benchmark to stand in for a keyboard-wedge scanner."""
+    rev: dict[str, tuple[int, bool]] = {}
+    for code, (plain, shifted) in KEYMAP.items():
+        rev.setdefault(plain, (code, False))
+        rev.setdefault(shifted, (code, shifted != plain))
+    out = bytearray()
+    t = int(time.time())
+
+    def ev(code: int, value: int, type_: int = EV_KEY) -> None:
+        out.extend(INPUT_EVENT.pack(t, 0, type_, code, value))
+        out.extend(INPUT_EVENT.pack(t, 0, 0, 0, 0))  # EV_SYN
+
+    for ch in text:
+        code, shifted = rev[ch]
+        if shifted:
+            ev(KEY_LEFTSHIFT, 1)
+        ev(code, 1)
+        ev(code, 0)
+        if shifted:
+            ev(KEY_LEFTSHIFT, 0)
+    if enter:
+        ev(KEY_ENTER, 1)
+        ev(KEY_ENTER, 0)
+    return bytes(out)
+
+
+def ioctl_grab(fd: int) -> None:
+    """Grab an evdev device exclusively (only character devices can be grabbed)."""
+    if stat.S_ISCHR(os.fstat(fd).st_mode):
+        fcntl.ioctl(fd, EVIOCGRAB, 1)
+
+
+# -- sources --------------------------------------------------------------------------------
+class Source:
+    """One scanner device: ``open()``, then ``codes()`` until it ends or raises; ``close()``."""
+
+    name = "scanner"
+    #: False for a source that must not be reopened when it ends (stdin at EOF).
+    reopen = True
+
+    def open(self) -> None: ...
+    def codes(self) -> Iterator[str]:
+        raise NotImplementedError
+    def close(self) -> None: ...
+
+
+class EvdevSource(Source):
+    def __init__(self, path: str, grab: Callable[[int], None] | None = ioctl_grab) -> None:
+        self.path = path
+        self.name = path
+        self.grab = grab
+        self.fd: int | None = None
+
+    def open(self) -> None:
+        self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        if self.grab is not None:
+            try:
+                self.grab(self.fd)
+            except OSError as exc:
+                log.warning("scanner %s: cannot grab exclusively (%s); scans may also type elsewhere",
+                            self.path, exc.strerror or exc)
+
+    def codes(self) -> Iterator[str]:
+        assert self.fd is not None
+        dec = KeyDecoder()
+        size = INPUT_EVENT.size
+        pending = b""
+        while True:
+            chunk = os.read(self.fd, size * 64)
+            if not chunk:
+                if stat.S_ISREG(os.fstat(self.fd).st_mode) or not self.reopen:
+                    return
+                raise OSError(errno.ENODEV, "device closed")
+            pending += chunk
+            n = len(pending) // size * size
+            for _s, _us, type_, code, value in INPUT_EVENT.iter_unpack(pending[:n]):
+                text = dec.feed(type_, code, value)
+                if text:
+                    yield text
+            pending = pending[n:]
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:
+                os.close(self.fd)  # closing releases the grab
+            except OSError:
+                pass
+            self.fd = None
+
+
+class SerialSource(Source):
+    def __init__(self, port: str, baud: int = 9600) -> None:
+        self.port = port
+        self.baud = baud
+        self.name = f"serial://{port}"
+        self.ser = None
+
+    def open(self) -> None:
+        import serial
+
+        self.ser = serial.Serial(self.port, self.baud, timeout=0.5)
+
+    def codes(self) -> Iterator[str]:
+        buf = bytearray()
+        stop = getattr(self, "_stop", None)
+        while stop is None or not stop.is_set():
+            chunk = self.ser.read(self.ser.in_waiting or 1)  # type: ignore[union-attr]
+            if not chunk:
+                continue
+            buf.extend(chunk)
+            while True:
+                i = min((buf.find(c) for c in (b"\r", b"\n") if buf.find(c) >= 0), default=-1)
+                if i < 0:
+                    break
+                line, buf = bytes(buf[:i]), buf[i + 1:]
+                text = line.decode("utf-8", "replace").strip()
+                if text:
+                    yield text
+
+    def close(self) -> None:
+        if self.ser is not None:
+            try:
+                self.ser.close()
+            except Exception:
+                pass
+            self.ser = None
+
+
+class StreamSource(Source):
+    """Lines from a text stream (standard input by default); ends at EOF."""
+
+    reopen = False
+
+    def __init__(self, stream: IO[str] | None = None, name: str = "stdin") -> None:
+        self.stream = stream
+        self.name = name
+
+    def codes(self) -> Iterator[str]:
+        stream = self.stream or sys.stdin
+        for line in stream:
+            text = line.strip()
+            if text:
+                yield text
+
+
+def source_for(device: str) -> Source:
+    """The reader for a ``[[scanners]] device`` string."""
+    if device in ("stdin", "-"):
+        return StreamSource()
+    u = urlsplit(device)
+    if u.scheme == "serial":
+        port = (u.netloc + u.path) or ""
+        if not port:
+            raise ConfigError(f"bad scanner device {device!r}: serial:///dev/ttyACM0?baud=9600")
+        q = parse_qs(u.query)
+        try:
+            baud = int(q.get("baud", ["9600"])[0])
+        except ValueError:
+            raise ConfigError(f"bad baud rate in {device!r}") from None
+        return SerialSource(port, baud)
+    if u.scheme == "evdev":
+        return EvdevSource(u.netloc + u.path)
+    if u.scheme == "" and device.startswith("/"):
+        return EvdevSource(device)
+    raise ConfigError(f"bad scanner device {device!r} (a /dev/input path, evdev://…, serial://…?baud=N or stdin)")
+
+
+# -- runner ---------------------------------------------------------------------------------
+class ScannerThread:
+    """Reads one source forever, reopening it with backoff; hands codes to ``on_code``."""
+
+    BACKOFF = (0.5, 10.0)
+
+    def __init__(self, source: Source, on_code: Callable[[str, str], object], *, name: str | None = None) -> None:
+        self.source = source
+        self.on_code = on_code
+        self.name = name or source.name
+        self._stop = threading.Event()
+        source._stop = self._stop  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self._run, name=f"scanner {self.name}", daemon=True)
+        self.opens = 0
+        self.state = "starting"
+
+    def start(self) -> "ScannerThread":
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self.source.close()
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        delay = self.BACKOFF[0]
+        while not self._stop.is_set():
+            try:
+                self.source.open()
+                self.opens += 1
+                self.state = "open"
+                log.info("scanner %s open", self.name)
+                delay = self.BACKOFF[0]
+                for code in self.source.codes():
+                    if self._stop.is_set():
+                        break
+                    try:
+                        self.on_code(code, self.name)
+                    except Exception:
+                        log.exception("scanner %s: handling %r failed", self.name, code)
+                if not self.source.reopen:
+                    self.state = "ended"
+                    return
+                if isinstance(self.source, EvdevSource) and self.source.fd is not None and \
+                        stat.S_ISREG(os.fstat(self.source.fd).st_mode):
+                    self.state = "ended"
+                    return
+            except Exception as exc:
+                if self._stop.is_set():
+                    break
+                self.state = "down"
+                log.warning("scanner %s: %s; reopening in %.1f s", self.name,
+                            getattr(exc, "strerror", None) or exc, delay)
+            finally:
+                self.source.close()
+            if self._stop.wait(delay):
+                break
+            delay = min(delay * 2, self.BACKOFF[1])
+        self.state = "stopped"

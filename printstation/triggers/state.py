@@ -1,0 +1,187 @@
+"""Local trigger state in SQLite (``<data_dir>/triggers.sqlite``, WAL).
+
+* ``scans`` — every scan and what it did (``GET /scans``), trimmed to the newest 10,000;
+* ``wb_supplies``, ``wb_orders``, ``wb_order_skus``, ``wb_boxes`` — the WB orders and supplies
+  synced by :mod:`printstation.triggers.wbsync`, so a product barcode answers from local state;
+* ``wb_printed`` — orders whose sticker was printed (or claimed by a scan in flight).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+DDL = (
+    """create table if not exists scans (
+        id integer primary key autoincrement, ts real not null, scanner text not null,
+        printer text, code text not null, action text, ref text, outcome text not null,
+        job text, key text, detail text)""",
+    """create table if not exists wb_supplies (
+        id text primary key, done integer not null, created_at text, closed_at text,
+        name text, synced real not null)""",
+    """create table if not exists wb_orders (
+        id integer primary key, supply_id text, created_at text, article text,
+        skus text not null, synced real not null)""",
+    "create index if not exists wb_orders_supply on wb_orders(supply_id)",
+    """create table if not exists wb_order_skus (
+        order_id integer not null, sku text not null, primary key (sku, order_id))""",
+    """create table if not exists wb_boxes (
+        id text primary key, supply_id text not null, synced real not null)""",
+    """create table if not exists wb_printed (
+        order_id integer primary key, ts real not null, job text, via text)""",
+    "create table if not exists meta (key text primary key, value text)",
+)
+SCAN_FIELDS = ("id", "ts", "scanner", "printer", "code", "action", "ref", "outcome", "job", "key", "detail")
+MAX_SCANS = 10_000
+
+
+class TriggerState:
+    """Thread-safe access to the trigger database (one connection, one lock)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
+                                   timeout=10)
+        self._db.execute("pragma journal_mode=wal")
+        self._db.execute("pragma synchronous=normal")
+        for stmt in DDL:
+            self._db.execute(stmt)
+        self._n_scans = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+            self._db.execute("commit")
+
+    # -- scan log -------------------------------------------------------------------------
+    def add_scan(self, rec: dict[str, Any]) -> dict[str, Any]:
+        with self.tx() as db:
+            cur = db.execute(
+                "insert into scans (ts, scanner, printer, code, action, ref, outcome, job, key, detail)"
+                " values (?,?,?,?,?,?,?,?,?,?)",
+                tuple(rec.get(k) for k in SCAN_FIELDS[1:]))
+            rec = dict(rec, id=cur.lastrowid)
+            self._n_scans += 1
+            if self._n_scans % 500 == 0:
+                db.execute("delete from scans where id <= ?", (rec["id"] - MAX_SCANS,))
+        return rec
+
+    def scans(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                f"select {', '.join(SCAN_FIELDS)} from scans order by id desc limit ?", (limit,)).fetchall()
+        return [dict(zip(SCAN_FIELDS, r)) for r in rows]
+
+    # -- WB state -------------------------------------------------------------------------
+    def put_supplies(self, supplies: Iterable[dict[str, Any]]) -> None:
+        now = time.time()
+        with self.tx() as db:
+            for s in supplies:
+                db.execute(
+                    "insert into wb_supplies (id, done, created_at, closed_at, name, synced) values (?,?,?,?,?,?)"
+                    " on conflict(id) do update set done=excluded.done, created_at=excluded.created_at,"
+                    " closed_at=excluded.closed_at, name=excluded.name, synced=excluded.synced",
+                    (str(s["id"]), 1 if s.get("done") else 0, s.get("createdAt"), s.get("closedAt"),
+                     s.get("name"), now))
+
+    def put_orders(self, orders: Iterable[dict[str, Any]]) -> None:
+        now = time.time()
+        with self.tx() as db:
+            for o in orders:
+                oid = int(o["id"])
+                skus = [str(x) for x in (o.get("skus") or [])]
+                db.execute(
+                    "insert into wb_orders (id, supply_id, created_at, article, skus, synced) values (?,?,?,?,?,?)"
+                    " on conflict(id) do update set supply_id=coalesce(excluded.supply_id, wb_orders.supply_id),"
+                    " created_at=excluded.created_at, article=excluded.article, skus=excluded.skus,"
+                    " synced=excluded.synced",
+                    (oid, o.get("supplyId") or None, o.get("createdAt"), o.get("article"), json.dumps(skus), now))
+                db.execute("delete from wb_order_skus where order_id=?", (oid,))
+                db.executemany("insert or ignore into wb_order_skus (order_id, sku) values (?,?)",
+                               [(oid, s) for s in skus])
+
+    def set_supply_orders(self, supply_id: str, order_ids: Iterable[int]) -> None:
+        """Membership from ``/supplies/{id}/order-ids`` (orders not yet known get a stub row)."""
+        now = time.time()
+        with self.tx() as db:
+            for oid in order_ids:
+                db.execute(
+                    "insert into wb_orders (id, supply_id, skus, synced) values (?,?,'[]',?)"
+                    " on conflict(id) do update set supply_id=excluded.supply_id", (int(oid), supply_id, now))
+
+    def put_boxes(self, supply_id: str, box_ids: Iterable[str]) -> None:
+        now = time.time()
+        with self.tx() as db:
+            for b in box_ids:
+                db.execute("insert into wb_boxes (id, supply_id, synced) values (?,?,?)"
+                           " on conflict(id) do update set supply_id=excluded.supply_id, synced=excluded.synced",
+                           (str(b), supply_id, now))
+
+    def box_supply(self, box_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("select supply_id from wb_boxes where id=?", (box_id,)).fetchone()
+        return row[0] if row else None
+
+    def open_supplies(self) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("select id from wb_supplies where done=0 order by created_at, id").fetchall()
+        return [r[0] for r in rows]
+
+    def claim_next_order(self, sku: str, via: str) -> int | None:
+        """Atomically pick the oldest order with ``sku`` in an open supply whose sticker has not
+        been printed, and mark it printed (claimed); ``None`` when there is none."""
+        with self.tx() as db:
+            row = db.execute(
+                "select o.id from wb_order_skus k join wb_orders o on o.id = k.order_id"
+                " join wb_supplies s on s.id = o.supply_id"
+                " where k.sku = ? and s.done = 0 and o.id not in (select order_id from wb_printed)"
+                " order by o.created_at, o.id limit 1", (sku,)).fetchone()
+            if row is None:
+                return None
+            db.execute("insert into wb_printed (order_id, ts, via) values (?,?,?)", (row[0], time.time(), via))
+            return int(row[0])
+
+    def sku_known(self, sku: str) -> bool:
+        with self._lock:
+            return self._db.execute("select 1 from wb_order_skus where sku=? limit 1", (sku,)).fetchone() is not None
+
+    def mark_printed(self, order_id: int, job: str | None, via: str) -> None:
+        with self.tx() as db:
+            db.execute("insert into wb_printed (order_id, ts, job, via) values (?,?,?,?)"
+                       " on conflict(order_id) do update set job=excluded.job, via=excluded.via",
+                       (int(order_id), time.time(), job, via))
+
+    def unclaim(self, order_id: int) -> None:
+        with self.tx() as db:
+            db.execute("delete from wb_printed where order_id=? and job is null", (int(order_id),))
+
+    def printed(self, order_id: int) -> bool:
+        with self._lock:
+            return self._db.execute("select 1 from wb_printed where order_id=?", (int(order_id),)).fetchone() is not None
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("select value from meta where key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.tx() as db:
+            db.execute("insert into meta (key, value) values (?,?) on conflict(key) do update set value=excluded.value",
+                       (key, value))
