@@ -251,6 +251,9 @@ def parse_api(value: Any, path: str) -> ApiConfig:
             raise fail(p, f"cannot read {token_file}: {exc.strerror or exc}") from None
         if len(token) < 16:
             raise fail(p, f"the token in {token_file} is too short (at least 16 characters)")
+        from .logs import register_secret
+
+        register_secret(token)
     if not is_loopback(host) and not token:
         raise fail(_join(path, "listen"),
                    f"refusing non-loopback address {host}:{port} without an API token "

@@ -33,6 +33,7 @@ import httpx
 
 from .. import metrics
 from ..errors import AuthError, MarketplaceError
+from ..logs import register_secret
 
 log = logging.getLogger("printstation.markets")
 
@@ -58,6 +59,7 @@ class Secret:
         if value.lower().startswith("bearer "):
             value = value[7:].strip()  # a token given as "Bearer xxx" is the same token
         self._value = value
+        register_secret(value)  # masked in every log line and CLI error from now on
 
     def reveal(self) -> str:
         return self._value

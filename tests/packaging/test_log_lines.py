@@ -1,0 +1,148 @@
+"""Log lines: key=value events, journal mode, levels, and tokens redacted everywhere."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from printstation import logs
+
+TOKEN = "wbTOKEN-5f2c9e7a1b3d4c6e8f0a"
+JWT = "eyJhbGciOiJFUzI1NiJ9.eyJlbnQiOjEsImV4cCI6MTc0fQ.c2lnbmF0dXJlLXNpZw"
+
+
+@pytest.fixture
+def stream(monkeypatch):
+    """Our real stderr handler, writing into a file we can read back."""
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    logs.forget_secrets()
+    root = logging.getLogger()
+    old_level, old_handlers = root.level, list(root.handlers)
+    logs.setup_logging()
+    handler = next(h for h in root.handlers if getattr(h, "_printstation", False))
+    import io
+
+    buf = io.StringIO()
+    handler.setStream(buf)
+    yield buf
+    for h in list(root.handlers):
+        if h not in old_handlers:
+            root.removeHandler(h)
+    root.setLevel(old_level)
+    logs.forget_secrets()
+
+
+def test_log_event_renders_key_value_fields(stream):
+    log = logging.getLogger("printstation.test")
+    logs.log_event(log, "job.done", job=12, printer="zebra 1", state="done", duration=0.1234, name="n")
+    log.warning("printer offline", extra={"printer": "tsc", "reason": 'said "no"'})
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith('INFO printstation.test: job.done job=12 printer="zebra 1" state=done '
+                             'duration=0.123 name=n')
+    assert lines[1].endswith('WARNING printstation.test: printer offline printer=tsc reason="said \\"no\\""')
+    # Not under journald: the line starts with a timestamp.
+    assert lines[0][:4].isdigit()
+
+
+def test_secrets_and_jwts_never_reach_a_line(stream, caplog):
+    caplog.set_level(logging.DEBUG)
+    logs.register_secret(TOKEN)
+    log = logging.getLogger("printstation.markets.wb")
+    log.info("calling with %s", TOKEN)
+    log.info("header", extra={"headers": {"Authorization": TOKEN}})
+    log.info(f"raw jwt {JWT} and Authorization: Bearer sometokenvalue99")
+    logs.log_event(log, "wb.call", token=TOKEN, url=f"https://x/?t={TOKEN}")
+    try:
+        raise RuntimeError(f"refused token {TOKEN}")
+    except RuntimeError:
+        log.exception("call failed")
+    out = stream.getvalue()
+    for text in (out, caplog.text, "\n".join(r.getMessage() for r in caplog.records)):
+        assert TOKEN not in text
+        assert JWT not in text
+        assert "sometokenvalue99" not in text
+    assert out.count("***") >= 6
+    assert "Traceback" in out and "RuntimeError: refused token ***" in out
+
+
+def test_cli_error_line_is_redacted():
+    from printstation.cli import fail
+
+    logs.register_secret(TOKEN)
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(f"""
+                from printstation import logs
+                from printstation.cli import fail
+                logs.register_secret({TOKEN!r})
+                fail("token {TOKEN} refused", 4)
+                import logging; logs.setup_logging()
+                raise SystemExit(0)
+            """)], capture_output=True, text=True, timeout=60)
+    finally:
+        logs.forget_secrets()
+    assert r.returncode == 0
+    assert r.stderr.strip() == "printstation: error: token *** refused"
+    assert fail  # imported: the CLI module exposes fail()
+
+
+def run_logging(env: dict[str, str], stderr_path: Path, code: str) -> str:
+    """Run ``code`` in a child whose stderr is a file; return that file's text."""
+    with open(stderr_path, "w") as err:
+        st = os.fstat(err.fileno())
+        env = {k: v.replace("@STDERR@", f"{st.st_dev}:{st.st_ino}") for k, v in env.items()}
+        full = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "PRINTSTATION_LOG_LEVEL")}
+        full.update(env)
+        subprocess.run([sys.executable, "-c", code], stderr=err, env=full, timeout=60, check=True)
+    return stderr_path.read_text()
+
+
+CHILD = """
+import logging
+from printstation import logs
+logs.setup_logging(verbosity=VERB, level=__import__("os").environ.get("PRINTSTATION_LOG_LEVEL"))
+logs.set_config_level(CONF)
+log = logging.getLogger("printstation.daemon")
+log.debug("debug line")
+logs.log_event(log, "job.sent", job=1, printer="p1", state="done", duration=0.5)
+log.error("boom")
+"""
+
+
+def child(verb: int = 0, conf: str | None = None) -> str:
+    return CHILD.replace("VERB", str(verb)).replace("CONF", repr(conf))
+
+
+def test_journal_stream_drops_timestamp_and_adds_priority(tmp_path):
+    out = run_logging({"JOURNAL_STREAM": "@STDERR@"}, tmp_path / "err", child())
+    assert out.splitlines() == [
+        "<6>INFO printstation.daemon: job.sent job=1 printer=p1 state=done duration=0.500",
+        "<3>ERROR printstation.daemon: boom",
+    ]
+    # JOURNAL_STREAM inherited by a process whose stderr is elsewhere: keep timestamps.
+    out = run_logging({"JOURNAL_STREAM": "1:2"}, tmp_path / "err2", child())
+    assert out.splitlines()[0][:4].isdigit()
+
+
+@pytest.mark.parametrize("env_level, verb, conf, debug_shown, info_shown", [
+    (None, 0, None, False, True),           # default INFO
+    (None, 0, "debug", True, True),         # [station] log_level
+    (None, 0, "error", False, False),
+    ("warning", 0, "debug", False, False),  # env wins over the config
+    ("error", 2, "error", True, True),      # -vv wins over everything
+])
+def test_level_precedence(tmp_path, env_level, verb, conf, debug_shown, info_shown):
+    env = {"JOURNAL_STREAM": "@STDERR@"}
+    if env_level:
+        env["PRINTSTATION_LOG_LEVEL"] = env_level
+    out = run_logging(env, tmp_path / "err", child(verb, conf))
+    assert ("debug line" in out) is debug_shown
+    assert ("job.sent" in out) is info_shown
+    assert "boom" in out
