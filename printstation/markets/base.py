@@ -36,6 +36,9 @@ from ..errors import AuthError, MarketplaceError
 from ..logs import register_secret
 
 log = logging.getLogger("printstation.markets")
+# httpx logs every request at INFO; ours (DEBUG, with timing) is enough.
+if logging.getLogger("httpx").level == logging.NOTSET:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 CALLS = metrics.counter("printstation_market_calls_total", "Marketplace API calls by answer status",
                         ("market", "status"))

@@ -1,0 +1,327 @@
+"""``printstation wb …`` and ``printstation ali …``: fetch marketplace labels into a directory.
+
+Exit codes: 0 everything delivered; 1 some items failed (each on stderr with its reason, the
+others written); 2 usage or config; 4 the token was refused or none is configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..errors import UsageError
+
+WB_TYPES = ("zplv", "zplh", "svg", "png")
+WB_SIZES = ("58x40", "40x30")
+EXT = {"zplv": "zpl", "zplh": "zpl", "svg": "svg", "png": "png"}
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+class Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, label: str, stream: Any = None) -> None:
+        self.total, self.label, self.done = max(total, 1), label, 0
+        self.stream = stream or sys.stderr
+        self.enabled = total > 1 and self.stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, n: int = 1) -> None:
+        self.done = min(self.total, self.done + n)
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self.done < self.total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * self.done / self.total)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _write(directory: Path, name: str, data: bytes) -> Path:
+    """Write ``directory/name`` atomically."""
+    path = directory / name
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def _outdir(path: str) -> Path:
+    d = Path(path)
+    if d.exists() and not d.is_dir():
+        raise UsageError(f"{d} is not a directory")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {d}: {exc.strerror or exc}") from None
+    return d
+
+
+def _safe_name(ident: str) -> str:
+    if not ident or "/" in ident or "\\" in ident or ident in (".", "..") or "\0" in ident:
+        raise UsageError(f"unusable id for a file name: {ident!r}")
+    return ident
+
+
+def _fail_item(what: str, reason: str) -> None:
+    print(f"printstation: {what}: {' '.join(str(reason).split())}", file=sys.stderr)
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, h = text.split("x")
+    return int(w), int(h)
+
+
+def _fetcher(args: argparse.Namespace, market: str):
+    from ..markets import LabelCache, LabelFetcher
+    from ..markets.settings import ali_client, load_config, wb_client
+
+    settings, data_dir = load_config(getattr(args, "config", None))
+    if data_dir is None and os.environ.get("PRINTSTATION_DATA_DIR"):
+        data_dir = Path(os.environ["PRINTSTATION_DATA_DIR"])
+    cache = LabelCache(data_dir) if data_dir else None
+    if market == "wb":
+        return LabelFetcher(wb=wb_client(settings), cache=cache)
+    return LabelFetcher(ali=ali_client(settings), cache=cache)
+
+
+def _close(fetcher: Any) -> None:
+    for c in (fetcher.wb, fetcher.ali):
+        if c is not None:
+            c.close()
+
+
+# -- WB ----------------------------------------------------------------------------------------
+
+def _wb_stickers(args: argparse.Namespace) -> int:
+    out = _outdir(args.output)
+    f = _fetcher(args, "wb")
+    bar = Progress(len(args.ids), "wb stickers")
+    try:
+        results = f.wb_order_stickers(args.ids, args.type, _size(args.size), progress=bar)
+    finally:
+        bar.close()
+        _close(f)
+    failed = 0
+    for r in results:
+        if r.ok:
+            _write(out, f"wb-order-{r.order_id}.{EXT[args.type]}", r.data)
+        else:
+            failed += 1
+            _fail_item(f"wb order {r.order_id}", r.error or "failed")
+    return 1 if failed else 0
+
+
+def _wb_supply_qr(args: argparse.Namespace) -> int:
+    out = _outdir(args.output)
+    sid = _safe_name(args.supply_id.strip())
+    f = _fetcher(args, "wb")
+    try:
+        data = f.wb_supply_qr(sid, args.type)
+    finally:
+        _close(f)
+    _write(out, f"wb-supply-{sid}.{EXT[args.type]}", data)
+    return 0
+
+
+def _wb_boxes(args: argparse.Namespace) -> int:
+    out = _outdir(args.output)
+    sid = args.supply_id.strip()
+    f = _fetcher(args, "wb")
+    try:
+        boxes = f.wb.supply_boxes(sid)
+        if not boxes:
+            print(f"printstation: wb supply {sid} has no boxes", file=sys.stderr)
+            return 0
+        bar = Progress(len(boxes), "wb boxes")
+        try:
+            results = f.wb_box_stickers(sid, boxes, args.type, progress=bar)
+        finally:
+            bar.close()
+    finally:
+        _close(f)
+    failed = 0
+    for b in results:
+        if b.ok:
+            _write(out, f"wb-box-{_safe_name(b.trbx_id)}.{EXT[args.type]}", b.data)
+        else:
+            failed += 1
+            _fail_item(f"wb box {b.trbx_id}", b.error or "failed")
+    return 1 if failed else 0
+
+
+def _print_rows(rows: list[dict], columns: Iterable[str]) -> None:
+    cols = list(columns)
+    for r in rows:
+        vals = []
+        for c in cols:
+            v = r.get(c)
+            vals.append(",".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v)))
+        print("\t".join(vals))
+
+
+def _wb_orders(args: argparse.Namespace) -> int:
+    f = _fetcher(args, "wb")
+    try:
+        if args.supply:
+            ids = f.wb.supply_order_ids(args.supply)
+            statuses = {s.get("id"): s for s in f.wb.order_statuses(ids)} if ids else {}
+            rows = [{"id": i, "supplyId": args.supply,
+                     "supplierStatus": statuses.get(i, {}).get("supplierStatus"),
+                     "wbStatus": statuses.get(i, {}).get("wbStatus")} for i in ids]
+            cols = ("id", "supplierStatus", "wbStatus")
+        elif args.new:
+            rows = f.wb.new_orders()
+            cols = ("id", "article", "skus", "cargoType", "createdAt")
+        else:
+            rows = f.wb.orders()
+            cols = ("id", "supplyId", "article", "skus", "createdAt")
+    finally:
+        _close(f)
+    if args.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        _print_rows(rows, cols)
+    return 0
+
+
+# -- LAliExpress -------------------------------------------------------------------------------
+
+def _ali_labels(args: argparse.Namespace) -> int:
+    out = _outdir(args.output)
+    f = _fetcher(args, "ali")
+    bar = Progress(len(args.ids), "ali labels")
+    try:
+        results = f.ali_labels(args.ids, progress=bar)
+    finally:
+        bar.close()
+        _close(f)
+    failed = 0
+    for r in results:
+        if r.ok:
+            _write(out, f"ali-{r.logistic_order_id}.pdf", r.data)
+        else:
+            failed += 1
+            _fail_item(f"ali shipment {r.logistic_order_id}", r.error or "failed")
+    return 1 if failed else 0
+
+
+def _ali_find(args: argparse.Namespace) -> int:
+    f = _fetcher(args, "ali")
+    try:
+        rows = f.ali.find_logistic_orders(tracking_numbers=args.tracking)
+    finally:
+        _close(f)
+    by_tracking = {str(r.get("platform_tracking_code") or ""): r for r in rows}
+    found, failed = [], 0
+    for t in args.tracking:
+        r = by_tracking.get(t.strip())
+        if r is None:
+            failed += 1
+            _fail_item(f"ali tracking {t}", "no shipment with this tracking number")
+            continue
+        found.append({"tracking_number": t.strip(), "logistic_order_id": r.get("logistic_order_id"),
+                      "trade_order_id": r.get("trade_order_id"), "status": r.get("status")})
+    if args.json:
+        json.dump(found, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        _print_rows(found, ("tracking_number", "logistic_order_id", "trade_order_id", "status"))
+    return 1 if failed else 0
+
+
+# -- registration ------------------------------------------------------------------------------
+
+def _group_usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+    return run
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                   help="TOML config with [markets.wb]/[markets.ali] (and [station] data_dir for the label cache)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    wb = sub.add_parser("wb", help="Wildberries: order stickers, supply QR, box stickers, orders",
+                        description="Fetch Wildberries FBS stickers and orders.")
+    _config_arg(wb)
+    wb.set_defaults(func=_group_usage(wb))
+    ws = wb.add_subparsers(dest="wb_command", metavar="COMMAND", parser_class=type(wb))
+
+    p = ws.add_parser("stickers", help="order stickers → DIR/wb-order-<id>.<zpl|svg|png>")
+    p.add_argument("ids", nargs="+", metavar="ID", help="WB order (assembly task) ids")
+    p.add_argument("--type", choices=WB_TYPES, default="zplv", help="sticker type (default zplv)")
+    p.add_argument("--size", choices=WB_SIZES, default="58x40", help="sticker size in mm (default 58x40)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    _config_arg(p)
+    p.set_defaults(func=_wb_stickers)
+
+    p = ws.add_parser("supply-qr", help="a delivered supply's QR → DIR/wb-supply-<id>.<ext>")
+    p.add_argument("supply_id", metavar="SUPPLY_ID")
+    p.add_argument("--type", choices=WB_TYPES, default="zplv", help="sticker type (default zplv)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    _config_arg(p)
+    p.set_defaults(func=_wb_supply_qr)
+
+    p = ws.add_parser("boxes", help="every box sticker of a supply → DIR/wb-box-<trbx id>.<ext>")
+    p.add_argument("supply_id", metavar="SUPPLY_ID")
+    p.add_argument("--type", choices=WB_TYPES, default="zplv", help="sticker type (default zplv)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    _config_arg(p)
+    p.set_defaults(func=_wb_boxes)
+
+    p = ws.add_parser("orders", help="list orders (last 30 days, --new, or --supply ID)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--new", action="store_true", help="only new orders")
+    g.add_argument("--supply", metavar="ID", help="the orders of one supply, with statuses")
+    p.add_argument("--json", action="store_true", help="JSON instead of tab-separated lines")
+    _config_arg(p)
+    p.set_defaults(func=_wb_orders)
+
+    ali = sub.add_parser("ali", help="LAliExpress: shipment labels, tracking number lookup",
+                         description="Fetch LAliExpress shipment labels.")
+    _config_arg(ali)
+    ali.set_defaults(func=_group_usage(ali))
+    al = ali.add_subparsers(dest="ali_command", metavar="COMMAND", parser_class=type(ali))
+
+    p = al.add_parser("labels", help="shipment labels → DIR/ali-<id>.pdf")
+    p.add_argument("ids", nargs="+", metavar="LOGISTIC_ORDER_ID")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    _config_arg(p)
+    p.set_defaults(func=_ali_labels)
+
+    p = al.add_parser("find", help="tracking number → logistic order id")
+    p.add_argument("tracking", nargs="+", metavar="TRACKING")
+    p.add_argument("--json", action="store_true")
+    _config_arg(p)
+    p.set_defaults(func=_ali_find)
+
+
+__all__ = ["register", "Progress"]
