@@ -1,0 +1,51 @@
+"""Shared pieces for the trigger tests: a real queue (JobStore) as the submitter, a waiter."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from printstation.queue.store import JobStore
+from printstation.spec import PrinterSpec
+
+ZPL = b"^XA^FO40,40^BCN,80,Y,N,N^FD%s^FS^XZ"
+
+
+def zpl(value: str) -> bytes:
+    return ZPL % value.encode()
+
+
+def wait_for(cond, timeout: float = 15.0, what: str = "condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class StoreSubmitter:
+    """The daemon's submit contract on a real JobStore (the daemon wraps the same store)."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+
+    def submit(self, printer, data, *, copies=1, key=None, name=None, source=None, source_ref=None,
+               reprint=False):
+        job, _created = self.store.submit(printer, data, copies=copies, key=key, name=name,
+                                          source=source or "api", source_ref=source_ref, reprint=reprint)
+        return job
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = JobStore(tmp_path / "data")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def printers():
+    return {"default": PrinterSpec(), "p2": PrinterSpec(lang="tspl"), "p3": PrinterSpec()}

@@ -1,0 +1,218 @@
+"""Hot folder with real directories and a real queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+
+import pytest
+
+from printstation.convert import convert
+from printstation.triggers.hotfolder import HotFolder, copies_of, ignored_name
+from printstation.triggers.rules import ScanSettings
+from printstation.triggers.service import ScanService
+from printstation.triggers.state import TriggerState
+from support import labelgen
+
+from .conftest import StoreSubmitter, wait_for, zpl
+
+
+def make(tmp_path, store, printers, **kw):
+    hot = tmp_path / "hot"
+    state = TriggerState(tmp_path / "data" / "triggers.sqlite")
+    sub = StoreSubmitter(store)
+    scans = ScanService(ScanSettings(), state, sub, printers=printers, default_printer="default")
+    kw.setdefault("settle_ms", 300)
+    folder = HotFolder(hot, sub, printers=printers, default_printer="default", scans=scans,
+                       validate=convert, **kw)
+    return hot, folder
+
+
+def done_files(hot):
+    d = hot / ".done"
+    return sorted(p.name for p in d.rglob("*") if p.is_file()) if d.exists() else []
+
+
+@pytest.fixture(params=["inotify", "polling"])
+def mode(request):
+    return request.param
+
+
+def test_names():
+    assert copies_of("a.x3.pdf") == 3 and copies_of("a.pdf") == 1 and copies_of("lbl.X12.zpl") == 12
+    for n in (".hidden.pdf", "a.tmp", "a.pdf.part", "a.crdownload", "a.pdf~"):
+        assert ignored_name(n)
+    assert not ignored_name("a.pdf")
+
+
+def test_present_at_start_printer_dirs_copies(tmp_path, store, printers, mode):
+    hot = tmp_path / "hot"
+    (hot / "p2").mkdir(parents=True)
+    (hot / "root.zpl").write_bytes(zpl("ROOT1"))
+    (hot / "p2" / "two.x3.png").write_bytes(labelgen.wb_sticker_png("TWO2"))
+    hot, folder = make(tmp_path, store, printers, polling=(mode == "polling"))
+    folder.start()
+    try:
+        wait_for(lambda: len(store.list()) == 2, what="2 jobs")
+        wait_for(lambda: len(done_files(hot)) == 2, what="files moved to .done")
+    finally:
+        folder.stop()
+    jobs = {j.name: j for j in store.list()}
+    assert jobs["root.zpl"].printer == "default" and jobs["root.zpl"].source == "hotfolder"
+    assert jobs["two.x3.png"].printer == "p2" and jobs["two.x3.png"].copies == 3
+    assert store.payload(jobs["root.zpl"].id) == zpl("ROOT1")
+    today = dt.date.today().isoformat()
+    assert (hot / ".done" / today / "root.zpl").exists()
+    assert not (hot / "root.zpl").exists()
+
+
+def test_half_written_file_taken_only_when_complete(tmp_path, store, printers, mode):
+    hot, folder = make(tmp_path, store, printers, polling=(mode == "polling"))
+    folder.start()
+    data = labelgen.wb_sticker_png("SLOW123456")
+    try:
+        with open(hot / "slow.png", "wb") as fh:  # written in chunks, pauses shorter than settle
+            step = len(data) // 8 + 1
+            for i in range(0, len(data), step):
+                fh.write(data[i:i + step])
+                fh.flush()
+                time.sleep(0.12)
+                assert store.list() == [], "taken while still being written"
+        job = wait_for(lambda: store.list(), what="the job")
+        time.sleep(0.6)  # late events must not queue it again
+    finally:
+        folder.stop()
+    assert len(store.list()) == 1
+    assert store.payload(job[0].id) == data
+
+
+def test_part_files_ignored_until_renamed(tmp_path, store, printers, mode):
+    hot, folder = make(tmp_path, store, printers, polling=(mode == "polling"))
+    folder.start()
+    try:
+        for ext in (".part", ".tmp", ".crdownload", "~"):
+            (hot / f"dl.zpl{ext}").write_bytes(zpl("PART"))
+        (hot / ".hidden.zpl").write_bytes(zpl("HIDDEN"))
+        time.sleep(1.0)
+        assert store.list() == []
+        os.rename(hot / "dl.zpl.part", hot / "dl.zpl")
+        wait_for(lambda: store.list(), what="renamed file queued")
+        time.sleep(0.5)
+    finally:
+        folder.stop()
+    assert [j.name for j in store.list()] == ["dl.zpl"]
+    assert (hot / "dl.zpl.tmp").exists() and (hot / ".hidden.zpl").exists()
+
+
+def test_burst_of_200(tmp_path, store, printers):
+    hot, folder = make(tmp_path, store, printers)
+    folder.start()
+    try:
+        for i in range(200):
+            sub = hot / ("p3" if i % 2 else "")
+            sub.mkdir(exist_ok=True)
+            (sub / f"b{i:03d}.zpl").write_bytes(zpl(f"B{i:03d}"))
+        wait_for(lambda: len(done_files(hot)) == 200, timeout=60, what="200 files done")
+        time.sleep(0.3)
+    finally:
+        folder.stop()
+    jobs = store.list(limit=1000)
+    names = sorted(j.name for j in jobs)
+    assert names == [f"b{i:03d}.zpl" for i in range(200)]  # each exactly once
+    assert sum(j.printer == "p3" for j in jobs) == 100
+
+
+def test_bad_files_go_to_failed_with_reason(tmp_path, store, printers):
+    hot, folder = make(tmp_path, store, printers)
+    (hot / "nosuch").mkdir(parents=True)
+    (hot / "nosuch" / "x.zpl").write_bytes(zpl("X"))
+    (hot / "junk.pdf").write_bytes(b"this is not a label at all")
+    (hot / "empty.zpl").write_bytes(b"")
+    (hot / "p2" ).mkdir()
+    (hot / "p2" / "zpl-for-tspl.zpl").write_bytes(zpl("Z"))  # ZPL cannot go to a TSPL printer
+    folder.start()
+    try:
+        wait_for(lambda: len(list((hot / ".failed").glob("*.error.txt"))) == 4 if (hot / ".failed").exists() else False,
+                 what="4 failed files")
+    finally:
+        folder.stop()
+    assert store.list() == []
+    failed = hot / ".failed"
+    assert "no printer named 'nosuch'" in (failed / "x.zpl.error.txt").read_text()
+    assert (failed / "junk.pdf").read_bytes() == b"this is not a label at all"
+    assert (failed / "junk.pdf.error.txt").read_text().strip()
+    assert "empty" in (failed / "empty.zpl.error.txt").read_text()
+    assert "TSPL" in (failed / "zpl-for-tspl.zpl.error.txt").read_text()
+
+
+def test_repeated_events_print_once(tmp_path, store, printers):
+    hot, folder = make(tmp_path, store, printers)
+    folder.start()
+    try:
+        p = hot / "rep.zpl"
+        p.write_bytes(zpl("REP"))
+        stop = threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                folder.notice(str(p), complete=True)
+                folder.notice(str(p))
+                folder.rescan_soon()
+
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        wait_for(lambda: done_files(hot), what="done")
+        time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join()
+    finally:
+        folder.stop()
+    assert len(store.list()) == 1
+
+
+def test_same_name_again_prints_again_and_keeps_both(tmp_path, store, printers):
+    hot, folder = make(tmp_path, store, printers)
+    folder.start()
+    try:
+        (hot / "again.zpl").write_bytes(zpl("A1"))
+        wait_for(lambda: len(done_files(hot)) == 1, what="first")
+        (hot / "again.zpl").write_bytes(zpl("A2"))
+        wait_for(lambda: len(done_files(hot)) == 2, what="second")
+    finally:
+        folder.stop()
+    assert len(store.list()) == 2
+    assert done_files(hot) == ["again-1.zpl", "again.zpl"]
+
+
+def test_txt_list_unmatched_lines_reported(tmp_path, store, printers):
+    hot, folder = make(tmp_path, store, printers)
+    hot.mkdir(parents=True)
+    (hot / "list.txt").write_text("# exported\n\nhello world\nPS:PAUSE\n")
+    folder.start()
+    try:
+        wait_for(lambda: (hot / ".failed" / "list.txt.error.txt").exists(), what="list failed")
+    finally:
+        folder.stop()
+    text = (hot / ".failed" / "list.txt.error.txt").read_text()
+    assert "line 3: hello world: unmatched" in text and "line 4: PS:PAUSE" in text
+    recs = folder.scans.recent()
+    assert [r["code"] for r in recs] == ["PS:PAUSE", "hello world"]
+
+
+def test_keep_days_cleanup(tmp_path, store, printers):
+    hot, folder = make(tmp_path, store, printers, keep_days=7)
+    old = hot / ".done" / "2000-01-01"
+    old.mkdir(parents=True)
+    (old / "x.zpl").write_bytes(b"x")
+    recent = hot / ".done" / dt.date.today().isoformat()
+    recent.mkdir()
+    folder.start()
+    try:
+        wait_for(lambda: not old.exists(), what="old day removed")
+    finally:
+        folder.stop()
+    assert recent.exists()
