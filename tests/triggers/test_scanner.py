@@ -1,0 +1,140 @@
+"""Scanner readers: a pty as the serial scanner, recorded input_event structs for evdev, streams."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import threading
+import time
+
+import pytest
+
+from printstation.errors import ConfigError
+from printstation.triggers.scanner import (INPUT_EVENT, EV_KEY, EvdevSource, KeyDecoder, ScannerThread,
+                                           SerialSource, StreamSource, encode_key_events, source_for)
+
+from .conftest import wait_for
+
+
+class Codes:
+    def __init__(self):
+        self.items: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, code, scanner):
+        with self.lock:
+            self.items.append((code, scanner))
+
+    @property
+    def codes(self):
+        with self.lock:
+            return [c for c, _ in self.items]
+
+
+def test_decoder_shift_and_enter():
+    raw = encode_key_events("WB-GI-123") + encode_key_events("ps:REPRINT") + encode_key_events("a!@~Z")
+    dec = KeyDecoder()
+    out = [t for ev in INPUT_EVENT.iter_unpack(raw) if (t := dec.feed(ev[2], ev[3], ev[4])) is not None]
+    assert out == ["WB-GI-123", "ps:REPRINT", "a!@~Z"]
+
+
+def test_decoder_ignores_repeat_release_and_other_types():
+    dec = KeyDecoder()
+    # 'a' press, autorepeat, release, a relative-axis event, Enter
+    assert dec.feed(EV_KEY, 30, 1) is None
+    assert dec.feed(EV_KEY, 30, 2) is None
+    assert dec.feed(EV_KEY, 30, 0) is None
+    assert dec.feed(2, 0, 5) is None
+    assert dec.feed(EV_KEY, 58, 1) is None  # caps lock on
+    assert dec.feed(EV_KEY, 31, 1) is None
+    assert dec.feed(EV_KEY, 96, 1) == "aS"  # keypad Enter ends a code too
+
+
+def test_evdev_from_recorded_file(tmp_path):
+    rec = tmp_path / "events.bin"
+    rec.write_bytes(encode_key_events("4006381333931") + encode_key_events("WB-TRBX-42"))
+    codes = Codes()
+    t = ScannerThread(EvdevSource(str(rec)), codes).start()
+    wait_for(lambda: codes.codes == ["4006381333931", "WB-TRBX-42"], what="codes")
+    t.stop()
+    assert t.state in ("ended", "stopped")
+
+
+def test_evdev_through_pipe_in_odd_chunks(tmp_path):
+    fifo = tmp_path / "kbd"
+    os.mkfifo(fifo)
+    codes = Codes()
+    t = ScannerThread(EvdevSource(str(fifo)), codes).start()
+    raw = encode_key_events("RU123456789CN") + encode_key_events("PS:PAUSE")
+    fd = os.open(fifo, os.O_WRONLY)
+    for i in range(0, len(raw), 7):  # chunks that split structs
+        os.write(fd, raw[i:i + 7])
+    wait_for(lambda: len(codes.codes) == 2, what="codes from pipe")
+    os.close(fd)  # "unplugged": the reader goes down and tries to reopen
+    wait_for(lambda: t.state == "down" or t.opens >= 2, what="reopen attempt")
+    fd = os.open(fifo, os.O_WRONLY)  # plugged back
+    os.write(fd, encode_key_events("AGAIN1"))
+    wait_for(lambda: codes.codes[-1:] == ["AGAIN1"], what="code after replug")
+    t._stop.set()
+    os.close(fd)
+    t.stop()
+    assert codes.codes == ["RU123456789CN", "PS:PAUSE", "AGAIN1"]
+
+
+def test_serial_pty_and_replug():
+    master, slave = pty.openpty()
+    path = os.ttyname(slave)
+    codes = Codes()
+    src = SerialSource(path, 9600)
+    t = ScannerThread(src, codes).start()
+    wait_for(lambda: t.opens >= 1, what="serial open")
+    os.write(master, b"WB-GI-100\r\n1234567890\rPARTIAL")
+    wait_for(lambda: codes.codes == ["WB-GI-100", "1234567890"], what="serial codes")
+    os.write(master, b"-END\n")
+    wait_for(lambda: codes.codes[-1:] == ["PARTIAL-END"], what="code split over writes")
+    t.stop()
+    os.close(master)
+    os.close(slave)
+
+
+def test_serial_missing_device_retries_without_crashing(tmp_path):
+    codes = Codes()
+    t = ScannerThread(SerialSource(str(tmp_path / "ttyACM9"), 9600), codes)
+    t.BACKOFF = (0.05, 0.1)
+    t.start()
+    time.sleep(0.4)
+    assert t.thread.is_alive() and t.state == "down" and t.opens == 0
+    t.stop()
+
+
+def test_stream_source():
+    codes = Codes()
+    t = ScannerThread(StreamSource(io.StringIO("A1\n\n  B2  \r\n"), "stdin"), codes).start()
+    wait_for(lambda: t.state == "ended", what="EOF")
+    assert codes.codes == ["A1", "B2"]
+
+
+def test_handler_fault_does_not_stop_scanner(tmp_path):
+    rec = tmp_path / "e.bin"
+    rec.write_bytes(encode_key_events("BOOM") + encode_key_events("OK"))
+    seen = []
+
+    def handler(code, scanner):
+        seen.append(code)
+        if code == "BOOM":
+            raise RuntimeError("handler blew up")
+
+    t = ScannerThread(EvdevSource(str(rec)), handler).start()
+    wait_for(lambda: seen == ["BOOM", "OK"], what="both codes")
+    t.stop()
+
+
+def test_source_for():
+    s = source_for("serial:///dev/ttyACM0?baud=115200")
+    assert isinstance(s, SerialSource) and s.port == "/dev/ttyACM0" and s.baud == 115200
+    assert isinstance(source_for("/dev/input/by-id/usb-x-event-kbd"), EvdevSource)
+    assert isinstance(source_for("evdev:///dev/input/event3"), EvdevSource)
+    assert isinstance(source_for("stdin"), StreamSource)
+    with pytest.raises(ConfigError):
+        source_for("bluetooth://x")
