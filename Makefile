@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean zplrender
 
 setup: $(VENV)/.installed
 
@@ -16,7 +16,16 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/printstation convert tests/data/demo-sticker.svg --lang png -o var/out/demo.png && echo "wrote var/out/demo.png"
 
-test: setup
+# The independent ZPL renderer for tests (zpl-renderer-js under node); skipped when node is absent.
+ZPLRENDER := tests/zplrender
+zplrender: $(ZPLRENDER)/node_modules/.installed
+
+$(ZPLRENDER)/node_modules/.installed: $(ZPLRENDER)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(ZPLRENDER) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "node/npm not found: native ZPL render-back tests will be skipped"; fi
+
+test: setup zplrender
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -49,13 +49,10 @@ def wrapped(kind: str, wrap: str) -> bytes:
 
 
 @lru_cache(maxsize=None)
-def redraw_ready() -> bool:
-    """True once barcode redraw (issue 8) redraws the Code128 of a 40×30 sticker at 203 dpi."""
-    from printstation import Media, PrinterSpec, convert_labels
+def zpl_for(media: tuple[int, int], wrap: str = "raw") -> bytes:
+    """WB ZPL laid out for the media (WB makes ZPL per sticker size; ZPL cannot be rescaled).
 
-    spec = PrinterSpec(media=Media(40, 30), dpi=203, barcodes="redraw", verify="off")
-    label = convert_labels(lg.wb_sticker_svg("!Probe0042", size=(40, 30)), spec)[0]
-    return any(b.redrawn for b in label.barcodes)
-
-
-REDRAW_PENDING = "barcode redraw (issue 8, printstation/render/redraw.py) has not landed yet"
+    100×150 media gets the 58×40 sticker (it fits)."""
+    size = media if media in ((58, 40), (40, 30)) else (58, 40)
+    data = lg.wb_sticker_zpl(STICKER["zpl"], size=size)
+    return lg.b64(data) if wrap == "b64" else data
