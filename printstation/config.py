@@ -369,15 +369,19 @@ def parse_rules(value: Any, path: str) -> tuple[RuleConfig, ...]:
     return tuple(out)
 
 
+#: Directory of the config file being parsed (markets anchor relative token files there).
+_SOURCE_DIR: Path | None = None
+
+
 def parse_markets(value: Any, path: str) -> Any:
-    t = table(value, path)
+    t = table(value, path) if value is not None else {}
     try:
         from .markets import settings
     except ModuleNotFoundError as exc:
         if exc.name in ("printstation.markets.settings", "printstation.markets"):
             return MappingProxyType(dict(t))
         raise
-    return settings.parse_markets(t, path)
+    return settings.parse_markets(t, path, base_dir=_SOURCE_DIR)
 
 
 Parser = Callable[[Any, str], object]
@@ -401,7 +405,7 @@ SECTION_DEFAULTS: dict[str, Callable[[], object]] = {
     "hotfolder": lambda: HotfolderConfig(enabled=False),
     "scanners": tuple,
     "rules": tuple,
-    "markets": lambda: None,
+    "markets": lambda: parse_markets(None, "markets"),
 }
 
 
@@ -445,6 +449,8 @@ class Config:
 
 def parse(doc: Mapping[str, Any], source: Path | None = None) -> Config:
     """Validate a parsed TOML document (``tomllib.loads`` output)."""
+    global _SOURCE_DIR
+    _SOURCE_DIR = source.parent if source is not None else None
     doc = dict(doc)
     known = set(SECTIONS) | {"printers"}
     for key in doc:
@@ -509,3 +515,8 @@ __all__ = [
     "RuleConfig", "ScannerConfig", "SECTIONS", "StationConfig", "load", "loads", "parse",
     "register_section",
 ]
+
+# Trigger sections (issue 6): [scan], [sync], and action names checked in [[rules]].
+from .triggers import settings as _trigger_settings  # noqa: E402
+
+_trigger_settings.register(register_section, SECTIONS)

@@ -1,0 +1,350 @@
+"""Wiring: config → queue store → printer workers → control API (+ triggers), and signals.
+
+Signal handlers only set flags; the main loop (woken through ``signal.set_wakeup_fd``) acts:
+
+- SIGTERM / SIGINT: stop accepting (API closed, triggers stopped), let every printer finish the
+  job on the wire for up to ``STOP_GRACE`` seconds, then break the write (the job goes back to
+  ``queued``), exit 0. A job still in ``sending`` after that is ``interrupted`` at the next start.
+- SIGHUP: reload the config file; printers whose settings changed are restarted between jobs.
+  A bad file is logged and the running config stays.
+
+Other parts of the station hook in through :data:`SERVICE_MODULES` (a module with
+``daemon_service(daemon)`` returning an object with ``stop()`` and optionally
+``reload(config)``, or None) and enqueue with :meth:`Daemon.submit`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import os
+import select
+import signal
+import socket
+import threading
+import time
+from typing import Any
+
+from . import config as configmod
+from .config import Config
+from .errors import PrintstationError
+from .isolate import Converter
+from .queue.store import Job, JobStore, NotFound
+from .queue.worker import PrinterWorker
+from .sdnotify import Notifier
+
+log = logging.getLogger(__name__)
+
+#: Seconds a printer may take to finish the job on the wire at shutdown.
+STOP_GRACE = 10.0
+#: Modules started with the daemon, when they exist and define
+#: ``daemon_service(daemon) -> obj with stop() | None``.
+SERVICE_MODULES: tuple[str, ...] = (
+    "printstation.triggers.service",
+    "printstation.markets.service",
+)
+
+
+class Daemon:
+    def __init__(self, config: Config, *, options: dict[str, Any] | None = None,
+                 notifier: Notifier | None = None, convert_timeout: float = 30.0) -> None:
+        self.config = config
+        #: Command-line options of ``printstation run`` (for triggers, e.g. ``scanner_stdin``).
+        self.options = dict(options or {})
+        self.notifier = notifier or Notifier()
+        self.converter = Converter(convert_timeout)
+        self.store: JobStore = None  # type: ignore[assignment]
+        self.workers: dict[str, PrinterWorker] = {}
+        self.api: Any = None
+        self.services: list[Any] = []
+        self.stopping = False
+        self.started_at = time.time()
+        self._lock = threading.RLock()
+        self._flags: set[str] = set()
+
+    # -- start / stop ------------------------------------------------------------------------
+
+    def open_queue(self) -> None:
+        cfg = self.config
+        self.store = JobStore(cfg.data_dir)
+        resend = {p.name for p in cfg.printers if p.on_interrupted == "resend"}
+        for job in self.store.recover(lambda name: name in resend):
+            log.warning("job %s on %s was on the wire at the last stop: %s", job.id, job.printer, job.state)
+        self.store.on_change(self._job_changed)
+        paused = self.store.paused()
+        for p in cfg.printers:
+            self._start_worker(p, p.name in paused)
+
+    def _start_worker(self, p: configmod.PrinterConfig, paused: bool) -> None:
+        w = PrinterWorker(p, self.store, self.converter.convert, paused=paused)
+        self.workers[p.name] = w
+        w.start()
+
+    def _job_changed(self, job: Job) -> None:
+        if job.state == "queued":
+            w = self.workers.get(job.printer)
+            if w is not None:
+                w.wake()
+
+    def start_api(self) -> None:
+        from .api import SOCKET_NAME, ApiServer
+
+        api = self.config.api
+        sock = None
+        if api.unix_socket:
+            rd = self.config.runtime_dir()
+            rd.mkdir(parents=True, exist_ok=True)
+            sock = rd / SOCKET_NAME
+        self.api = ApiServer(self, api.host, api.port, api.token, sock)
+        self.api.start()
+
+    def start_services(self) -> None:
+        for name in SERVICE_MODULES:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name and name.startswith(exc.name):
+                    continue
+                raise
+            factory = getattr(module, "daemon_service", None)
+            svc = factory(self) if factory is not None else None
+            if svc is not None:
+                self.services.append(svc)
+
+    def start(self) -> None:
+        """Open the queue, start printers and the API, then tell systemd we are ready."""
+        t0 = time.monotonic()
+        self.open_queue()
+        try:
+            self.start_api()
+            self.start_services()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("printstation ready in %.0f ms: %d printer(s), API %s%s", (time.monotonic() - t0) * 1000,
+                 len(self.workers), self.api.url, f" and {self.api.unix.sock_path}" if self.api.unix else "")
+        self.notifier.ready(f"API {self.api.url}; {self.status_line()}")
+        threading.Thread(target=self._warm, name="convert-warmup", daemon=True).start()
+
+    def _warm(self) -> None:
+        # Only printers that need the renderer (ZPL printers get native ZPL in-process).
+        if any(p.spec.lang != "zpl" for p in self.config.printers) and not self.stopping:
+            try:
+                self.converter.isolate.start()
+            except PrintstationError as exc:
+                log.warning("conversion process: %s", exc)
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop accepting, finish or hand back the jobs on the wire (bounded), close the queue."""
+        if self.stopping and self.store is None:
+            return
+        self.stopping = True
+        self.notifier.stopping("stopping")
+        if self.api is not None:
+            self.api.stop()
+        for svc in reversed(self.services):
+            try:
+                svc.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("stopping %s", type(svc).__name__)
+        self.services.clear()
+        self._stop_workers(list(self.workers.values()), grace)
+        self.converter.close()
+        if self.store is not None:
+            self.store.close()
+            self.store = None  # type: ignore[assignment]
+
+    @staticmethod
+    def _stop_workers(workers: list[PrinterWorker], grace: float) -> None:
+        for w in workers:
+            w.stop()
+        deadline = time.monotonic() + grace
+        for w in workers:
+            if not w.join(max(0.0, deadline - time.monotonic())):
+                log.warning("printer %s: job %s still on the wire after %.0f s: handing it back",
+                            w.name, w.current, grace)
+                w.abort()
+                w.join(2.0)
+
+    # -- the Python API (triggers and HTTP both go through here) -----------------------------
+
+    def _printer_name(self, printer: str | None) -> str:
+        name = printer or self.config.default_printer
+        if name not in self.workers:
+            raise NotFound(f"no printer named {name!r}")
+        return name
+
+    def submit_ex(self, printer: str | None, data: bytes, *, copies: int | None = None,
+                  key: str | None = None, name: str | None = None, source: str = "api",
+                  source_ref: str | None = None, reprint: bool = False) -> tuple[Job, bool]:
+        """Queue label bytes; ``(job, created)``. An existing ``key`` returns its job unless
+        ``reprint``."""
+        if self.stopping:
+            raise PrintstationError("the daemon is shutting down")
+        return self.store.submit(self._printer_name(printer), data, copies=copies, key=key, name=name,
+                                 source=source, source_ref=source_ref, reprint=reprint)
+
+    def submit(self, printer: str | None, data: bytes, *, copies: int | None = None,
+               key: str | None = None, name: str | None = None, source: str = "api",
+               source_ref: str | None = None, reprint: bool = False) -> Job:
+        """Queue label bytes on ``printer`` (None: the default printer) and return the job."""
+        return self.submit_ex(printer, data, copies=copies, key=key, name=name, source=source,
+                              source_ref=source_ref, reprint=reprint)[0]
+
+    def reprint(self, job_id: int) -> Job:
+        old = self.store.get(job_id)
+        self._printer_name(old.printer)
+        return self.store.reprint(job_id)
+
+    def cancel(self, job_id: int) -> Job:
+        return self.store.cancel(job_id)
+
+    def reprint_last(self, printer: str | None) -> Job:
+        """Reprint the newest job of ``printer`` that left the queue (scanner ``PS:REPRINT``)."""
+        name = self._printer_name(printer)
+        for job in self.store.list(printer=name, limit=50):
+            if job.state in ("done", "failed", "interrupted", "canceled"):
+                return self.store.reprint(job.id)
+        raise NotFound(f"printer {name} has no finished job to reprint")
+
+    def cancel_last(self, printer: str | None) -> Job:
+        """Cancel the newest queued (or interrupted) job of ``printer`` (scanner ``PS:CANCEL``)."""
+        name = self._printer_name(printer)
+        for job in self.store.list(printer=name, limit=1000):
+            if job.state in ("queued", "interrupted"):
+                return self.store.cancel(job.id)
+        raise NotFound(f"printer {name} has no queued job to cancel")
+
+    def pause(self, printer: str) -> dict[str, Any]:
+        w = self.workers[self._printer_name(printer)]
+        w.pause()
+        return self._printer_info(w)
+
+    def resume(self, printer: str) -> dict[str, Any]:
+        w = self.workers[self._printer_name(printer)]
+        w.resume()
+        return self._printer_info(w)
+
+    def _printer_info(self, w: PrinterWorker, counts: dict[tuple[str, str], int] | None = None) -> dict[str, Any]:
+        counts = self.store.counts() if counts is None else counts
+        info = w.info()
+        info["queued"] = counts.get((w.name, "queued"), 0)
+        info["default"] = w.name == self.config.default_printer
+        return info
+
+    def printers(self) -> list[dict[str, Any]]:
+        counts = self.store.counts()
+        return [self._printer_info(w, counts) for w in list(self.workers.values())]
+
+    def preview(self, job_id: int, page: int = 1) -> bytes:
+        """The job's label as the 1-bit PNG its printer prints (page ``page``)."""
+        job = self.store.get(job_id)
+        p = self.config.printer(job.printer)
+        if p is None:
+            raise NotFound(f"job {job_id}'s printer {job.printer!r} is not configured")
+        pages = self.converter.isolate.convert(self.store.payload(job_id), p.spec.replace(lang="png", copies=1))
+        if not 1 <= page <= len(pages):
+            raise NotFound(f"job {job_id} has {len(pages)} page(s), no page {page}")
+        return pages[page - 1]
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": True, "printers": len(self.workers), "uptime": round(time.time() - self.started_at, 3),
+                "pid": os.getpid()}
+
+    def status_line(self) -> str:
+        counts = self.store.counts() if self.store is not None else {}
+        queued = sum(n for (_, s), n in counts.items() if s == "queued")
+        trouble = [f"{w.name} {w.state}" for w in self.workers.values() if w.state in ("offline", "error", "paused")]
+        return f"{len(self.workers)} printer(s), {queued} queued" + (f"; {', '.join(trouble)}" if trouble else "")
+
+    # -- reload --------------------------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Re-read the config file. Printers added/changed/removed are applied between jobs."""
+        if self.config.path is None:
+            log.info("SIGHUP: running on the embedded default config, nothing to reload")
+            return False
+        self.notifier.reloading()
+        try:
+            new = configmod.load(self.config.path)
+        except PrintstationError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            self.notifier.ready(self.status_line())
+            return False
+        old = self.config
+        for what, a, b in (("api", old.api, new.api), ("station.data_dir", old.data_dir, new.data_dir)):
+            if a != b:
+                log.warning("reload: %s changed; it takes effect after a restart", what)
+        new = dataclasses.replace(new, api=old.api, station=old.station)
+        with self._lock:
+            old_printers = {p.name: p for p in old.printers}
+            new_printers = {p.name: p for p in new.printers}
+            changed = [n for n in old_printers if new_printers.get(n) != old_printers[n]]
+            self._stop_workers([self.workers[n] for n in changed if n in self.workers], STOP_GRACE)
+            for n in changed:
+                self.workers.pop(n, None)
+            self.config = new
+            paused = self.store.paused()
+            for n, p in new_printers.items():
+                if n not in self.workers:
+                    self._start_worker(p, n in paused)
+        for svc in self.services:
+            if hasattr(svc, "reload"):
+                try:
+                    svc.reload(new)
+                except Exception:  # noqa: BLE001
+                    log.exception("reloading %s", type(svc).__name__)
+        log.info("config reloaded from %s (%d printer(s))", new.path, len(self.workers))
+        self.notifier.ready(self.status_line())
+        return True
+
+    # -- the foreground loop ----------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._flags.add("hup" if signum == signal.SIGHUP else "term")
+
+    def run(self) -> int:
+        """Run in the foreground until SIGTERM/SIGINT. Returns the exit code (0)."""
+        rfd, wfd = socket.socketpair()
+        rfd.setblocking(False)
+        wfd.setblocking(False)
+        old_fd = signal.set_wakeup_fd(wfd.fileno(), warn_on_full_buffer=False)
+        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+        try:
+            self.start()
+            wd = self.notifier.watchdog_interval
+            last_status = ""
+            while "term" not in self._flags:
+                select.select([rfd], [], [], min(wd, 5.0) if wd else 5.0)
+                try:
+                    rfd.recv(512)
+                except BlockingIOError:
+                    pass
+                if "hup" in self._flags:
+                    self._flags.discard("hup")
+                    self.reload()
+                if wd:
+                    self.notifier.watchdog()
+                line = self.status_line()
+                if line != last_status:
+                    self.notifier.status(line)
+                    last_status = line
+            log.info("stopping (signal)")
+        finally:
+            self.stop()
+            for s, h in old.items():
+                signal.signal(s, h)
+            signal.set_wakeup_fd(old_fd)
+            rfd.close()
+            wfd.close()
+        return 0
+
+
+def run(config_path: str | os.PathLike[str] | None = None, options: dict[str, Any] | None = None) -> int:
+    """``printstation run``: load (and fully validate) the config, then run in the foreground."""
+    cfg = configmod.load(config_path)
+    return Daemon(cfg, options=options).run()
+
+
+__all__ = ["Daemon", "SERVICE_MODULES", "run"]

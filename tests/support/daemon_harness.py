@@ -1,0 +1,149 @@
+"""Helpers to run the real daemon in tests and benchmarks: config files, in-process and
+subprocess daemons, a READY listener, ZPL label bookkeeping."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_config(path: Path, data_dir: Path, printers: list[dict[str, Any]], *, listen: str = "127.0.0.1:0",
+                 extra: str = "", api: dict[str, Any] | None = None) -> Path:
+    lines = ["[station]", f"data_dir = {toml_value(str(data_dir))}", "", "[api]", f"listen = {toml_value(listen)}"]
+    for k, v in (api or {}).items():
+        lines.append(f"{k} = {toml_value(v)}")
+    for p in printers:
+        lines += ["", "[[printers]]"] + [f"{k} = {toml_value(v)}" for k, v in p.items()]
+    path.write_text("\n".join(lines) + "\n" + extra)
+    return path
+
+
+def wait_until(pred: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@contextlib.contextmanager
+def running(config_path: Path, **kw: Any) -> Iterator[Any]:
+    """An in-process :class:`Daemon` started on ``config_path`` (API on an ephemeral port)."""
+    from printstation import config
+    from printstation.daemon import Daemon
+
+    d = Daemon(config.load(config_path), **kw)
+    d.start()
+    try:
+        yield d
+    finally:
+        d.stop(grace=5)
+
+
+_FD = re.compile(rb"\^BC[^\^]*\^FD([^\^]+)\^FS")
+
+
+def zpl_values(data: bytes) -> list[str]:
+    """The Code128 values of every ``wb_sticker_zpl`` label in recorded ZPL, in order."""
+    return [m.group(1).decode() for m in _FD.finditer(data)]
+
+
+class ReadyListener:
+    """A unix datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.messages: list[str] = []
+
+    def wait_for(self, text: str, timeout: float = 15.0) -> float:
+        """Block until a datagram containing ``text`` arrives; returns its arrival time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {text!r} from the daemon (got {self.messages})")
+            self.sock.settimeout(left)
+            try:
+                msg = self.sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            self.messages.append(msg)
+            if text in msg.split("\n"):
+                return time.monotonic()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class DaemonProcess:
+    """``python -m printstation run --config FILE`` in a subprocess with a READY listener."""
+
+    def __init__(self, config_path: Path, notify_path: Path, env: dict[str, str] | None = None) -> None:
+        self.config_path = config_path
+        self.notify = ReadyListener(notify_path)
+        e = dict(os.environ)
+        e.update(env or {})
+        e["NOTIFY_SOCKET"] = str(notify_path)
+        e["PYTHONPATH"] = str(REPO) + os.pathsep + e.get("PYTHONPATH", "")
+        self.log_path = config_path.with_suffix(f".{int(time.time() * 1000)}.log")
+        self._log = open(self.log_path, "wb")
+        self.t_start = time.monotonic()
+        self.proc = subprocess.Popen([sys.executable, "-m", "printstation", "run", "--config", str(config_path)],
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=e, cwd=config_path.parent)
+
+    def wait_ready(self, timeout: float = 20.0) -> float:
+        """Seconds from start to READY=1."""
+        t = self.notify.wait_for("READY=1", timeout)
+        return t - self.t_start
+
+    def api_url(self) -> str:
+        """The API URL from the READY=1 STATUS line (the port is ephemeral)."""
+        for msg in self.notify.messages:
+            m = re.search(r"STATUS=API (http://[^;\s]+)", msg)
+            if m:
+                return m.group(1)
+        raise AssertionError(f"no API URL in {self.notify.messages}")
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        return self.proc.wait(timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def close(self) -> None:
+        self.kill()
+        self._log.close()
+        self.notify.close()
