@@ -5,20 +5,34 @@
 - Connect timeout = ``timeout``; a write fails when the printer takes no byte for ``timeout``
   seconds (chunked ``send``), so big jobs on slow printers are fine while a stuck printer is not.
 - ``TCP_NODELAY`` on (small jobs and status queries go out at once), keepalive on.
+- ``write()`` returns once the printer has *acknowledged* every byte (Linux: the socket's
+  SIOCOUTQ drains to 0), not merely when our kernel buffered them; elsewhere sendall semantics.
 - Reads (status answers) are supported; a printer closing the connection is a transient error.
 """
 
 from __future__ import annotations
 
+import array
+import os
 import select
 import socket
+import sys
+import time
 import urllib.parse
+
+try:
+    import fcntl
+    import termios
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = termios = None  # type: ignore[assignment]
 
 from .base import DEFAULT_TIMEOUT, Transport, parse_query
 
 DEFAULT_PORT = 9100
 #: Bytes per send() call; each call must make progress within the timeout.
 CHUNK = 64 * 1024
+#: ioctl giving a TCP socket's unsent + unacknowledged bytes (Linux: SIOCOUTQ == TIOCOUTQ).
+_SIOCOUTQ = getattr(termios, "TIOCOUTQ", None) if sys.platform.startswith("linux") else None
 
 
 class TcpTransport(Transport):
@@ -62,6 +76,35 @@ class TcpTransport(Transport):
         while view:
             sent = sock.send(view[:CHUNK])  # socket.timeout when no progress for self.timeout
             view = view[sent:]
+        self._drain(sock)
+
+    def _drain(self, sock: socket.socket) -> None:
+        """Wait until the printer has acknowledged every byte (Linux SIOCOUTQ), so a job counts
+        as sent only once it reached the printer, not our kernel buffer. Progress timeout as
+        for send; a reset while waiting surfaces as a transient error."""
+        if _SIOCOUTQ is None:
+            return
+        buf = array.array("i", [0])
+        last, since, pause = -1, time.monotonic(), 0.0002
+        while True:
+            try:
+                fcntl.ioctl(sock.fileno(), _SIOCOUTQ, buf, True)
+            except OSError:
+                return  # not supported here: sendall semantics
+            pending = buf[0]
+            if pending <= 0:
+                return
+            now = time.monotonic()
+            if pending != last:
+                last, since = pending, now
+            elif now - since > self.timeout:
+                raise self.error(f"write: timed out (printer took no data for {self.timeout:g} s)",
+                                 transient=True)
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                raise OSError(err, os.strerror(err))
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
     def _read(self, n: int, timeout: float) -> bytes:
         sock = self._sock

@@ -129,3 +129,14 @@ def test_sink_keeps_data_that_looks_like_a_query_prefix():
             assert t.read(1, timeout=2) == b"\x00"
         assert sink.wait_for(lambda s: s.data == b"GS\x1d\x10tail\x10")
         assert sink.status_queries == [b"\x1b!?"]
+
+
+def test_write_returns_only_once_the_printer_acknowledged():
+    """Bytes stuck in our own kernel buffer are not "sent": the write waits and times out."""
+    with StuckSink() as sink:
+        t = from_uri(sink.uri, timeout=0.3)
+        t.open()
+        t._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 1024 * 1024)
+        with pytest.raises(TransportError) as ei:
+            t.write(b"Q" * 400_000)  # fits our send buffer, not the printer's window
+        assert ei.value.transient is True and "timed out" in str(ei.value)
