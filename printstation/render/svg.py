@@ -103,7 +103,8 @@ class SvgSource:
     """An SVG document as a :class:`~printstation.render.raster.Source` (units: CSS px at 96 dpi)."""
 
     native_scale: float | None = None
-    #: Barcodes are looked for at no less than the SVG's own pixel size.
+    #: Barcodes are looked for at no less than the SVG's own pixel size (unitless SVGs such as
+    #: WB's are drawn in their designer's pixels) or 200 dpi when it is sized in mm/cm/in/pt.
     min_detect_scale = 1.0
 
     def __init__(self, data: bytes) -> None:
@@ -125,6 +126,8 @@ class SvgSource:
             raise BadInput(f"SVG canvas {w:g}×{h:g} is absurdly large: refused")
         self.width = float(w)
         self.height = float(h)
+        if re.search(r"(mm|cm|in|pt|pc)\s*$", tree.get("width") or ""):
+            self.min_detect_scale = 200 / 96
         self._tree = tree
 
     def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
