@@ -1,0 +1,381 @@
+"""``printstation doctor``: check everything the station needs and say how to fix what is wrong.
+
+Checks, in order (each one a row ✓ / ✗ / – (skipped) with a fix hint under every ✗):
+
+- the config file loads and validates (nothing else is checked when it does not);
+- the data dir and the hot folder are writable (a missing one: its nearest existing parent is);
+- the API address is free, or the station already answers ``/healthz`` there;
+- each printer: the transport opens and answers a status query (``status_poll = 0``: opens only);
+- each scanner: the device can be read and grabbed exclusively (``EVIOCGRAB``, then released);
+  serial scanners: the port opens;
+- each marketplace with a token (or a ``[markets.X]`` table): the token is found and accepted by
+  one cheap authenticated call (WB ``GET /api/v3/supplies?limit=1&next=0``, LAliExpress
+  ``POST /seller-api/v1/logistic-order/get`` for one unknown tracking number).
+
+Tokens are looked up exactly like the daemon does; when ``$CREDENTIALS_DIRECTORY`` is not set
+(doctor run by an admin, not by systemd) the config file's directory stands in for it, so
+``/etc/printstation/wb-token`` — the file ``LoadCredential=`` hands the service — is checked.
+No token ever appears in the output.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import socket
+import stat
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import PrintstationError
+
+#: Where the packaged unit reads its config; used when ``--config`` is not given and it exists.
+SYSTEM_CONFIG = Path("/etc/printstation/printstation.toml")
+EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool | None  # None: skipped (not configured)
+    detail: str
+    hint: str = ""
+
+
+# -- folders -------------------------------------------------------------------------------------
+
+
+def check_writable_dir(label: str, path: Path) -> Check:
+    """``path`` is a writable directory, or could be created (its nearest existing parent is one)."""
+    p = path if path.is_absolute() else Path.cwd() / path
+    hint = (f"make {p} a directory the station can write: install -d -m 750 {p} (as the service user), "
+            "or point the config at another path")
+    probe_dir, missing = p, False
+    while not probe_dir.exists():
+        if probe_dir.is_symlink():
+            return Check(label, False, f"{p}: dangling symlink {probe_dir}", hint)
+        probe_dir, missing = probe_dir.parent, True
+    if not probe_dir.is_dir():
+        return Check(label, False, f"{p}: {probe_dir} is not a directory", hint)
+    try:
+        with tempfile.NamedTemporaryFile(dir=probe_dir, prefix=".printstation-doctor-"):
+            pass
+    except OSError as exc:
+        return Check(label, False, f"{p}: cannot write in {probe_dir}: {exc.strerror or exc}", hint)
+    return Check(label, True, f"{p} (will be created)" if missing else f"{p} writable")
+
+
+# -- API -----------------------------------------------------------------------------------------
+
+
+def station_answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    import httpx
+
+    h = f"[{host}]" if ":" in host else host
+    try:
+        r = httpx.get(f"http://{h}:{port}/healthz", timeout=timeout)
+    except httpx.HTTPError:
+        return False
+    return r.status_code == 200
+
+
+def check_api(host: str, port: int) -> Check:
+    label = "api"
+    where = f"{host}:{port}"
+    if station_answers(host, port):
+        return Check(label, True, f"{where}: the station is running (/healthz ok)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        return Check(label, False, f"{where}: cannot listen: {exc.strerror or exc}",
+                     f"another program uses {where} (ss -ltnp 'sport = :{port}'); "
+                     "stop it or change [api] listen")
+    return Check(label, True, f"{where} free")
+
+
+# -- printers ------------------------------------------------------------------------------------
+
+STATE_HINTS = {
+    "offline": "check power, cable or network and the uri; a LAN printer also needs its address in "
+               "the unit's IPAddressAllow= (systemctl edit printstation)",
+    "paused": "the printer is paused or out of media: load labels/ribbon, close the head, press feed",
+    "error": "fix the printer's reported problem; a printer that never answers status queries can "
+             "be set to status_poll = 0",
+}
+
+
+def check_printer(p: Any, timeout: float) -> Check:
+    from .status import query_status
+    from .transport import from_uri
+    from .transport.base import display_uri
+
+    label = f"printer {p.name}"
+    uri = display_uri(p.uri)
+    try:
+        t = from_uri(p.uri, timeout=min(p.timeout, timeout))
+    except PrintstationError as exc:
+        return Check(label, False, f"{uri}: {exc}", "fix the printer's uri in the config")
+    try:
+        if p.status_poll == 0:
+            try:
+                t.open()
+            except PrintstationError as exc:
+                return Check(label, False, f"{uri}: {exc}", _open_hint(str(exc)))
+            return Check(label, True, f"{uri}: opens (status not queried: status_poll = 0)")
+        st = query_status(t, p.lang, timeout=timeout)
+    finally:
+        try:
+            t.close()
+        except Exception:
+            pass
+    text = f"{uri}: {st.state}" + (f" ({st.reason})" if st.reason else "")
+    if st.ok:
+        return Check(label, True, text)
+    hint = _open_hint(st.reason) if "transport" in st.flags else STATE_HINTS.get(st.state, "")
+    return Check(label, False, text, hint)
+
+
+def _open_hint(reason: str) -> str:
+    low = reason.lower()
+    if "permission" in low or "access" in low:
+        return ("no access to the device: install systemd/60-printstation.rules (udevadm control "
+                "--reload && udevadm trigger) and run the station in group lp/dialout")
+    if "no such" in low or "not found" in low:
+        return "the device is not there: plug it in and check the uri (ls /dev/printstation/, lsusb)"
+    return STATE_HINTS["offline"]
+
+
+# -- scanners ------------------------------------------------------------------------------------
+
+
+def check_scanner(device: str, station_running: Callable[[], bool]) -> Check:
+    from .triggers.scanner import EvdevSource, SerialSource, StreamSource, source_for
+
+    label = f"scanner {device}"
+    try:
+        src = source_for(device)
+    except PrintstationError as exc:
+        return Check(label, False, str(exc), "fix [[scanners]] device in the config")
+    if isinstance(src, StreamSource):
+        return Check(label, None, "standard input (nothing to check)")
+    if isinstance(src, SerialSource):
+        return _check_serial(label, src.port, src.baud)
+    assert isinstance(src, EvdevSource)
+    return _check_evdev(label, src.path, station_running)
+
+
+def _device_hint(exc: OSError, group: str, by_id: str = "/dev/input/by-id/") -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (f"no access: install systemd/60-printstation.rules (udevadm control --reload && "
+                f"udevadm trigger); the station needs group {group}")
+    if exc.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
+        return (f"not plugged in or wrong path: use a stable name from ls {by_id} or "
+                "/dev/printstation/ (udev rules)")
+    return "check the device path and that nothing else holds it"
+
+
+def _check_evdev(label: str, path: str, station_running: Callable[[], bool]) -> Check:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        return Check(label, False, f"cannot open: {exc.strerror or exc}", _device_hint(exc, "input"))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISCHR(mode):
+            return Check(label, True, "readable (a recording, not a device: nothing to grab)")
+        try:
+            fcntl.ioctl(fd, EVIOCGRAB, 1)
+        except OSError as exc:
+            if exc.errno == errno.EBUSY:
+                if station_running():
+                    return Check(label, True, "readable; grabbed by the running station")
+                return Check(label, False, "readable but another program holds it exclusively",
+                             "stop the program that grabbed it (fuser -v " + path + ")")
+            return Check(label, False, f"cannot grab: {exc.strerror or exc} (not an input event device?)",
+                         "point [[scanners]] device at the scanner's event node "
+                         "(/dev/input/by-id/…-event-kbd or /dev/printstation/scanner-…)")
+        fcntl.ioctl(fd, EVIOCGRAB, 0)
+        return Check(label, True, "readable and grabbed (released again)")
+    finally:
+        os.close(fd)
+
+
+def _check_serial(label: str, port: str, baud: int) -> Check:
+    try:
+        import serial
+    except ImportError:  # pragma: no cover - pyserial is a dependency
+        return Check(label, False, "pyserial is not installed", "pip install pyserial")
+    try:
+        ser = serial.Serial(port, baud, timeout=0)
+    except (serial.SerialException, OSError) as exc:  # SerialException carries the errno
+        return Check(label, False, f"cannot open: {exc.strerror or exc}", _device_hint(exc, "dialout", "/dev/serial/by-id/"))
+    ser.close()
+    return Check(label, True, f"{port} opens at {baud} baud")
+
+
+# -- marketplaces --------------------------------------------------------------------------------
+
+MARKET_TITLES = {"wb": "WB", "ali": "LAliExpress"}
+
+
+def check_market(market: str, settings: Any, configured: bool, env: Mapping[str, str],
+                 timeout: float) -> Check:
+    from .errors import AuthError, MarketplaceError
+    from .markets import settings as msettings
+    from .markets.base import RetryPolicy
+
+    label = f"token {market}"
+    title = MARKET_TITLES[market]
+    s = settings[market] if settings is not None and not isinstance(settings, Mapping) else None
+    if s is None or not hasattr(s, "auth_scheme" if market == "wb" else "max_pdf_mb"):
+        s = msettings.MarketSettings.default(market)
+    try:
+        creds = msettings.resolve_credentials(market, s, env)
+    except AuthError as exc:
+        if not configured:
+            return Check(label, None, f"{title} not configured (no token found)")
+        return Check(label, False, str(exc), _token_hint(market))
+    retry = RetryPolicy(retries=1, base=0.2, cap=1.0, max_429=1, max_wait_429=5.0)
+    try:
+        if market == "wb":
+            from .markets.wb import WBClient
+
+            with WBClient(creds.base_url, creds.token, auth_scheme=s.auth_scheme, timeout=timeout,
+                          retry=retry, rate_per_min=s.rate_per_min, burst=s.burst) as client:
+                client.json("GET", "/api/v3/supplies", params={"limit": 1, "next": 0})
+        else:
+            from .markets.aliexpress import AliClient
+
+            with AliClient(creds.base_url, creds.token, timeout=timeout, retry=retry,
+                           rate_per_min=s.rate_per_min, burst=s.burst) as client:
+                try:
+                    client.call("/seller-api/v1/logistic-order/get",
+                                {"tracking_numbers": ["PRINTSTATION-DOCTOR"], "page_size": 1, "page": 1})
+                except AuthError:
+                    raise
+                except MarketplaceError as exc:
+                    if getattr(exc, "status", 0) and exc.status < 500:  # type: ignore[attr-defined]
+                        pass  # a business error: the token itself was accepted
+                    else:
+                        raise
+    except AuthError as exc:
+        return Check(label, False, f"{title} refused the token from {creds.source}: {exc}", _token_hint(market))
+    except MarketplaceError as exc:
+        return Check(label, False, f"{title} at {creds.base_url} not usable: {exc}",
+                     f"check the network and [markets.{market}] base_url; the unit's IPAddressAllow= "
+                     "must let the station reach the marketplace")
+    return Check(label, True, f"{title} accepted the token from {creds.source}")
+
+
+def _token_hint(market: str) -> str:
+    name = f"{market}-token"
+    portal = "the WB seller portal (Settings → API access, category Marketplace)" if market == "wb" \
+        else "the LAliExpress seller portal (API tokens)"
+    return (f"create a token in {portal}, save it as /etc/printstation/{name} (root, mode 600: "
+            f"install -m 600 /dev/null /etc/printstation/{name}, then paste the token into it) "
+            "and systemctl restart printstation")
+
+
+# -- run -----------------------------------------------------------------------------------------
+
+
+def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:
+    if path:
+        return Path(path)
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+
+
+def run_checks(config_path: str | os.PathLike[str] | None = None, *, timeout: float = 3.0,
+               env: Mapping[str, str] | None = None) -> list[Check]:
+    from . import config as cfgmod
+
+    env = dict(os.environ if env is None else env)
+    path = resolve_config_path(config_path)
+    checks: list[Check] = []
+    try:
+        cfg = cfgmod.load(path)
+    except PrintstationError as exc:
+        return [Check("config", False, str(exc),
+                      "fix the key named above; every key is explained in config/printstation.example.toml")]
+    where = str(path) if path else "embedded default (no --config)"
+    checks.append(Check("config", True, f"{where}: {len(cfg.printers)} printer(s), "
+                                        f"{len(cfg.scanners)} scanner(s)"))
+
+    data_dir = cfg.data_dir
+    state_dir = env.get("STATE_DIRECTORY", "").split(":")[0]
+    if state_dir and not _raw(path).get("station", {}).get("data_dir"):
+        data_dir = Path(state_dir)
+    checks.append(check_writable_dir("data dir", data_dir))
+    if cfg.hotfolder.enabled:
+        checks.append(check_writable_dir("hot folder", cfg.hotfolder.path))
+
+    checks.append(check_api(cfg.api.host, cfg.api.port))
+    running: list[bool] = []
+
+    def station_running() -> bool:
+        if not running:
+            running.append(station_answers(cfg.api.host, cfg.api.port))
+        return running[0]
+
+    for p in cfg.printers:
+        checks.append(check_printer(p, timeout))
+    for sc in cfg.scanners:
+        checks.append(check_scanner(sc.device, station_running))
+
+    if not env.get("CREDENTIALS_DIRECTORY") and path is not None:
+        env["CREDENTIALS_DIRECTORY"] = str(path.resolve().parent)
+    raw_markets = _raw(path).get("markets", {})
+    for market in ("wb", "ali"):
+        configured = isinstance(raw_markets, dict) and market in raw_markets
+        checks.append(check_market(market, cfg.markets, configured, env, timeout))
+    return checks
+
+
+def _raw(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def marks(stream: Any = None) -> tuple[str, str, str]:
+    enc = getattr(stream or sys.stdout, "encoding", None) or "ascii"
+    try:
+        "✓✗–→".encode(enc)
+    except (UnicodeEncodeError, LookupError):
+        return "ok", "FAIL", "-"
+    return "✓", "✗", "–"
+
+
+def render(checks: list[Check], stream: Any = None) -> str:
+    ok_mark, bad_mark, skip_mark = marks(stream)
+    arrow = "→" if ok_mark == "✓" else "->"
+    width = min(max(len(c.name) for c in checks), 32)
+    mw = max(len(ok_mark), len(bad_mark), len(skip_mark))
+    lines = []
+    for c in checks:
+        mark = skip_mark if c.ok is None else ok_mark if c.ok else bad_mark
+        lines.append(f"{mark:<{mw}} {c.name:<{width}}  {c.detail}")
+        if c.ok is False and c.hint:
+            lines.append(f"{'':<{mw}} {'':<{width}}  {arrow} fix: {c.hint}")
+    failed = sum(1 for c in checks if c.ok is False)
+    lines.append(f"{failed} problem(s) found" if failed else "all checks passed")
+    return "\n".join(lines)
+
+
+def exit_code(checks: list[Check]) -> int:
+    return 1 if any(c.ok is False for c in checks) else 0
+
+
+__all__ = ["Check", "check_writable_dir", "check_printer", "check_scanner", "check_market",
+           "exit_code", "render", "run_checks"]
