@@ -137,11 +137,21 @@ def _kind(v: Any) -> str:
 # -- sections ----------------------------------------------------------------------------------
 
 
+def default_data_dir() -> str:
+    """``$STATE_DIRECTORY`` (systemd ``StateDirectory=``) when set, else ``./var``."""
+    return os.environ.get("STATE_DIRECTORY", "").split(":")[0] or "./var"
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 @dataclass(frozen=True)
 class StationConfig:
-    data_dir: Path = Path("./var")
+    data_dir: Path = field(default_factory=lambda: Path(default_data_dir()))
     #: Printer used when a submit names none; default: the first ``[[printers]]``.
     default_printer: str | None = None
+    #: ``[station] log_level``; ``-v`` and ``$PRINTSTATION_LOG_LEVEL`` win over it.
+    log_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,12 +216,13 @@ class RuleConfig:
 
 def parse_station(value: Any, path: str) -> StationConfig:
     t = table(value, path)
-    check_keys(t, path, {"data_dir", "default_printer"})
-    data_dir = get_str(t, "data_dir", path, "./var")
+    check_keys(t, path, {"data_dir", "default_printer", "log_level"})
+    data_dir = get_str(t, "data_dir", path, default_data_dir())
     if not data_dir:
         raise fail(_join(path, "data_dir"), "must not be empty")
     default = get_str(t, "default_printer", path)
-    return StationConfig(Path(data_dir), default)
+    level = get_str(t, "log_level", path, None, choices=LOG_LEVELS)
+    return StationConfig(Path(data_dir), default, level)
 
 
 def parse_listen(text: str, path: str) -> tuple[str, int]:
@@ -331,7 +342,7 @@ HOTFOLDER_KEYS = {"path", "settle_ms", "keep_days", "enabled"}
 def parse_hotfolder(value: Any, path: str) -> HotfolderConfig:
     t = table(value, path)
     check_keys(t, path, HOTFOLDER_KEYS)
-    p = get_str(t, "path", path, "./var/hot")
+    p = get_str(t, "path", path, f"{default_data_dir()}/hot")
     if not p:
         raise fail(_join(path, "path"), "must not be empty")
     return HotfolderConfig(Path(p), get_int(t, "settle_ms", path, 500, lo=0, hi=600_000) or 0,

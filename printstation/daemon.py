@@ -273,6 +273,9 @@ class Daemon:
             self.notifier.ready(self.status_line())
             return False
         old = self.config
+        from .logs import set_config_level
+
+        set_config_level(new.station.log_level)
         for what, a, b in (("api", old.api, new.api), ("station.data_dir", old.data_dir, new.data_dir)):
             if a != b:
                 log.warning("reload: %s changed; it takes effect after a restart", what)
@@ -344,6 +347,9 @@ class Daemon:
 def run(config_path: str | os.PathLike[str] | None = None, options: dict[str, Any] | None = None) -> int:
     """``printstation run``: load (and fully validate) the config, then run in the foreground."""
     cfg = configmod.load(config_path)
+    from .logs import set_config_level
+
+    set_config_level(cfg.station.log_level)
     return Daemon(cfg, options=options).run()
 
 
