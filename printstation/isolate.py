@@ -30,6 +30,7 @@ def _child(conn: Connection) -> None:  # pragma: no cover - runs in the child pr
     from .convert import convert
     from .guard import time_limit
 
+    _preload()
     conn.send(("ready",))
     while True:
         try:
@@ -45,6 +46,19 @@ def _child(conn: Connection) -> None:  # pragma: no cover - runs in the child pr
             conn.send(("err", "BadInput", "label too large to render (out of memory)"))
         except Exception as exc:  # noqa: BLE001 - a renderer bug is this label's failure
             conn.send(("err", "BadInput", f"conversion failed: {type(exc).__name__}: {exc}"))
+
+
+def _preload() -> None:  # pragma: no cover - runs in the child process
+    """Import the renderers now, so the first label's time limit is spent rendering."""
+    import importlib
+
+    for name in ("printstation.render.svg", "printstation.render.pdf", "printstation.render.bitmap",
+                 "printstation.render.barcodes", "printstation.render.redraw", "cairosvg.parser",
+                 "cairosvg.surface", "pypdfium2", "zxingcpp", "defusedxml"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 def _rebuild(name: str, message: str) -> PrintstationError:

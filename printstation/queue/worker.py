@@ -7,7 +7,11 @@
 - Printer status (ZPL ``~HS``, TSPL ``<ESC>!?``, ESC/POS ``DLE EOT``) is queried before a job
   when the last good answer is older than :data:`STATUS_FRESH` seconds, and every
   ``status_poll`` seconds while the printer is in trouble; the queue waits by itself until the
-  status clears. No answer counts as trouble (``offline``). ``status_poll = 0`` turns it off.
+  status clears. No answer counts as trouble (``error``). ``status_poll = 0`` turns it off.
+- "Done after the transport confirms": the write returned (every byte handed over) and, on a
+  printer that answers status queries, the status answer that follows the job came back — a
+  raw TCP printer gives no other proof that it received the bytes (a connection reset after the
+  kernel took them would otherwise lose the job silently). No answer → the job is requeued.
 - A conversion failure fails that job with the one-line reason; the next job goes on.
 """
 
@@ -172,32 +176,47 @@ class PrinterWorker:
         if self.transport.is_open and time.monotonic() - self._last_work >= IDLE_CLOSE:
             self.transport.close()
 
+    def _status_enabled(self) -> bool:
+        return self.cfg.status_poll > 0 and self.cfg.spec.lang in STATUS_LANGS
+
+    def _query(self) -> Any:
+        from ..status import query_status
+
+        return query_status(self.transport, self.cfg.spec.lang, min(self.cfg.timeout, 2.0))
+
     def _printer_ready(self) -> bool:
         """Ask the printer for its status when due. False (and trouble set) when it cannot print."""
-        if self.cfg.status_poll <= 0 or self.cfg.spec.lang not in STATUS_LANGS:
+        if not self._status_enabled():
             return True
         if self._trouble is None and time.monotonic() - self._status_ok_at < STATUS_FRESH:
             return True
-        try:
-            self.transport.open()
-            if not self.transport.can_read:
-                return True
-            from ..status import query_status
-
-            st = query_status(self.transport, self.cfg.spec.lang, min(self.cfg.timeout, 2.0))
-        except TransportError as exc:
-            self._in_trouble("transport", "offline", str(exc), self._next_backoff())
-            return False
-        state = getattr(st, "state", "offline")
-        if state in ("idle", "printing"):
+        st = self._query()
+        if st.state in ("idle", "printing"):
             self._status_ok_at = time.monotonic()
-            if self._trouble == "status":
+            if self._trouble is not None:
                 log.info("printer %s: status clear, resuming", self.name)
             self._trouble = None
             self._backoff = BACKOFF_MIN
             return True
-        self._in_trouble("status", state, getattr(st, "reason", None) or state, self.cfg.status_poll)
+        if not self.transport.is_open:  # could not connect / connection broke
+            self._in_trouble("transport", st.state, st.reason or st.state, self._next_backoff())
+        else:
+            self._in_trouble("status", st.state, st.reason or st.state, self.cfg.status_poll)
         return False
+
+    def _confirm(self) -> str | None:
+        """After a write: a status round trip proves the printer received every byte before it
+        (TCP keeps order). None when confirmed (or not checkable), else why not."""
+        if not self._status_enabled() or not self.transport.can_read:
+            return None
+        st = self._query()
+        if not self.transport.is_open:
+            return st.reason or "connection lost after the write"
+        if st.state in ("idle", "printing"):
+            self._status_ok_at = time.monotonic()
+        else:  # the bytes are there; the printer needs a hand before the next job
+            self._in_trouble("status", st.state, st.reason or st.state, self.cfg.status_poll)
+        return None
 
     def _in_trouble(self, kind: str, state: str, reason: str, retry_in: float) -> None:
         self._trouble = kind
@@ -236,6 +255,10 @@ class PrinterWorker:
         t0 = time.monotonic()
         try:
             self.transport.write(data, job_id=str(job.id), ext=self.ext)
+            SEND_SECONDS.observe(time.monotonic() - t0, printer=self.name)
+            lost = self._confirm()
+            if lost is not None:
+                raise TransportError(f"{self.transport.uri}: {lost}", transient=True)
         except TransportError as exc:
             TRANSPORT_ERRORS.inc(printer=self.name, transient=str(exc.transient).lower())
             if exc.transient:
@@ -250,13 +273,13 @@ class PrinterWorker:
         finally:
             self.current = None
             self._last_work = time.monotonic()
-        SEND_SECONDS.observe(time.monotonic() - t0, printer=self.name)
         done = self.store.mark_done(job.id)
         SENT.inc(printer=self.name)
         if done is not None:
             JOB_SECONDS.observe(max(0.0, (done.done or 0) - done.created), printer=self.name)
         if self._trouble == "transport":
             log.info("printer %s: back online", self.name)
-        self._trouble = None
-        self._backoff = BACKOFF_MIN
-        self._set("printing", None)
+            self._trouble = None
+        if self._trouble is None:
+            self._backoff = BACKOFF_MIN
+            self._set("printing", None)

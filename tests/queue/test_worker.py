@@ -1,0 +1,201 @@
+"""Printer workers against real TCP printer sinks: send boundary, retries, status pauses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from printstation.config import loads
+from printstation.errors import RenderTimeout
+from printstation.spec import PrinterSpec
+from printstation.isolate import Converter
+from printstation.queue.store import JobStore
+from printstation.queue import worker as worker_mod
+from printstation.queue.worker import PrinterWorker
+from support.daemon_harness import wait_until, zpl_values
+from support.labelgen import pdf_label, wb_sticker_svg, wb_sticker_zpl
+from support.printer_sinks import DroppingSink, MuteSink, PaperOutSink, RecordingSink, refused_uri
+
+
+def printer_cfg(uri: str, **kw):
+    extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in kw.items())
+    return loads(f'[[printers]]\nname = "p"\nuri = "{uri}"\n{extra}').printers[0]
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = JobStore(tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def converter():
+    c = Converter(timeout=20)
+    yield c
+    c.close()
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch):
+    monkeypatch.setattr(worker_mod, "BACKOFF_MIN", 0.05)
+    monkeypatch.setattr(worker_mod, "STATUS_FRESH", 0.0)
+
+
+def start(cfg, store, converter, **kw):
+    w = PrinterWorker(cfg, store, converter.convert, **kw)
+    store.on_change(lambda job: w.wake())
+    w.start()
+    return w
+
+
+def finished(store, ids):
+    return all(store.get(i).state in ("done", "failed", "canceled", "interrupted") for i in ids)
+
+
+def test_jobs_print_in_fifo_order_and_corrupt_input_fails_alone(store, converter):
+    with RecordingSink() as sink:
+        w = start(printer_cfg(sink.uri, status_poll=1.0), store, converter)
+        try:
+            ids = [store.submit("p", wb_sticker_zpl(f"!val{i:04d}"))[0].id for i in range(5)]
+            bad = store.submit("p", b"\x00\x01 definitely not a label")[0].id
+            ids += [store.submit("p", wb_sticker_zpl(f"!val{i:04d}"))[0].id for i in range(5, 8)]
+            wait_until(lambda: finished(store, ids + [bad]))
+        finally:
+            w.stop(), w.join(5)
+        assert [store.get(i).state for i in ids] == ["done"] * 8
+        failed = store.get(bad)
+        assert failed.state == "failed" and "unrecognised label format" in failed.error
+        assert zpl_values(sink.data) == [f"!val{i:04d}" for i in range(8)]
+        assert sink.status_queries  # asked ~HS before sending
+        # the converted bytes are kept beside the job
+        assert store.converted(ids[0], "zpl").startswith(b"^XA")
+
+
+def test_sending_is_committed_before_the_first_byte(tmp_path, store, converter):
+    seen = []
+    with RecordingSink() as sink:
+        orig = sink._on_chunk
+
+        def spy(conn, index, chunk, responder):
+            if b"^XA" in chunk:  # read the committed state through another connection
+                db = sqlite3.connect(tmp_path / "queue.sqlite3")
+                seen.append([r[0] for r in db.execute("SELECT state FROM jobs")])
+                db.close()
+            return orig(conn, index, chunk, responder)
+
+        sink._on_chunk = spy
+        # status_poll > 0: "done" waits for the ~HS answer, which the sink sends after the spy
+        w = start(printer_cfg(sink.uri, status_poll=1.0), store, converter)
+        try:
+            job = store.submit("p", wb_sticker_zpl("!first"))[0]
+            wait_until(lambda: store.get(job.id).state == "done")
+        finally:
+            w.stop(), w.join(5)
+    assert seen and seen[0] == ["sending"]
+
+
+def test_connection_dropped_mid_job_is_retried(store, converter):
+    with DroppingSink(drop_after=40, drops=1) as sink:
+        # the job fits in the socket buffer: only the status answer after it proves receipt
+        w = start(printer_cfg(sink.uri, status_poll=1.0), store, converter)
+        try:
+            job = store.submit("p", wb_sticker_zpl("!dropme") * 3)[0]
+            wait_until(lambda: store.get(job.id).state == "done", 15)
+        finally:
+            w.stop(), w.join(5)
+        assert sink.dropped == 1 and store.get(job.id).attempts >= 1
+        assert zpl_values(sink.connections[-1]) == ["!dropme"] * 3
+
+
+def test_refused_printer_is_offline_and_job_stays_queued(store, converter):
+    uri = refused_uri()
+    w = start(printer_cfg(uri, status_poll=0), store, converter)
+    try:
+        job = store.submit("p", wb_sticker_zpl("!later"))[0]
+        wait_until(lambda: store.get(job.id).attempts >= 2)
+        assert w.state == "offline" and "refused" in w.reason
+        assert store.get(job.id).state == "queued"
+    finally:
+        w.stop(), w.join(5)
+
+
+def test_paper_out_pauses_queue_until_status_clears(store, converter):
+    with PaperOutSink() as sink:
+        w = start(printer_cfg(sink.uri, status_poll=0.1), store, converter)
+        try:
+            job = store.submit("p", wb_sticker_zpl("!paper"))[0]
+            wait_until(lambda: w.state == "error" and len(sink.status_queries) >= 3)
+            assert "paper out" in w.reason and store.get(job.id).state == "queued"
+            assert sink.data == b""
+            sink.recover()
+            wait_until(lambda: store.get(job.id).state == "done")
+            assert zpl_values(sink.data) == ["!paper"]
+        finally:
+            w.stop(), w.join(5)
+
+
+def test_silent_printer_is_not_fine(store, converter):
+    with MuteSink() as sink:
+        w = start(printer_cfg(sink.uri, status_poll=0.2, timeout=0.5), store, converter)
+        try:
+            job = store.submit("p", wb_sticker_zpl("!mute"))[0]
+            wait_until(lambda: w.state == "error" and w.reason and "no answer" in w.reason)
+            time.sleep(0.3)
+            assert store.get(job.id).state == "queued" and sink.data == b""
+        finally:
+            w.stop(), w.join(5)
+
+
+def test_manual_pause_and_resume(store, converter):
+    with RecordingSink() as sink:
+        w = start(printer_cfg(sink.uri), store, converter)
+        try:
+            w.pause()
+            job = store.submit("p", wb_sticker_zpl("!held"))[0]
+            time.sleep(0.3)
+            assert w.state == "paused" and store.get(job.id).state == "queued"
+            assert store.paused() == {"p"}
+            w.resume()
+            wait_until(lambda: store.get(job.id).state == "done")
+        finally:
+            w.stop(), w.join(5)
+
+
+def test_rendering_timeout_fails_the_job_and_the_next_one_prints(store):
+    conv = Converter(timeout=0.3)
+    try:
+        with RecordingSink() as sink:
+            w = start(printer_cfg(sink.uri, lang="tspl", status_poll=0), store, conv)
+            try:
+                slow = store.submit("p", pdf_label([f"RU{i:09d}CN" for i in range(60)]))[0]
+                ok = store.submit("p", wb_sticker_svg("!after"))[0]
+                wait_until(lambda: finished(store, [slow.id, ok.id]), 60)
+                assert store.get(slow.id).state == "failed"
+                assert store.get(slow.id).error == "rendering timed out"
+                assert store.get(ok.id).state == "done" and b"BITMAP" in sink.data
+            finally:
+                w.stop(), w.join(5)
+    finally:
+        conv.close()
+
+
+def test_a_hung_conversion_process_is_killed_and_replaced():
+    conv = Converter(timeout=0.5)
+    try:
+        conv.isolate.start()
+        pid = conv.isolate.pid
+        os.kill(pid, signal.SIGSTOP)  # hung in C code: no Python-level alarm can fire
+        with pytest.raises(RenderTimeout, match="rendering timed out"):
+            conv.isolate.convert(wb_sticker_svg("!x"), PrinterSpec(lang="tspl"))
+        assert conv.isolate.restarts == 1
+        out = conv.isolate.convert(wb_sticker_svg("!x"), PrinterSpec(lang="tspl"))
+        assert conv.isolate.pid not in (None, pid) and b"BITMAP" in out[0]
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    finally:
+        conv.close()
