@@ -73,6 +73,20 @@ def acs_encode(data: bytes, bytes_per_row: int) -> str:
     return "".join(out)
 
 
+def acs_lower_bound(raster: np.ndarray) -> int:
+    """A cheap lower bound of :func:`acs_encode`'s length for a raster (numpy, no strings)."""
+    packed = np.packbits(raster, axis=1)
+    if packed.shape[0] == 0:
+        return 0
+    new = np.ones(packed.shape[0], dtype=bool)
+    new[1:] = (packed[1:] != packed[:-1]).any(axis=1)
+    rows = packed[new]
+    nib = np.empty((rows.shape[0], rows.shape[1] * 2), dtype=np.uint8)
+    nib[:, 0::2] = rows >> 4
+    nib[:, 1::2] = rows & 15
+    return int((nib[:, 1:] != nib[:, :-1]).sum()) + int(new.sum())
+
+
 def acs_decode(text: str, bytes_per_row: int) -> bytes:
     """Inverse of :func:`acs_encode` (also accepts plain hex)."""
     step = bytes_per_row * 2
@@ -110,7 +124,9 @@ def crc16(data: bytes) -> str:
 
 
 def z64_encode(data: bytes) -> str:
-    b64 = base64.b64encode(zlib.compress(data, 9))
+    # zlib level 6 (zebrafy's too): level 9 is 5-10x slower (19 ms vs 2.9 ms for a 100x150 mm
+    # label at 203 dpi) for 1-15 % fewer bytes, which cost well under a millisecond on the wire.
+    b64 = base64.b64encode(zlib.compress(data, 6))
     return f":Z64:{b64.decode()}:{crc16(b64)}"
 
 
@@ -136,9 +152,9 @@ def graphic_field(raster: np.ndarray, compress: str = "auto") -> str:
         body = z64_encode(data)
     else:
         z = z64_encode(data)
-        # ACS beats Z64 only on tiny, very regular rasters; skip the costlier encoder when the
-        # Z64 text is already under 1 KB or clearly smaller than a hex dump could compress to.
-        a = acs_encode(data, bpr) if len(z) > 256 else None
+        # ACS is worth encoding only when it could be shorter: it needs at least one character
+        # per run of equal hex digits in every row that is not a repeat of the one above.
+        a = acs_encode(data, bpr) if acs_lower_bound(raster) < len(z) else None
         body = a if a is not None and len(a) < len(z) else z
     return f"^GFA,{total},{total},{bpr},{body}"
 

@@ -169,16 +169,12 @@ def _linear_box(binimg: np.ndarray, corners: list[tuple[float, float]]) -> tuple
         return None
     x0, x1 = lo + int(dark[0]), lo + int(dark[-1])
     ref = binimg[ym, x0 : x1 + 1]
-
-    def same(y: int) -> bool:
-        return float(np.mean(binimg[y, x0 : x1 + 1] == ref)) >= 0.9
-
-    y0 = ym
-    while y0 > 0 and same(y0 - 1):
-        y0 -= 1
-    y1 = ym
-    while y1 < h - 1 and same(y1 + 1):
-        y1 += 1
+    # Rows that repeat the middle row's bar pattern (≥ 90 % agreement) are bar rows.
+    same = (binimg[:, x0 : x1 + 1] == ref).mean(axis=1) >= 0.9
+    breaks_up = np.flatnonzero(~same[:ym])
+    breaks_down = np.flatnonzero(~same[ym:])
+    y0 = int(breaks_up[-1]) + 1 if breaks_up.size else 0
+    y1 = ym + int(breaks_down[0]) - 1 if breaks_down.size else h - 1
     return x0, x1, y0, y1
 
 
