@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="TOML config file (see config/printstation.example.toml)")
     # Trigger options (issue 6) go here, next to --config; every option reaches the daemon
     # as Daemon.options[<dest>] (e.g. --scanner-stdin → options["scanner_stdin"]).
+    p.add_argument("--scanner-stdin", action="store_true",
+                   help="read scanned codes from standard input, one a line (for trials)")
     p.set_defaults(func=run)
 
 

@@ -49,10 +49,10 @@ def ignored_name(name: str) -> bool:
     return name.startswith(".") or low.endswith(IGNORED_SUFFIXES)
 
 
-def copies_of(name: str) -> int:
-    """``label.x3.pdf`` → 3; no marker → 1."""
+def copies_of(name: str) -> int | None:
+    """``label.x3.pdf`` → 3; no marker → None (the printer's own ``copies``)."""
     m = COPIES_RE.match(name)
-    return max(1, int(m.group("n"))) if m else 1
+    return max(1, int(m.group("n"))) if m else None
 
 
 @dataclass
@@ -281,16 +281,17 @@ class HotFolder:
 
     def _print(self, data: bytes, printer: str, rel: str, name: str, sig: tuple[int, int, int]) -> None:
         spec = self.printers[printer]
-        if self.validate is not None:
-            self.validate(data, spec)  # raises BadInput with the reason
+        copies = copies_of(name)
+        if self.validate is not None:  # raises BadInput with the reason; warms the convert cache
+            self.validate(data, spec if copies is None else spec.replace(copies=copies))
         key = "hot-" + hashlib.sha256(f"{rel}|{sig[0]}|{sig[1]}|{sig[2]}".encode()).hexdigest()[:20]
-        job = self.submitter.submit(printer, data, copies=copies_of(name), key=key, name=name,
+        job = self.submitter.submit(printer, data, copies=copies, key=key, name=name,
                                     source="hotfolder", source_ref=rel)
         state = job.get("state") if isinstance(job, Mapping) else getattr(job, "state", None)
         if state == "failed":
             err = job.get("error") if isinstance(job, Mapping) else getattr(job, "error", None)
             raise PrintstationError(str(err or "the job failed"))
-        log.info("hot folder: %s → %s (job %s, %d copies)", rel, printer, job_id(job), copies_of(name))
+        log.info("hot folder: %s → %s (job %s, copies %s)", rel, printer, job_id(job), copies or "default")
 
     def _codes(self, data: bytes, printer: str, rel: str) -> None:
         if self.scans is None:

@@ -49,7 +49,7 @@ class Control(Protocol):
 class Labels(Protocol):
     """Marketplace labels (cached) — what :class:`printstation.markets` provides."""
 
-    def wb_order_sticker(self, order_id: int, type: str, size: str) -> bytes: ...
+    def wb_order_sticker(self, order_id: int, type: str, size: tuple[int, int]) -> bytes: ...
     def wb_supply_qr(self, supply_id: str, type: str) -> bytes: ...
     def wb_box_sticker(self, trbx_id: str, supply_id: str, type: str) -> bytes: ...
     def ali_label(self, logistic_order_id: int) -> bytes: ...
@@ -93,10 +93,11 @@ def sticker_type(spec: PrinterSpec | None) -> str:
     return "zplv" if spec is None or spec.lang == "zpl" else "svg"
 
 
-def sticker_size(spec: PrinterSpec | None) -> str:
+def sticker_size(spec: PrinterSpec | None) -> tuple[int, int]:
+    """WB sticker size for the printer's media: 40×30 for narrow labels, else 58×40."""
     if spec is not None and spec.media.width_mm < 50:
-        return "40x30"
-    return "58x40"
+        return (40, 30)
+    return (58, 40)
 
 
 class ScanService:
@@ -178,10 +179,16 @@ class ScanService:
         return self.labels
 
     def _queue(self, printer: str, data: bytes, key: str, name: str, ref: str) -> Outcome:
-        job = self.submitter.submit(printer, data, copies=1, key=key, name=name, source="scan",
-                                    source_ref=ref, reprint=False)
+        ex = getattr(self.submitter, "submit_ex", None)
+        if ex is not None:  # the daemon tells whether the key was new
+            job, created = ex(printer, data, copies=None, key=key, name=name, source="scan", source_ref=ref)
+            duplicate = not created
+        else:
+            job = self.submitter.submit(printer, data, copies=None, key=key, name=name, source="scan",
+                                        source_ref=ref, reprint=False)
+            duplicate = job_is_duplicate(job)
         jid = job_id(job)
-        if job_is_duplicate(job):
+        if duplicate:
             return Outcome("duplicate", job=jid, key=key, detail="already queued or printed (PS:REPRINT prints it again)")
         state = job.get("state") if isinstance(job, Mapping) else getattr(job, "state", None)
         if state == "failed":
@@ -259,3 +266,10 @@ class ScanService:
         if job is None:
             raise ScanFailed(f"printer {printer!r} has no queued job to cancel")
         return Outcome("canceled", job=job_id(job), printer=printer)
+
+
+def daemon_service(daemon: Any) -> Any:
+    """Hook for :mod:`printstation.daemon`: start hot folder, scanners, WB sync, scan API."""
+    from .station import Triggers
+
+    return Triggers.start_for(daemon)

@@ -32,11 +32,13 @@ class StoreSubmitter:
     def __init__(self, store: JobStore) -> None:
         self.store = store
 
-    def submit(self, printer, data, *, copies=1, key=None, name=None, source=None, source_ref=None,
-               reprint=False):
-        job, _created = self.store.submit(printer, data, copies=copies, key=key, name=name,
-                                          source=source or "api", source_ref=source_ref, reprint=reprint)
-        return job
+    def submit_ex(self, printer, data, *, copies=1, key=None, name=None, source=None, source_ref=None,
+                  reprint=False):
+        return self.store.submit(printer, data, copies=copies, key=key, name=name,
+                                 source=source or "api", source_ref=source_ref, reprint=reprint)
+
+    def submit(self, printer, data, **kw):
+        return self.submit_ex(printer, data, **kw)[0]
 
 
 @pytest.fixture

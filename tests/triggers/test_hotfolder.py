@@ -41,7 +41,7 @@ def mode(request):
 
 
 def test_names():
-    assert copies_of("a.x3.pdf") == 3 and copies_of("a.pdf") == 1 and copies_of("lbl.X12.zpl") == 12
+    assert copies_of("a.x3.pdf") == 3 and copies_of("a.pdf") is None and copies_of("lbl.X12.zpl") == 12
     for n in (".hidden.pdf", "a.tmp", "a.pdf.part", "a.crdownload", "a.pdf~"):
         assert ignored_name(n)
     assert not ignored_name("a.pdf")

@@ -1,0 +1,69 @@
+"""``printstation scan CODE [--printer NAME]``: a scan through the daemon's API (``POST /scan``).
+
+Takes exactly the path of a hardware scan. Exit 0 when the scan did something (queued, a
+duplicate of a printed label, a command), 1 when it failed or matched no rule; the scan record
+is printed (``--json`` for the raw JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+DEFAULT_API = "http://127.0.0.1:8631"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scan", help="run a code through the scan rules, as if scanned",
+                       description="Send CODE to the running daemon (POST /scan): the same path as a "
+                                   "barcode scanner. Exit 1 when nothing was printed (unmatched/failed).")
+    p.add_argument("code", metavar="CODE")
+    p.add_argument("--printer", metavar="NAME", help="printer to print on (default: the default printer)")
+    p.add_argument("--api", metavar="URL", default=None,
+                   help=f"daemon API (env PRINTSTATION_API, default {DEFAULT_API})")
+    p.add_argument("--json", action="store_true", help="print the scan record as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    import httpx
+
+    from ..errors import PrintstationError, UsageError
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    base = (args.api or os.environ.get("PRINTSTATION_API") or DEFAULT_API).rstrip("/")
+    headers = {}
+    token = os.environ.get("PRINTSTATION_API_TOKEN")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body = {"code": args.code}
+    if args.printer:
+        body["printer"] = args.printer
+    try:
+        resp = httpx.post(f"{base}/scan", json=body, headers=headers, timeout=60)
+    except httpx.HTTPError as exc:
+        raise PrintstationError(f"cannot reach the daemon at {base}: {exc}") from None
+    try:
+        data = resp.json()
+    except ValueError:
+        data = {"error": resp.text.strip()[:200]}
+    if resp.status_code >= 400:
+        msg = data.get("error") if isinstance(data, dict) else str(data)
+        if resp.status_code in (400, 404):
+            raise UsageError(msg or f"HTTP {resp.status_code}")
+        raise PrintstationError(msg or f"HTTP {resp.status_code}")
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        parts = [data.get("outcome", "?"), data.get("action") or "-"]
+        if data.get("job"):
+            parts.append(f"job {data['job']}")
+        if data.get("printer"):
+            parts.append(f"on {data['printer']}")
+        line = " ".join(parts) + (f": {data['detail']}" if data.get("detail") else "")
+        print(line)
+    return 1 if data.get("outcome") in ("failed", "unmatched") else 0

@@ -1,0 +1,46 @@
+"""Scan endpoints of the control API (registered with :func:`printstation.api.route`):
+
+* ``POST /scan`` ``{"code": "…", "printer": "NAME"}`` (printer optional: the default printer) →
+  ``200`` with the scan record: ``{"id", "ts", "scanner": "api", "printer", "code", "action",
+  "ref", "outcome", "job", "key", "detail"}`` — the same path as a hardware scan;
+* ``GET /scans?limit=N`` (default 50, at most 1000) → ``{"scans": [record, …]}``, newest first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api import HttpError, Request, route
+
+
+def _triggers(d: Any) -> Any:
+    t = getattr(d, "triggers", None)
+    if t is None:
+        raise HttpError(503, "the scan triggers are not running")
+    return t
+
+
+@route("POST", r"/scan")
+def post_scan(d: Any, req: Request) -> tuple[int, Any]:
+    body = req.json()
+    if not isinstance(body, dict):
+        raise HttpError(400, 'expected a JSON object {"code": "…", "printer": "…"}')
+    code = body.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise HttpError(400, '"code" must be a non-empty string')
+    if len(code) > 512:
+        raise HttpError(400, '"code" is too long (at most 512 characters)')
+    printer = body.get("printer")
+    if printer is not None and not isinstance(printer, str):
+        raise HttpError(400, '"printer" must be a string')
+    t = _triggers(d)
+    if printer and printer not in t.scans.printers:
+        raise HttpError(404, f"no printer named {printer!r}")
+    scanner = body.get("scanner") if isinstance(body.get("scanner"), str) else "api"
+    return 200, t.scan(code, printer=printer or None, scanner=scanner[:64])
+
+
+@route("GET", r"/scans")
+def get_scans(d: Any, req: Request) -> tuple[int, Any]:
+    limit = req.int_arg("limit", 50, 1, 1000)
+    return 200, {"scans": _triggers(d).scans.recent(limit or 50)}

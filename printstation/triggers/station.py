@@ -1,0 +1,131 @@
+"""Wiring of the triggers inside the daemon: scan service, hot folder, scanners, WB sync.
+
+:func:`printstation.triggers.service.daemon_service` calls :meth:`Triggers.start_for` when the
+daemon starts; the object is kept as ``daemon.triggers`` for the ``/scan`` endpoints. Each part
+fails alone: a hot folder that cannot start, a scanner that is unplugged or a marketplace that
+is not configured is logged and the rest runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..errors import PrintstationError
+from .rules import ScanSettings
+from .scanner import ScannerThread, StreamSource, source_for
+from .service import ScanService
+from .settings import SyncSettings
+from .state import TriggerState
+
+log = logging.getLogger("printstation.triggers")
+
+
+def _labels(config: Any) -> tuple[Any, Any]:
+    """``(LabelFetcher or None, WBClient or None)`` from ``[markets]`` / env / credentials."""
+    try:
+        from ..markets import LabelCache, LabelFetcher
+        from ..markets.settings import MarketsSettings, ali_client, wb_client
+    except ImportError as exc:  # pragma: no cover - markets is part of the package
+        log.warning("marketplace labels unavailable: %s", exc)
+        return None, None
+    settings = config.markets if isinstance(config.markets, MarketsSettings) else None
+    wb = ali = None
+    try:
+        wb = wb_client(settings)
+    except PrintstationError as exc:
+        log.info("WB labels off: %s", exc)
+    try:
+        ali = ali_client(settings)
+    except PrintstationError as exc:
+        log.info("LAliExpress labels off: %s", exc)
+    if wb is None and ali is None:
+        return None, None
+    return LabelFetcher(wb=wb, ali=ali, cache=LabelCache(config.data_dir)), wb
+
+
+class Triggers:
+    def __init__(self, daemon: Any) -> None:
+        self.daemon = daemon
+        cfg = daemon.config
+        self.state = TriggerState(cfg.data_dir / "triggers.sqlite")
+        base: ScanSettings = cfg.sections.get("scan") or ScanSettings()
+        user = tuple((r.match.pattern, r.action) for r in (cfg.rules or ()))
+        self.settings = ScanSettings(debounce_ms=base.debounce_ms, wb_order_digits=base.wb_order_digits,
+                                     ali_tracking=base.ali_tracking, user_rules=user)
+        self.fetcher, wb = _labels(cfg)
+        self.sync = None
+        sync: SyncSettings = cfg.sections.get("sync") or SyncSettings()
+        if wb is not None and sync.enabled is not False:
+            from .wbsync import WBSync
+
+            self.sync = WBSync(wb, self.state, interval_s=sync.interval_s, lookback_days=sync.lookback_days,
+                               min_gap_ms=sync.min_gap_ms)
+        printers = {p.name: p.spec for p in cfg.printers}
+        self.scans = ScanService(self.settings, self.state, daemon, printers=printers,
+                                 default_printer=cfg.default_printer, labels=self.fetcher, control=daemon,
+                                 find_box=self.sync.find_box if self.sync else None)
+        self.hotfolder = None
+        self.scanners: list[ScannerThread] = []
+
+    @classmethod
+    def start_for(cls, daemon: Any) -> "Triggers":
+        from . import http  # noqa: F401 - registers POST /scan and GET /scans
+
+        t = cls(daemon)
+        daemon.triggers = t
+        t.start()
+        return t
+
+    def start(self) -> None:
+        cfg = self.daemon.config
+        hf = cfg.hotfolder
+        if hf.enabled:
+            from ..convert import convert
+            from .hotfolder import HotFolder
+
+            try:
+                self.hotfolder = HotFolder(hf.path, self.daemon, printers=self.scans.printers,
+                                           default_printer=cfg.default_printer, scans=self.scans,
+                                           settle_ms=hf.settle_ms, keep_days=hf.keep_days,
+                                           validate=lambda data, spec: convert(data, spec))
+                self.hotfolder.start()
+            except Exception as exc:  # noqa: BLE001
+                log.error("hot folder %s not started: %s", hf.path, exc)
+                self.hotfolder = None
+        for i, sc in enumerate(cfg.scanners or ()):
+            try:
+                src = source_for(sc.device)
+            except PrintstationError as exc:
+                log.error("scanners[%d]: %s", i, exc)
+                continue
+            self._add_scanner(src, sc.printer, sc.debounce_ms, sc.device)
+        if self.daemon.options.get("scanner_stdin"):
+            self._add_scanner(StreamSource(), None, self.settings.debounce_ms, "stdin")
+        if self.sync is not None:
+            self.sync.start()
+
+    def _add_scanner(self, src: Any, printer: str | None, debounce_ms: int, name: str) -> None:
+        def on_code(code: str, scanner: str) -> None:
+            self.scans.scan(code, printer=printer, scanner=scanner, debounce_ms=debounce_ms)
+
+        self.scanners.append(ScannerThread(src, on_code, name=name).start())
+
+    def scan(self, code: str, printer: str | None = None, scanner: str = "api") -> dict[str, Any]:
+        return self.scans.scan(code, printer=printer, scanner=scanner)
+
+    def stop(self) -> None:
+        for s in self.scanners:
+            s.stop(timeout=1.0)
+        if self.hotfolder is not None:
+            self.hotfolder.stop()
+        if self.sync is not None:
+            self.sync.stop()
+        for c in (getattr(self.fetcher, "wb", None), getattr(self.fetcher, "ali", None)):
+            close = getattr(c, "close", None)
+            if close:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001
+                    pass
+        self.state.close()

@@ -1,0 +1,108 @@
+"""Background sync of WB supplies, orders and boxes into the local trigger state.
+
+One round (every ``interval_s``, default 60 s):
+
+1. ``GET /api/v3/supplies`` (all pages) → which supplies are open;
+2. ``GET /api/v3/orders`` for the last ``lookback_days`` (all pages) → order ids, SKUs, createdAt,
+   supplyId;
+3. per open supply: ``GET /api/marketplace/v3/supplies/{id}/order-ids`` (membership) and
+   ``GET /api/v3/supplies/{id}/trbx`` (its boxes, for ``WB-TRBX-…`` scans).
+
+Calls are spaced at least ``min_gap_ms`` apart (default 500 ms: ≤ 120 a minute, well within
+WB's 300/min bucket, which scans share) on top of the client's own token bucket. A product scan
+then answers from local state without an API call. Which orders' stickers were printed is kept
+in ``wb_printed`` (:mod:`printstation.triggers.state`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from ..errors import PrintstationError
+from .state import TriggerState
+
+log = logging.getLogger("printstation.wbsync")
+
+
+class WBSync:
+    def __init__(self, client: Any, state: TriggerState, *, interval_s: float = 60.0,
+                 lookback_days: int = 14, min_gap_ms: int = 500) -> None:
+        self.client = client
+        self.state = state
+        self.interval = interval_s
+        self.lookback = lookback_days * 86400
+        self.gap = min_gap_ms / 1000.0
+        self._last_call = 0.0
+        self._call_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rounds = 0
+        self.last_error: str | None = None
+
+    def _paced(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        with self._call_lock:
+            wait = self._last_call + self.gap - time.monotonic()
+            if wait > 0 and self._stop.wait(wait):
+                raise PrintstationError("stopping")
+            try:
+                return fn(*args, **kw)
+            finally:
+                self._last_call = time.monotonic()
+
+    def sync_once(self) -> None:
+        supplies = self._paced(self.client.supplies)
+        self.state.put_supplies(supplies)
+        open_ids = [str(s["id"]) for s in supplies if not s.get("done")]
+        orders = self._paced(self.client.orders, date_from=int(time.time() - self.lookback))
+        self.state.put_orders(orders)
+        for sid in open_ids:
+            self.state.set_supply_orders(sid, self._paced(self.client.supply_order_ids, sid))
+            self.state.put_boxes(sid, self._paced(self.client.supply_boxes, sid))
+        self.rounds += 1
+        self.state.set_meta("wb_synced", str(time.time()))
+        log.info("WB sync: %d supplies (%d open), %d orders", len(supplies), len(open_ids), len(orders))
+
+    def find_box(self, trbx_id: str) -> str | None:
+        """The open supply holding a box not in local state yet (asks WB, paced)."""
+        for sid in self.state.open_supplies():
+            boxes = self._paced(self.client.supply_boxes, sid)
+            self.state.put_boxes(sid, boxes)
+            if trbx_id in boxes:
+                return sid
+        return None
+
+    def refresh(self) -> None:
+        """Ask for a round now (e.g. a product scan found nothing)."""
+        self._kick.set()
+
+    # -- thread -------------------------------------------------------------------------------
+    def start(self) -> "WBSync":
+        self._thread = threading.Thread(target=self._run, name="wbsync", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        delay = self.interval
+        while not self._stop.is_set():
+            try:
+                self.sync_once()
+                self.last_error = None
+                delay = self.interval
+            except Exception as exc:  # noqa: BLE001 - the sync must outlive any API trouble
+                if self._stop.is_set():
+                    break
+                self.last_error = str(exc)
+                delay = min(self.interval, 10.0) if self.rounds == 0 else self.interval
+                log.warning("WB sync failed (%s); next try in %.0f s", exc, delay)
+            self._kick.wait(delay)
+            self._kick.clear()
