@@ -191,3 +191,39 @@ def test_detection_is_cached_by_content() -> None:
     finally:
         barcodes.read = real
     assert False not in calls  # only the final-raster verification ran, no source detection
+
+
+def _symbol_png(fmt: str, value: str, module_px: int, size: tuple[int, int]) -> bytes:
+    """A sticker with one symbol of ``fmt`` at ``module_px`` px a module (10 px/mm, like WB)."""
+    import io
+
+    from PIL import Image
+
+    mods = lg.modules(value, fmt)
+    w, h = size[0] * 10, size[1] * 10
+    img = np.full((h, w), 255, np.uint8)
+    if mods.shape[0] == 1:
+        block = np.repeat(np.repeat(mods, int(h * 0.4), axis=0), module_px, axis=1)
+    else:
+        block = np.kron(mods, np.ones((module_px, module_px), bool))
+    y, x = (h - block.shape[0]) // 2, (w - block.shape[1]) // 2
+    img[y : y + block.shape[0], x : x + block.shape[1]][block] = 0
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "value", "module_px"), [
+    ("EAN13", "4601234567893", 2), ("EAN8", "46012340", 3), ("Code39", "WB12345", 2),
+    ("ITF", "12345678901231", 2), ("Codabar", "A123456B", 2), ("Code93", "WB-123", 2),
+    ("DataMatrix", "WB-GI-12345678", 7), ("PDF417", "WB-TRBX-1234567", 3),
+    ("Aztec", "$WBMP:1:123:1234567", 7),
+])
+@pytest.mark.parametrize(("media", "dpi"), [((58, 40), 203), ((40, 30), 203), ((58, 40), 300)],
+                         ids=["58x40@203", "40x30@203", "58x40@300"])
+def test_other_symbologies(fmt: str, value: str, module_px: int, media: tuple[int, int], dpi: int) -> None:
+    data = _symbol_png(fmt, value, module_px, (58, 40))
+    spec = PrinterSpec(lang="tspl", media=Media(*media), dpi=dpi)
+    label = convert_labels(data, spec)[0]
+    assert [(r.barcode.format, r.redrawn, r.verified) for r in label.barcodes] == [(fmt, True, True)]
+    assert _printed(data, spec) == [[value]]
