@@ -16,7 +16,11 @@ Contract (stable; the daemon codes against it)::
 - ``timeout``: the connect/open timeout and the write *progress* timeout: a write fails when the
   printer accepts no byte for that long (a large job on a slow printer may take longer in total).
 - ``write()`` opens the transport first when it is not open. After any error the transport is
-  closed, so the next ``write()`` reconnects from scratch.
+  closed, so the next ``write()`` reconnects from scratch. A write that fails after bytes went
+  out may have printed part (or, for ``tcp://`` when only the final acknowledgement timed out,
+  all) of the job: callers that must not print twice treat such a job as interrupted.
+  A printer busy working through a full buffer takes no bytes meanwhile: pick ``timeout``
+  above that time.
 - ``read()`` returns what arrived (at most ``n`` bytes) or ``b""`` after ``timeout`` seconds.
   Transports with ``can_read = False`` always return ``b""``; ``can_read`` may become accurate
   only after ``open()`` (e.g. a USB printer without a bulk IN endpoint).
