@@ -160,3 +160,229 @@ def test_printer_class_and_symlinks():
     for stem in ("printstation/printer-", "printstation/lp-", "printstation/scanner-",
                  "printstation/scanner-tty-"):
         assert stem in links
+
+
+# -- the daemon inside the unit -------------------------------------------------------------------
+#
+# systemd is not PID 1 here, so the unit cannot really be started. Instead its ExecStart= runs with
+# what systemd would give it: the unit's Environment=, $STATE_DIRECTORY / $RUNTIME_DIRECTORY /
+# $CACHE_DIRECTORY / $CONFIGURATION_DIRECTORY / $CREDENTIALS_DIRECTORY (tmp dirs standing in for
+# /var/lib/printstation, /run/printstation, /var/cache/printstation, /etc/printstation and the
+# credentials), $NOTIFY_SOCKET, $WATCHDOG_USEC, $JOURNAL_STREAM, UMask=, a clean environment and,
+# when we are root, the parts of the sandbox a process can apply to itself: an unprivileged user
+# (DynamicUser=), no supplementary groups but the unit's, NoNewPrivileges=, an empty capability
+# bounding set and MemoryDenyWriteExecute= (prctl PR_SET_MDWE). Not emulated: seccomp filters,
+# namespaces, the device cgroup and the IP firewall.
+
+import ctypes  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+SERVICE_UID = 65534
+TOKEN = "wbtok.unit-test-9f8e7d6c5b4a39281706"
+
+MDWE_LAUNCHER = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
+    sys.exit("PR_SET_MDWE failed: errno %d" % ctypes.get_errno())
+os.execv(sys.executable, [sys.executable] + sys.argv[1:])
+"""
+
+
+def svg_with_embedded_png() -> bytes:
+    """A WB-like sticker whose SVG embeds a PNG (cairocffi reads it through a cffi callback)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (40, 40), 0).save(buf, "PNG")
+    png = base64.b64encode(buf.getvalue()).decode()
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+            f'width="580" height="400" viewBox="0 0 580 400"><rect width="580" height="400" fill="#fff"/>'
+            f'<image x="20" y="20" width="160" height="160" xlink:href="data:image/png;base64,{png}"/>'
+            f'<rect x="220" y="40" width="12" height="200"/><rect x="250" y="40" width="24" height="200"/>'
+            f'</svg>').encode()
+
+
+def _sandbox_prefix(unit: Unit) -> tuple[list[str], bool]:
+    """setpriv arguments applying the unit's identity and privilege limits; (cmd, as_service_user)."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        return [], False
+    import grp
+
+    limits = ["--inh-caps=-all"]
+    if unit.get("NoNewPrivileges") == "yes":
+        limits.append("--no-new-privs")
+    if unit.get("CapabilityBoundingSet") == "":
+        limits.append("--bounding-set=-all")
+    groups = []
+    for g in unit.words("SupplementaryGroups"):
+        try:
+            groups.append(str(grp.getgrnam(g).gr_gid))
+        except KeyError:  # e.g. no "input" group in a container without udev
+            pass
+    user = [f"--reuid={SERVICE_UID}", f"--regid={SERVICE_UID}",
+            f"--groups={','.join(groups)}" if groups else "--clear-groups"]
+    # The interpreter and the code must be usable by the unprivileged user, child processes
+    # included (a Python under a 0700 /root is not): else keep root's uid, still without privileges.
+    probe = subprocess.run([setpriv, *user, *limits, sys.executable, "-c",
+                            "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+                            "'import printstation.cli'], check=True)"],
+                           capture_output=True, timeout=60, cwd="/")
+    if probe.returncode == 0:
+        return [setpriv, *user, *limits], True
+    return [setpriv, *limits], False
+
+
+def _recv_until(sock: socket.socket, want: str, seen: list[str], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(want in m.splitlines() for m in seen):
+            return True
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            seen.append(sock.recv(4096).decode())
+        except socket.timeout:
+            break
+    return any(want in m.splitlines() for m in seen)
+
+
+def test_daemon_runs_inside_the_unit():
+    pytest.importorskip("printstation.cli.daemon")
+    import httpx
+
+    from support.printer_sinks import RecordingSink
+
+    unit = Unit()
+    base = Path(tempfile.mkdtemp(prefix="printstation-unit-", dir="/tmp"))
+    proc = None
+    try:
+        os.chmod(base, 0o755)
+        d = {name: base / name for name in ("state", "runtime", "cache", "conf", "creds", "cwd", "notify")}
+        for p in d.values():
+            p.mkdir(mode=0o755)
+        mapping = {"/var/lib/printstation": d["state"], "/run/printstation": d["runtime"],
+                   "/var/cache/printstation": d["cache"], "/etc/printstation": d["conf"]}
+        (d["creds"] / "wb-token").write_text(TOKEN + "\n")
+        prefix, as_user = _sandbox_prefix(unit)
+        if as_user:  # systemd hands these to the dynamic user
+            for name in ("state", "runtime", "cache", "creds", "cwd"):
+                os.chown(d[name], SERVICE_UID, SERVICE_UID)
+            os.chown(d["creds"] / "wb-token", SERVICE_UID, SERVICE_UID)
+        (d["creds"] / "wb-token").chmod(0o400)
+        d["creds"].chmod(0o500)
+
+        from tests.fakes.fake_wb import FakeWB
+
+        with RecordingSink() as sink, FakeWB(token=TOKEN, rate_per_min=None) as wb:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+            config = unit.exec_start()[unit.exec_start().index("--config") + 1]
+            for old, new in mapping.items():
+                config = config.replace(old, str(new))
+            # No data_dir and no hot folder path: both must follow $STATE_DIRECTORY.
+            Path(config).write_text(f"""
+[api]
+listen = "127.0.0.1:{port}"
+
+[[printers]]
+name = "bench"
+uri = "{sink.uri}"
+lang = "zpl"
+media = "58x40"
+dpi = 203
+
+[hotfolder]
+
+[markets.wb]
+base_url = "{wb.url}"
+""", encoding="utf-8")
+
+            argv = unit.exec_start()
+            assert argv[0] == "/opt/printstation/venv/bin/printstation"
+            args = []
+            for a in argv[1:]:
+                for old, new in mapping.items():
+                    a = a.replace(old, str(new))
+                args.append(a)
+            if unit.get("MemoryDenyWriteExecute") == "yes":
+                cmd = [sys.executable, "-c", MDWE_LAUNCHER, "-m", "printstation", *args]
+            else:
+                cmd = [sys.executable, "-m", "printstation", *args]
+
+            notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            notify_path = d["notify"] / "notify.sock"
+            notify.bind(str(notify_path))
+            notify_path.chmod(0o777)
+
+            env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/",
+                   "USER": "printstation", "LOGNAME": "printstation", "SHELL": "/usr/sbin/nologin"}
+            for k, v in unit.environment().items():
+                for old, new in mapping.items():
+                    v = v.replace(old, str(new))
+                env[k] = v
+            env.update({
+                "STATE_DIRECTORY": str(d["state"]), "RUNTIME_DIRECTORY": str(d["runtime"]),
+                "CACHE_DIRECTORY": str(d["cache"]), "CONFIGURATION_DIRECTORY": str(d["conf"]),
+                "CREDENTIALS_DIRECTORY": str(d["creds"]), "NOTIFY_SOCKET": str(notify_path),
+                "WATCHDOG_USEC": "2000000",  # the unit's WatchdogSec, scaled down for the test
+            })
+            umask = int(unit.get("UMask") or "0022", 8)
+            with open(base / "stderr", "w") as err:
+                st = os.fstat(err.fileno())
+                env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+                proc = subprocess.Popen(prefix + cmd, env=env, cwd=d["cwd"], stdin=subprocess.DEVNULL,
+                                        stdout=err, stderr=err, umask=umask)
+            seen: list[str] = []
+            ready = _recv_until(notify, "READY=1", seen, 60)
+            stderr = (base / "stderr").read_text()
+            assert ready, f"no READY=1 (exit {proc.poll()}):\n{stderr}"
+
+            r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+            assert r.status_code == 200
+            sock_path = d["runtime"] / "printstation.sock"
+            assert sock_path.is_socket(), "the API unix socket belongs in $RUNTIME_DIRECTORY"
+            with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock_path)), timeout=10) as c:
+                assert c.get("http://station/healthz").status_code == 200
+                r = c.post("http://station/jobs", params={"printer": "bench", "name": "sticker.svg"},
+                           content=svg_with_embedded_png())
+                assert r.status_code == 201, r.text
+                job = r.json()["id"]
+                assert sink.wait_for(lambda s: b"^XZ" in s.data, timeout=60), \
+                    c.get(f"http://station/jobs/{job}").text + (base / "stderr").read_text()
+            assert sink.data.lstrip().startswith(b"^XA") or b"^XA" in sink.data
+
+            assert _recv_until(notify, "WATCHDOG=1", seen, 10), seen
+            # Data went to $STATE_DIRECTORY, nothing to the working directory.
+            assert any(d["state"].iterdir())
+            assert not any(d["cwd"].iterdir())
+            for f in d["state"].rglob("*"):
+                if f.is_file() and not f.name.endswith(("-wal", "-shm")):
+                    assert f.stat().st_mode & 0o077 == 0 or umask & 0o077 != 0o077, f"{f} not private"
+
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0
+            proc = None
+            notify.close()
+
+        stderr = (base / "stderr").read_text()
+        assert TOKEN not in stderr
+        lines = [ln for ln in stderr.splitlines() if ln.strip()]
+        assert lines, "the daemon logged nothing"
+        assert all(re.match(r"<\d>", ln) for ln in lines), "journal lines carry a <N> priority, no timestamp:\n" + stderr
+        assert not any(re.match(r"<\d>\d{4}-\d\d-\d\d", ln) for ln in lines)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        shutil.rmtree(base, ignore_errors=True)
