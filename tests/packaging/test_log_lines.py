@@ -146,3 +146,24 @@ def test_level_precedence(tmp_path, env_level, verb, conf, debug_shown, info_sho
     assert ("debug line" in out) is debug_shown
     assert ("job.sent" in out) is info_shown
     assert "boom" in out
+
+
+def test_wb_cli_with_bad_and_good_token_never_prints_it(tmp_path):
+    """`printstation -vv wb stickers …` against the fake WB: the token is in no line of stderr."""
+    pytest.importorskip("printstation.cli.markets")
+    from tests.fakes.fake_wb import FakeWB
+
+    bad = "wbtok.BAD-" + "x7" * 20
+    with FakeWB(rate_per_min=None) as wb:
+        order = wb.add_order(status="confirm")["id"]
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith("PRINTSTATION_") and k not in ("CREDENTIALS_DIRECTORY", "JOURNAL_STREAM")}
+        for token, want in ((bad, 4), (wb.token, 0)):
+            env = {**base, "PRINTSTATION_WB_URL": wb.url, "PRINTSTATION_WB_TOKEN": token}
+            r = subprocess.run([sys.executable, "-m", "printstation", "-vv", "wb", "stickers", str(order),
+                                "-o", str(tmp_path / "out")], capture_output=True, text=True, env=env,
+                               timeout=120, cwd=Path(__file__).resolve().parents[2])
+            assert r.returncode == want, r.stderr
+            assert token not in r.stderr and token not in r.stdout
+            assert r.stderr.strip(), "-vv must log something"
+    assert (tmp_path / "out" / f"wb-order-{order}.zpl").exists()
