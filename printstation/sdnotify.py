@@ -56,6 +56,7 @@ class Notifier:
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                self._sock.setblocking(False)  # a full or dead receiver must never stall the daemon
             self._sock.sendto(msg, self.address)
             return True
         except OSError as exc:

@@ -6,8 +6,15 @@ Layout under the data dir::
     jobs/<id>.in             the label bytes as submitted (written atomically, fsynced)
     jobs/<id>.<ext>          the converted printer bytes (zpl, tspl, escpos, epl2)
 
-A job's payload file is written and fsynced inside the transaction that inserts its row, so an
+A job's payload is written and fsynced to a temp file, renamed to ``jobs/<id>.in`` inside the
+transaction that inserts its row, and the directory is fsynced before the submit returns, so an
 accepted job always has its bytes; an orphan file from a crash in between is removed on open.
+
+Durability: the connection runs ``synchronous=NORMAL`` and the transitions that must survive a
+power cut commit with the WAL fsynced (``synchronous=FULL``): submit, ``queued → sending``
+(before the first byte), requeue, cancel, crash recovery. ``done``/``failed`` commit without
+an fsync: lost in a power cut they read back as ``sending`` → ``interrupted`` (never resent
+silently) or as a queued job converted and failed again.
 
 States::
 
@@ -22,6 +29,7 @@ States::
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -30,7 +38,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import BadInput, PrintstationError, UsageError
 
@@ -160,7 +168,9 @@ class JobStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        # NORMAL by default (a lost "done" after a power cut reads back as "interrupted": safe);
+        # transitions that must survive one (submit, sending, requeue, cancel) commit FULL.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
         self._listeners: list[Callable[[Job], None]] = []
@@ -226,29 +236,65 @@ class JobStore:
             raise UsageError("idempotency key must be 1..200 characters")
         if name is not None:
             name = os.path.basename(name.replace("\\", "/"))[:255] or None
-        with self._lock:
-            if key is not None:
-                existing = self._row(self._db.execute("SELECT * FROM jobs WHERE key=?", (key,)).fetchone())
-                if existing is not None:
-                    if not reprint:
-                        return existing, False
-                    reprint_of, key = existing.id, None
-            now = time.time()
+        if key is not None:
+            existing = self.find_key(key)
+            if existing is not None and not reprint:
+                return existing, False
+        # The payload goes to disk (fsynced) outside the lock: submits and workers serialise
+        # only on the row's commit.
+        tmp = self._write_temp(data)
+        try:
+            with self._lock:
+                if key is not None:
+                    existing = self.find_key(key)  # again: another submit may have won the race
+                    if existing is not None:
+                        if not reprint:
+                            return existing, False
+                        reprint_of, key = existing.id, None
+                now = time.time()
+                job_id = -1
+                try:
+                    with self._txn(durable=True):
+                        cur = self._db.execute(
+                            "INSERT INTO jobs (printer, source, source_ref, name, key, copies, size, created,"
+                            " updated, reprint_of) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                            (printer, source, source_ref, name, key, copies, len(data), now, now, reprint_of))
+                        job_id = int(cur.lastrowid)  # type: ignore[arg-type]
+                        os.replace(tmp, self.payload_path(job_id))
+                except BaseException:
+                    self.payload_path(job_id).unlink(missing_ok=True)
+                    raise
+                job = self._get(job_id)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(self.jobs_dir)  # the payload's name is durable before the caller hears "accepted"
+        self._notify(job)
+        return job, True  # type: ignore[return-value]
+
+    def _write_temp(self, data: bytes) -> Path:
+        tmp = self.jobs_dir / f".new.{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return tmp
+
+    @contextlib.contextmanager
+    def _txn(self, durable: bool) -> Iterator[None]:
+        """One write transaction; ``durable`` commits with the WAL fsynced (synchronous=FULL)."""
+        if durable:
+            self._db.execute("PRAGMA synchronous=FULL")
+        try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                cur = self._db.execute(
-                    "INSERT INTO jobs (printer, source, source_ref, name, key, copies, size, created,"
-                    " updated, reprint_of) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (printer, source, source_ref, name, key, copies, len(data), now, now, reprint_of))
-                job_id = int(cur.lastrowid)  # type: ignore[arg-type]
-                write_atomic(self.payload_path(job_id), data)
-                self._db.execute("COMMIT")
+                yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            job = self._get(job_id)
-        self._notify(job)
-        return job, True  # type: ignore[return-value]
+            self._db.execute("COMMIT")
+        finally:
+            if durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     def reprint(self, job_id: int) -> Job:
         """A new queued job with the same bytes, printer and copies (``reprint_of`` = ``job_id``)."""
@@ -318,21 +364,23 @@ class JobStore:
 
     # -- transitions -------------------------------------------------------------------------------
 
-    def _transition(self, job_id: int, sql: str, args: Iterable[Any], allowed: tuple[str, ...]) -> Job | None:
+    def _transition(self, job_id: int, sql: str, args: Iterable[Any], allowed: tuple[str, ...],
+                    durable: bool = False) -> Job | None:
         """Run an UPDATE guarded by the current state; the updated job, or None if not allowed."""
         now = time.time()
         marks = ",".join("?" * len(allowed))
         with self._lock:
-            cur = self._db.execute(
-                f"UPDATE jobs SET {sql}, updated=? WHERE id=? AND state IN ({marks})",
-                (*args, now, job_id, *allowed))
+            with self._txn(durable):
+                cur = self._db.execute(
+                    f"UPDATE jobs SET {sql}, updated=? WHERE id=? AND state IN ({marks})",
+                    (*args, now, job_id, *allowed))
             job = self._get(job_id) if cur.rowcount else None
         self._notify(job)
         return job
 
     def mark_sending(self, job_id: int) -> Job | None:
         """queued → sending, committed durably before the first byte; None if no longer queued."""
-        return self._transition(job_id, "state='sending', sent=?", (time.time(),), ("queued",))
+        return self._transition(job_id, "state='sending', sent=?", (time.time(),), ("queued",), durable=True)
 
     def mark_done(self, job_id: int) -> Job | None:
         return self._transition(job_id, "state='done', done=?, error=NULL", (time.time(),), ("sending",))
@@ -340,14 +388,15 @@ class JobStore:
     def requeue(self, job_id: int, error: str) -> Job | None:
         """sending → queued after a transient error (attempts + 1)."""
         return self._transition(job_id, "state='queued', attempts=attempts+1, error=?", (error,),
-                                ("sending",))
+                                ("sending",), durable=True)
 
     def fail(self, job_id: int, reason: str) -> Job | None:
         return self._transition(job_id, "state='failed', error=?, done=?", (reason, time.time()),
                                 ("queued", "sending"))
 
     def cancel(self, job_id: int) -> Job:
-        job = self._transition(job_id, "state='canceled', done=?", (time.time(),), ("queued", "interrupted"))
+        job = self._transition(job_id, "state='canceled', done=?", (time.time(),), ("queued", "interrupted"),
+                               durable=True)
         if job is None:
             cur = self.get(job_id)
             raise Conflict(f"job {job_id} is {cur.state}: only queued or interrupted jobs can be canceled")
@@ -364,12 +413,13 @@ class JobStore:
             if resend(job.printer) and job.resends == 0:
                 new = self._transition(
                     job.id, "state='queued', resends=resends+1, error=?",
-                    ("interrupted while sending; sent again (on_interrupted = resend)",), ("sending",))
+                    ("interrupted while sending; sent again (on_interrupted = resend)",), ("sending",),
+                    durable=True)
             else:
                 new = self._transition(
                     job.id, "state='interrupted', done=?, error=?",
                     (time.time(), "interrupted while sending: it may or may not have printed; "
-                     "reprint or cancel it"), ("sending",))
+                     "reprint or cancel it"), ("sending",), durable=True)
             if new is not None:
                 out.append(new)
         return out
