@@ -40,6 +40,7 @@ def test_identity_and_directories(unit):
     assert unit.get("StateDirectory") == "printstation"
     assert unit.get("RuntimeDirectory") == "printstation"
     assert unit.get("ConfigurationDirectory") == "printstation"
+    assert unit.get("WorkingDirectory") == "/var/lib/printstation"
     assert unit.get("UMask") in ("0077", "0027")
 
 
@@ -266,7 +267,7 @@ def test_daemon_runs_inside_the_unit():
     proc = None
     try:
         os.chmod(base, 0o755)
-        d = {name: base / name for name in ("state", "runtime", "cache", "conf", "creds", "cwd", "notify")}
+        d = {name: base / name for name in ("state", "runtime", "cache", "conf", "creds", "notify")}
         for p in d.values():
             p.mkdir(mode=0o755)
         mapping = {"/var/lib/printstation": d["state"], "/run/printstation": d["runtime"],
@@ -274,7 +275,7 @@ def test_daemon_runs_inside_the_unit():
         (d["creds"] / "wb-token").write_text(TOKEN + "\n")
         prefix, as_user = _sandbox_prefix(unit)
         if as_user:  # systemd hands these to the dynamic user
-            for name in ("state", "runtime", "cache", "creds", "cwd"):
+            for name in ("state", "runtime", "cache", "creds"):
                 os.chown(d[name], SERVICE_UID, SERVICE_UID)
             os.chown(d["creds"] / "wb-token", SERVICE_UID, SERVICE_UID)
         (d["creds"] / "wb-token").chmod(0o400)
@@ -341,7 +342,10 @@ base_url = "{wb.url}"
             with open(base / "stderr", "w") as err:
                 st = os.fstat(err.fileno())
                 env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
-                proc = subprocess.Popen(prefix + cmd, env=env, cwd=d["cwd"], stdin=subprocess.DEVNULL,
+                cwd = unit.get("WorkingDirectory") or "/"
+                for old, new in mapping.items():
+                    cwd = cwd.replace(old, str(new))
+                proc = subprocess.Popen(prefix + cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                         stdout=err, stderr=err, umask=umask)
             seen: list[str] = []
             ready = _recv_until(notify, "READY=1", seen, 60)
@@ -363,9 +367,10 @@ base_url = "{wb.url}"
             assert sink.data.lstrip().startswith(b"^XA") or b"^XA" in sink.data
 
             assert _recv_until(notify, "WATCHDOG=1", seen, 10), seen
-            # Data went to $STATE_DIRECTORY, nothing to the working directory.
-            assert any(d["state"].iterdir())
-            assert not any(d["cwd"].iterdir())
+            # The queue is in $STATE_DIRECTORY itself (data_dir's default), not in ./var below it.
+            assert any(f.name.startswith("queue") for f in d["state"].iterdir()), list(d["state"].iterdir())
+            assert not (d["state"] / "var").exists()
+            assert (d["state"] / "hot").is_dir(), "hot folder default: $STATE_DIRECTORY/hot"
             for f in d["state"].rglob("*"):
                 if f.is_file() and not f.name.endswith(("-wal", "-shm")):
                     assert f.stat().st_mode & 0o077 == 0 or umask & 0o077 != 0o077, f"{f} not private"
