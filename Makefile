@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/printstation convert tests/data/demo-sticker.svg --lang png -o var/out/demo.png && echo "wrote var/out/demo.png"
+	$(BIN)/printstation run
 
 # The independent ZPL renderer for tests (zpl-renderer-js under node); skipped when node is absent.
 ZPLRENDER := tests/zplrender
