@@ -80,22 +80,13 @@ def printed(lang: str, data: bytes, spec: PrinterSpec) -> rb.Back:
 RASTER_KINDS = [k for k in cases.KINDS if k != "zpl"]
 
 
-#: Known to be refused by the engine's verify step (a clear error instead of a bad sticker);
-#: the real requirement is that they scan. Reported to the lead (issue 8).
-TOO_SMALL = pytest.mark.xfail(
-    raises=BarcodeVerifyError, strict=False,
-    reason="100x150 Ali label shrunk onto 40x30 at 203 dpi: the 178-module tracking Code128 gets "
-    "a ~125-dot box, redraw at 1 dot/module needs 178 dots; the engine refuses the label")
-
-
 def _matrix():
     for kind in RASTER_KINDS:
         for wrap in ("raw", "b64"):
             for lang in cases.LANGS:
                 for media, mid in zip(cases.MEDIA, MEDIA_IDS):
                     for dpi in cases.DPIS:
-                        small = kind in ("pdf100", "pdfmulti") and media == (40, 30) and dpi == 203
-                        yield pytest.param(kind, wrap, lang, media, dpi, marks=[TOO_SMALL] if small else [],
+                        yield pytest.param(kind, wrap, lang, media, dpi,
                                            id=f"{kind}-{wrap}-{lang}-{mid}-{dpi}")
 
 

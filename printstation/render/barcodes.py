@@ -107,12 +107,15 @@ _DETECT_LOCK = threading.Lock()
 
 def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarray, float]:
     """Barcodes on the page's source (cached by content key): (barcodes, source image, scale)."""
+    scale = detect_scale(page)
     if key is not None:
+        # The scale is part of the key: a small media may draw a big page too coarsely to find
+        # what a larger one finds.
+        key = f"{key}@{scale:.4f}"
         with _DETECT_LOCK:
             hit = _DETECTED.get(key)
         if hit is not None and hit[1] is not None:
             return hit[0], hit[1], hit[2]
-    scale = detect_scale(page)
     img = page.source.render(scale)
     found = []
     for r in read(img):

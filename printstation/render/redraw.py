@@ -73,23 +73,40 @@ def _runs(row: np.ndarray) -> tuple[list[int], list[bool]]:
 
 
 def _quantize(profile: np.ndarray) -> np.ndarray | None:
-    """Module pattern of a bar profile (True = bar), from its run lengths."""
+    """Module pattern of a bar profile (True = bar), from its run lengths.
+
+    Bars come out wider and spaces narrower by the same amount (ink, antialiasing, threshold),
+    so each candidate module width is scored after removing that bias; the *largest* module
+    width whose runs all sit near whole modules wins (half a module would fit too, but doubles
+    every run).
+    """
     lengths, colours = _runs(profile)
     if len(lengths) < 5 or not colours[0] or not colours[-1]:
         return None
-    # Bars spread and spaces shrink by the same amount (ink, antialiasing): pairs cancel it.
     runs = np.asarray(lengths, dtype=np.float64)
-    w = runs.sum()
-    m0 = float(np.median(np.sort(runs)[: max(3, len(runs) // 4)]))
-    # Try module widths around the narrowest elements; score = how far runs sit from whole
-    # modules plus how far the symbol width sits from n × module (all candidates at once).
-    m = np.linspace(m0 * 0.8, m0 * 1.25, 46)[:, None]
+    bars = np.asarray(colours, dtype=bool)
+    m0 = float(np.min(runs))
+    m = np.linspace(m0 * 0.7, m0 * 2.6, 96)[:, None]
     n = np.maximum(1, np.rint(runs[None, :] / m))
-    err = np.abs(w / n.sum(axis=1, keepdims=True) - m)[:, 0] / m[:, 0] + np.abs(runs / m - n).mean(axis=1)
-    best = int(np.argmin(err))
-    if err[best] > 0.45:
+    excess = runs[None, :] - n * m
+    delta = (np.where(bars, excess, 0).sum(1) / max(1, bars.sum())
+             - np.where(~bars, excess, 0).sum(1) / max(1, (~bars).sum())) / 2
+    resid = excess - np.where(bars, delta[:, None], -delta[:, None])
+    n = np.maximum(1, np.rint((runs[None, :] - np.where(bars, delta[:, None], -delta[:, None])) / m))
+    err = np.abs(resid).max(axis=1) / m[:, 0]
+    good = np.flatnonzero(err < 0.3)
+    if good.size == 0:
         return None
-    return np.repeat(np.array(colours, dtype=bool), n[best].astype(int))
+    best = int(good[-1])
+    return np.repeat(bars, n[best].astype(int))
+
+
+#: Module counts a linear symbol must have (None: any).
+def _plausible(fmt: str, n: int) -> bool:
+    if fmt == "Code128":
+        return n >= 35 and (n - 2) % 11 == 0
+    fixed = {"EAN13": 95, "UPCA": 95, "EAN8": 67, "UPCE": 51}
+    return fixed.get(fmt, n) == n
 
 
 def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool) -> bool:
@@ -265,7 +282,8 @@ def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: f
         x0, x1, y0, y1 = box
         prof = src_r[y0 : y1 + 1, x0 : x1 + 1].mean(axis=0) > 0.5
         mods = _quantize(prof)
-        if mods is None or not _decodes_to(mods[None, :], fmt, b.content, True):
+        if (mods is None or not _plausible(fmt, mods.size)
+                or not _decodes_to(mods[None, :], fmt, b.content, True)):
             mods = _encode(fmt, b.content, b.text, None)
             if mods is None or not _decodes_to(mods, fmt, b.content, True):
                 return 0
