@@ -14,7 +14,7 @@ import threading
 import numpy as np
 import pytest
 
-from printstation import BarcodeVerifyError, Media, PrinterSpec, UnsupportedConversion, convert, convert_labels
+from printstation import Media, PrinterSpec, UnsupportedConversion, convert, convert_labels
 from support import cases
 from support import render_back as rb
 
