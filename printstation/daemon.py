@@ -72,6 +72,9 @@ class Daemon:
         for job in self.store.recover(lambda name: name in resend):
             log.warning("job %s on %s was on the wire at the last stop: %s", job.id, job.printer, job.state)
         self.store.on_change(self._job_changed)
+        from .logs import log_job
+
+        self.store.on_change(log_job)  # one key=value line per job state change
         paused = self.store.paused()
         for p in cfg.printers:
             self._start_worker(p, p.name in paused)

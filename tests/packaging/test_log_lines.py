@@ -167,3 +167,23 @@ def test_wb_cli_with_bad_and_good_token_never_prints_it(tmp_path):
             assert token not in r.stderr and token not in r.stdout
             assert r.stderr.strip(), "-vv must log something"
     assert (tmp_path / "out" / f"wb-order-{order}.zpl").exists()
+
+
+def test_job_state_lines(stream):
+    from types import SimpleNamespace
+
+    job = SimpleNamespace(id=7, printer="zebra", state="queued", source="hotfolder", attempts=0,
+                          created=100.0, sent=None, done=None, error=None)
+    logs.log_job(job)
+    logs.log_job(SimpleNamespace(**{**job.__dict__, "state": "sending", "attempts": 1, "sent": 100.2}))
+    logs.log_job(SimpleNamespace(**{**job.__dict__, "state": "done", "attempts": 1, "sent": 100.2,
+                                    "done": 100.45}))
+    logs.log_job(SimpleNamespace(**{**job.__dict__, "id": 8, "state": "failed", "done": 101.0,
+                                    "error": "label 1: barcode would not scan"}))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3, "sending is a debug line"
+    assert lines[0].endswith("INFO printstation.jobs: job job=7 printer=zebra state=queued source=hotfolder")
+    assert lines[1].endswith("INFO printstation.jobs: job job=7 printer=zebra state=done source=hotfolder "
+                             "attempts=1 duration=0.450 send=0.250")
+    assert lines[2].endswith('WARNING printstation.jobs: job job=8 printer=zebra state=failed source=hotfolder '
+                             'duration=1.000 error="label 1: barcode would not scan"')

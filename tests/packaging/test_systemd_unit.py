@@ -386,6 +386,9 @@ base_url = "{wb.url}"
         assert lines, "the daemon logged nothing"
         assert all(re.match(r"<\d>", ln) for ln in lines), "journal lines carry a <N> priority, no timestamp:\n" + stderr
         assert not any(re.match(r"<\d>\d{4}-\d\d-\d\d", ln) for ln in lines)
+        # One key=value line per job event.
+        assert re.search(r"^<6>INFO printstation\.jobs: job job=\d+ printer=bench state=done .*duration=\d",
+                         stderr, re.M), stderr
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
