@@ -224,3 +224,13 @@ def test_random_sticker_values_scan_through_every_language() -> None:
         for lang in cases.LANGS:
             spec = PrinterSpec(lang=lang, dpi=rng.choice(cases.DPIS))
             assert rb.decode(rb.render_back(lang, convert(data, spec)[0], spec.dpi)[0].image) == [v]
+
+
+def test_zpl_passthrough_refuses_layout_larger_than_media() -> None:
+    """ZPL cannot be rescaled: a field starting past the media would print cut off silently."""
+    from printstation import BadInput, Media, PrinterSpec, convert
+
+    zpl = b"^XA^FO40,20^BY2^BCN,80,N^FD!Wide123^FS^FO400,200^A0N,40,40^FD9753^FS^XZ"
+    with pytest.raises(BadInput, match="laid out larger than the 40x30 mm media"):
+        convert(zpl, PrinterSpec(media=Media(40, 30)))
+    assert convert(zpl, PrinterSpec(media=Media(58, 40)))[0].startswith(b"^XA^PW464^LL320")
