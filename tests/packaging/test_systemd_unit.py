@@ -170,12 +170,14 @@ def test_printer_class_and_symlinks():
 # $CACHE_DIRECTORY / $CONFIGURATION_DIRECTORY / $CREDENTIALS_DIRECTORY (tmp dirs standing in for
 # /var/lib/printstation, /run/printstation, /var/cache/printstation, /etc/printstation and the
 # credentials), $NOTIFY_SOCKET, $WATCHDOG_USEC, $JOURNAL_STREAM, UMask=, a clean environment and,
-# when we are root, the parts of the sandbox a process can apply to itself: an unprivileged user
-# (DynamicUser=), no supplementary groups but the unit's, NoNewPrivileges=, an empty capability
-# bounding set and MemoryDenyWriteExecute= (prctl PR_SET_MDWE). Not emulated: seccomp filters,
-# namespaces, the device cgroup and the IP firewall.
+# the parts of the sandbox a process can apply to itself: SystemCallFilter= (expanded with
+# `systemd-analyze syscall-filter`) with SystemCallErrorNumber= and RestrictAddressFamilies= as a
+# seccomp filter (pyseccomp), MemoryDenyWriteExecute= (prctl PR_SET_MDWE), and when we are root
+# NoNewPrivileges=, an empty capability bounding set and, where the interpreter is usable by it,
+# an unprivileged user (DynamicUser=) with only the unit's groups. Not emulated: mount and other
+# namespaces (ProtectSystem=, PrivateTmp= …), the device cgroup and the IP firewall.
 
-import ctypes  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
@@ -186,13 +188,93 @@ from pathlib import Path  # noqa: E402
 SERVICE_UID = 65534
 TOKEN = "wbtok.unit-test-9f8e7d6c5b4a39281706"
 
-MDWE_LAUNCHER = """
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
-    sys.exit("PR_SET_MDWE failed: errno %d" % ctypes.get_errno())
-os.execv(sys.executable, [sys.executable] + sys.argv[1:])
+#: Runs before the daemon: applies what a process can apply to itself, then execs the daemon.
+#: argv: LAUNCHER SPEC_JSON -m printstation run …  (the seccomp filter and MDWE survive execve).
+LAUNCHER = """
+import ctypes, errno, json, os, socket, sys
+spec = json.loads(sys.argv[1])
+if spec["mdwe"]:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
+        sys.exit("PR_SET_MDWE failed: errno %d" % ctypes.get_errno())
+if spec["allow"] is not None:
+    import pyseccomp as sc
+    act = sc.ERRNO(spec["errno"]) if spec["errno"] else sc.KILL
+    f = sc.SyscallFilter(defaction=act)
+    for name in spec["allow"]:
+        if name == "socket" and spec["families"] is not None:
+            continue
+        try:
+            f.add_rule(sc.ALLOW, name)
+        except Exception:  # not a system call on this architecture
+            pass
+    for fam in spec["families"] or ():
+        f.add_rule(sc.ALLOW, "socket", sc.Arg(0, sc.EQ, getattr(socket, fam)))
+    f.load()
+os.execv(sys.executable, [sys.executable] + sys.argv[2:])
 """
+
+
+def syscall_groups() -> dict[str, list[str]]:
+    """``@group`` → members (syscalls and nested groups), from ``systemd-analyze syscall-filter``."""
+    out = subprocess.run([SYSTEMD_ANALYZE, "syscall-filter", "--no-pager"], capture_output=True,
+                         text=True, timeout=60).stdout
+    groups: dict[str, list[str]] = {}
+    cur: list[str] | None = None
+    for line in out.splitlines():
+        if line.startswith("@"):
+            cur = groups.setdefault(line.split()[0], [])
+        elif not line.strip() or line.lstrip().startswith("#") or not line.startswith(" "):
+            cur = None if not line.strip() else cur
+        elif cur is not None:
+            cur.append(line.strip())
+    return groups
+
+
+def allowed_syscalls(unit: Unit) -> set[str] | None:
+    """The unit's SystemCallFilter= lines as one allow-list (None: no filter or cannot expand)."""
+    lines = unit.all("SystemCallFilter")
+    if not lines or lines[0].startswith("~") or SYSTEMD_ANALYZE is None:
+        return None
+    groups = syscall_groups()
+
+    def expand(items: list[str], seen: frozenset[str] = frozenset()) -> set[str]:
+        out: set[str] = set()
+        for item in items:
+            if item.startswith("@"):
+                if item not in seen:
+                    out |= expand(groups.get(item, []), seen | {item})
+            else:
+                out.add(item)
+        return out
+
+    allow: set[str] = set()
+    for line in lines:
+        if line.startswith("~"):
+            allow -= expand(line[1:].split())
+        else:
+            allow |= expand(line.split())
+    return allow
+
+
+def launcher_spec(unit: Unit) -> dict:
+    import errno
+
+    allow = allowed_syscalls(unit)
+    try:
+        import pyseccomp  # noqa: F401  (ctypes binding; needs libseccomp.so.2)
+
+        pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+    except Exception:
+        allow = None
+    err = unit.get("SystemCallErrorNumber")
+    families = unit.words("RestrictAddressFamilies")
+    return {
+        "mdwe": unit.get("MemoryDenyWriteExecute") == "yes",
+        "allow": sorted(allow) if allow is not None else None,
+        "errno": getattr(errno, err) if err else 0,
+        "families": families if families and not families[0].startswith("~") else None,
+    }
 
 
 def svg_with_embedded_png() -> bytes:
@@ -243,16 +325,17 @@ def _sandbox_prefix(unit: Unit) -> tuple[list[str], bool]:
     return [setpriv, *limits], False
 
 
-def _recv_until(sock: socket.socket, want: str, seen: list[str], timeout: float) -> bool:
+def _recv_until(sock: socket.socket, want: str, seen: list[str], timeout: float,
+                proc: subprocess.Popen | None = None) -> bool:
+    """Collect notify datagrams until one has the line ``want`` (or the process ended)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(want in m.splitlines() for m in seen):
-            return True
-        sock.settimeout(max(0.05, deadline - time.monotonic()))
+    while not any(want in m.splitlines() for m in seen) and time.monotonic() < deadline:
+        sock.settimeout(0.2)
         try:
             seen.append(sock.recv(4096).decode())
         except socket.timeout:
-            break
+            if proc is not None and proc.poll() is not None:
+                break
     return any(want in m.splitlines() for m in seen)
 
 
@@ -316,10 +399,8 @@ base_url = "{wb.url}"
                 for old, new in mapping.items():
                     a = a.replace(old, str(new))
                 args.append(a)
-            if unit.get("MemoryDenyWriteExecute") == "yes":
-                cmd = [sys.executable, "-c", MDWE_LAUNCHER, "-m", "printstation", *args]
-            else:
-                cmd = [sys.executable, "-m", "printstation", *args]
+            spec = launcher_spec(unit)
+            cmd = [sys.executable, "-c", LAUNCHER, json.dumps(spec), "-m", "printstation", *args]
 
             notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             notify_path = d["notify"] / "notify.sock"
@@ -348,7 +429,7 @@ base_url = "{wb.url}"
                 proc = subprocess.Popen(prefix + cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                                         stdout=err, stderr=err, umask=umask)
             seen: list[str] = []
-            ready = _recv_until(notify, "READY=1", seen, 60)
+            ready = _recv_until(notify, "READY=1", seen, 60, proc)
             stderr = (base / "stderr").read_text()
             assert ready, f"no READY=1 (exit {proc.poll()}):\n{stderr}"
 
@@ -366,7 +447,7 @@ base_url = "{wb.url}"
                     c.get(f"http://station/jobs/{job}").text + (base / "stderr").read_text()
             assert sink.data.lstrip().startswith(b"^XA") or b"^XA" in sink.data
 
-            assert _recv_until(notify, "WATCHDOG=1", seen, 10), seen
+            assert _recv_until(notify, "WATCHDOG=1", seen, 10, proc), seen
             # The queue is in $STATE_DIRECTORY itself (data_dir's default), not in ./var below it.
             assert any(f.name.startswith("queue") for f in d["state"].iterdir()), list(d["state"].iterdir())
             assert not (d["state"] / "var").exists()
