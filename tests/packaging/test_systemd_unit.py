@@ -46,8 +46,8 @@ def test_identity_and_directories(unit):
 
 def test_tokens_come_through_credentials(unit):
     creds = dict(v.split(":", 1) for v in unit.all("LoadCredential"))
-    assert creds["wb-token"] == "/etc/printstation/wb-token"
-    assert creds["ali-token"] == "/etc/printstation/ali-token"
+    # Every source must exist on the host or the unit fails (243/CREDENTIALS): README creates these.
+    assert creds == {"wb-token": "/etc/printstation/wb-token", "ali-token": "/etc/printstation/ali-token"}
     env = unit.environment()
     assert not any("TOKEN" in k for k in env), "tokens must not be in Environment="
 
@@ -356,12 +356,15 @@ def test_daemon_runs_inside_the_unit():
         mapping = {"/var/lib/printstation": d["state"], "/run/printstation": d["runtime"],
                    "/var/cache/printstation": d["cache"], "/etc/printstation": d["conf"]}
         (d["creds"] / "wb-token").write_text(TOKEN + "\n")
+        (d["creds"] / "ali-token").write_text("")  # README: an empty file keeps a marketplace off
         prefix, as_user = _sandbox_prefix(unit)
         if as_user:  # systemd hands these to the dynamic user
             for name in ("state", "runtime", "cache", "creds"):
                 os.chown(d[name], SERVICE_UID, SERVICE_UID)
-            os.chown(d["creds"] / "wb-token", SERVICE_UID, SERVICE_UID)
-        (d["creds"] / "wb-token").chmod(0o400)
+            for f in d["creds"].iterdir():
+                os.chown(f, SERVICE_UID, SERVICE_UID)
+        for f in d["creds"].iterdir():
+            f.chmod(0o400)
         d["creds"].chmod(0o500)
 
         from tests.fakes.fake_wb import FakeWB
