@@ -1,20 +1,17 @@
-"""The persistent job queue: SQLite (WAL, synchronous=FULL) plus one payload file per job.
+"""The persistent job queue: SQLite (WAL) plus the converted printer bytes as files.
 
 Layout under the data dir::
 
-    queue.sqlite3            jobs + printer flags
-    jobs/<id>.in             the label bytes as submitted (written atomically, fsynced)
-    jobs/<id>.<ext>          the converted printer bytes (zpl, tspl, escpos, epl2)
+    queue.sqlite3            jobs, their label bytes as submitted (payloads), printer flags
+    jobs/<id>.<ext>          the converted printer bytes (zpl, tspl, escpos, epl2), written to a
+                             temp name and renamed; a missing one is converted again
 
-A job's payload is written and fsynced to a temp file, renamed to ``jobs/<id>.in`` inside the
-transaction that inserts its row, and the directory is fsynced before the submit returns, so an
-accepted job always has its bytes; an orphan file from a crash in between is removed on open.
-
-Durability: the connection runs ``synchronous=NORMAL`` and the transitions that must survive a
-power cut commit with the WAL fsynced (``synchronous=FULL``): submit, ``queued → sending``
-(before the first byte), requeue, cancel, crash recovery. ``done``/``failed`` commit without
-an fsync: lost in a power cut they read back as ``sending`` → ``interrupted`` (never resent
-silently) or as a queued job converted and failed again.
+Durability: a submit commits the job row and its bytes in one transaction with the WAL fsynced
+(one fsync), so an accepted job survives a crash or a power cut. ``queued → sending`` is
+committed the same way before the first byte goes out; so are requeue, cancel and crash
+recovery. ``done``/``failed`` commit without an fsync (``synchronous=NORMAL``): lost in a power
+cut they read back as ``sending`` → ``interrupted`` (never resent silently) or as a queued job
+that is converted and fails again.
 
 States::
 
@@ -71,6 +68,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(key) WHERE key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_fifo ON jobs(printer, state, id);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE TABLE IF NOT EXISTS payloads (
+    id      INTEGER PRIMARY KEY,
+    data    BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS printers (
     name    TEXT PRIMARY KEY,
     paused  INTEGER NOT NULL DEFAULT 0
@@ -201,9 +202,6 @@ class JobStore:
     def _get(self, job_id: int) -> Job | None:
         return self._row(self._db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
 
-    def payload_path(self, job_id: int) -> Path:
-        return self.jobs_dir / f"{job_id}.in"
-
     def converted_path(self, job_id: int, ext: str) -> Path:
         return self.jobs_dir / f"{job_id}.{ext}"
 
@@ -236,48 +234,24 @@ class JobStore:
             raise UsageError("idempotency key must be 1..200 characters")
         if name is not None:
             name = os.path.basename(name.replace("\\", "/"))[:255] or None
-        if key is not None:
-            existing = self.find_key(key)
-            if existing is not None and not reprint:
-                return existing, False
-        # The payload goes to disk (fsynced) outside the lock: submits and workers serialise
-        # only on the row's commit.
-        tmp = self._write_temp(data)
-        try:
-            with self._lock:
-                if key is not None:
-                    existing = self.find_key(key)  # again: another submit may have won the race
-                    if existing is not None:
-                        if not reprint:
-                            return existing, False
-                        reprint_of, key = existing.id, None
-                now = time.time()
-                job_id = -1
-                try:
-                    with self._txn(durable=True):
-                        cur = self._db.execute(
-                            "INSERT INTO jobs (printer, source, source_ref, name, key, copies, size, created,"
-                            " updated, reprint_of) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                            (printer, source, source_ref, name, key, copies, len(data), now, now, reprint_of))
-                        job_id = int(cur.lastrowid)  # type: ignore[arg-type]
-                        os.replace(tmp, self.payload_path(job_id))
-                except BaseException:
-                    self.payload_path(job_id).unlink(missing_ok=True)
-                    raise
-                job = self._get(job_id)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(self.jobs_dir)  # the payload's name is durable before the caller hears "accepted"
+        with self._lock:
+            if key is not None:
+                existing = self.find_key(key)
+                if existing is not None:
+                    if not reprint:
+                        return existing, False
+                    reprint_of, key = existing.id, None
+            now = time.time()
+            with self._txn(durable=True):  # one fsync: the row and its bytes together
+                cur = self._db.execute(
+                    "INSERT INTO jobs (printer, source, source_ref, name, key, copies, size, created,"
+                    " updated, reprint_of) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (printer, source, source_ref, name, key, copies, len(data), now, now, reprint_of))
+                job_id = int(cur.lastrowid)  # type: ignore[arg-type]
+                self._db.execute("INSERT INTO payloads (id, data) VALUES (?, ?)", (job_id, data))
+            job = self._get(job_id)
         self._notify(job)
         return job, True  # type: ignore[return-value]
-
-    def _write_temp(self, data: bytes) -> Path:
-        tmp = self.jobs_dir / f".new.{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        return tmp
 
     @contextlib.contextmanager
     def _txn(self, durable: bool) -> Iterator[None]:
@@ -347,10 +321,12 @@ class JobStore:
             return {(r[0], r[1]): r[2] for r in rows}
 
     def payload(self, job_id: int) -> bytes:
-        try:
-            return self.payload_path(job_id).read_bytes()
-        except FileNotFoundError:
-            raise NotFound(f"job {job_id} has no stored label") from None
+        """The label bytes as submitted."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM payloads WHERE id=?", (job_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"job {job_id} has no stored label")
+        return bytes(row[0])
 
     def converted(self, job_id: int, ext: str) -> bytes | None:
         try:

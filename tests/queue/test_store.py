@@ -21,7 +21,8 @@ def test_submit_persists_row_and_payload(tmp_path, store):
     job, created = store.submit("p1", b"^XA^XZ", name="../../etc/a.zpl", source="hotfolder", source_ref="x")
     assert created and job.state == "queued" and job.attempts == 0 and job.name == "a.zpl"
     assert store.payload(job.id) == b"^XA^XZ"
-    assert (tmp_path / "data" / "jobs" / f"{job.id}.in").read_bytes() == b"^XA^XZ"
+    store.save_converted(job.id, "zpl", b"converted")
+    assert (tmp_path / "data" / "jobs" / f"{job.id}.zpl").read_bytes() == b"converted"
     db = sqlite3.connect(tmp_path / "data" / "queue.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("SELECT state, source, source_ref FROM jobs").fetchall() == [("queued", "hotfolder", "x")]
@@ -106,9 +107,9 @@ def test_orphan_payloads_are_removed_and_lock_is_exclusive(tmp_path):
     with pytest.raises(StoreLocked):
         JobStore(tmp_path)
     s.close()
-    orphan = tmp_path / "jobs" / f"{job.id + 1}.in"
+    orphan = tmp_path / "jobs" / f"{job.id + 1}.zpl"
     orphan.write_bytes(b"half")
-    (tmp_path / "jobs" / ".7.in.1.2.tmp").write_bytes(b"tmp")
+    (tmp_path / "jobs" / ".7.zpl.1.2.tmp").write_bytes(b"tmp")
     s = JobStore(tmp_path)
     assert not orphan.exists() and s.payload(job.id) == b"x"
     assert not list((tmp_path / "jobs").glob(".*.tmp"))

@@ -21,9 +21,9 @@ from support.labelgen import pdf_label, wb_sticker_svg, wb_sticker_zpl
 from support.printer_sinks import DroppingSink, MuteSink, PaperOutSink, RecordingSink, refused_uri
 
 
-def printer_cfg(uri: str, **kw):
+def printer_cfg(uri: str, verify: str = "fail", **kw):
     extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in kw.items())
-    return loads(f'[[printers]]\nname = "p"\nuri = "{uri}"\n{extra}').printers[0]
+    return loads(f'[barcodes]\nverify = "{verify}"\n[[printers]]\nname = "p"\nuri = "{uri}"\n{extra}').printers[0]
 
 
 @pytest.fixture
@@ -167,12 +167,12 @@ def test_manual_pause_and_resume(store, converter):
 
 
 def test_rendering_timeout_fails_the_job_and_the_next_one_prints(store):
-    conv = Converter(timeout=0.3)
+    conv = Converter(timeout=0.2)
     try:
         with RecordingSink() as sink:
-            w = start(printer_cfg(sink.uri, lang="tspl", status_poll=0), store, conv)
+            w = start(printer_cfg(sink.uri, verify="off", lang="tspl", status_poll=0), store, conv)
             try:
-                slow = store.submit("p", pdf_label([f"RU{i:09d}CN" for i in range(60)]))[0]
+                slow = store.submit("p", pdf_label([f"RU{i:09d}CN" for i in range(200)]))[0]
                 ok = store.submit("p", wb_sticker_svg("!after"))[0]
                 wait_until(lambda: finished(store, [slow.id, ok.id]), 60)
                 assert store.get(slow.id).state == "failed"
