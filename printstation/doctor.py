@@ -20,6 +20,7 @@ No token ever appears in the output.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -30,12 +31,14 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .errors import PrintstationError
 
 #: Where the packaged unit reads its config; used when ``--config`` is not given and it exists.
 SYSTEM_CONFIG = Path("/etc/printstation/printstation.toml")
+#: The unit's StateDirectory= and WorkingDirectory=.
+SERVICE_STATE_DIR = Path("/var/lib/printstation")
 EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int)
 
 
@@ -293,12 +296,42 @@ def resolve_config_path(path: str | os.PathLike[str] | None) -> Path | None:
     return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
 
 
+@contextlib.contextmanager
+def _paths_as_the_service_sees_them(path: Path | None, env: dict[str, str]) -> Iterator[Path | None]:
+    """``$STATE_DIRECTORY`` and the working directory for the config load and the checks.
+
+    Inside the unit they are given. For the packaged config (``/etc/printstation/…``) checked by
+    an admin they are the unit's: ``/var/lib/printstation`` (StateDirectory=, WorkingDirectory=).
+    """
+    state = env.get("STATE_DIRECTORY", "").split(":")[0] or None
+    if state is None and path is not None and path.resolve().parent == SYSTEM_CONFIG.parent.resolve():
+        state = str(SERVICE_STATE_DIR)
+    old_env, old_cwd = os.environ.get("STATE_DIRECTORY"), os.getcwd()
+    try:
+        if state is not None:
+            os.environ["STATE_DIRECTORY"] = state
+            if "STATE_DIRECTORY" not in env and Path(state).is_dir():
+                os.chdir(state)
+        yield Path(state) if state else None
+    finally:
+        if old_env is None:
+            os.environ.pop("STATE_DIRECTORY", None)
+        else:
+            os.environ["STATE_DIRECTORY"] = old_env
+        os.chdir(old_cwd)
+
+
 def run_checks(config_path: str | os.PathLike[str] | None = None, *, timeout: float = 3.0,
                env: Mapping[str, str] | None = None) -> list[Check]:
-    from . import config as cfgmod
-
     env = dict(os.environ if env is None else env)
     path = resolve_config_path(config_path)
+    with _paths_as_the_service_sees_them(path, env) as state:
+        return _run_checks(path, timeout, env, state)
+
+
+def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: Path | None) -> list[Check]:
+    from . import config as cfgmod
+
     checks: list[Check] = []
     try:
         cfg = cfgmod.load(path)
@@ -307,13 +340,9 @@ def run_checks(config_path: str | os.PathLike[str] | None = None, *, timeout: fl
                       "fix the key named above; every key is explained in config/printstation.example.toml")]
     where = str(path) if path else "embedded default (no --config)"
     checks.append(Check("config", True, f"{where}: {len(cfg.printers)} printer(s), "
-                                        f"{len(cfg.scanners)} scanner(s)"))
-
-    data_dir = cfg.data_dir
-    state_dir = env.get("STATE_DIRECTORY", "").split(":")[0]
-    if state_dir and not _raw(path).get("station", {}).get("data_dir"):
-        data_dir = Path(state_dir)
-    checks.append(check_writable_dir("data dir", data_dir))
+                                        f"{len(cfg.scanners)} scanner(s)"
+                                        + (f"; state dir {state}" if state else "")))
+    checks.append(check_writable_dir("data dir", cfg.data_dir))
     if cfg.hotfolder.enabled:
         checks.append(check_writable_dir("hot folder", cfg.hotfolder.path))
 

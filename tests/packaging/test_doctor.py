@@ -196,3 +196,40 @@ def test_cli_exit_codes_and_no_token_in_output(tmp_path, parts):
     assert r.returncode == 1
     assert "✗" in r.stdout and "token wb" in r.stdout and "fix:" in r.stdout
     assert BAD_TOKEN not in r.stdout + r.stderr
+
+
+def test_packaged_config_is_checked_with_the_services_paths(tmp_path, parts, monkeypatch):
+    """A config in /etc/printstation without data_dir: the data dir is the unit's state dir, and
+    relative paths resolve from it (WorkingDirectory=) — as the service will see them."""
+    etc, state = tmp_path / "etc" / "printstation", tmp_path / "var-lib-printstation"
+    etc.mkdir(parents=True)
+    state.mkdir()
+    monkeypatch.setattr(doctor, "SYSTEM_CONFIG", etc / "printstation.toml")
+    monkeypatch.setattr(doctor, "SERVICE_STATE_DIR", state)
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    (etc / "wb-token").write_text(parts["wb"].token)  # what LoadCredential= hands the service
+    (etc / "ali-token").write_text("")                  # both must exist; empty = off
+    (etc / "printstation.toml").write_text(f"""
+[api]
+listen = "127.0.0.1:{free_port()}"
+
+[[printers]]
+name = "files"
+uri = "dir://./out"
+
+[hotfolder]
+
+[markets.wb]
+base_url = "{parts['wb'].url}"
+""")
+    cwd = os.getcwd()
+    checks = doctor.run_checks(None, timeout=2.0)  # no --config: the packaged file is used
+    assert os.getcwd() == cwd and "STATE_DIRECTORY" not in os.environ
+    c = by_name(checks)
+    assert doctor.exit_code(checks) == 0, doctor.render(checks)
+    assert c["data dir"].detail == f"{state} writable"
+    assert c["hot folder"].detail == f"{state / 'hot'} (will be created)"
+    assert f"dir://./out" in c["printer files"].detail and (state / "out").is_dir()
+    assert c["token wb"].ok and "credential wb-token" in c["token wb"].detail
+    assert c["token ali"].ok is None
