@@ -44,6 +44,11 @@ CALLS = metrics.counter("printstation_market_calls_total", "Marketplace API call
                         ("market", "status"))
 RATE_LIMITED = metrics.counter("printstation_market_429_total", "Marketplace 429 answers", ("market",))
 
+#: The client paces itself this much below the configured rate, so network jitter between two
+#: calls sent exactly one interval apart does not make the server see them too close (a 429
+#: then costs a whole ``X-Ratelimit-Retry``).
+PACING_MARGIN = 0.97
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
@@ -179,6 +184,9 @@ def error_from_response(market: str, resp: httpx.Response, redact: Callable[[str
 # Token bucket
 # --------------------------------------------------------------------------------------------
 
+_EPS = 1e-9
+
+
 class TokenBucket:
     """A thread-safe token bucket: ``burst`` calls at once, then ``rate_per_min`` a minute.
 
@@ -215,7 +223,7 @@ class TokenBucket:
     def _delay(self, now: float, cost: float) -> float:
         if self._blocked_until > now:
             return self._blocked_until - now
-        if self._tokens >= cost:
+        if self._tokens + _EPS >= cost:  # float rounding must not leave a 1e-17 s wait forever
             return 0.0
         return (cost - self._tokens) / self.rate
 
@@ -330,8 +338,8 @@ class ApiClient:
         self.retry = retry or RetryPolicy()
         self.clock, self.sleep = clock, sleep
         self.rng = rng or random.Random()
-        self.bucket = bucket or shared_bucket(self.market, self._token, rate_per_min, burst,
-                                              clock=clock, sleep=sleep)
+        self.bucket = bucket or shared_bucket(self.market, self._token, rate_per_min * PACING_MARGIN,
+                                              burst, clock=clock, sleep=sleep)
         self._auth = {auth_header: auth_prefix + self._token.reveal()}
         self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout),
                                   transport=transport, headers={"User-Agent": user_agent},

@@ -37,7 +37,8 @@ class Call:
     body: bytes
     status: int = 0
     retry: float | None = None  # X-Ratelimit-Retry sent with a 429 (exact, unrounded)
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # answer headers we sent
+    req_headers: dict[str, str] = field(default_factory=dict)  # request headers (lower-case names)
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -161,10 +162,13 @@ class FakeServer:
     def route(self, method: str, pattern: str, fn: Callable[..., Reply], auth: bool = True) -> None:
         self._routes.append((method, re.compile(pattern + r"\Z"), fn, auth))
 
-    def fail_next(self, n: int = 1, status: int = 503, path: str | None = None, body: Any = None) -> None:
-        """The next ``n`` calls (to paths starting with ``path``) answer ``status``."""
+    def fail_next(self, n: int = 1, status: int = 503, path: str | None = None, body: Any = None,
+                  headers: dict[str, str] | None = None) -> None:
+        """The next ``n`` calls (to paths starting with ``path``) answer ``status`` (with ``body``
+        and ``headers``, e.g. a 429 carrying only ``X-Ratelimit-Reset``)."""
         with self._lock:
-            self._faults.append({"kind": "fail", "n": n, "status": status, "path": path, "body": body})
+            self._faults.append({"kind": "fail", "n": n, "status": status, "path": path, "body": body,
+                                 "headers": dict(headers or {})})
 
     def drop_next(self, n: int = 1, path: str | None = None) -> None:
         """The next ``n`` calls get their connection closed with no answer."""
@@ -204,6 +208,8 @@ class FakeServer:
                            "statusText": "Too Many Requests"})
 
     def server_error(self, status: int, body: Any) -> Reply:
+        if isinstance(body, (dict, list)):
+            return Reply(status, body)
         return Reply(status, body if body is not None else "upstream unavailable", "text/plain")
 
     # -- serving ------------------------------------------------------------------------------
@@ -221,7 +227,8 @@ class FakeServer:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         parts = urlsplit(h.path)
-        call = Call(time.monotonic(), h.command, parts.path, parse_qs(parts.query), body)
+        call = Call(time.monotonic(), h.command, parts.path, parse_qs(parts.query), body,
+                    req_headers={k.lower(): v for k, v in h.headers.items()})
         with self._lock:
             self.calls.append(call)
         fault = self._take_fault(parts.path)
@@ -239,7 +246,9 @@ class FakeServer:
 
     def _dispatch(self, h: _Handler, call: Call, fault: dict[str, Any] | None) -> Reply:
         if fault and fault["kind"] == "fail":
-            return self.server_error(fault["status"], fault["body"])
+            r = self.server_error(fault["status"], fault["body"])
+            r.headers.update(fault["headers"])
+            return r
         match = None
         for method, rx, fn, auth in self._routes:
             m = rx.match(call.path)
