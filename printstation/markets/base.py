@@ -318,6 +318,19 @@ def _header_seconds(resp: httpx.Response, name: str) -> float | None:
     return s
 
 
+_SSL_LOCK = threading.Lock()
+_SSL_CTX: Any = None
+
+
+def _ssl_context() -> Any:
+    """One verified TLS context for every client (building one costs ~60 ms)."""
+    global _SSL_CTX
+    with _SSL_LOCK:
+        if _SSL_CTX is None:
+            _SSL_CTX = httpx.create_ssl_context()
+        return _SSL_CTX
+
+
 class ApiClient:
     """Base of :class:`~printstation.markets.wb.WBClient` and the LAliExpress client."""
 
@@ -341,11 +354,12 @@ class ApiClient:
         self.bucket = bucket or shared_bucket(self.market, self._token, rate_per_min * PACING_MARGIN,
                                               burst, clock=clock, sleep=sleep)
         self._auth = {auth_header: auth_prefix + self._token.reveal()}
-        self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout),
+        ssl = _ssl_context()
+        self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout), verify=ssl,
                                   transport=transport, headers={"User-Agent": user_agent},
                                   follow_redirects=False)
         # Downloads of label files (a storage host): no token, redirects allowed.
-        self._download = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport,
+        self._download = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport, verify=ssl,
                                       headers={"User-Agent": user_agent}, follow_redirects=True)
 
     # -- plumbing -------------------------------------------------------------------------
