@@ -361,10 +361,28 @@ class JobStore:
     def mark_done(self, job_id: int) -> Job | None:
         return self._transition(job_id, "state='done', done=?, error=NULL", (time.time(),), ("sending",))
 
+    def note_attempt(self, job_id: int, error: str) -> Job | None:
+        """A queued job could not be sent (printer unreachable): attempts + 1, why it waits."""
+        return self._transition(job_id, "attempts=attempts+1, error=?", (error,), ("queued",))
+
     def requeue(self, job_id: int, error: str) -> Job | None:
         """sending → queued after a transient error (attempts + 1)."""
         return self._transition(job_id, "state='queued', attempts=attempts+1, error=?", (error,),
                                 ("sending",), durable=True)
+
+    def interrupt(self, job_id: int, reason: str, *, resend: bool) -> Job | None:
+        """sending → ``interrupted`` when bytes may have reached the printer before an error
+        (a reset mid-job, no confirmation after the write) — or ``queued`` once more when the
+        printer says ``on_interrupted = "resend"`` and the job was not resent before."""
+        job = self.get(job_id)
+        if resend and job.resends == 0:
+            return self._transition(
+                job_id, "state='queued', resends=resends+1, attempts=attempts+1, error=?",
+                (f"{reason}; sent again (on_interrupted = resend)",), ("sending",), durable=True)
+        return self._transition(
+            job_id, "state='interrupted', done=?, error=?",
+            (time.time(), f"interrupted while sending ({reason}): it may or may not have printed; "
+             "reprint or cancel it"), ("sending",), durable=True)
 
     def fail(self, job_id: int, reason: str) -> Job | None:
         return self._transition(job_id, "state='failed', error=?, done=?", (reason, time.time()),

@@ -1,9 +1,12 @@
 """One worker thread per printer: FIFO claim → convert → ``sending`` (durable) → write → ``done``.
 
-- Transient transport errors (refused, reset, timeout, unplugged): the job goes back to
-  ``queued`` (attempts + 1), the printer is ``offline`` and the worker retries with exponential
-  backoff (0.5 s … 30 s). Permanent ones (bad URI, permission denied): the job ``failed``, the
-  printer shows ``error`` with the reason until the next job succeeds.
+- Transient transport errors (refused, reset, timeout, unplugged): the printer is ``offline``
+  and the worker retries with exponential backoff (0.5 s … 30 s). A job whose connection could
+  not even be opened stays ``queued``; a job that failed after its first byte may have printed,
+  so it becomes ``interrupted`` (or is queued once more with ``on_interrupted = "resend"``),
+  exactly as after a crash on the wire — except on ``dir://``, whose writes are all-or-nothing.
+  Permanent errors (bad URI, permission denied): the job ``failed``, the printer shows ``error``
+  with the reason until the next job succeeds.
 - Printer status (ZPL ``~HS``, TSPL ``<ESC>!?``, ESC/POS ``DLE EOT``) is queried before a job
   when the last good answer is older than :data:`STATUS_FRESH` seconds, and every
   ``status_poll`` seconds while the printer is in trouble; the queue waits by itself until the
@@ -11,7 +14,7 @@
 - "Done after the transport confirms": the write returned (every byte handed over) and, on a
   printer that answers status queries, the status answer that follows the job came back — a
   raw TCP printer gives no other proof that it received the bytes (a connection reset after the
-  kernel took them would otherwise lose the job silently). No answer → the job is requeued.
+  kernel took them would otherwise lose the job silently). No answer → ``interrupted``.
 - A conversion failure fails that job with the one-line reason; the next job goes on.
 """
 
@@ -248,6 +251,20 @@ class PrinterWorker:
         return data
 
     def _send(self, job: Job, data: bytes) -> None:
+        try:
+            # Connect before the send boundary: a printer that cannot be reached has received
+            # nothing, so its job simply stays queued.
+            self.transport.open()
+        except TransportError as exc:
+            TRANSPORT_ERRORS.inc(printer=self.name, transient=str(exc.transient).lower())
+            if exc.transient:
+                self.store.note_attempt(job.id, str(exc))
+                self._in_trouble("transport", "offline", str(exc), self._next_backoff())
+            else:
+                self.store.fail(job.id, str(exc))
+                self._set("error", str(exc))
+            log.warning("printer %s: job %s: %s", self.name, job.id, exc)
+            return
         if self.store.mark_sending(job.id) is None:  # canceled meanwhile
             return
         self.current = job.id
@@ -261,8 +278,13 @@ class PrinterWorker:
                 raise TransportError(f"{self.transport.uri}: {lost}", transient=True)
         except TransportError as exc:
             TRANSPORT_ERRORS.inc(printer=self.name, transient=str(exc.transient).lower())
-            if exc.transient:
+            if exc.transient and self.transport.atomic_write:
                 self.store.requeue(job.id, str(exc))
+                self._in_trouble("transport", "offline", str(exc), self._next_backoff())
+            elif exc.transient:
+                # Bytes may have reached the printer: sending it again could print a WB sticker
+                # twice, so this is handled like a crash on the wire.
+                self.store.interrupt(job.id, str(exc), resend=self.cfg.on_interrupted == "resend")
                 self._in_trouble("transport", "offline", str(exc), self._next_backoff())
             else:
                 self.store.fail(job.id, str(exc))

@@ -107,6 +107,10 @@ class Transport(ABC):
     scheme: ClassVar[str] = ""
     #: Whether :meth:`read` can return printer answers (status queries need it).
     can_read: bool = False
+    #: True when a failed :meth:`write` delivered nothing at all (``dir://`` renames a finished
+    #: file into place), so the job may safely be sent again. False for byte streams: a write
+    #: that fails part-way may already have printed the label.
+    atomic_write: bool = False
 
     def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.uri = display_uri(uri)

@@ -34,6 +34,8 @@ def safe_name(text: str) -> str:
 
 
 class DirTransport(Transport):
+
+    atomic_write = True
     scheme = "dir"
     can_read = False
 

@@ -96,6 +96,8 @@ def reset() -> None:
 
 
 class MemoryTransport(Transport):
+
+    atomic_write = True
     scheme = "memory"
     can_read = True
 

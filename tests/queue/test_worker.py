@@ -99,16 +99,33 @@ def test_sending_is_committed_before_the_first_byte(tmp_path, store, converter):
     assert seen and seen[0] == ["sending"]
 
 
-def test_connection_dropped_mid_job_is_retried(store, converter):
+def test_connection_dropped_mid_job_is_interrupted_not_resent(store, converter):
+    """Bytes may have printed before the reset: sending again could print a sticker twice."""
+    with DroppingSink(drop_after=40, drops=1) as sink:
+        w = start(printer_cfg(sink.uri, status_poll=1.0), store, converter)
+        try:
+            job = store.submit("p", wb_sticker_zpl("!dropme") * 3)[0]
+            nxt = store.submit("p", wb_sticker_zpl("!after"))[0]
+            wait_until(lambda: store.get(nxt.id).state == "done", 15)
+        finally:
+            w.stop(), w.join(5)
+        got = store.get(job.id)
+        assert sink.dropped == 1 and got.state == "interrupted"
+        assert "may or may not have printed" in got.error
+        assert zpl_values(sink.connections[-1]) == ["!after"]
+
+
+def test_connection_dropped_mid_job_is_resent_once_when_configured(store, converter):
     with DroppingSink(drop_after=40, drops=1) as sink:
         # the job fits in the socket buffer: only the status answer after it proves receipt
-        w = start(printer_cfg(sink.uri, status_poll=1.0), store, converter)
+        w = start(printer_cfg(sink.uri, status_poll=1.0, on_interrupted="resend"), store, converter)
         try:
             job = store.submit("p", wb_sticker_zpl("!dropme") * 3)[0]
             wait_until(lambda: store.get(job.id).state == "done", 15)
         finally:
             w.stop(), w.join(5)
-        assert sink.dropped == 1 and store.get(job.id).attempts >= 1
+        got = store.get(job.id)
+        assert sink.dropped == 1 and got.attempts >= 1 and got.resends == 1
         assert zpl_values(sink.connections[-1]) == ["!dropme"] * 3
 
 
