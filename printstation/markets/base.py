@@ -93,6 +93,12 @@ class Secret:
     def __reduce__(self):  # never pickled into job records or caches
         raise TypeError("a Secret cannot be pickled")
 
+    def __copy__(self) -> "Secret":  # immutable: copies (e.g. deepcopy of a config) share it
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Secret":
+        return self
+
 
 # --------------------------------------------------------------------------------------------
 # Errors
@@ -404,6 +410,9 @@ class ApiClient:
                             tries, self.retry.retries, delay)
                 self.sleep(delay)
                 continue
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # bad URL, unsupported scheme, …
+                raise ApiError(self.market, 0, "RequestFailed",
+                               self.redact(f"{method} {path}: {type(exc).__name__}: {exc}")) from None
             status = resp.status_code
             CALLS.inc(market=self.market, status=str(status))
             log.debug("%s %s %s → %d (%.0f ms)", self.market, method, path, status,
@@ -415,9 +424,8 @@ class ApiClient:
                     wait = _header_seconds(resp, "X-Ratelimit-Reset")
                 if wait is None:
                     wait = 1.0 / self.bucket.rate
-                wait = min(wait, self.retry.max_wait_429)
-                self.bucket.block(wait)
-                if waits_429 >= self.retry.max_429:
+                self.bucket.block(wait)  # the full wait, whatever we do next: never sooner
+                if waits_429 >= self.retry.max_429 or wait > self.retry.max_wait_429:
                     raise RateLimited(self.market, 429, "too many requests",
                                       f"{method} {path}: still rate limited after {waits_429 + 1} answers; "
                                       f"retry in {wait:g} s")
@@ -488,6 +496,9 @@ class ApiClient:
                 delay = self.retry.backoff(tries, self.rng)
                 tries += 1
                 self.sleep(delay)
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise ApiError(self.market, 0, "DownloadFailed",
+                               self.redact(f"label file download: {type(exc).__name__}: {exc}")) from None
 
 
 class _Retryable(Exception):

@@ -97,3 +97,11 @@ def test_5xx_retried_and_token_refused(ali, fake_ali):
     with pytest.raises(ApiAuthError) as ei:
         c.labels([1])
     assert ei.value.exit_code == 4 and ei.value.code == "Unauthorized"
+
+
+def test_label_url_with_a_strange_scheme_is_an_error(ali, fake_ali, monkeypatch):
+    oid = fake_ali.add_order()["logistic_order_id"]
+    monkeypatch.setattr(fake_ali, "_store", lambda data: "file:///etc/passwd")
+    with pytest.raises(ApiError) as ei:
+        ali.labels([oid])
+    assert ei.value.code == "DownloadFailed" and ei.value.status == 0

@@ -174,3 +174,13 @@ def test_calls_counter_by_status(fake_wb, wb):
     assert ctr.value(market="wb", status="200") - b200 == 1
     assert ctr.value(market="wb", status="503") - b503 == 1
     assert "printstation_market_calls_total{market=\"wb\",status=\"200\"}" in metrics.render()
+
+
+def test_429_longer_than_we_wait_raises_and_still_blocks(fake_wb, fake_clock):
+    fake_wb.fail_next(1, status=429, headers={"X-Ratelimit-Retry": "500"})
+    c = WBClient(fake_wb.url, fake_wb.token, rate_per_min=FAST_RATE, burst=FAST_BURST,
+                 retry=RetryPolicy(max_wait_429=60), clock=fake_clock, sleep=fake_clock.sleep)
+    with pytest.raises(ApiError, match="retry in 500 s") as ei:
+        c.new_orders()
+    assert ei.value.status == 429 and len(fake_wb.calls) == 1
+    assert c.bucket.delay() == pytest.approx(500)  # the next call, from any caller, waits it out
