@@ -263,7 +263,7 @@ class FakeServer:
                 if not ok:
                     call.retry = retry
                     r = self.too_many()
-                    fmt = (lambda s: str(math.ceil(s))) if self.integer_headers else (lambda s: f"{s:.3f}")
+                    fmt = (lambda s: str(math.ceil(s))) if self.integer_headers else (lambda s: f"{math.ceil(s * 1000) / 1000:.3f}")
                     r.headers.update({"X-Ratelimit-Retry": fmt(retry), "X-Ratelimit-Reset": fmt(reset),
                                       "X-Ratelimit-Limit": str(self.bucket.burst)})
                     return r
