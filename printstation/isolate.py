@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 def _child(conn: Connection) -> None:  # pragma: no cover - runs in the child process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .convert import convert
-    from .guard import time_limit
 
     _preload()
     conn.send(("ready",))
@@ -37,9 +36,11 @@ def _child(conn: Connection) -> None:  # pragma: no cover - runs in the child pr
             data, spec, limit = conn.recv()
         except (EOFError, OSError):
             return
+        # No SIGALRM here: an alarm raised inside pdfium/cairo callbacks can leave the renderer
+        # in a broken state (seen as numpy "strides" errors on the next page). The parent's
+        # hard kill after ``limit`` seconds is the time limit.
         try:
-            with time_limit(limit):
-                conn.send(("ok", convert(data, spec)))
+            conn.send(("ok", convert(data, spec)))
         except PrintstationError as exc:
             conn.send(("err", type(exc).__name__, str(exc)))
         except MemoryError:
