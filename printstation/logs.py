@@ -277,8 +277,11 @@ def setup_logging(verbosity: int = 0, level: str | None = None) -> None:
         except ValueError:
             pass
     install_record_factory()
-    sys.excepthook = _excepthook
-    threading.excepthook = _thread_excepthook
+    # Uncaught tracebacks are redacted too (unless someone else — a test runner — hooked them).
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _excepthook
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _thread_excepthook
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_printstation", False):

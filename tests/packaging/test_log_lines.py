@@ -187,3 +187,20 @@ def test_job_state_lines(stream):
                              "attempts=1 duration=0.450 send=0.250")
     assert lines[2].endswith('WARNING printstation.jobs: job job=8 printer=zebra state=failed source=hotfolder '
                              'duration=1.000 error="label 1: barcode would not scan"')
+
+
+def test_uncaught_tracebacks_are_redacted():
+    code = textwrap.dedent(f"""
+        import threading
+        from printstation import logs
+        logs.setup_logging()
+        logs.register_secret({TOKEN!r})
+        t = threading.Thread(target=lambda: 1 / 0 if False else (_ for _ in ()).throw(
+            ValueError("thread saw {TOKEN}")))
+        t.start(); t.join()
+        raise RuntimeError("main saw {TOKEN}")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "ValueError: thread saw ***" in r.stderr and "RuntimeError: main saw ***" in r.stderr
+    assert TOKEN not in r.stderr
