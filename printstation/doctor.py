@@ -148,6 +148,8 @@ def check_printer(p: Any, timeout: float) -> Check:
 
 def _open_hint(reason: str) -> str:
     low = reason.lower()
+    if "libusb" in low:
+        return "install the USB library: apt-get install libusb-1.0-0"
     if "permission" in low or "access" in low:
         return ("no access to the device: install systemd/60-printstation.rules (udevadm control "
                 "--reload && udevadm trigger) and run the station in group lp/dialout")

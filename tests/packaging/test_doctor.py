@@ -233,3 +233,12 @@ base_url = "{parts['wb'].url}"
     assert f"dir://./out" in c["printer files"].detail and (state / "out").is_dir()
     assert c["token wb"].ok and "credential wb-token" in c["token wb"].detail
     assert c["token ali"].ok is None
+
+
+def test_usb_printer_that_cannot_be_opened_gets_a_cross_and_a_hint():
+    """No such USB printer here (and maybe no libusb): a ✗ with a fix, never a traceback."""
+    from printstation.config import loads
+
+    cfg = loads('[[printers]]\nname = "tsc"\nuri = "usb://1203:0230"\nlang = "tspl"\ntimeout = 1\n')
+    c = doctor.check_printer(cfg.printers[0], 1.0)
+    assert c.ok is False and c.detail.startswith("usb://1203:0230: ") and c.hint
