@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import BadInput, UsageError
+from ..fsutil import atomic_write
 from ..spec import LANGS, Media, PrinterSpec
 
 
@@ -106,7 +107,5 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(blob)
         sys.stdout.buffer.flush()
     else:
-        tmp = Path(out + ".tmp")
-        tmp.write_bytes(blob)
-        tmp.replace(out)
+        atomic_write(out, blob, fsync=False)
     return 0

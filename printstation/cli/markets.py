@@ -10,12 +10,12 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..errors import UsageError
+from ..fsutil import atomic_write
 
 WB_TYPES = ("zplv", "zplh", "svg", "png")
 WB_SIZES = ("58x40", "40x30")
@@ -53,20 +53,8 @@ class Progress:
 
 
 def _write(directory: Path, name: str, data: bytes) -> Path:
-    """Write ``directory/name`` atomically."""
-    path = directory / name
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    """Write ``directory/name`` atomically (owner-only, like the label cache; not fsync'ed)."""
+    return atomic_write(directory / name, data, mode=0o600, fsync=False)
 
 
 def _outdir(path: str) -> Path:

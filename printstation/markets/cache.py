@@ -13,10 +13,10 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..fsutil import atomic_write
 from .base import BadLabel
 from .content import EXT, WB_TYPES, check_content
 
@@ -93,20 +93,7 @@ class LabelCache:
         check_content(data, key.content_kind)
         p = self.path(key)
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        return p
+        return atomic_write(p, data, mode=0o600)
 
     def __repr__(self) -> str:
         return f"LabelCache({str(self.root)!r})"

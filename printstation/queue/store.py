@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import BadInput, PrintstationError, UsageError
+from ..fsutil import atomic_write
 
 STATES = ("queued", "sending", "done", "failed", "canceled", "interrupted")
 #: States a job does not leave by itself.
@@ -125,27 +126,6 @@ class Job:
         for k in ("created", "updated", "sent", "done"):
             d[k] = iso(d[k])
         return d
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write ``data`` to a temp name beside ``path`` and rename it over (fsync when durable)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
-    if durable:
-        _fsync_dir(path.parent)
 
 
 class JobStore:
@@ -336,7 +316,7 @@ class JobStore:
 
     def save_converted(self, job_id: int, ext: str, data: bytes) -> None:
         # Not fsynced: after a crash a missing file is simply converted again (same bytes).
-        write_atomic(self.converted_path(job_id, ext), data, durable=False)
+        atomic_write(self.converted_path(job_id, ext), data, fsync=False)
 
     # -- transitions -------------------------------------------------------------------------------
 

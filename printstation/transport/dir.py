@@ -22,6 +22,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from ..fsutil import atomic_write
 from .base import DEFAULT_TIMEOUT, Transport, parse_query
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -63,33 +64,7 @@ class DirTransport(Transport):
         return f"{stem}.{safe_name(ext or 'bin')}"
 
     def _write(self, data: bytes, *, job_id: str | None, ext: str) -> None:
-        name = self.file_name(job_id, ext)
-        final = self.path / name
-        tmp = self.path / f".{name}.{secrets.token_hex(4)}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, final)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        try:  # make the rename durable
-            dfd = os.open(self.path, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-        except OSError:
-            pass
+        atomic_write(self.path / self.file_name(job_id, ext), data, mode=0o644, sync_dir=True)
 
     def _close(self) -> None:
         pass

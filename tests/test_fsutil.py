@@ -1,0 +1,36 @@
+import os
+import stat
+
+import pytest
+
+from printstation.fsutil import atomic_write, temp_name
+
+
+def test_atomic_write_replaces_and_honours_mode(tmp_path):
+    target = tmp_path / "a.zpl"
+    target.write_bytes(b"old")
+    old_umask = os.umask(0o022)
+    try:
+        assert atomic_write(target, b"new" * 1000, mode=0o600) == target
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+        atomic_write(target, b"x", mode=0o666, fsync=False, sync_dir=True)
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    finally:
+        os.umask(old_umask)
+    assert target.read_bytes() == b"x"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.zpl"]
+
+
+def test_atomic_write_removes_its_temp_file_on_error(tmp_path):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "keep").write_bytes(b"")
+    with pytest.raises(OSError):
+        atomic_write(tmp_path / "busy", b"data")  # cannot rename a file over a non-empty directory
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["busy"]
+
+
+def test_temp_name_is_hidden_and_skipped_as_tmp():
+    name = temp_name("label.pdf")
+    assert name.startswith(".label.pdf.") and name.endswith(".tmp")
+    assert temp_name("label.pdf") != name
+    assert len(temp_name("n" * 255)) <= 255
