@@ -7,12 +7,13 @@ others written); 2 usage or config; 4 the token was refused or none is configure
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import UsageError
 from ..fsutil import atomic_write
@@ -83,7 +84,9 @@ def _size(text: str) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def _fetcher(args: argparse.Namespace, market: str):
+@contextlib.contextmanager
+def _fetcher(args: argparse.Namespace, market: str) -> Iterator[Any]:
+    """A label fetcher for ``market`` ("wb" or "ali") from the config; its client closed after."""
     from ..markets import LabelCache, LabelFetcher
     from ..markets.settings import ali_client, load_config, wb_client
 
@@ -92,72 +95,35 @@ def _fetcher(args: argparse.Namespace, market: str):
         data_dir = Path(os.environ["PRINTSTATION_DATA_DIR"])
     cache = LabelCache(data_dir) if data_dir else None
     if market == "wb":
-        return LabelFetcher(wb=wb_client(settings), cache=cache)
-    return LabelFetcher(ali=ali_client(settings), cache=cache)
-
-
-def _close(fetcher: Any) -> None:
-    for c in (fetcher.wb, fetcher.ali):
-        if c is not None:
-            c.close()
-
-
-# -- WB ----------------------------------------------------------------------------------------
-
-def _wb_stickers(args: argparse.Namespace) -> int:
-    out = _outdir(args.output)
-    f = _fetcher(args, "wb")
-    bar = Progress(len(args.ids), "wb stickers")
+        f = LabelFetcher(wb=wb_client(settings), cache=cache)
+    else:
+        f = LabelFetcher(ali=ali_client(settings), cache=cache)
     try:
-        results = f.wb_order_stickers(args.ids, args.type, _size(args.size), progress=bar)
+        yield f
+    finally:
+        for c in (f.wb, f.ali):
+            if c is not None:
+                c.close()
+
+
+def _with_progress(total: int, label: str, fetch: Callable[[Progress], Any]) -> Any:
+    """``fetch(bar)`` with a progress bar that is cleared afterwards."""
+    bar = Progress(total, label)
+    try:
+        return fetch(bar)
     finally:
         bar.close()
-        _close(f)
+
+
+def _save(out: Path, results: Iterable[Any], name: Callable[[Any], str], what: Callable[[Any], str]) -> int:
+    """Write each ok result to ``out/name(r)``, report each failed one as ``what(r)``: its exit code."""
     failed = 0
     for r in results:
         if r.ok:
-            _write(out, f"wb-order-{r.order_id}.{EXT[args.type]}", r.data)
+            _write(out, name(r), r.data)
         else:
             failed += 1
-            _fail_item(f"wb order {r.order_id}", r.error or "failed")
-    return 1 if failed else 0
-
-
-def _wb_supply_qr(args: argparse.Namespace) -> int:
-    out = _outdir(args.output)
-    sid = _safe_name(args.supply_id.strip())
-    f = _fetcher(args, "wb")
-    try:
-        data = f.wb_supply_qr(sid, args.type)
-    finally:
-        _close(f)
-    _write(out, f"wb-supply-{sid}.{EXT[args.type]}", data)
-    return 0
-
-
-def _wb_boxes(args: argparse.Namespace) -> int:
-    out = _outdir(args.output)
-    sid = args.supply_id.strip()
-    f = _fetcher(args, "wb")
-    try:
-        boxes = f.wb.supply_boxes(sid)
-        if not boxes:
-            print(f"printstation: wb supply {sid} has no boxes", file=sys.stderr)
-            return 0
-        bar = Progress(len(boxes), "wb boxes")
-        try:
-            results = f.wb_box_stickers(sid, boxes, args.type, progress=bar)
-        finally:
-            bar.close()
-    finally:
-        _close(f)
-    failed = 0
-    for b in results:
-        if b.ok:
-            _write(out, f"wb-box-{_safe_name(b.trbx_id)}.{EXT[args.type]}", b.data)
-        else:
-            failed += 1
-            _fail_item(f"wb box {b.trbx_id}", b.error or "failed")
+            _fail_item(what(r), r.error or "failed")
     return 1 if failed else 0
 
 
@@ -171,9 +137,51 @@ def _print_rows(rows: list[dict], columns: Iterable[str]) -> None:
         print("\t".join(vals))
 
 
+def _show(rows: list[dict], columns: Iterable[str], as_json: bool) -> None:
+    """``rows`` as JSON (``--json``) or as tab-separated ``columns``."""
+    if as_json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        _print_rows(rows, columns)
+
+
+# -- WB ----------------------------------------------------------------------------------------
+
+def _wb_stickers(args: argparse.Namespace) -> int:
+    out = _outdir(args.output)
+    with _fetcher(args, "wb") as f:
+        results = _with_progress(len(args.ids), "wb stickers", lambda bar: f.wb_order_stickers(
+            args.ids, args.type, _size(args.size), progress=bar))
+    return _save(out, results, lambda r: f"wb-order-{r.order_id}.{EXT[args.type]}",
+                 lambda r: f"wb order {r.order_id}")
+
+
+def _wb_supply_qr(args: argparse.Namespace) -> int:
+    out = _outdir(args.output)
+    sid = _safe_name(args.supply_id.strip())
+    with _fetcher(args, "wb") as f:
+        data = f.wb_supply_qr(sid, args.type)
+    _write(out, f"wb-supply-{sid}.{EXT[args.type]}", data)
+    return 0
+
+
+def _wb_boxes(args: argparse.Namespace) -> int:
+    out = _outdir(args.output)
+    sid = args.supply_id.strip()
+    with _fetcher(args, "wb") as f:
+        boxes = f.wb.supply_boxes(sid)
+        if not boxes:
+            print(f"printstation: wb supply {sid} has no boxes", file=sys.stderr)
+            return 0
+        results = _with_progress(len(boxes), "wb boxes", lambda bar: f.wb_box_stickers(
+            sid, boxes, args.type, progress=bar))
+    return _save(out, results, lambda b: f"wb-box-{_safe_name(b.trbx_id)}.{EXT[args.type]}",
+                 lambda b: f"wb box {b.trbx_id}")
+
+
 def _wb_orders(args: argparse.Namespace) -> int:
-    f = _fetcher(args, "wb")
-    try:
+    with _fetcher(args, "wb") as f:
         if args.supply:
             ids = f.wb.supply_order_ids(args.supply)
             statuses = {s.get("id"): s for s in f.wb.order_statuses(ids)} if ids else {}
@@ -187,13 +195,7 @@ def _wb_orders(args: argparse.Namespace) -> int:
         else:
             rows = f.wb.orders()
             cols = ("id", "supplyId", "article", "skus", "createdAt")
-    finally:
-        _close(f)
-    if args.json:
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
-    else:
-        _print_rows(rows, cols)
+    _show(rows, cols, args.json)
     return 0
 
 
@@ -201,29 +203,15 @@ def _wb_orders(args: argparse.Namespace) -> int:
 
 def _ali_labels(args: argparse.Namespace) -> int:
     out = _outdir(args.output)
-    f = _fetcher(args, "ali")
-    bar = Progress(len(args.ids), "ali labels")
-    try:
-        results = f.ali_labels(args.ids, progress=bar)
-    finally:
-        bar.close()
-        _close(f)
-    failed = 0
-    for r in results:
-        if r.ok:
-            _write(out, f"ali-{r.logistic_order_id}.pdf", r.data)
-        else:
-            failed += 1
-            _fail_item(f"ali shipment {r.logistic_order_id}", r.error or "failed")
-    return 1 if failed else 0
+    with _fetcher(args, "ali") as f:
+        results = _with_progress(len(args.ids), "ali labels", lambda bar: f.ali_labels(args.ids, progress=bar))
+    return _save(out, results, lambda r: f"ali-{r.logistic_order_id}.pdf",
+                 lambda r: f"ali shipment {r.logistic_order_id}")
 
 
 def _ali_find(args: argparse.Namespace) -> int:
-    f = _fetcher(args, "ali")
-    try:
+    with _fetcher(args, "ali") as f:
         rows = f.ali.find_logistic_orders(tracking_numbers=args.tracking)
-    finally:
-        _close(f)
     by_tracking = {str(r.get("platform_tracking_code") or ""): r for r in rows}
     found, failed = [], 0
     for t in args.tracking:
@@ -234,11 +222,7 @@ def _ali_find(args: argparse.Namespace) -> int:
             continue
         found.append({"tracking_number": t.strip(), "logistic_order_id": r.get("logistic_order_id"),
                       "trade_order_id": r.get("trade_order_id"), "status": r.get("status")})
-    if args.json:
-        json.dump(found, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
-    else:
-        _print_rows(found, ("tracking_number", "logistic_order_id", "trade_order_id", "status"))
+    _show(found, ("tracking_number", "logistic_order_id", "trade_order_id", "status"), args.json)
     return 1 if failed else 0
 
 
@@ -271,19 +255,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     _config_arg(p)
     p.set_defaults(func=_wb_stickers)
 
-    p = ws.add_parser("supply-qr", help="a delivered supply's QR → DIR/wb-supply-<id>.<ext>")
-    p.add_argument("supply_id", metavar="SUPPLY_ID")
-    p.add_argument("--type", choices=WB_TYPES, default="zplv", help="sticker type (default zplv)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
-    _config_arg(p)
-    p.set_defaults(func=_wb_supply_qr)
-
-    p = ws.add_parser("boxes", help="every box sticker of a supply → DIR/wb-box-<trbx id>.<ext>")
-    p.add_argument("supply_id", metavar="SUPPLY_ID")
-    p.add_argument("--type", choices=WB_TYPES, default="zplv", help="sticker type (default zplv)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
-    _config_arg(p)
-    p.set_defaults(func=_wb_boxes)
+    for name, helptext, func in (
+        ("supply-qr", "a delivered supply's QR → DIR/wb-supply-<id>.<ext>", _wb_supply_qr),
+        ("boxes", "every box sticker of a supply → DIR/wb-box-<trbx id>.<ext>", _wb_boxes),
+    ):
+        p = ws.add_parser(name, help=helptext)
+        p.add_argument("supply_id", metavar="SUPPLY_ID")
+        p.add_argument("--type", choices=WB_TYPES, default="zplv", help="sticker type (default zplv)")
+        p.add_argument("-o", "--output", required=True, metavar="DIR")
+        _config_arg(p)
+        p.set_defaults(func=func)
 
     p = ws.add_parser("orders", help="list orders (last 30 days, --new, or --supply ID)")
     g = p.add_mutually_exclusive_group()
