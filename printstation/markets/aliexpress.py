@@ -12,7 +12,7 @@ from typing import Any, Iterable
 from urllib.parse import urljoin
 
 from ..errors import UsageError
-from .base import ApiClient, ApiError, BadLabel, Secret
+from .base import ApiClient, ApiError, BadLabel, Secret, positive_ids
 from .content import pdf_pages
 
 DEFAULT_URL = "https://openapi.aliexpress.ru"
@@ -40,16 +40,7 @@ LABEL_ERRORS = {
 
 
 def _ids(ids: Iterable[int | str], what: str = "logistic order id") -> list[int]:
-    out = []
-    for i in ids:
-        try:
-            n = int(str(i).strip())
-        except ValueError:
-            raise UsageError(f"bad {what} {i!r}: expected a number") from None
-        if n <= 0:
-            raise UsageError(f"bad {what} {i!r}: expected a positive number")
-        out.append(n)
-    return out
+    return positive_ids(ids, what)
 
 
 class AliClient(ApiClient):

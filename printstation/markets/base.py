@@ -27,12 +27,12 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import httpx
 
 from .. import metrics
-from ..errors import AuthError, MarketplaceError
+from ..errors import AuthError, MarketplaceError, UsageError
 from ..logs import register_secret
 
 log = logging.getLogger("printstation.markets")
@@ -510,8 +510,36 @@ def chunks(seq: list, n: int) -> Iterator[list]:
         yield seq[i:i + n]
 
 
+def positive_ids(ids: Iterable[int | str], what: str) -> list[int]:
+    """``ids`` as positive ints; a bad one is a :class:`UsageError` naming it as ``what``."""
+    out = []
+    for i in ids:
+        try:
+            n = int(str(i).strip())
+        except ValueError:
+            raise UsageError(f"bad {what} {i!r}: expected a number") from None
+        if n <= 0:
+            raise UsageError(f"bad {what} {i!r}: expected a positive number")
+        out.append(n)
+    return out
+
+
+class Outcome:
+    """Mixin for a per-item result dataclass with ``data`` and ``error`` (None when it was had)."""
+
+    __slots__ = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None  # type: ignore[attr-defined]
+
+    def _state(self) -> str:
+        """``N bytes`` or ``error='…'``, for a repr that never shows the bytes."""
+        return f"{len(self.data)} bytes" if self.ok else f"error={self.error!r}"  # type: ignore[attr-defined]
+
+
 __all__ = [
     "ApiAuthError", "ApiClient", "ApiError", "BadLabel", "RateLimited", "RetryPolicy", "Secret",
     "TokenBucket", "Unavailable", "chunks", "error_from_response", "shared_bucket", "CALLS",
-    "RATE_LIMITED",
+    "RATE_LIMITED", "Outcome", "positive_ids",
 ]

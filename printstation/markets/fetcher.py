@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 
 from ..errors import MarketplaceError, UsageError
 from .aliexpress import LABELS_PER_CALL, AliClient, _ids
-from .base import ApiAuthError, ApiError, BadLabel, chunks
+from .base import ApiAuthError, ApiError, BadLabel, Outcome, chunks
 from .cache import LabelCache, LabelKey
 from .content import split_pdf
 from .wb import BoxSticker, StickerResult, WBClient, _order_ids, check_size, check_type
@@ -30,14 +30,10 @@ Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
-class AliLabel:
+class AliLabel(Outcome):
     logistic_order_id: int
     data: bytes = b""
     error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class LabelFetcher:

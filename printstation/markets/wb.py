@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 from ..errors import UsageError
-from .base import ApiAuthError, ApiClient, ApiError, BadLabel, Secret, chunks
+from .base import ApiAuthError, ApiClient, ApiError, BadLabel, Outcome, Secret, chunks, positive_ids
 from .content import WB_SIZES, WB_TYPES, decode_wb_file
 
 log = logging.getLogger("printstation.markets.wb")
@@ -30,7 +30,7 @@ Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
-class StickerResult:
+class StickerResult(Outcome):
     """One order's sticker, or why it could not be had (``error``; then ``data`` is empty)."""
 
     order_id: int
@@ -40,13 +40,8 @@ class StickerResult:
     data: bytes = b""
     error: str | None = None
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
     def __repr__(self) -> str:
-        state = f"{len(self.data)} bytes" if self.ok else f"error={self.error!r}"
-        return f"StickerResult(order_id={self.order_id}, barcode={self.barcode!r}, {state})"
+        return f"StickerResult(order_id={self.order_id}, barcode={self.barcode!r}, {self._state()})"
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,7 @@ class SupplyQR:
 
 
 @dataclass(frozen=True)
-class BoxSticker:
+class BoxSticker(Outcome):
     """A box (``WB-TRBX-…``) sticker matched by position, or its ``error``."""
 
     trbx_id: str
@@ -68,13 +63,8 @@ class BoxSticker:
     data: bytes = b""
     error: str | None = None
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
     def __repr__(self) -> str:
-        state = f"{len(self.data)} bytes" if self.ok else f"error={self.error!r}"
-        return f"BoxSticker({self.trbx_id!r}, barcode={self.barcode!r}, {state})"
+        return f"BoxSticker({self.trbx_id!r}, barcode={self.barcode!r}, {self._state()})"
 
 
 class SupplyNotClosed(ApiError):
@@ -95,16 +85,7 @@ def check_size(size: tuple[int, int]) -> tuple[int, int]:
 
 
 def _order_ids(ids: Iterable[int | str]) -> list[int]:
-    out = []
-    for i in ids:
-        try:
-            n = int(str(i).strip())
-        except ValueError:
-            raise UsageError(f"bad WB order id {i!r}: expected a number") from None
-        if n <= 0:
-            raise UsageError(f"bad WB order id {i!r}: expected a positive number")
-        out.append(n)
-    return out
+    return positive_ids(ids, "WB order id")
 
 
 def _supply_path(supply_id: str) -> str:
