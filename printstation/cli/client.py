@@ -36,7 +36,8 @@ class Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.api, headers=headers, timeout=timeout)
 
-    def call(self, method: str, path: str, **kw: Any) -> Any:
+    def request(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+        """``(status, body)``: the decoded JSON, or ``{"error": <the text>}`` when it is not JSON."""
         import httpx
 
         try:
@@ -44,17 +45,21 @@ class Client:
         except httpx.HTTPError as exc:
             raise PrintstationError(f"cannot reach the printstation daemon at {self.api}: {exc}") from None
         try:
-            body = r.json()
+            return r.status_code, r.json()
         except ValueError:
-            body = {"error": r.text.strip()[:200]}
-        if r.status_code >= 400:
+            return r.status_code, {"error": r.text.strip()[:200]}
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        """The body of a successful call; an error answer raises the matching error (401 → exit 4)."""
+        status, body = self.request(method, path, **kw)
+        if status >= 400:
             msg = body.get("error") if isinstance(body, dict) else None
-            msg = msg or f"HTTP {r.status_code}"
-            if r.status_code == 401:
+            msg = msg or f"HTTP {status}"
+            if status == 401:
                 raise ApiRefused(msg)
-            if r.status_code == 422:
+            if status == 422:
                 raise BadInput(msg)
-            if r.status_code < 500:
+            if status < 500:
                 raise UsageError(msg)
             raise PrintstationError(msg)
         return body
@@ -63,8 +68,18 @@ class Client:
         self._http.close()
 
 
-def _client(args: argparse.Namespace) -> Client:
-    return Client(args.api, os.environ.get("PRINTSTATION_API_TOKEN") or None)
+def _client(api: str, timeout: float = 30.0) -> Client:
+    """A client for ``api`` with the token from ``$PRINTSTATION_API_TOKEN`` (if set)."""
+    return Client(api, os.environ.get("PRINTSTATION_API_TOKEN") or None, timeout=timeout)
+
+
+def _call(args: argparse.Namespace, method: str, path: str, **kw: Any) -> Any:
+    """One :meth:`Client.call` on a client of its own."""
+    client = _client(args.api)
+    try:
+        return client.call(method, path, **kw)
+    finally:
+        client.close()
 
 
 def _add_api(p: argparse.ArgumentParser) -> None:
@@ -126,7 +141,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             raise UsageError(f"{f} is a directory") from None
         except OSError as exc:
             raise UsageError(f"cannot read {f}: {exc.strerror or exc}") from None
-    client = _client(args)
+    client = _client(args.api)
     failed = 0
     try:
         for f, data in blobs:
@@ -161,11 +176,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         params["printer"] = args.printer
     if args.state:
         params["state"] = args.state
-    client = _client(args)
-    try:
-        body = client.call("GET", "/jobs", params=params)
-    finally:
-        client.close()
+    body = _call(args, "GET", "/jobs", params=params)
     if args.json:
         print(json.dumps(body, indent=2, ensure_ascii=False))
         return 0
@@ -177,11 +188,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_printers(args: argparse.Namespace) -> int:
-    client = _client(args)
-    try:
-        body = client.call("GET", "/printers")
-    finally:
-        client.close()
+    body = _call(args, "GET", "/printers")
     if args.json:
         print(json.dumps(body, indent=2, ensure_ascii=False))
         return 0
@@ -192,20 +199,12 @@ def cmd_printers(args: argparse.Namespace) -> int:
 
 
 def cmd_job_action(args: argparse.Namespace) -> int:
-    client = _client(args)
-    try:
-        job = client.call("POST", f"/jobs/{args.job_id}/{args.action}")
-    finally:
-        client.close()
+    job = _call(args, "POST", f"/jobs/{args.job_id}/{args.action}")
     print(_describe(job) + (f" (reprint of {job['reprint_of']})" if job.get("reprint_of") else ""))
     return 0
 
 
 def cmd_printer_action(args: argparse.Namespace) -> int:
-    client = _client(args)
-    try:
-        p = client.call("POST", f"/printers/{args.printer}/{args.action}")
-    finally:
-        client.close()
+    p = _call(args, "POST", f"/printers/{args.printer}/{args.action}")
     print(f"printer {p['name']}: {p['state']}" + (f" ({p['reason']})" if p.get("reason") else ""))
     return 0

@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
-DEFAULT_API = "http://127.0.0.1:8631"
+from .client import DEFAULT_API, _client
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,34 +27,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
-
-    import httpx
-
     from ..errors import PrintstationError, UsageError
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    base = (args.api or os.environ.get("PRINTSTATION_API") or DEFAULT_API).rstrip("/")
-    headers = {}
-    token = os.environ.get("PRINTSTATION_API_TOKEN")
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
     body = {"code": args.code}
     if args.printer:
         body["printer"] = args.printer
+    client = _client(args.api or os.environ.get("PRINTSTATION_API") or DEFAULT_API, timeout=60)
     try:
-        resp = httpx.post(f"{base}/scan", json=body, headers=headers, timeout=60)
-    except httpx.HTTPError as exc:
-        raise PrintstationError(f"cannot reach the daemon at {base}: {exc}") from None
-    try:
-        data = resp.json()
-    except ValueError:
-        data = {"error": resp.text.strip()[:200]}
-    if resp.status_code >= 400:
+        status, data = client.request("POST", "/scan", json=body)
+    finally:
+        client.close()
+    if status >= 400:
         msg = data.get("error") if isinstance(data, dict) else str(data)
-        if resp.status_code in (400, 404):
-            raise UsageError(msg or f"HTTP {resp.status_code}")
-        raise PrintstationError(msg or f"HTTP {resp.status_code}")
+        if status in (400, 404):
+            raise UsageError(msg or f"HTTP {status}")
+        raise PrintstationError(msg or f"HTTP {status}")
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:
