@@ -57,6 +57,18 @@ class HttpError(Exception):
         self.status = status
 
 
+#: The HTTP status of an error a handler raises: the first class it is an instance of.
+ERROR_STATUS: tuple[tuple[type[PrintstationError], int], ...] = (
+    (NotFound, 404), (Conflict, 409), (UsageError, 400), (BadInput, 422), (PrintstationError, 503),
+)
+
+
+def error_status(exc: HttpError | PrintstationError) -> int:
+    if isinstance(exc, HttpError):
+        return exc.status
+    return next(code for cls, code in ERROR_STATUS if isinstance(exc, cls))
+
+
 @dataclass
 class Request:
     method: str
@@ -237,24 +249,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(status, result[1], result[2])  # type: ignore[misc]
             else:
                 self._send(status, json.dumps(result[1], ensure_ascii=False).encode(), "application/json")
-        except HttpError as exc:
-            status = exc.status
-            self._error(exc.status, str(exc))
-        except NotFound as exc:
-            status = 404
-            self._error(404, str(exc))
-        except Conflict as exc:
-            status = 409
-            self._error(409, str(exc))
-        except UsageError as exc:
-            status = 400
-            self._error(400, str(exc))
-        except BadInput as exc:
-            status = 422
-            self._error(422, str(exc))
-        except PrintstationError as exc:
-            status = 503
-            self._error(503, str(exc))
+        except (HttpError, PrintstationError) as exc:
+            status = error_status(exc)
+            self._error(status, str(exc))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception as exc:  # noqa: BLE001 - a bug answers 500, the daemon stays up
