@@ -81,13 +81,23 @@ def convert_labels(data: bytes, printer: PrinterSpec) -> list[Label]:
     if s.kind == "zpl" and hasattr(module, "passthrough"):
         return [Label(b, i) for i, b in enumerate(module.passthrough(s.data, printer))]
     out: list[Label] = []
-    for i, src in enumerate(sources(s, printer)):
-        page = rasterize(src, printer)
-        raster = page.binarize(printer)
-        if not raster.any():
-            raise BadInput(f"page {i + 1} renders blank at {printer.dpi} dpi (empty or broken label)")
-        raster, found = barcodes.finish(page, raster, printer, key=_digest(s.data, i))
-        out.append(Label(module.emit(raster, printer), i, raster, found))
+    pages = sources(s, printer)
+    try:
+        for i, src in enumerate(pages):
+            page = rasterize(src, printer)
+            raster = page.binarize(printer)
+            if not raster.any():
+                raise BadInput(f"page {i + 1} renders blank at {printer.dpi} dpi (empty or broken label)")
+            raster, found = barcodes.finish(page, raster, printer, key=_digest(s.data, i))
+            out.append(Label(module.emit(raster, printer), i, raster, found))
+            close = getattr(src, "close", None)
+            if close is not None:
+                close()
+    finally:
+        for src in pages:
+            close = getattr(src, "close", None)
+            if close is not None:
+                close()
     return out
 
 

@@ -28,34 +28,41 @@ class PdfPageSource:
     def __init__(self, doc: object, index: int) -> None:
         self._doc = doc
         self.index = index
+        self._page: object | None = None
         with PDFIUM_LOCK:
-            page = doc[index]  # type: ignore[index]
-            try:
-                # get_size() follows the page's /Rotate and its crop/media box.
-                w, h = page.get_size()
-            finally:
-                page.close()
+            # get_size() follows the page's /Rotate and its crop/media box.
+            w, h = self._load().get_size()  # type: ignore[attr-defined]
         if not (w > 0 and h > 0):
             raise BadInput(f"PDF page {index + 1} has no size")
         self.width, self.height = float(w), float(h)
+
+    def _load(self) -> object:
+        """The loaded page, kept for the probe, print and detection renders (parsed once)."""
+        if self._page is None:
+            self._page = self._doc[self.index]  # type: ignore[index]
+        return self._page
+
+    def close(self) -> None:
+        """Free the loaded page (call when the label is done)."""
+        with PDFIUM_LOCK:
+            if self._page is not None:
+                self._page.close()  # type: ignore[attr-defined]
+                self._page = None
 
     def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
         if size:
             scale = max(size[0] / self.width, size[1] / self.height)
         try:
             with PDFIUM_LOCK:
-                page = self._doc[self.index]  # type: ignore[index]
-                try:
-                    bitmap = page.render(
-                        scale=scale, grayscale=True, fill_color=(255, 255, 255, 255),
-                        may_draw_forms=True,
-                    )
-                    arr = bitmap.to_numpy()
-                    if arr.ndim == 3:
-                        arr = arr[..., 0] if arr.shape[2] == 1 else arr.mean(axis=2).astype(np.uint8)
-                    arr = np.array(arr, dtype=np.uint8, copy=True)
-                finally:
-                    page.close()
+                bitmap = self._load().render(  # type: ignore[attr-defined]
+                    scale=scale, grayscale=True, fill_color=(255, 255, 255, 255),
+                    may_draw_forms=True,
+                )
+                arr = bitmap.to_numpy()
+                if arr.ndim == 3:
+                    arr = arr[..., 0] if arr.shape[2] == 1 else arr.mean(axis=2).astype(np.uint8)
+                arr = np.array(arr, dtype=np.uint8, copy=True)
+                bitmap.close()
         except BadInput:
             raise
         except Exception as exc:
@@ -78,6 +85,9 @@ class CroppedSource:
         self.src = src
         self.x, self.y, self.width, self.height = box
         self.min_detect_scale = src.min_detect_scale
+
+    def close(self) -> None:
+        self.src.close()
 
     def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
         if size:
