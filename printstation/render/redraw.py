@@ -206,6 +206,14 @@ def _free_run(r: np.ndarray, rows: slice, start: int, step: int) -> int:
     return n
 
 
+def _quiet_fits(start: int, size: int, lo: int, hi: int, orig_lo: float, orig_hi: float, want: int) -> bool:
+    """Whether ``size`` dots at ``start``, within the free run ``[lo, hi)`` of one axis, keep the quiet
+    zone on both sides: ``want`` dots, or what the original symbol had if less (half a dot of slack)."""
+    need_lo = min(want, max(0.0, orig_lo))
+    need_hi = min(want, max(0.0, orig_hi))
+    return not (start - lo < need_lo - 0.5 or hi - (start + size) < need_hi - 0.5)
+
+
 def _place(r: np.ndarray, mods: np.ndarray, box: tuple[float, float, float, float],
            quiet: int, linear: bool) -> int:
     """Blank ``box`` (x0, x1, y0, y1 continuous, canvas reading frame) and draw ``mods``.
@@ -240,9 +248,7 @@ def _place(r: np.ndarray, mods: np.ndarray, box: tuple[float, float, float, floa
     for k in range(kmax, 0, -1):
         ww = n_cols * k
         sx = int(round(cx - ww / 2))
-        need_l = min(quiet * k, max(0.0, orig_ql))
-        need_r = min(quiet * k, max(0.0, orig_qr))
-        if sx - left < need_l - 0.5 or right - (sx + ww) < need_r - 0.5:
+        if not _quiet_fits(sx, ww, left, right, orig_ql, orig_qr, quiet * k):
             continue
         if linear:
             ty, hh = int(round(y0)), max(1, int(round(y1)) - int(round(y0)))
@@ -250,9 +256,7 @@ def _place(r: np.ndarray, mods: np.ndarray, box: tuple[float, float, float, floa
         else:
             hh = n_rows * k
             ty = int(round(cy - hh / 2))
-            need_t = min(quiet * k, max(0.0, orig_qt))
-            need_b = min(quiet * k, max(0.0, orig_qb))
-            if ty - top < need_t - 0.5 or bottom - (ty + hh) < need_b - 0.5:
+            if not _quiet_fits(ty, hh, top, bottom, orig_qt, orig_qb, quiet * k):
                 continue
             block = np.kron(mods, np.ones((k, k), dtype=bool))
         if sx < 0 or ty < 0 or sx + ww > w or ty + block.shape[0] > h:
