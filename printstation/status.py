@@ -166,37 +166,21 @@ ESCPOS_ERRORS = {"cover_open": "cover open", "paper_out": "paper out",
 ESCPOS_PAUSED = {"feeding": "paper being fed by the feed button"}
 
 
+#: ``DLE EOT n`` answers n=1..4: (mask, flag) set when any bit of the mask is set.
+ESCPOS_BITS: tuple[tuple[tuple[int, str], ...], ...] = (
+    ((0x08, "offline"),),
+    ((0x04, "cover_open"), (0x08, "feeding"), (0x20, "paper_out"), (0x40, "error")),
+    ((0x04, "mechanical_error"), (0x08, "cutter_error"), (0x20, "unrecoverable_error"), (0x40, "recoverable_error")),
+    ((0x0C, "paper_near_end"), (0x60, "paper_out")),
+)
+
+
 def parse_escpos(raw: bytes) -> PrinterStatus:
     """Parse the answers to ``DLE EOT 1..4`` (1 to 4 bytes, in order n=1,2,3,4)."""
     got = raw[:4]
     if not got or any((b & 0x93) != 0x12 for b in got):
         return _unreadable(raw)
-    flags: set[str] = set()
-    n1 = got[0]
-    if n1 & 0x08:
-        flags.add("offline")
-    if len(got) > 1:
-        n2 = got[1]
-        if n2 & 0x04:
-            flags.add("cover_open")
-        if n2 & 0x08:
-            flags.add("feeding")
-        if n2 & 0x20:
-            flags.add("paper_out")
-        if n2 & 0x40:
-            flags.add("error")
-    if len(got) > 2:
-        n3 = got[2]
-        for bit, name in ((0x04, "mechanical_error"), (0x08, "cutter_error"),
-                          (0x20, "unrecoverable_error"), (0x40, "recoverable_error")):
-            if n3 & bit:
-                flags.add(name)
-    if len(got) > 3:
-        n4 = got[3]
-        if n4 & 0x0C:
-            flags.add("paper_near_end")
-        if n4 & 0x60:
-            flags.add("paper_out")
+    flags = {name for byte, bits in zip(got, ESCPOS_BITS) for mask, name in bits if byte & mask}
     # "offline" and "error" are summaries: report them only without a more precise cause
     precise = flags & {"cover_open", "paper_out", "cutter_error", "mechanical_error",
                        "unrecoverable_error", "recoverable_error", "feeding"}
