@@ -26,6 +26,7 @@ import httpx  # noqa: E402
 
 from printstation import config as configmod  # noqa: E402
 from printstation.daemon import Daemon  # noqa: E402
+from support.daemon_harness import write_config  # noqa: E402
 from support.printer_sinks import RecordingSink  # noqa: E402
 from tests.fakes.fake_wb import FakeWB  # noqa: E402
 
@@ -40,17 +41,8 @@ def run(n: int) -> dict[str, list[float]]:
     wb = FakeWB(rate_per_min=None).start()
     (tmp / "wb.tok").write_text(wb.token)
     sink = RecordingSink()
-    (tmp / "ps.toml").write_text(f"""
-[station]
-data_dir = "{tmp / 'data'}"
-[api]
-listen = "127.0.0.1:0"
-unix_socket = false
-[[printers]]
-name = "zebra"
-uri = "{sink.uri}"
-lang = "zpl"
-status_poll = 0
+    write_config(tmp / "ps.toml", tmp / "data", [dict(name="zebra", uri=sink.uri, lang="zpl", status_poll=0)],
+                 api={"unix_socket": False}, extra=f"""
 [sync]
 enabled = false
 [markets.wb]

@@ -13,6 +13,7 @@ import pytest
 
 from printstation import config as configmod
 from printstation.daemon import Daemon
+from support.daemon_harness import write_config
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
 from tests.fakes.fake_ali import FakeAli
@@ -29,21 +30,9 @@ def world(tmp_path_factory):
     (tmp / "wb.tok").write_text(wb.token)
     (tmp / "ali.tok").write_text(ali.token)
     tspl, zpl = RecordingSink(), RecordingSink()
-    toml = f"""
-[station]
-data_dir = "{tmp / 'data'}"
-[api]
-listen = "127.0.0.1:0"
-unix_socket = false
-[[printers]]
-name = "tspl"
-uri = "{tspl.uri}"
-lang = "tspl"
-media = "58x40"
-[[printers]]
-name = "zpl"
-uri = "{zpl.uri}"
-lang = "zpl"
+    printers = [dict(name="tspl", uri=tspl.uri, lang="tspl", media="58x40"),
+                dict(name="zpl", uri=zpl.uri, lang="zpl")]
+    write_config(tmp / "ps.toml", tmp / "data", printers, api={"unix_socket": False}, extra=f"""
 [hotfolder]
 path = "{tmp / 'hot'}"
 settle_ms = 200
@@ -60,8 +49,7 @@ burst = 1000
 [markets.ali]
 base_url = "{ali.url}"
 token_file = "{tmp / 'ali.tok'}"
-"""
-    (tmp / "ps.toml").write_text(toml)
+""")
     # seed before the daemon starts so its first WB sync sees it
     sku = "4006381333931"
     now = dt.datetime.now(dt.timezone.utc)
