@@ -58,6 +58,22 @@ def sticker_geometry(size: tuple[int, int], value: str, module_px: int | None = 
     return x, y, module_px, int(h * 0.45)
 
 
+def dark_runs(row) -> list[tuple[int, int]]:
+    """``(start, length)`` of each run of dark modules in one barcode row."""
+    runs = []
+    i = 0
+    while i < len(row):
+        if row[i]:
+            j = i
+            while j < len(row) and row[j]:
+                j += 1
+            runs.append((i, j - i))
+            i = j
+        else:
+            i += 1
+    return runs
+
+
 def wb_sticker_png(value: str, part_a: str = "1234567", part_b: str = "8901",
                    size: tuple[int, int] = (58, 40), module_px: int | None = None,
                    vertical: bool = False) -> bytes:
@@ -84,17 +100,7 @@ def wb_sticker_svg(value: str, part_a: str = "1234567", part_b: str = "8901",
     w, h = size[0] * PX_PER_MM, size[1] * PX_PER_MM
     x, y, m, bh = sticker_geometry(size, value, module_px)
     row = modules(value)[0]
-    rects = []
-    i = 0
-    while i < len(row):
-        if row[i]:
-            j = i
-            while j < len(row) and row[j]:
-                j += 1
-            rects.append(f'<rect x="{x + i * m}" y="{y}" width="{(j - i) * m}" height="{bh}"/>')
-            i = j
-        else:
-            i += 1
+    rects = [f'<rect x="{x + i * m}" y="{y}" width="{n * m}" height="{bh}"/>' for i, n in dark_runs(row)]
     fs = int(h * 0.16)
     ty = y + bh + int(h * 0.05) + fs
     return (
@@ -159,17 +165,8 @@ def _label_svg_mm(tracking: str, width_mm: float, height_mm: float, module_mm: f
     x0 = bx + (bw - bar_w) / 2
     y0 = by + bh * 0.35
     bar_h = bh * 0.18
-    rects = []
-    i = 0
-    while i < len(row):
-        if row[i]:
-            j = i
-            while j < len(row) and row[j]:
-                j += 1
-            rects.append(f'<rect x="{x0 + i * module_mm:.4f}" y="{y0:.3f}" width="{(j - i) * module_mm:.4f}" height="{bar_h:.3f}"/>')
-            i = j
-        else:
-            i += 1
+    rects = [f'<rect x="{x0 + i * module_mm:.4f}" y="{y0:.3f}" width="{n * module_mm:.4f}" height="{bar_h:.3f}"/>'
+             for i, n in dark_runs(row)]
     fs = bh * 0.04
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_mm}mm" height="{height_mm}mm" '
