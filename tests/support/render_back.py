@@ -60,6 +60,24 @@ def _paste(canvas: np.ndarray, img: np.ndarray, x: int, y: int) -> None:
     canvas[y : y + h, x : x + w] |= img[:h, :w]
 
 
+def _crlf_line(data: bytes, pos: int) -> tuple[int, int]:
+    """Where the CRLF-terminated line at ``pos`` ends (or the end of ``data``) and the next begins."""
+    end = data.find(b"\r\n", pos)
+    line_end = len(data) if end < 0 else end
+    return line_end, line_end + 2
+
+
+def _paste_block(canvas: np.ndarray, data: bytes, start: int, x: int, y: int, bytes_per_row: int, rows: int,
+                 *, black_is_one: bool) -> int:
+    """Paste the binary raster at ``data[start:]`` (TSPL BITMAP, EPL2 GW) at ``x, y``; returns where
+    the next command begins (after the raster's optional CRLF)."""
+    nxt = start + bytes_per_row * rows
+    _paste(canvas, _bits(data[start:nxt], bytes_per_row, rows, black_is_one=black_is_one), x, y)
+    if data[nxt : nxt + 2] == b"\r\n":
+        nxt += 2
+    return nxt
+
+
 # --------------------------------------------------------------------------- ZPL (raster)
 
 _ZPL_FORMAT = re.compile(rb"((?:~SD\d+\s*)?)\^XA(.*?)\^XZ", re.S | re.I)
@@ -157,9 +175,7 @@ def tspl(data: bytes, dpi: int, *, invert: bool = False) -> list[Back]:
     header: dict[str, object] = {}
     canvas: np.ndarray | None = None
     while pos < len(data):
-        end = data.find(b"\r\n", pos)
-        line_end = len(data) if end < 0 else end
-        nxt = line_end + 2
+        line_end, nxt = _crlf_line(data, pos)
         if data.startswith(b"BITMAP ", pos):
             line = "BITMAP"  # binary data follows on the same "line"
         else:
@@ -194,12 +210,7 @@ def tspl(data: bytes, dpi: int, *, invert: bool = False) -> list[Back]:
             x, y, wb, h, mode = (int(v) for v in head.groups())
             if mode != 0:
                 raise ValueError(f"BITMAP mode {mode} (expected 0 = overwrite)")
-            start = pos + head.end()
-            raw = data[start : start + wb * h]
-            _paste(canvas, _bits(raw, wb, h, black_is_one=invert), x, y)
-            nxt = start + wb * h
-            if data[nxt : nxt + 2] == b"\r\n":
-                nxt += 2
+            nxt = _paste_block(canvas, data, pos + head.end(), x, y, wb, h, black_is_one=invert)
         elif cmd == "PRINT":
             m = re.fullmatch(r"(\d+)(?:,(\d+))?", args)
             if not m or canvas is None:
@@ -271,22 +282,14 @@ def epl2(data: bytes) -> list[Back]:
     header: dict[str, object] = {}
     canvas: np.ndarray | None = None
     while pos < len(data):
-        end = data.find(b"\r\n", pos)
-        line_end = len(data) if end < 0 else end
+        line_end, nxt = _crlf_line(data, pos)
         line = data[pos:line_end]
-        nxt = line_end + 2
         if line.startswith(b"GW"):
             head = re.match(rb"GW(\d+),(\d+),(\d+),(\d+),", data[pos:])
             if not head or canvas is None:
                 raise ValueError("GW without a header or before q/Q")
             x, y, bpr, rows = (int(v) for v in head.groups())
-            start = pos + head.end()
-            raw = data[start : start + bpr * rows]
-            _paste(canvas, _bits(raw, bpr, rows, black_is_one=False), x, y)
-            nxt = start + bpr * rows
-            if data[nxt : nxt + 2] == b"\r\n":
-                nxt += 2
-            pos = nxt
+            pos = _paste_block(canvas, data, pos + head.end(), x, y, bpr, rows, black_is_one=False)
             continue
         text = line.decode("ascii").strip()
         if not text:
