@@ -228,11 +228,6 @@ def _ali_find(args: argparse.Namespace) -> int:
 
 # -- registration ------------------------------------------------------------------------------
 
-def _group_usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return 2
-    return run
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -240,12 +235,22 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
                    help="TOML config with [markets.wb]/[markets.ali] (and [station] data_dir for the label cache)")
 
 
+def _group(sub: argparse._SubParsersAction, name: str, help: str, description: str) -> argparse._SubParsersAction:
+    """The ``name`` command group (its help and exit 2 without a subcommand); its subparsers."""
+    group = sub.add_parser(name, help=help, description=description)
+    _config_arg(group)
+
+    def usage(args: argparse.Namespace) -> int:
+        group.print_help(sys.stderr)
+        return 2
+
+    group.set_defaults(func=usage)
+    return group.add_subparsers(dest=f"{name}_command", metavar="COMMAND", parser_class=type(group))
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    wb = sub.add_parser("wb", help="Wildberries: order stickers, supply QR, box stickers, orders",
-                        description="Fetch Wildberries FBS stickers and orders.")
-    _config_arg(wb)
-    wb.set_defaults(func=_group_usage(wb))
-    ws = wb.add_subparsers(dest="wb_command", metavar="COMMAND", parser_class=type(wb))
+    ws = _group(sub, "wb", "Wildberries: order stickers, supply QR, box stickers, orders",
+                "Fetch Wildberries FBS stickers and orders.")
 
     p = ws.add_parser("stickers", help="order stickers → DIR/wb-order-<id>.<zpl|svg|png>")
     p.add_argument("ids", nargs="+", metavar="ID", help="WB order (assembly task) ids")
@@ -274,11 +279,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _config_arg(p)
     p.set_defaults(func=_wb_orders)
 
-    ali = sub.add_parser("ali", help="LAliExpress: shipment labels, tracking number lookup",
-                         description="Fetch LAliExpress shipment labels.")
-    _config_arg(ali)
-    ali.set_defaults(func=_group_usage(ali))
-    al = ali.add_subparsers(dest="ali_command", metavar="COMMAND", parser_class=type(ali))
+    al = _group(sub, "ali", "LAliExpress: shipment labels, tracking number lookup",
+                "Fetch LAliExpress shipment labels.")
 
     p = al.add_parser("labels", help="shipment labels → DIR/ali-<id>.pdf")
     p.add_argument("ids", nargs="+", metavar="LOGISTIC_ORDER_ID")
