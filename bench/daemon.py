@@ -65,7 +65,6 @@ def main() -> int:
             def client(name: str, count: int) -> None:
                 # closed loop: the next label is submitted once the previous one is done (a
                 # packer's pace, three benches at once); a flood would only measure queueing
-                sink = sinks[name]
                 # TCP_NODELAY like curl: h11 writes headers and body separately
                 transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
                 with httpx.Client(base_url=url, timeout=30, transport=transport) as http:

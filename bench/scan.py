@@ -90,7 +90,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     res = run(args.n)
     goals = {"cached": 50.0, "fetched": 150.0}
-    print(f"| label | scans | p50 ms | p99 ms | goal p99 | met |")
+    print("| label | scans | p50 ms | p99 ms | goal p99 | met |")
     print("|---|---|---|---|---|---|")
     ok = True
     for kind, xs in res.items():

@@ -100,12 +100,20 @@ def run(args: argparse.Namespace) -> int:
         base = Path(out)
         stem = base.with_suffix("") if base.suffix else base
         for n, png in enumerate(labels, 1):
-            Path(f"{stem}-{n}.png").write_bytes(png)
+            _write(f"{stem}-{n}.png", png)
         return 0
     blob = b"".join(labels)
     if out == "-":
         sys.stdout.buffer.write(blob)
         sys.stdout.buffer.flush()
     else:
-        atomic_write(out, blob, fsync=False)
+        _write(out, blob)
     return 0
+
+
+def _write(path: str, data: bytes) -> None:
+    """Write an output file atomically; an unwritable path is a one-line usage error."""
+    try:
+        atomic_write(path, data, fsync=False)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -157,3 +157,13 @@ def test_output_file_is_written_whole(tmp_path: Path, capsysbinary) -> None:
     assert (back.header["PW"], back.header["LL"]) == (472, 354)
     assert rb.decode(back.image) == ["!Out00001"]
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_unwritable_output_is_one_line_usage_error(tmp_path, capsys):
+    from printstation.cli import main
+
+    src = tmp_path / "s.svg"
+    src.write_bytes((Path(__file__).resolve().parents[1] / "data" / "demo-sticker.svg").read_bytes())
+    code = main(["convert", str(src), "-o", str(tmp_path / "missing" / "out.zpl")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("printstation: error: cannot write ")

@@ -230,7 +230,7 @@ base_url = "{parts['wb'].url}"
     assert doctor.exit_code(checks) == 0, doctor.render(checks)
     assert c["data dir"].detail == f"{state} writable"
     assert c["hot folder"].detail == f"{state / 'hot'} (will be created)"
-    assert f"dir://./out" in c["printer files"].detail and (state / "out").is_dir()
+    assert "dir://./out" in c["printer files"].detail and (state / "out").is_dir()
     assert c["token wb"].ok and "credential wb-token" in c["token wb"].detail
     assert c["token ali"].ok is None
 
