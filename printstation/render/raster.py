@@ -9,7 +9,7 @@ source on the printer raster. Rasters are numpy ``bool`` arrays, ``True`` = a bl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -146,18 +146,3 @@ def binarize(gray: np.ndarray, spec: PrinterSpec) -> np.ndarray:
         im = Image.fromarray(gray, "L").convert("1", dither=Image.Dither.FLOYDSTEINBERG)
         return ~np.asarray(im, dtype=bool)
     return gray < spec.threshold
-
-
-def to_gray(rgba: np.ndarray) -> np.ndarray:
-    """Composite an RGBA/RGB/BGRA uint8 array onto white and take luminance (ITU-R 601)."""
-    if rgba.ndim == 2:
-        return rgba
-    c = rgba.astype(np.uint16)
-    lum = (c[..., 0] * 77 + c[..., 1] * 150 + c[..., 2] * 29) >> 8
-    if rgba.shape[2] == 4:
-        a = c[..., 3]
-        lum = (lum * a + 255 * (255 - a)) // 255
-    return lum.astype(np.uint8)
-
-
-RenderFn = Callable[[float], np.ndarray]

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..spec import PrinterSpec
@@ -50,17 +48,6 @@ def _rot_pt(x: float, y: float, w: float, h: float, k: int) -> tuple[float, floa
 def _rot_img(a: np.ndarray, k: int) -> np.ndarray:
     """Rotate an array clockwise by ``k`` quarter turns."""
     return np.rot90(a, -(k % 4)) if k % 4 else a
-
-
-@dataclass
-class _Symbol:
-    """A symbol ready to draw: module matrix (rows × cols, True = dark) in reading orientation."""
-
-    modules: np.ndarray
-    #: Box of the original symbol in source units, in the reading frame of the *source* image
-    #: rotated to horizontal: given as the 4 corners in source units (unrotated source frame).
-    corners: list[tuple[float, float]]
-    quarter_turns: int
 
 
 def _runs(row: np.ndarray) -> tuple[list[int], list[bool]]:
