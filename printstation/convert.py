@@ -82,32 +82,32 @@ def convert_labels(data: bytes, printer: PrinterSpec) -> list[Label]:
         return [Label(b, i) for i, b in enumerate(module.passthrough(s.data, printer))]
     out: list[Label] = []
     pages = sources(s, printer)
+    digest = hashlib.sha256(s.data).hexdigest()  # once, not per page of a long PDF
     try:
         for i, src in enumerate(pages):
             page = rasterize(src, printer)
             raster = page.binarize(printer)
             if not raster.any():
                 raise BadInput(f"page {i + 1} renders blank at {printer.dpi} dpi (empty or broken label)")
-            raster, found = barcodes.finish(page, raster, printer, key=_digest(s.data, i))
+            raster, found = barcodes.finish(page, raster, printer, key=f"{digest}:{i}")
             out.append(Label(module.emit(raster, printer), i, raster, found))
-            close = getattr(src, "close", None)
-            if close is not None:
-                close()
+            _close(src)  # free a long PDF's pages as we go
     finally:
         for src in pages:
-            close = getattr(src, "close", None)
-            if close is not None:
-                close()
+            _close(src)
     return out
+
+
+def _close(src: Source) -> None:
+    """Release what a source holds open (a loaded PDF page); idempotent."""
+    close = getattr(src, "close", None)
+    if close is not None:
+        close()
 
 
 _CACHE: "OrderedDict[tuple[str, PrinterSpec], list[bytes]]" = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 256
-
-
-def _digest(data: bytes, page: int = 0) -> str:
-    return f"{hashlib.sha256(data).hexdigest()}:{page}"
 
 
 def convert(data: bytes, printer: PrinterSpec | None = None) -> list[bytes]:
