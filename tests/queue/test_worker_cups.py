@@ -180,3 +180,29 @@ def test_failed_lp_requeues_the_job_never_interrupted(cups, sink, store, convert
         assert sink.wait_for(lambda s: s.data == sent, 15), sink.data
     finally:
         w.stop(), w.join(5)
+
+
+@pytest.mark.slow
+def test_station_over_http_shows_the_cups_state_and_prints_once_fixed(tmp_path, cups, sink):
+    """The whole daemon: POST /jobs to a disabled CUPS queue, GET /printers says why it waits."""
+    import httpx
+
+    from support.daemon_harness import running, write_config
+
+    cups.add_raw_queue("q", f"socket://127.0.0.1:{sink.port}")
+    cups.tool("cupsdisable", "q")
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "data",
+                       [{"name": "cups", "uri": cups.uri("q"), "status_poll": 0.2}])
+    with running(cfg) as d, httpx.Client(base_url=d.api.url, timeout=30) as http:
+        job = http.post("/jobs", params={"printer": "cups"}, content=wb_sticker_zpl("!http")).json()
+
+        def printer() -> dict:
+            return next(p for p in http.get("/printers").json()["printers"] if p["name"] == "cups")
+
+        wait_until(lambda: printer()["state"] == "paused")
+        assert printer()["reason"] == "CUPS queue disabled"
+        assert http.get(f"/jobs/{job['id']}").json()["state"] == "queued"
+        cups.tool("cupsenable", "q")
+        wait_until(lambda: http.get(f"/jobs/{job['id']}").json()["state"] == "done", 20)
+        assert sink.wait_for(lambda s: zpl_values(s.data) == ["!http"], 15)
+        assert printer()["state"] in ("idle", "printing")
