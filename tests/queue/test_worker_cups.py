@@ -5,53 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from printstation.config import loads
-from printstation.isolate import Converter
 from printstation.queue import worker as worker_mod
 from printstation.queue.store import JobStore
 from printstation.queue.worker import PrinterWorker
-from support.cups_server import CupsServer, cupsd_path
+from support.cups_server import cups, cups_sink, cupsd_path  # noqa: F401 (fixtures)
 from support.daemon_harness import wait_until, zpl_values
 from support.labelgen import wb_sticker_zpl
 from support.printer_sinks import RecordingSink
+from test_worker import converter, fast_backoff, printer_cfg, start, store  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(cupsd_path() is None, reason="cupsd is not installed (apt-get install cups)")
 
 
-def printer_cfg(uri: str, status_poll: float = 0.1):
-    return loads(f'[[printers]]\nname = "p"\nuri = "{uri}"\nstatus_poll = {status_poll}\n').printers[0]
-
-
 @pytest.fixture
-def store(tmp_path):
-    s = JobStore(tmp_path)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def converter():
-    c = Converter(timeout=20)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def cups():
-    with CupsServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sink():
-    with RecordingSink(answer_status=False) as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(worker_mod, "BACKOFF_MIN", 0.05)
-    monkeypatch.setattr(worker_mod, "STATUS_FRESH", 0.0)
+def sink(cups_sink):
+    return cups_sink
 
 
 class Counted:
@@ -68,13 +36,6 @@ class Counted:
         w.transport.own_status = own_status  # type: ignore[method-assign]
 
 
-def start(cfg, store, converter):
-    w = PrinterWorker(cfg, store, converter.convert)
-    store.on_change(lambda job: w.wake())
-    w.start()
-    return w
-
-
 def printed(sink: RecordingSink, store: JobStore, job_id: int) -> bool:
     """The job is done and the sink holds exactly its bytes, once."""
     sent = store.converted(job_id, "zpl")
@@ -84,7 +45,7 @@ def printed(sink: RecordingSink, store: JobStore, job_id: int) -> bool:
 
 def test_job_goes_through_cups_byte_for_byte(cups, sink, store, converter):
     cups.add_raw_queue("q", f"socket://127.0.0.1:{sink.port}")
-    w = start(printer_cfg(cups.uri("q")), store, converter)
+    w = start(printer_cfg(cups.uri("q"), status_poll=0.1), store, converter)
     try:
         jobs = [store.submit("p", wb_sticker_zpl(f"!cups{i}"))[0] for i in range(3)]
         wait_until(lambda: all(store.get(j.id).state == "done" for j in jobs), 20)
@@ -105,7 +66,7 @@ def test_disabled_or_rejecting_queue_holds_the_job_until_fixed(cups, sink, store
                                                                stop_it, fix_it, state, reason):
     cups.add_raw_queue("q", f"socket://127.0.0.1:{sink.port}")
     cups.tool(stop_it, "q")
-    w = start(printer_cfg(cups.uri("q"), status_poll), store, converter)
+    w = start(printer_cfg(cups.uri("q"), status_poll=status_poll), store, converter)
     asked = Counted(w)
     try:
         job = store.submit("p", wb_sticker_zpl("!held"))[0]
@@ -125,7 +86,7 @@ def test_disabled_or_rejecting_queue_holds_the_job_until_fixed(cups, sink, store
 def test_scheduler_down_is_offline_and_retried_until_it_is_back(cups, sink, store, converter):
     cups.add_raw_queue("q", f"socket://127.0.0.1:{sink.port}")
     cups.stop()
-    w = start(printer_cfg(cups.uri("q")), store, converter)
+    w = start(printer_cfg(cups.uri("q"), status_poll=0.1), store, converter)
     asked = Counted(w)
     try:
         job = store.submit("p", wb_sticker_zpl("!later"))[0]
@@ -140,7 +101,7 @@ def test_scheduler_down_is_offline_and_retried_until_it_is_back(cups, sink, stor
 
 
 def test_missing_queue_is_an_error_and_the_job_waits_for_it(cups, sink, store, converter):
-    w = start(printer_cfg(cups.uri("labels")), store, converter)
+    w = start(printer_cfg(cups.uri("labels"), status_poll=0.1), store, converter)
     try:
         job = store.submit("p", wb_sticker_zpl("!missing"))[0]
         wait_until(lambda: w.state == "error")
@@ -158,7 +119,7 @@ def test_failed_lp_requeues_the_job_never_interrupted(cups, sink, store, convert
                                                       trouble, state):
     """CUPS changes between the state check and ``lp``: lp fails, nothing spooled, job queued."""
     cups.add_raw_queue("q", f"socket://127.0.0.1:{sink.port}")
-    w = start(printer_cfg(cups.uri("q")), store, converter)
+    w = start(printer_cfg(cups.uri("q"), status_poll=0.1), store, converter)
     try:
         first = store.submit("p", wb_sticker_zpl("!first"))[0]
         wait_until(lambda: store.get(first.id).state == "done", 20)

@@ -15,6 +15,8 @@ allowed): the temp dir is made traversable (0755) so the socket backend can read
 job. As another user, cupsd runs everything as that user.
 
 :func:`cupsd_path` is None when the ``cups`` package is not installed (tests skip then).
+Fixtures (import them into a test module): ``cups`` (a started server) and ``cups_sink`` (a
+:class:`RecordingSink` that answers no status queries, as the end of a raw queue).
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+from .printer_sinks import RecordingSink
 
 SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
 C_ENV = {"LC_ALL": "C", "LANG": "C"}
@@ -175,3 +182,15 @@ class CupsServer:
                 with open(p, "rb") as f:
                     parts.append(f.read(65536).decode("utf-8", "replace"))
         return "\n".join(parts)
+
+
+@pytest.fixture
+def cups() -> Iterator[CupsServer]:
+    with CupsServer() as server:
+        yield server
+
+
+@pytest.fixture
+def cups_sink() -> Iterator[RecordingSink]:
+    with RecordingSink(answer_status=False) as s:
+        yield s

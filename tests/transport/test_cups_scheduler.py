@@ -19,7 +19,7 @@ from printstation.errors import TransportError
 from printstation.status import query_status
 from printstation.transport import from_uri
 from printstation.transport.cups import CupsQueueError, CupsTransport, clean_tool_message
-from support.cups_server import CupsServer, cupsd_path, free_port
+from support.cups_server import cups, cups_sink, cupsd_path, free_port  # noqa: F401 (fixtures)
 from support.printer_sinks import RecordingSink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +28,8 @@ needs_cupsd = pytest.mark.skipif(cupsd_path() is None, reason="cupsd is not inst
 
 
 @pytest.fixture
-def cups():
-    with CupsServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sink():
-    with RecordingSink(answer_status=False) as s:
-        yield s
+def sink(cups_sink):
+    return cups_sink
 
 
 def socket_uri(sink: RecordingSink) -> str:
