@@ -54,7 +54,8 @@ from .base import DEFAULT_TIMEOUT, Transport, parse_query
 if TYPE_CHECKING:
     from ..status import PrinterStatus
 
-_QUEUE = re.compile(r"[A-Za-z0-9_.@-]+")
+_QUEUE = re.compile(r"[A-Za-z0-9_.@][A-Za-z0-9_.@-]*")
+_HOST = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*|[0-9A-Fa-f:.]+")
 #: Words in an ``lp`` error that an operator has to fix (the printer shows ``error``, not offline).
 _NEEDS_OPERATOR = ("does not exist", "unknown", "not found", "forbidden", "not authorized",
                    "unauthorized", "bad printer", "not accepting")
@@ -103,7 +104,7 @@ class CupsTransport(Transport):
                 host, port = parts.hostname, parts.port
             except ValueError:
                 raise self.error("bad server port", transient=False) from None
-            if not host:
+            if not host or not _HOST.fullmatch(host):
                 raise self.error("bad server (expected cups://SERVER[:PORT]/QUEUE)", transient=False)
             if ":" in host:
                 host = f"[{host}]"

@@ -297,7 +297,8 @@ def test_cups_uri_forms():
     assert isinstance(t, CupsTransport) and (t.queue, t.server) == ("Zebra_ZD420", None)
     t = from_uri("cups://print-server:631/Zebra")
     assert (t.queue, t.server) == ("Zebra", "print-server:631")
-    for bad in ("cups://", "cups://bad queue", "cups://Zebra?x=1"):
+    for bad in ("cups://", "cups://bad queue", "cups://Zebra?x=1", "cups://-d", "cups://-h:631/q",
+                "cups://:631/q", "cups://host/-q"):
         with pytest.raises(TransportError):
             from_uri(bad)
 
