@@ -11,15 +11,15 @@ queue (or a driver that accepts ``-o raw``).
 **Queue state** (``has_own_status``): before a job the printer worker asks
 ``lpstat [-h SERVER] -r -p QUEUE -a QUEUE`` (run with ``LC_ALL=C``) and maps the answer:
 
-===============================  =========  ======================================  ==========================
-CUPS                             state      reason                                  fix (``fix_hint``)
-===============================  =========  ======================================  ==========================
-enabled and accepting            ``idle``   "CUPS queue enabled and accepting jobs"
-disabled (``cupsdisable``)       ``paused`` "CUPS queue disabled" (+ its message)   ``cupsenable QUEUE``
-not accepting (``cupsreject``)   ``error``  "CUPS queue rejecting jobs"             ``cupsaccept QUEUE``
-queue missing                    ``error``  "CUPS queue Q does not exist on S"      ``lpadmin -p QUEUE -v … -E``
-scheduler not running/reachable  ``offline`` "CUPS scheduler … is not reachable"    start cups / check server
-===============================  =========  ======================================  ==========================
+==================================  ===========  =========================================  ==============================
+CUPS                                state        reason                                     fix (``fix_hint``)
+==================================  ===========  =========================================  ==============================
+enabled and accepting               ``idle``     "CUPS queue enabled and accepting jobs"
+disabled (``cupsdisable``)          ``paused``   "CUPS queue disabled" (+ CUPS's message)   ``cupsenable QUEUE``
+not accepting (``cupsreject``)      ``error``    "CUPS queue rejecting jobs"                ``cupsaccept QUEUE``
+queue missing                       ``error``    "CUPS queue Q does not exist on S"         ``lpadmin -p QUEUE -v … -E``
+scheduler not running / reachable   ``offline``  "CUPS scheduler at S is not reachable"     start cups / check the server
+==================================  ===========  =========================================  ==============================
 
 A job waits ``queued`` in every state but ``idle``; the worker asks again every ``status_poll``
 seconds (backoff when the scheduler is unreachable, or when ``status_poll = 0``) and sends by
