@@ -6,6 +6,8 @@ Checks, in order (each one a row ✓ / ✗ / – (skipped) with a fix hint under
 - the data dir and the hot folder are writable (a missing one: its nearest existing parent is);
 - the API address is free, or the station already answers ``/healthz`` there;
 - each printer: the transport opens and answers a status query (``status_poll = 0``: opens only);
+  ``cups://`` printers: the CUPS queue's state (missing, disabled, rejecting, scheduler down),
+  always, with the command that fixes it (``cupsenable``, ``cupsaccept``, ``lpadmin -p``);
 - each scanner: the device can be read and grabbed exclusively (``EVIOCGRAB``, then released);
   serial scanners: the port opens;
 - each marketplace with a token (or a ``[markets.X]`` table): the token is found and accepted by
@@ -127,7 +129,7 @@ def check_printer(p: Any, timeout: float) -> Check:
     except PrintstationError as exc:
         return Check(label, False, f"{uri}: {exc}", "fix the printer's uri in the config")
     try:
-        if p.status_poll == 0:
+        if p.status_poll == 0 and not t.has_own_status:
             try:
                 t.open()
             except PrintstationError as exc:
@@ -142,7 +144,8 @@ def check_printer(p: Any, timeout: float) -> Check:
     text = f"{uri}: {st.state}" + (f" ({st.reason})" if st.reason else "")
     if st.ok:
         return Check(label, True, text)
-    hint = _open_hint(st.reason) if "transport" in st.flags else STATE_HINTS.get(st.state, "")
+    hint = t.fix_hint(st) or (
+        _open_hint(st.reason) if "transport" in st.flags else STATE_HINTS.get(st.state, ""))
     return Check(label, False, text, hint)
 
 

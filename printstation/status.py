@@ -33,8 +33,10 @@ Rules (what the daemon can rely on):
 - The transport is opened if needed. Opening fails → ``offline`` (transient error) or
   ``error`` (permanent error) with the error message as reason. ``query_status`` never raises
   TransportError.
-- A transport that cannot read (``dir://``, ``cups://``, ``file://`` on a plain file or FIFO,
-  USB without an IN endpoint) → ``idle`` with reason ``"status not supported by transport"``.
+- A transport with its own status (``has_own_status``: ``cups://`` asks the scheduler with
+  ``lpstat``) answers for itself, in any language: see :mod:`printstation.transport.cups`.
+- A transport that cannot read (``dir://``, ``file://`` on a plain file or FIFO, USB without an
+  IN endpoint) → ``idle`` with reason ``"status not supported by transport"``.
 - **No answer within ``timeout`` is not fine** → ``error`` with reason
   ``"no answer to status query (…)"``: the printer is connected but silent (Zebra printers do not
   answer ``~HS`` while out of media, head open or ribbon out). An answer that cannot be parsed
@@ -238,6 +240,12 @@ def query_status(transport: Transport, lang: str, timeout: float = 2.0) -> Print
         transport.open()
     except TransportError as err:
         return _from_error(err)
+    if transport.has_own_status:  # cups://: the scheduler's queue state, whatever the language
+        try:
+            return transport.own_status(timeout)
+        except TransportError as err:
+            transport.close()
+            return _from_error(err)
     proto = STATUS_PROTOCOLS.get(lang)
     if proto is None:
         return PrinterStatus("idle", f"status not supported for {lang}", b"", frozenset({"unsupported"}))

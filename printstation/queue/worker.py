@@ -11,6 +11,10 @@
   when the last good answer is older than :data:`STATUS_FRESH` seconds, and every
   ``status_poll`` seconds while the printer is in trouble; the queue waits by itself until the
   status clears. No answer counts as trouble (``error``). ``status_poll = 0`` turns it off.
+  ``cups://`` asks the CUPS queue's state (``lpstat``) before every job instead, whatever
+  ``status_poll`` says (0: re-ask with backoff): disabled → ``paused``, rejecting or missing →
+  ``error``, scheduler down → ``offline``; the job stays ``queued`` meanwhile. A failed ``lp``
+  spooled nothing, so its job goes back to the queue (never ``interrupted``).
 - "Done after the transport confirms": the write returned (every byte handed over) and, on a
   printer that answers status queries, the status answer that follows the job came back — a
   raw TCP printer gives no other proof that it received the bytes (a connection reset after the
@@ -180,7 +184,13 @@ class PrinterWorker:
             self.transport.close()
 
     def _status_enabled(self) -> bool:
+        if self.transport.has_own_status:  # cups://: the queue state is asked before every job
+            return True
         return self.cfg.status_poll > 0 and self.cfg.spec.lang in STATUS_LANGS
+
+    def _poll_interval(self) -> float:
+        """How long to wait before asking a printer in trouble again."""
+        return self.cfg.status_poll if self.cfg.status_poll > 0 else self._next_backoff()
 
     def _query(self) -> Any:
         from ..status import query_status
@@ -204,7 +214,7 @@ class PrinterWorker:
         if not self.transport.is_open:  # could not connect / connection broke
             self._in_trouble("transport", st.state, st.reason or st.state, self._next_backoff())
         else:
-            self._in_trouble("status", st.state, st.reason or st.state, self.cfg.status_poll)
+            self._in_trouble("status", st.state, st.reason or st.state, self._poll_interval())
         return False
 
     def _confirm(self) -> str | None:
@@ -278,9 +288,11 @@ class PrinterWorker:
                 raise TransportError(f"{self.transport.uri}: {lost}", transient=True)
         except TransportError as exc:
             TRANSPORT_ERRORS.inc(printer=self.name, transient=str(exc.transient).lower())
-            if exc.transient and self.transport.atomic_write:
+            if exc.transient and self.transport.atomic_write and not getattr(exc, "maybe_delivered", False):
+                # nothing was delivered (cups:// says why: the queue's state now)
                 self.store.requeue(job.id, str(exc))
-                self._in_trouble("transport", "offline", str(exc), self._next_backoff())
+                self._in_trouble("transport", getattr(exc, "printer_state", "offline"), str(exc),
+                                 self._next_backoff())
             elif exc.transient:
                 # Bytes may have reached the printer: sending it again could print a WB sticker
                 # twice, so this is handled like a crash on the wire.

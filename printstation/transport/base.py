@@ -42,9 +42,12 @@ import socket
 import urllib.parse
 from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import TransportError
+
+if TYPE_CHECKING:
+    from ..status import PrinterStatus
 
 #: Default connect/write-progress timeout, seconds.
 DEFAULT_TIMEOUT = 5.0
@@ -111,6 +114,11 @@ class Transport(ABC):
     #: file into place), so the job may safely be sent again. False for byte streams: a write
     #: that fails part-way may already have printed the label.
     atomic_write: bool = False
+    #: True when the transport itself knows whether the printer can take a job (``cups://`` asks
+    #: the scheduler for the queue's state): :func:`printstation.status.query_status` then calls
+    #: :meth:`own_status` instead of sending a query in the printer's language, and the printer
+    #: worker asks it before every job whatever ``status_poll`` says.
+    has_own_status: bool = False
 
     def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.uri = display_uri(uri)
@@ -196,6 +204,18 @@ class Transport(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.uri}>"
+
+    def own_status(self, timeout: float) -> "PrinterStatus":
+        """The printer's state as the transport sees it (``has_own_status`` transports only).
+
+        May raise :class:`TransportError`; :func:`~printstation.status.query_status` maps it.
+        """
+        raise NotImplementedError
+
+    def fix_hint(self, status: "PrinterStatus") -> str:
+        """How an operator fixes ``status`` (the command to run), or "" when the transport has no
+        better advice than the generic one."""
+        return ""
 
     # -- for subclasses ------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import usb.core  # pyusb: real exception classes (no libusb needed to import)
 from printstation.errors import TransportError
 from printstation.status import query_status
 from printstation.transport import from_uri
-from printstation.transport.cups import CupsTransport
+from printstation.transport.cups import CupsQueueError, CupsTransport
 from printstation.transport.usb import PyUsbBackend, UsbTransport
 from tests.support.printer_sinks import escpos_status_bytes
 
@@ -269,6 +269,12 @@ with open(os.environ["FAKE_LP_OUT"], "ab") as f:
 print("request id is Zebra-12 (1 file(s))")
 """
 
+FAKE_LPSTAT = r"""#!{python}
+print("scheduler is running")
+print("printer Zebra is idle.  enabled since Tue Dec  1 10:00:00 2026")
+print("Zebra accepting requests since Tue Dec  1 10:00:00 2026")
+"""
+
 
 @pytest.fixture
 def fake_lp(tmp_path, monkeypatch):
@@ -277,6 +283,9 @@ def fake_lp(tmp_path, monkeypatch):
     lp = bindir / "lp"
     lp.write_text(FAKE_LP.format(python=sys.executable))
     lp.chmod(lp.stat().st_mode | stat.S_IXUSR)
+    lpstat = bindir / "lpstat"  # the queue is fine: lp's own failures are what is tested
+    lpstat.write_text(FAKE_LPSTAT.format(python=sys.executable))
+    lpstat.chmod(lpstat.stat().st_mode | stat.S_IXUSR)
     out = tmp_path / "lp.out"
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_LP_OUT", str(out))
@@ -288,7 +297,8 @@ def test_cups_uri_forms():
     assert isinstance(t, CupsTransport) and (t.queue, t.server) == ("Zebra_ZD420", None)
     t = from_uri("cups://print-server:631/Zebra")
     assert (t.queue, t.server) == ("Zebra", "print-server:631")
-    for bad in ("cups://", "cups://bad queue", "cups://Zebra?x=1"):
+    for bad in ("cups://", "cups://bad queue", "cups://Zebra?x=1", "cups://-d", "cups://-h:631/q",
+                "cups://:631/q", "cups://host/-q"):
         with pytest.raises(TransportError):
             from_uri(bad)
 
@@ -298,22 +308,24 @@ def test_cups_runs_lp_raw(fake_lp):
     with t:
         t.write(b"^XA^FDcups^FS^XZ", job_id="42", ext="zpl")
     text = fake_lp.read_bytes()
-    assert b"['-d', 'Zebra', '-o', 'raw', '-h', 'print-server:631', '-t', 'printstation job 42', '-']" in text
+    assert b"['-h', 'print-server:631', '-d', 'Zebra', '-o', 'raw', '-t', 'printstation job 42', '-']" in text
     assert b"\n^XA^FDcups^FS^XZ\n--\n" in text
     st = query_status(t, "zpl")
-    assert (st.state, st.reason) == ("idle", "status not supported by transport")
+    assert (st.state, st.reason) == ("idle", "CUPS queue enabled and accepting jobs")
 
 
-@pytest.mark.parametrize("mode, transient, words", [
-    ("missing-queue", False, "the printer or class does not exist"),
-    ("no-server", True, "unable to connect to server"),
+@pytest.mark.parametrize("mode, state, words", [
+    ("missing-queue", "error", "the printer or class does not exist"),
+    ("no-server", "offline", "unable to connect to server: connection refused"),
 ])
-def test_cups_lp_failures(fake_lp, monkeypatch, mode, transient, words):
+def test_cups_lp_failures(fake_lp, monkeypatch, mode, state, words):
+    """lp spools all or nothing: every failure is transient (the job is queued again)."""
     monkeypatch.setenv("FAKE_LP_MODE", mode)
-    with pytest.raises(TransportError) as ei:
+    with pytest.raises(CupsQueueError) as ei:
         from_uri("cups://Zebra").write(b"x", job_id="1")
-    assert ei.value.transient is transient
-    assert str(ei.value).lower().startswith("cups://zebra: lp: " + words)
+    assert ei.value.transient is True and ei.value.maybe_delivered is False
+    assert ei.value.printer_state == state
+    assert str(ei.value).lower() == "cups://zebra: lp: " + words
 
 
 def test_cups_lp_timeout(fake_lp, monkeypatch):
@@ -321,6 +333,7 @@ def test_cups_lp_timeout(fake_lp, monkeypatch):
     with pytest.raises(TransportError) as ei:
         from_uri("cups://Zebra", timeout=0.5).write(b"x")
     assert ei.value.transient is True and "timed out" in str(ei.value)
+    assert ei.value.maybe_delivered is True  # lp may have spooled it before it was killed
 
 
 def test_cups_without_lp_is_permanent(tmp_path, monkeypatch):
