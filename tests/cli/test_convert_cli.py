@@ -92,7 +92,7 @@ def test_zpl_for_a_tspl_printer_exits_3(tmp_path: Path, capsysbinary) -> None:
     p.write_bytes(lg.wb_sticker_zpl("!Zpl00001"))
     code, out, err = run(capsysbinary, "convert", str(p), "--lang", "tspl")
     assert (code, out) == (3, b"")
-    assert err.startswith("printstation: error: ZPL input cannot be converted for a TSPL printer")
+    assert err == "printstation: error: ZPL cannot be converted for a TSPL printer: fetch the label as SVG or PNG\n"
 
 
 @pytest.mark.parametrize("argv", [
