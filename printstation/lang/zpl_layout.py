@@ -296,6 +296,7 @@ class _State:
 
 
 _ORIENT = "NRIB"
+_FLAT = frozenset({"text", "pdf417", "datamatrix"})
 
 
 def tokenize(data: bytes, caret: str = "^", tilde: str = "~") -> list[tuple[str, str, bytes]]:
@@ -314,7 +315,7 @@ def tokenize(data: bytes, caret: str = "^", tilde: str = "~") -> list[tuple[str,
         if ch not in (c, t):
             i += 1
             continue
-        if data[i + 1 : i + 2] in (c, t) and data[i + 2 : i + 4].upper() not in (b"CC", b"CT", b"CD"):
+        if data[i + 1 : i + 2] in (c, t):
             i += 1  # an empty command ("~~CD," in ZebraDesigner's prefix)
             continue
         name = data[i + 1 : i + 3].decode("latin-1").upper()
@@ -383,7 +384,10 @@ class LayoutCheck:
             return
         # Named by how far it surely reaches across and how far its fields' cells reach down
         # (text widths vary with the glyphs, heights do not).
-        lw, lh = self.layout_size(max(x, layout.width or 0), max(y, layout.reach[1], layout.length or 0))
+        named = max((i.core if i.kind == "text" else i.box)[2] for i in layout.items)
+        if layout.width:
+            named = min(named, layout.width)
+        lw, lh = self.layout_size(max(x, named, layout.width or 0), max(y, layout.reach[1], layout.length or 0))
         media = f"{spec.media.width_mm:g}×{spec.media.height_mm:g}"
         log.info("ZPL format %d reaches %.0f×%.0f dots (surely inked), media %d×%d dots",
                  index + 1, x, y, spec.width_dots, spec.height_dots)
@@ -460,7 +464,7 @@ class LayoutCheck:
                          _num(_get(p, 2), st.by[2], 1))
             elif name == "FW":
                 o = (arg[:1] or "N").upper()
-                st.fw = o if o in _ORIENT else st.fw
+                st.fw = o if o and o in _ORIENT else st.fw
             elif name == "LH":
                 st.lh = (_num(_get(p, 0), 0), _num(_get(p, 1), 0))
             elif name == "LS":
@@ -525,11 +529,15 @@ class LayoutCheck:
         for tok in stored:
             if tok[1] == "XZ":
                 break
+            if tok[1] in ("FD", "FV") and number in values:
+                continue  # the recalled data replaces the stored default
             merged.append(tok)
             if tok[1] == "FN":
                 number = int(_num(tok[2].decode("latin-1"), 0))
                 if number in values:
                     merged.append((tok[0], "FD", values[number]))
+            elif tok[1] == "FS":
+                number = None
         others = [t for t in tokens[i + 1 :] if t[1] not in ("FN", "FD", "FV", "FS")]
         return merged + others
 
@@ -552,7 +560,7 @@ class LayoutCheck:
             fnt, rest = (arg[:1] or "0").upper(), arg[1:]
         p = rest.split(st.delim)
         o = (_get(p, 0) or "").strip()[:1].upper()
-        o = o if o in _ORIENT else st.fw
+        o = o if o and o in _ORIENT else st.fw
         h = _num(_get(p, 1), 0)
         w = _num(_get(p, 2), 0)
         if fnt in _BITMAP_FONTS:
@@ -578,9 +586,13 @@ class LayoutCheck:
         s = st.scale
         hx, hy = st.lh
         main = parts[0][0]
+        flat = kind in _FLAT and not f.typeset and orient != "N"
         for box, core in parts:
             b = _place(box, main, orient, x, y, f)
             c = _place(core, main, orient, x, y, f)
+            if flat:  # ^FO: the rotated field's top-left corner at the origin (text, 2-D codes)
+                b = (x, y, x + b[2] - b[0], y + b[3] - b[1])
+                c = (x, y, x + c[2] - c[0], y + c[3] - c[1])
             out.items.append(Item(kind, _shift(b, hx, hy, st, s), _shift(c, hx, hy, st, s)))
 
     def _text(self, f: _Field, st: _State) -> str:
@@ -603,7 +615,7 @@ class LayoutCheck:
 
         def orient(i: int = 0) -> str:
             o = (_get(p, i) or "").strip()[:1].upper()
-            return o if o in _ORIENT else st.fw
+            return o if o and o in _ORIENT else st.fw
 
         def yes(i: int, default: bool) -> bool:
             v = (_get(p, i) or "").strip()[:1].upper()
@@ -618,17 +630,15 @@ class LayoutCheck:
                 mh = max(1, round(h / bh))
                 h, fw = bh * mh, bw * max(1, round(fw / bw) if fw else mh)
             n = len(text)
-            ink = len(text.replace(" ", ""))
-            if fnt in _BITMAP_FONTS:
-                hi, lo = fw * 1.25, fw * 0.5
-            else:
-                hi, lo = fw * 0.95, fw * 0.2
-            width, core_w = n * hi, ink * lo
+            if fnt in _BITMAP_FONTS:  # fixed pitch: ``fw`` is the advance
+                width, core_w = n * fw * 1.05, (n - 0.5) * fw * 0.8
+            else:  # proportional: the widest glyphs for the cover, the narrowest for the core
+                width, core_w = n * fw * 0.95, _narrowest(text) * fw
             height = h
             if f.block:
                 bw, lines, spacing, just = f.block
                 width = bw or width
-                core_w = min(core_w, bw or core_w)
+                core_w = min(core_w, bw / 2 if bw else core_w)  # word wrap: lines may end short
                 height = lines * max(h + spacing, h)
                 shift = {"C": (width - core_w) / 2, "R": width - core_w}.get(just, 0.0)
             else:
@@ -637,6 +647,8 @@ class LayoutCheck:
                 top = -height if not f.block else -height - h * 0.25
                 box = (0.0, top, width, h * 0.3)
                 core = (shift, -h * 0.5, shift + core_w, 0.0)
+                if f.block:  # the first line's caps, however the block is anchored on its origin
+                    core = (shift, -height + h * 0.3, shift + core_w, -height + h * 0.6)
             else:
                 box = (0.0, 0.0, width, height + h * 0.1)
                 core = (shift, h * 0.2, shift + core_w, h * 0.6)
@@ -739,20 +751,24 @@ class LayoutCheck:
             size = (17 + 4 * v) * mag
             if f.typeset:
                 # ^FT: the bottom-left in theory; Zebra's firmware (and Zebrash) draw it 28 dots up.
-                return "qr", "N", [((0.0, -size - 30, size, 0.0), (0.0, -size, size, -30.0))]
-            return "qr", "N", [((0.0, 0.0, size, size + 10), (0.0, 10.0, size, size))]
+                # ^FT: the bottom-left in theory; Zebrash draws it 7 modules higher.
+                lift = 7 * mag
+                return "qr", "N", [((0.0, -size - lift - 2, size, 0.0), (0.0, -size, size, -lift))]
+            return "qr", "N", [((0.0, 0.0, size, size + 10), (0.0, 10.0, size, size + 10))]
         if code == "D":  # MaxiCode: a fixed 1.11 × 1.054 inch symbol
             dpi = self.spec.dpi / st.scale
             mw, mh = 1.11 * dpi, 1.054 * dpi
-            return "maxicode", "N", [_typeset_2d((0.0, -2.0, mw, mh), (0.0, 0.0, mw * 0.9, mh * 0.9), f.typeset)]
+            if f.typeset:  # the bottom-left corner at the origin (Zebrash: 13 dots higher)
+                return "maxicode", "N", [((0.0, -mh - 2, mw, 2.0), (0.1 * mw, -0.9 * mh, 0.9 * mw, -0.1 * mh))]
+            return "maxicode", "N", [((0.0, -2.0, mw, mh), (0.1 * mw, 0.1 * mh, 0.9 * mw, 0.9 * mh))]
         return None  # other symbologies: not estimated (never refused for them)
 
     def _linear(self, kind: str, o: str, width_hi: float, width_lo: float, bar_h: float, line: bool,
                 above: bool, w: float, f: _Field, guard: bool = False):
         parts: list[tuple[Box, Box]] = []
         lead = 11 * w if guard and line else 0.0
-        if f.typeset:
-            bars: Box = (0.0, -bar_h, width_hi, 0.0)
+        if f.typeset:  # Zebrash lifts EAN/UPC guard bars above the baseline: allow 6 modules
+            bars: Box = (0.0, -bar_h - 6 * w, width_hi, 0.0)
             core: Box = (0.0, -bar_h, width_lo, 0.0)
         else:
             bars, core = (0.0, 0.0, width_hi, bar_h), (0.0, 0.0, width_lo, bar_h)
@@ -763,6 +779,25 @@ class LayoutCheck:
             tb: Box = (-lead, top, width_hi + lead, top + th)
             parts.append((tb, core))
         return kind, o, parts
+
+
+_NARROW = frozenset("ijlft.,:;'!|()[]-")
+
+
+def _narrowest(text: str) -> float:
+    """A lower bound of a proportional text's width in font widths (CG Triumvirate Condensed:
+    capitals and digits are at least 0.4 of the width, narrow lowercase 0.18, spaces 0.15)."""
+    total = 0.0
+    for ch in text:
+        if ch.isspace():
+            total += 0.15
+        elif ch in _NARROW:
+            total += 0.18
+        elif ch.isupper() or ch.isdigit():
+            total += 0.4
+        else:
+            total += 0.3
+    return total
 
 
 def _get(p: list[str], i: int) -> str | None:
