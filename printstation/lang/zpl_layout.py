@@ -118,7 +118,8 @@ def _round_half_up(v: float) -> int:
 # ----------------------------------------------------------------------------- symbologies
 
 def code128_symbols(data: str, mode: str = "N") -> tuple[int, int]:
-    """(as encoded, shortest possible) number of data symbols of a ``^BC`` field."""
+    """(as encoded, shortest possible) number of data symbols of a ``^BC`` field (check and
+    start/stop symbols not counted)."""
     mode = (mode or "N").upper()[:1]
     if mode == "U":
         return 11, 11  # FNC1 + 19 digits and a check digit in subset C
@@ -154,16 +155,17 @@ def code128_symbols(data: str, mode: str = "N") -> tuple[int, int]:
             continue
         n += 1
         i += 1
-    plain = re.sub(r">[0-9:;<=]", "x", data)
-    return n, min(n, _code128_shortest(plain))
+    # Mode N is encoded as written (start B unless told, switches only where invocation codes
+    # say): the firmware does not shorten it, so both bounds are the same.
+    return n, n
 
 
 def _code128_shortest(data: str) -> int:
     """The fewest Code 128 data symbols (subset C for digit runs of 4 or more)."""
     n = 0
-    for run in re.findall(r"\d+|\D+", data):
-        if run[0].isdigit() and len(run) >= 4:
-            n += len(run) // 2 + (len(run) % 2) + 1
+    for i, run in enumerate(re.findall(r"\d+|\D+", data)):
+        if run[0].isdigit() and len(run) >= 4:  # a switch to C unless the symbol starts in C
+            n += len(run) // 2 + (len(run) % 2) + (1 if i else 0)
         else:
             n += len(run)
     return max(n, 1)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from printstation import BadInput, Media, PrinterSpec, convert
-from printstation.lang.zpl_layout import LayoutCheck, code93_chars, tokenize
+from printstation.lang.zpl_layout import LayoutCheck, code93_chars, code128_symbols, tokenize
 from support import render_back as rb
 
 TOL = 3
@@ -143,6 +143,19 @@ def test_ean_upc_widths_match_the_encoder(cmd: str, data: str, fmt: str) -> None
     assert item.core[2] - item.core[0] == width * 2
 
 
+@pytest.mark.parametrize(("data", "mode", "symbols"), [
+    ("ABC123", "N", (6, 6)),  # subset B, one symbol per character
+    ("12345678", "N", (8, 8)),  # mode N does not switch to C by itself
+    (">;12345678", "N", (4, 4)),  # start C: digit pairs
+    (">:ABC>5123456", "N", (7, 7)),  # B, switch to C (one symbol), three pairs
+    (">;1234>6AB", "N", (5, 5)),
+    ("AB12345678", "A", (7, 7)),  # automatic: B for AB, switch, four pairs
+    ("(01)12345678901231", "D", (9, 9)),  # FNC1 + eight pairs
+])
+def test_code128_symbol_counts(data: str, mode: str, symbols: tuple[int, int]) -> None:
+    assert code128_symbols(data, mode) == symbols
+
+
 def test_stored_format_is_recalled_with_its_data() -> None:
     check = LayoutCheck(PrinterSpec(media=Media(58, 40)))
     define = b"^XA^DFR:SHIP.ZPL^FS^FO20,20^BY2^BCN,80,N^FN1^FDplaceholder^FS^FO20,150^A0N,30,30^FN2^FS^XZ"
@@ -150,7 +163,7 @@ def test_stored_format_is_recalled_with_its_data() -> None:
     assert not check.layout(define).prints
     items = check.layout(recall).items
     assert [i.kind for i in items] == ["code128", "text"]
-    assert items[0].core[2] == 20 + 2 * (11 * (12 + 2) + 13)  # 22 digits in mode N: subset B
+    assert items[0].core[2] == 20 + 2 * (11 * (22 + 2) + 13)  # 22 digits in mode N: subset B
     # A recall of a format stored on the printer earlier cannot be judged: let through.
     assert not LayoutCheck(PrinterSpec()).layout(recall).judged
 
