@@ -391,7 +391,7 @@ class LayoutCheck:
             named = min(named, layout.width)
         lw, lh = self.layout_size(max(x, named, layout.width or 0), max(y, layout.reach[1], layout.length or 0))
         media = f"{spec.media.width_mm:g}×{spec.media.height_mm:g}"
-        log.info("ZPL format %d reaches %.0f×%.0f dots (surely inked), media %d×%d dots",
+        log.debug("ZPL format %d reaches %.0f×%.0f dots (surely inked), media %d×%d dots",
                  index + 1, x, y, spec.width_dots, spec.height_dots)
         raise BadInput(f"label layout is {lw}×{lh} mm, media is {media} mm: fetch the sticker in {media}")
 

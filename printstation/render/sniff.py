@@ -90,11 +90,18 @@ def drop_bom(data: bytes) -> tuple[bytes, str | None]:
 
 def decode_text(data: bytes) -> str:
     """Text of a plain-text file (a ``.txt`` code list): UTF-8, or UTF-16 after its BOM; a
-    leading BOM is dropped. Raises :class:`UnicodeDecodeError` for anything else."""
+    leading BOM is dropped. Raises :class:`UnicodeDecodeError` for anything else (also for
+    NUL characters: UTF-16 without its mark)."""
     for mark, name in BOMS:
         if data.startswith(mark):
-            return data[len(mark):].decode(name)
-    return data.decode("utf-8")
+            text = data[len(mark):].decode(name)
+            break
+    else:
+        text = data.decode("utf-8")
+    if "\0" in text:  # UTF-16 without its mark, or binary: not a text file
+        pos = text.index("\0")
+        raise UnicodeDecodeError("utf-8", data, pos, pos + 1, "NUL character in text")
+    return text
 
 
 def _sniff_raw(data: bytes) -> str | None:

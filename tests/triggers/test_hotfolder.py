@@ -216,3 +216,33 @@ def test_keep_days_cleanup(tmp_path, store, printers):
     finally:
         folder.stop()
     assert recent.exists()
+
+
+@pytest.mark.parametrize("enc", ["utf-8-sig", "utf-16"])  # utf-16 writes its BOM (LE here)
+def test_txt_list_with_a_byte_order_mark(tmp_path, store, printers, enc):
+    """Notepad/Excel save code lists with a BOM (UTF-8 or UTF-16): read as text, BOM dropped."""
+    hot, folder = make(tmp_path, store, printers)
+    hot.mkdir(parents=True)
+    (hot / "list.txt").write_bytes("# exported\r\nhello world\r\nPS:PAUSE\r\n".encode(enc))
+    folder.start()
+    try:
+        wait_for(lambda: (hot / ".failed" / "list.txt.error.txt").exists(), what="list failed")
+    finally:
+        folder.stop()
+    text = (hot / ".failed" / "list.txt.error.txt").read_text()
+    assert "line 2: hello world: unmatched" in text and "line 3: PS:PAUSE" in text
+    assert [r["code"] for r in folder.scans.recent()] == ["PS:PAUSE", "hello world"]
+
+
+def test_zpl_file_with_a_bom_prints_without_it(tmp_path, store, printers):
+    hot, folder = make(tmp_path, store, printers)
+    hot.mkdir(parents=True)
+    (hot / "notepad.zpl").write_bytes(b"\xef\xbb\xbf" + zpl("BOM1234"))
+    folder.start()
+    try:
+        wait_for(lambda: len(done_files(hot)) == 1, what="file done")
+    finally:
+        folder.stop()
+    (job,) = store.list()
+    out = convert(store.payload(job.id), printers[job.printer])
+    assert out == [zpl("BOM1234")[:3] + b"^PW464^LL320" + zpl("BOM1234")[3:]]
