@@ -43,7 +43,7 @@ TOLERANCE_MM = 1.0
 #: Largest number read from a command (positions, sizes): giant numbers are clamped, not trusted.
 MAX_NUM = 32000
 #: Largest graphic decoded to find its ink (bytes); larger ones count as their full box.
-MAX_GRAPHIC_BYTES = 4 * 1024 * 1024
+MAX_GRAPHIC_BYTES = 1024 * 1024
 #: Common label sizes (mm) a layout's size is named by when it is close to one.
 COMMON_SIZES: tuple[tuple[int, int], ...] = (
     (30, 20), (40, 25), (40, 30), (43, 25), (58, 30), (58, 40), (58, 60), (75, 50), (75, 120),
@@ -230,21 +230,30 @@ def pdf417_codewords(data: bytes, security: int) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- graphics
 
 def _graphic_ink(kind: str, data: bytes, total: int, bpr: int) -> Box | None:
-    """Ink bounding box (dots, relative) of a graphic's data, or None when unknown/blank."""
+    """Ink bounding box (dots, relative) of a graphic's data, or None when unknown.
+
+    Decoding is bounded: at most :data:`MAX_GRAPHIC_BYTES` of raster, a ``:Z64:`` field is
+    inflated no further than the raster it declares.
+    """
     if bpr <= 0 or total <= 0 or total > MAX_GRAPHIC_BYTES:
         return None
     try:
+        import base64
+        import zlib
+
         import numpy as np
 
-        from .zpl import acs_decode, z64_decode
+        from .zpl import acs_decode
 
-        text = data.decode("ascii").strip()
         if kind == "B":
             raw = data[:total]
-        elif text.startswith((":Z64:", ":B64:")):
-            raw = z64_decode(text)
         else:
-            raw = acs_decode(text, bpr)
+            text = data.decode("ascii").strip()
+            if text.startswith((":Z64:", ":B64:")):
+                packed = base64.b64decode(text[5:].split(":", 1)[0])
+                raw = zlib.decompressobj().decompress(packed, total) if text[1] == "Z" else packed[:total]
+            else:
+                raw = acs_decode(text, bpr)
         raw = raw[:total].ljust(total, b"\0")
         rows = total // bpr
         bits = np.unpackbits(np.frombuffer(raw[: rows * bpr], np.uint8).reshape(rows, bpr), axis=1)
@@ -450,9 +459,8 @@ class LayoutCheck:
             elif name == "FB":
                 f.block = (_num(_get(p, 0), 0), int(_num(_get(p, 1), 1, 1, 9999)), _num(_get(p, 2), 0, -9999),
                            (_get(p, 3) or "L").strip()[:1].upper())
-            elif name == "TB":
+            elif name == "TB":  # ^TBo,width,height: a text block, measured like one ^FB line
                 f.block = (_num(_get(p, 1), 0), 1, 0.0, "L")
-                f.font = f.font or None
             elif name == "FN":
                 f.number = int(_num(_get(p, 0), 0))
             elif name == "A" or name == "A@":

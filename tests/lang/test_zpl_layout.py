@@ -224,3 +224,19 @@ def test_poison_zpl_never_raises_from_the_estimator() -> None:
         for _ in range(40):
             cut = s[: rng.randrange(len(s) + 1)] + bytes(rng.randrange(256) for _ in range(rng.randrange(6)))
             check.layout(cut)
+
+
+def test_graphic_ink_is_decoded_within_bounds() -> None:
+    """A :Z64: field is inflated no further than the raster it declares (no zlib bomb)."""
+    import base64
+    import binascii
+    import zlib
+
+    bomb = base64.b64encode(zlib.compress(b"\xff" * (64 * 1024 * 1024), 9))
+    field = b":Z64:" + bomb + b":" + f"{binascii.crc_hqx(bomb, 0):04X}".encode()
+    zpl = b"^XA^FO10,10^GFA,800,800,10," + field + b"^FS^XZ"
+    (item,) = LayoutCheck(PrinterSpec()).layout(zpl).items
+    assert item.core == (10.0, 10.0, 90.0, 90.0)  # 10 bytes × 80 rows, all black
+    # Binary ^GFB data is measured too.
+    (item,) = LayoutCheck(PrinterSpec()).layout(b"^XA^FO0,0^GFB,4,4,1,\x00\x18\x00\x00^FS^XZ").items
+    assert item.core == (3.0, 1.0, 5.0, 2.0)
