@@ -590,6 +590,10 @@ class LayoutCheck:
         text = self._text(f, st)
         got = self._size(f, st, text)
         if got is None:
+            if f.cmd:  # a symbol or graphic not estimated here: it starts at its origin at least
+                x, y = f.origin
+                pt = _shift((x, y, x, y), st.lh[0], st.lh[1], st, st.scale)
+                out.items.append(Item("field", pt, pt))
             return
         kind, orient, parts = got
         x, y = f.origin

@@ -240,3 +240,10 @@ def test_graphic_ink_is_decoded_within_bounds() -> None:
     # Binary ^GFB data is measured too.
     (item,) = LayoutCheck(PrinterSpec()).layout(b"^XA^FO0,0^GFB,4,4,1,\x00\x18\x00\x00^FS^XZ").items
     assert item.core == (3.0, 1.0, 5.0, 2.0)
+
+
+def test_a_field_not_estimated_still_counts_from_its_origin() -> None:
+    """Aztec (^B0) is not measured, but a field that starts past the media is past it."""
+    with pytest.raises(BadInput, match="media is 40×30 mm"):
+        convert(b"^XA^FO500,20^B0N,4^FDAZTEC^FS^XZ", PrinterSpec(media=Media(40, 30)))
+    assert convert(b"^XA^FO20,20^B0N,4^FDAZTEC^FS^XZ", PrinterSpec(media=Media(40, 30)))
