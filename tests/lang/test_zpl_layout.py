@@ -247,3 +247,26 @@ def test_a_field_not_estimated_still_counts_from_its_origin() -> None:
     with pytest.raises(BadInput, match="media is 40×30 mm"):
         convert(b"^XA^FO500,20^B0N,4^FDAZTEC^FS^XZ", PrinterSpec(media=Media(40, 30)))
     assert convert(b"^XA^FO20,20^B0N,4^FDAZTEC^FS^XZ", PrinterSpec(media=Media(40, 30)))
+
+
+@pytest.mark.parametrize("dpi", [203, 300])
+def test_wb_layout_sizes_against_media(dpi: int) -> None:
+    """WB lays ZPL out in 203-dpi dots (a 300-dpi printer gets ^MU): each size fits its own and
+    larger media; 58×40 on 40×30 stock is refused with the contract's words."""
+    from support import labelgen as lg
+
+    for size in ((58, 40), (40, 30)):
+        for media in ((58, 40), (40, 30), (100, 150)):
+            spec = PrinterSpec(media=Media(*media), dpi=dpi)
+            data = lg.wb_sticker_zpl("!Wb123456", size=size)
+            if size[0] > media[0]:
+                with pytest.raises(BadInput) as exc:
+                    convert(data, spec)
+                assert str(exc.value) == "label layout is 58×40 mm, media is 40×30 mm: fetch the sticker in 40×30"
+            else:
+                assert convert(data, spec)
+    # The format's own ^MUd,200,300 scales its dots like the printer does.
+    spec = PrinterSpec(media=Media(58, 40), dpi=300)
+    assert convert(b"^XA^MUd,200,300^FO10,10^GB440,300,3^FS^XZ", spec)
+    with pytest.raises(BadInput, match="media is 58×40 mm"):
+        convert(b"^XA^MUd,200,300^FO10,10^GB600,300,3^FS^XZ", spec)
