@@ -165,8 +165,11 @@ def test_zpl_passthrough_scans_back(wrap: str, media: tuple[int, int], dpi: int)
 @pytest.mark.parametrize("lang", [lang for lang in cases.LANGS if lang != "zpl"])
 @pytest.mark.parametrize("wrap", ["raw", "b64"])
 def test_zpl_input_for_other_printer_is_refused(wrap: str, lang: str) -> None:
-    with pytest.raises(UnsupportedConversion, match=r"ZPL input cannot be converted .*SVG or PNG"):
+    target = {"tspl": "a TSPL printer", "escpos": "an ESC/POS printer", "epl2": "an EPL2 printer",
+              "png": "PNG output"}[lang]
+    with pytest.raises(UnsupportedConversion) as exc:
         convert(cases.wrapped("zpl", wrap), _spec(lang, (58, 40), 203))
+    assert str(exc.value) == f"ZPL cannot be converted for {target}: fetch the label as SVG or PNG"
 
 
 # ----------------------------------------------------------------------------- more label shapes

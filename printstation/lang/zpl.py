@@ -17,6 +17,7 @@ import numpy as np
 
 from ..spec import PrinterSpec
 from .bits import pack_rows
+from .zpl_layout import LayoutCheck
 
 NAME = "zpl"
 EXT = "zpl"
@@ -183,32 +184,6 @@ def emit(raster: np.ndarray, spec: PrinterSpec) -> bytes:
 _PQ = re.compile(rb"\^PQ(\d*)", re.I)
 
 
-_ORIGIN = re.compile(rb"\^F[OT](\d+)(?:,(\d+))?", re.I)
-
-
-def _check_fits(fmt: bytes, spec: PrinterSpec, design_dpi: int, index: int) -> None:
-    """Refuse a format whose fields start past the media (a 58×40 layout on 40×30 stock).
-
-    ZPL cannot be rescaled like a raster: such a label would print cut off without a word.
-    """
-    from ..errors import BadInput
-
-    scale = 1.0 if abs(spec.dpi - design_dpi) <= 20 else spec.dpi / design_dpi
-    if re.search(rb"\^PO\s*I", fmt, re.I) or re.search(rb"\^FW[RIB]", fmt, re.I):
-        return  # inverted / rotated field defaults: origins are not plain x/y on the media
-    xs = [int(m.group(1)) for m in _ORIGIN.finditer(fmt)]
-    ys = [int(m.group(2)) for m in _ORIGIN.finditer(fmt) if m.group(2)]
-    far_x = max(xs, default=0) * scale + spec.offset[0]
-    far_y = max(ys, default=0) * scale + spec.offset[1]
-    if far_x >= spec.width_dots or far_y >= spec.height_dots:
-        raise BadInput(
-            f"ZPL label {index + 1} is laid out larger than the {spec.media} mm media "
-            f"(a field starts at {int(far_x)},{int(far_y)} dots; the media is "
-            f"{spec.width_dots}×{spec.height_dots}): fetch the sticker in this size "
-            "(e.g. --size 40x30) or set the printer's media"
-        )
-
-
 def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list[bytes]:
     """Keep native ZPL byte for byte; add only what the printer needs, per ``^XA…^XZ`` format.
 
@@ -221,10 +196,11 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
 
     out: list[bytes] = []
     formats = split_zpl(zpl)
+    layout = LayoutCheck(spec, design_dpi)  # each field's extent against the media
     for i, fmt in enumerate(formats):
         start = re.search(rb"\^XA", fmt, re.I)
         assert start is not None
-        _check_fits(fmt, spec, design_dpi, i)
+        layout.check(fmt, i)
         add = b""
         if not re.search(rb"\^PW", fmt, re.I):
             add += f"^PW{spec.width_dots}".encode()
@@ -247,4 +223,6 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
         if i == 0 and spec.darkness is not None:
             body = _darkness(spec).encode() + body.lstrip(b"\r\n")
         out.append(body)
+    if out:  # what follows the last ^XZ (a line end) is kept byte for byte
+        out[-1] += zpl[zpl.upper().rfind(b"^XZ") + 3 :]
     return out

@@ -32,6 +32,8 @@ class Sniffed:
     kind: str
     data: bytes
     wrapped: str | None = None
+    #: The byte-order mark dropped before the content ("utf-8", "utf-16-le", "utf-16-be").
+    bom: str | None = None
 
     @property
     def is_bitmap(self) -> bool:
@@ -48,6 +50,58 @@ def describe(data: bytes, n: int = 24) -> str:
     except UnicodeDecodeError:
         pass
     return "0x" + head.hex() + ("…" if len(data) > n else "")
+
+
+#: Byte-order marks a text label may start with (Notepad, .NET and Windows label tools write them).
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+)
+TEXT_KINDS = frozenset({"zpl", "svg"})
+_XML_ENCODING = re.compile(rb"(<\?xml[^>]*?encoding\s*=\s*)([\"'])utf-?16(?:le|be)?\2", re.I)
+
+
+def bom_of(data: bytes) -> str | None:
+    """The encoding named by a leading byte-order mark, or None."""
+    for mark, name in BOMS:
+        if data.startswith(mark):
+            return name
+    return None
+
+
+def drop_bom(data: bytes) -> tuple[bytes, str | None]:
+    """Text without its leading byte-order mark, as UTF-8 bytes, and the mark's encoding.
+
+    A UTF-8 mark is dropped; UTF-16 (LE/BE) text is decoded and re-encoded as UTF-8 (an XML
+    declaration saying UTF-16 is changed to UTF-8 to match). Bytes without a mark come back as
+    they are. Raises :class:`BadInput` for UTF-16 that does not decode.
+    """
+    bom = bom_of(data)
+    if bom is None:
+        return data, None
+    if bom == "utf-8":
+        return data[3:], bom
+    try:
+        text = data[2:].decode(bom)
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"text with a {bom.upper()} byte-order mark does not decode: {exc.reason} "
+                       f"at byte {exc.start + 2}") from None
+    return _XML_ENCODING.sub(rb"\1\2UTF-8\2", text.encode("utf-8"), count=1), bom
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a plain-text file (a ``.txt`` code list): UTF-8, or UTF-16 after its BOM; a
+    leading BOM is dropped. Raises :class:`UnicodeDecodeError` for anything else (also for
+    NUL characters: UTF-16 without its mark)."""
+    for mark, name in BOMS:
+        if data.startswith(mark):
+            text = data[len(mark):].decode(name)
+            break
+    else:
+        text = data.decode("utf-8")
+    if "\0" in text:  # UTF-16 without its mark, or binary: not a text file
+        pos = text.index("\0")
+        raise UnicodeDecodeError("utf-8", data, pos, pos + 1, "NUL character in text")
+    return text
 
 
 def _sniff_raw(data: bytes) -> str | None:
@@ -117,6 +171,19 @@ def sniff(data: bytes) -> Sniffed:
         raise BadInput("empty input (0 bytes)")
     if not data.strip():
         raise BadInput(f"input is only whitespace ({len(data)} bytes)")
+    if bom_of(data) is not None:
+        text, bom = drop_bom(data)
+        if not text.strip():
+            raise BadInput(f"input is only a byte-order mark ({len(data)} bytes)")
+        s = _sniff(text)
+        if s.kind not in TEXT_KINDS and s.wrapped is None:
+            raise BadInput(f"a {bom.upper()} byte-order mark before {s.kind.upper()} data: "
+                           "only ZPL, SVG and base64 text may start with one")
+        return Sniffed(s.kind, s.data, s.wrapped, bom)
+    return _sniff(data)
+
+
+def _sniff(data: bytes) -> Sniffed:
     wrapped: str | None = None
     kind = _sniff_raw(data)
     if kind is None:
@@ -127,6 +194,11 @@ def sniff(data: bytes) -> Sniffed:
                 raise BadInput("base64 text decodes to nothing")
             data = decoded
             kind = _sniff_raw(data)
+            if kind is None and bom_of(data) is not None:
+                data, _ = drop_bom(data)  # a BOM inside the base64: a text file encoded as is
+                kind = _sniff_raw(data)
+                if kind not in TEXT_KINDS:
+                    kind = None
             if kind is None and not data.startswith(b"\x1f\x8b"):
                 raise BadInput(
                     f"base64 text decodes to an unrecognised format: starts with {describe(data)}"
@@ -156,4 +228,4 @@ def split_zpl(data: bytes) -> list[bytes]:
     return out
 
 
-__all__ = ["Sniffed", "sniff", "split_zpl", "describe", "KINDS", "BITMAP_KINDS"]
+__all__ = ["Sniffed", "sniff", "split_zpl", "describe", "drop_bom", "decode_text", "KINDS", "BITMAP_KINDS"]

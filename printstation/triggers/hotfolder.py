@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from ..errors import PrintstationError
+from ..render.sniff import decode_text
 from ..spec import PrinterSpec
 from .service import ScanService, Submitter, job_id
 
@@ -297,9 +298,9 @@ class HotFolder:
         if self.scans is None:
             raise PrintstationError("code lists (.txt) need the scan rules, which are not running")
         try:
-            text = data.decode("utf-8-sig")
+            text = decode_text(data)  # UTF-8, or UTF-8/UTF-16 after a byte-order mark
         except UnicodeDecodeError:
-            raise PrintstationError("a .txt code list must be UTF-8 text") from None
+            raise PrintstationError("a .txt code list must be UTF-8 (or UTF-16 with a BOM) text") from None
         bad = []
         for n, line in enumerate(text.splitlines(), 1):
             code = line.strip()

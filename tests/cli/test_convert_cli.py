@@ -92,7 +92,7 @@ def test_zpl_for_a_tspl_printer_exits_3(tmp_path: Path, capsysbinary) -> None:
     p.write_bytes(lg.wb_sticker_zpl("!Zpl00001"))
     code, out, err = run(capsysbinary, "convert", str(p), "--lang", "tspl")
     assert (code, out) == (3, b"")
-    assert err.startswith("printstation: error: ZPL input cannot be converted for a TSPL printer")
+    assert err == "printstation: error: ZPL cannot be converted for a TSPL printer: fetch the label as SVG or PNG\n"
 
 
 @pytest.mark.parametrize("argv", [
@@ -167,3 +167,21 @@ def test_unwritable_output_is_one_line_usage_error(tmp_path, capsys):
     code = main(["convert", str(src), "-o", str(tmp_path / "missing" / "out.zpl")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("printstation: error: cannot write ")
+
+
+def test_zpl_with_a_bom_passes_through_without_it(tmp_path: Path, capsysbinary) -> None:
+    src = lg.wb_sticker_zpl("!Bom00001")
+    p = tmp_path / "notepad.zpl"
+    p.write_bytes(b"\xef\xbb\xbf" + src)
+    code, out, err = run(capsysbinary, "convert", str(p))
+    assert (code, err) == (0, "")
+    assert out == b"^XA^PW464^LL320" + src[3:]  # byte for byte, the line end after ^XZ too
+
+
+def test_zpl_layout_larger_than_the_media_exits_3(tmp_path: Path, capsysbinary) -> None:
+    p = tmp_path / "wb58x40.zpl"
+    p.write_bytes(lg.wb_sticker_zpl("!Big00001", size=(58, 40)))
+    code, out, err = run(capsysbinary, "convert", str(p), "--media", "40x30")
+    assert (code, out) == (3, b"")
+    assert err == ("printstation: error: label layout is 58×40 mm, media is 40×30 mm: "
+                   "fetch the sticker in 40×30\n")

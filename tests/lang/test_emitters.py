@@ -83,7 +83,8 @@ def test_passthrough_adds_only_what_the_printer_needs() -> None:
     out = convert(src, spec)
     assert len(out) == 1
     body = src.strip()[3:]  # after ^XA
-    assert out[0] == b"~SD18\n^XA^PW464^LL320^LH8,4" + body[:-3] + b"^PQ3^XZ"
+    assert src.endswith(b"^XZ\n")  # what follows ^XZ is kept byte for byte
+    assert out[0] == b"~SD18\n^XA^PW464^LL320^LH8,4" + body[:-3] + b"^PQ3^XZ\n"
     # A format that already has ^PW/^LL/^PQ keeps its own ^PW/^LL; only the quantity changes.
     own = b"^XA^PW400^LL300^FO10,10^BY2^BCN,80,N^FD!Own12345^FS^PQ1,0,1,Y^XZ"
     assert convert(own, PrinterSpec(copies=2)) == [b"^XA^PW400^LL300^FO10,10^BY2^BCN,80,N^FD!Own12345^FS^PQ2,0,1,Y^XZ"]
@@ -231,6 +232,6 @@ def test_zpl_passthrough_refuses_layout_larger_than_media() -> None:
     from printstation import BadInput, Media, PrinterSpec, convert
 
     zpl = b"^XA^FO40,20^BY2^BCN,80,N^FD!Wide123^FS^FO400,200^A0N,40,40^FD9753^FS^XZ"
-    with pytest.raises(BadInput, match="laid out larger than the 40x30 mm media"):
+    with pytest.raises(BadInput, match="^label layout is 58×40 mm, media is 40×30 mm: fetch the sticker in 40×30$"):
         convert(zpl, PrinterSpec(media=Media(40, 30)))
     assert convert(zpl, PrinterSpec(media=Media(58, 40)))[0].startswith(b"^XA^PW464^LL320")

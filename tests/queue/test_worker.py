@@ -216,3 +216,22 @@ def test_a_hung_conversion_process_is_killed_and_replaced():
             os.kill(pid, 0)
     finally:
         conv.close()
+
+
+def test_zpl_layout_larger_than_the_media_fails_the_job_and_a_bom_never_reaches_the_printer(store, converter):
+    """A 58×40 WB layout on 40×30 stock: failed with the advice, nothing sent; the next job (a
+    Notepad-saved ZPL with a BOM) prints without the mark."""
+    with RecordingSink() as sink:
+        w = start(printer_cfg(sink.uri, media="40x30"), store, converter)
+        try:
+            big = store.submit("p", wb_sticker_zpl("!Big00001", size=(58, 40)))[0].id
+            ok = store.submit("p", b"\xef\xbb\xbf" + wb_sticker_zpl("!Fit00001", size=(40, 30)))[0].id
+            wait_until(lambda: finished(store, [big, ok]))
+        finally:
+            w.stop(), w.join(5)
+        failed = store.get(big)
+        assert failed.state == "failed"
+        assert failed.error == "label layout is 58×40 mm, media is 40×30 mm: fetch the sticker in 40×30"
+        assert store.get(ok).state == "done"
+        assert zpl_values(sink.data) == ["!Fit00001"]
+        assert b"\xef\xbb\xbf" not in sink.data and sink.data.lstrip(b"\r\n").startswith(b"^XA")

@@ -188,10 +188,12 @@ def test_same_name_again_prints_again_and_keeps_both(tmp_path, store, printers):
     assert done_files(hot) == ["again-1.zpl", "again.zpl"]
 
 
-def test_txt_list_unmatched_lines_reported(tmp_path, store, printers):
+# Notepad/Excel save code lists with a byte-order mark (UTF-8 or UTF-16): read, mark dropped.
+@pytest.mark.parametrize("enc", ["utf-8", "utf-8-sig", "utf-16"])  # utf-16 writes its mark
+def test_txt_list_unmatched_lines_reported(tmp_path, store, printers, enc):
     hot, folder = make(tmp_path, store, printers)
     hot.mkdir(parents=True)
-    (hot / "list.txt").write_text("# exported\n\nhello world\nPS:PAUSE\n")
+    (hot / "list.txt").write_bytes("# exported\n\nhello world\nPS:PAUSE\n".encode(enc))
     folder.start()
     try:
         wait_for(lambda: (hot / ".failed" / "list.txt.error.txt").exists(), what="list failed")
@@ -216,3 +218,17 @@ def test_keep_days_cleanup(tmp_path, store, printers):
     finally:
         folder.stop()
     assert recent.exists()
+
+
+def test_zpl_file_with_a_bom_prints_without_it(tmp_path, store, printers):
+    hot, folder = make(tmp_path, store, printers)
+    hot.mkdir(parents=True)
+    (hot / "notepad.zpl").write_bytes(b"\xef\xbb\xbf" + zpl("BOM1234"))
+    folder.start()
+    try:
+        wait_for(lambda: len(done_files(hot)) == 1, what="file done")
+    finally:
+        folder.stop()
+    (job,) = store.list()
+    out = convert(store.payload(job.id), printers[job.printer])
+    assert out == [zpl("BOM1234")[:3] + b"^PW464^LL320" + zpl("BOM1234")[3:]]

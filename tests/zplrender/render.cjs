@@ -19,7 +19,8 @@ async function main() {
       out.push({ error: String(e && e.message ? e.message : e) });
     }
   }
-  process.stdout.write(JSON.stringify(out));
+  // Exit only once the pipe took every byte: process.exit() drops what is still buffered.
+  await new Promise((resolve) => process.stdout.write(JSON.stringify(out), resolve));
 }
 
 main().then(() => process.exit(0), (e) => {
