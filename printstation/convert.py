@@ -19,7 +19,7 @@ import numpy as np
 from . import lang as langs
 from .errors import BadInput, UnsupportedConversion
 from .render import barcodes
-from .render.raster import Page, Source, compose, fit
+from .render.raster import Page, Source, check_downscale, compose, fit
 from .render.sniff import Sniffed, sniff
 from .spec import PrinterSpec
 
@@ -64,6 +64,7 @@ def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
 def rasterize(src: Source, spec: PrinterSpec) -> Page:
     """Draw one source onto the media canvas at the printer's resolution."""
     p = fit(src.width, src.height, spec, integer_scale=src.native_scale is not None)
+    check_downscale(src, p, spec)
     rendered = src.render(p.sx, size=(p.out_w, p.out_h))  # type: ignore[call-arg]
     return Page(compose(rendered, p), p, src)
 

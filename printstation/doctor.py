@@ -143,6 +143,9 @@ def check_printer(p: Any, timeout: float) -> Check:
     if st.ok:
         return Check(label, True, text)
     hint = _open_hint(st.reason) if "transport" in st.flags else STATE_HINTS.get(st.state, "")
+    if "no_answer" in st.flags:
+        hint = (f"the printer is connected but silent: load media / close the head; if {p.name} never "
+                f"answers status queries, set status_poll = 0 in its [[printers]] section")
     return Check(label, False, text, hint)
 
 

@@ -99,6 +99,42 @@ def fit(src_w: float, src_h: float, spec: PrinterSpec, *, integer_scale: bool = 
                      spec.media.width_mm)
 
 
+def source_size_mm(src: object) -> tuple[float, float] | None:
+    """The physical size of a source in mm when it has one: PDF pages (points) and SVGs sized
+    in mm/cm/in/pt; ``None`` for bitmaps and unitless SVGs (pixels have no size)."""
+    import sys
+
+    per_unit = getattr(src, "mm_per_unit", None)
+    pdf = sys.modules.get("printstation.render.pdf")
+    if per_unit is None and pdf is not None and isinstance(src, (pdf.PdfPageSource, pdf.CroppedSource)):
+        per_unit = 25.4 / 72
+    svg = sys.modules.get("printstation.render.svg")
+    if per_unit is None and svg is not None and isinstance(src, svg.SvgSource) \
+            and getattr(src, "min_detect_scale", 1.0) != 1.0:  # sized in absolute units
+        per_unit = 25.4 / 96
+    if not per_unit:
+        return None
+    return float(src.width) * per_unit, float(src.height) * per_unit  # type: ignore[attr-defined]
+
+
+def check_downscale(src: object, p: Placement, spec: PrinterSpec) -> None:
+    """Refuse a label that fitting would shrink below ``spec.max_downscale`` (a 100×150 label on
+    58×40 media prints unreadably small): ``label is 100×150 mm, printer NAME has 58×40 mm media``."""
+    if not spec.max_downscale:
+        return
+    size = source_size_mm(src)
+    if size is None or size[0] <= 0:
+        return
+    factor = (p.out_w / spec.dots_per_mm) / size[0]
+    if factor < spec.max_downscale - 1e-6:
+        from ..errors import BadInput
+
+        m = spec.media
+        raise BadInput(f"label is {size[0]:.0f}×{size[1]:.0f} mm, printer {spec.name or 'this printer'} has "
+                       f"{m.width_mm:g}×{m.height_mm:g} mm media (it would print at {factor:.0%} of its "
+                       "size; fetch it in the media's size or print it with fit=1 / --fit)")
+
+
 def rotate_cw(a: np.ndarray, degrees: int) -> np.ndarray:
     """Rotate a 2-D array clockwise by a multiple of 90° (exact, no resampling)."""
     k = (degrees // 90) % 4

@@ -30,7 +30,9 @@ def world(tmp_path_factory):
     (tmp / "wb.tok").write_text(wb.token)
     (tmp / "ali.tok").write_text(ali.token)
     tspl, zpl = RecordingSink(), RecordingSink()
-    printers = [dict(name="tspl", uri=tspl.uri, lang="tspl", media="58x40"),
+    # max_downscale = 0: this bench prints the 100×150 Ali label shrunk (see test_routing.py for
+    # the default refusal and [[rules]] printer routing)
+    printers = [dict(name="tspl", uri=tspl.uri, lang="tspl", media="58x40", max_downscale=0.0),
                 dict(name="zpl", uri=zpl.uri, lang="zpl")]
     write_config(tmp / "ps.toml", tmp / "data", printers, api={"unix_socket": False}, extra=f"""
 [hotfolder]
