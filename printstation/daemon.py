@@ -224,11 +224,6 @@ class Daemon:
         self._printer_name(old.printer)
         return self.store.reprint(job_id)
 
-    def reprint_job(self, job_id: int, printer: str | None) -> Job:
-        """Reprint job ``job_id`` on ``printer`` (None: its own) — a scanner's ``PS:REPRINT``
-        right after a duplicate prints that label on the scanner's printer."""
-        return self.store.reprint(job_id, printer=self._printer_name(printer))
-
     def cancel(self, job_id: int) -> Job:
         return self.store.cancel(job_id)
 

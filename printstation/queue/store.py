@@ -256,12 +256,11 @@ class JobStore:
             if durable:
                 self._db.execute("PRAGMA synchronous=NORMAL")
 
-    def reprint(self, job_id: int, printer: str | None = None) -> Job:
-        """A new queued job with the same bytes, copies and fit (``reprint_of`` = ``job_id``), on
-        the same printer or on ``printer``."""
+    def reprint(self, job_id: int) -> Job:
+        """A new queued job with the same bytes, printer, copies and fit (``reprint_of`` = ``job_id``)."""
         old = self.get(job_id)
         data = self.payload(job_id)
-        job, _ = self.submit(printer or old.printer, data, copies=old.copies, name=old.name, source=old.source,
+        job, _ = self.submit(old.printer, data, copies=old.copies, name=old.name, source=old.source,
                              source_ref=old.source_ref, reprint_of=old.id, fit=old.fit)
         return job
 

@@ -44,7 +44,6 @@ class Control(Protocol):
     def resume(self, printer: str) -> None: ...
     def reprint_last(self, printer: str) -> Any: ...
     def cancel_last(self, printer: str) -> Any: ...
-    # optional: ``reprint_job(job_id, printer)`` — reprint one job on ``printer`` (after a duplicate)
 
 
 class Labels(Protocol):
@@ -68,6 +67,8 @@ class Outcome:
     key: str | None = None
     detail: str | None = None
     printer: str | None = None
+    #: ``(action, ref)`` that fetches this label again (``PS:REPRINT`` right after a duplicate).
+    again: tuple[str, str] | None = None
 
 
 def job_id(job: Any) -> str | None:
@@ -117,8 +118,8 @@ class ScanService:
         self.find_box = find_box
         self.clock = clock
         self._last: dict[tuple[str, str], float] = {}
-        #: scanner → job id of its last scan when that was a duplicate (PS:REPRINT reprints it).
-        self._dup: dict[str, str | None] = {}
+        #: scanner → its last scan when that was a duplicate: (job id, (action, ref)).
+        self._dup: dict[str, tuple[str | None, tuple[str, str]] | None] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------
@@ -168,7 +169,8 @@ class ScanService:
         rec.update(outcome=out.outcome, job=out.job, key=out.key, detail=out.detail)
         if out.outcome not in ("debounced", "ignored"):
             with self._lock:
-                self._dup[rec["scanner"]] = out.job if out.outcome == "duplicate" else None
+                dup = out.outcome == "duplicate" and out.again is not None
+                self._dup[rec["scanner"]] = (out.job, out.again) if dup else None  # type: ignore[assignment]
         if out.printer:
             rec["printer"] = out.printer
         SCANS.inc(outcome=out.outcome)
@@ -186,29 +188,32 @@ class ScanService:
             raise ScanFailed("marketplace access is not configured ([markets] section)")
         return self.labels
 
-    def _queue(self, printer: str, data: bytes, key: str, name: str, ref: str, what: str) -> Outcome:
+    def _queue(self, printer: str, data: bytes, key: str, name: str, ref: str, what: str,
+               again: tuple[str, str], reprint: bool = False) -> Outcome:
         """Queue a marketplace label under its idempotency ``key``; ``what`` names it for the
-        duplicate message ("order 123 already printed as job 1 on zebra")."""
+        duplicate message ("order 123 already printed as job 1 on zebra"), ``again`` is the
+        (action, ref) that fetches it again; ``reprint`` prints it again despite the key."""
         ex = getattr(self.submitter, "submit_ex", None)
         if ex is not None:  # the daemon tells whether the key was new
-            job, created = ex(printer, data, copies=None, key=key, name=name, source="scan", source_ref=ref)
+            job, created = ex(printer, data, copies=None, key=key, name=name, source="scan", source_ref=ref,
+                              reprint=reprint)
             duplicate = not created
         else:
             job = self.submitter.submit(printer, data, copies=None, key=key, name=name, source="scan",
-                                        source_ref=ref, reprint=False)
+                                        source_ref=ref, reprint=reprint)
             duplicate = job_is_duplicate(job)
         jid = job_id(job)
         state = job.get("state") if isinstance(job, Mapping) else getattr(job, "state", None)
         if duplicate:
             on = (job.get("printer") if isinstance(job, Mapping) else getattr(job, "printer", None)) or printer
-            return Outcome("duplicate", job=jid, key=key, printer=on,
+            return Outcome("duplicate", job=jid, key=key, printer=on, again=again,
                            detail=f"{what} {_already(state)} as job {jid} on {on}")
         if state == "failed":
             err = job.get("error") if isinstance(job, Mapping) else getattr(job, "error", None)
             return Outcome("failed", job=jid, key=key, detail=f"job failed: {err}")
         return Outcome("queued", job=jid, key=key)
 
-    def _act(self, action: str, ref: str, printer: str, scanner: str) -> Outcome:
+    def _act(self, action: str, ref: str, printer: str, scanner: str, reprint: bool = False) -> Outcome:
         spec = self.printers.get(printer)
         if action in COMMANDS:
             return self._command(action, printer, scanner)
@@ -217,7 +222,8 @@ class ScanService:
         if action == "wb-order":
             oid = int(ref)
             data = self._need_labels().wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
-            out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", ref, f"order {oid}")
+            out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", ref, f"order {oid}",
+                              ("wb-order", str(oid)), reprint)
             if out.outcome in ("queued", "duplicate"):
                 self.state.mark_printed(oid, out.job, "order")
             return out
@@ -230,7 +236,8 @@ class ScanService:
                                  + ("" if known else " (the barcode is not in any synced order)"))
             try:
                 data = labels.wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
-                out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", str(oid), f"order {oid}")
+                out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", str(oid), f"order {oid}",
+                                  ("wb-order", str(oid)))
             except BaseException:
                 self.state.unclaim(oid)
                 raise
@@ -240,7 +247,8 @@ class ScanService:
             return out
         if action == "wb-supply-qr":
             data = self._need_labels().wb_supply_qr(ref, sticker_type(spec))
-            return self._queue(printer, data, f"wb-supply-{ref}", f"wb-supply-{ref}", ref, f"supply {ref}")
+            return self._queue(printer, data, f"wb-supply-{ref}", f"wb-supply-{ref}", ref, f"supply {ref}",
+                               ("wb-supply-qr", ref), reprint)
         if action == "wb-box":
             labels = self._need_labels()
             supply = self.state.box_supply(ref)
@@ -249,7 +257,8 @@ class ScanService:
             if supply is None:
                 raise ScanFailed(f"box {ref} is in no open or recently delivered WB supply")
             data = labels.wb_box_sticker(ref, supply, sticker_type(spec))
-            out = self._queue(printer, data, f"wb-box-{ref}", f"wb-box-{ref}", ref, f"box {ref}")
+            out = self._queue(printer, data, f"wb-box-{ref}", f"wb-box-{ref}", ref, f"box {ref}",
+                              ("wb-box", ref), reprint)
             if out.outcome != "duplicate":
                 out.detail = f"supply {supply}" + (f"; {out.detail}" if out.detail else "")
             return out
@@ -257,7 +266,8 @@ class ScanService:
             labels = self._need_labels()
             lid = labels.ali_find(ref) if action == "ali-tracking" else int(ref)
             data = labels.ali_label(lid)
-            out = self._queue(printer, data, f"ali-{lid}", f"ali-{lid}.pdf", ref, f"logistic order {lid}")
+            out = self._queue(printer, data, f"ali-{lid}", f"ali-{lid}.pdf", ref, f"logistic order {lid}",
+                              ("ali-label", str(lid)), reprint)
             if out.outcome != "duplicate":
                 out.detail = f"logistic order {lid}" + (f"; {out.detail}" if out.detail else "")
             return out
@@ -274,12 +284,12 @@ class ScanService:
             return Outcome("resumed", printer=printer)
         if action == "reprint":
             with self._lock:
-                dup = self._dup.get(scanner)
-            again = getattr(self.control, "reprint_job", None)
-            if dup is not None and again is not None:  # right after a duplicate: that label
-                job = again(int(dup), printer)
-                return Outcome("reprinted", job=job_id(job), printer=printer,
-                               detail=f"reprint of job {dup}")
+                dup = self._dup.pop(scanner, None)
+            if dup is not None:  # right after a duplicate: that label, fetched for this printer
+                old, (action, ref) = dup
+                out = self._act(action, ref, printer, scanner, reprint=True)
+                return Outcome("reprinted", job=out.job, key=out.key, printer=printer,
+                               detail=f"reprint of job {old}")
             job = self.control.reprint_last(printer)
             if job is None:
                 raise ScanFailed(f"printer {printer!r} has no job to reprint")
