@@ -162,17 +162,6 @@ def trouble_note(body: dict[str, Any]) -> str:
     return f" — printer {name}: {state}" + (f": {reason}" if reason else "")
 
 
-def _read_label(f: str) -> bytes:
-    try:
-        return Path(f).read_bytes() if f != "-" else sys.stdin.buffer.read()
-    except IsADirectoryError:
-        raise UsageError(f"{f} is a directory") from None
-    except FileNotFoundError:
-        raise UsageError(f"{f}: no such file") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {f}: {exc.strerror or exc}") from None
-
-
 def _target_printer(client: Client, wanted: str | None) -> dict[str, Any]:
     """The printer a print goes to, from ``GET /printers``; exit 2 listing them when unknown."""
     printers = client.call("GET", "/printers").get("printers") or []
@@ -206,7 +195,9 @@ def cmd_print(args: argparse.Namespace) -> int:
         raise UsageError("--copies must be 1..9999")
     if args.key and len(args.files) > 1:
         raise UsageError("--key needs exactly one FILE")
-    blobs = [(f, _read_label(f)) for f in args.files]
+    from .convert import _read
+
+    blobs = [(f, _read(f)) for f in args.files]
     client = _client(args.api)
     failed = refused = 0
     jobs: list[tuple[str, dict[str, Any]]] = []

@@ -32,6 +32,12 @@ def bench(tmp_path, monkeypatch):
             yield d, {"zebra": zebra, "tsc": tsc, "mute": mute}, tmp_path
 
 
+def label_file(tmp, name: str, data: bytes):
+    f = tmp / name
+    f.write_bytes(data)
+    return f
+
+
 def _docx() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -48,10 +54,8 @@ def _docx() -> bytes:
 ])
 def test_print_refuses_bad_files_before_queueing_anything(bench, capsys, name, data, printer, words):
     d, sinks, tmp = bench
-    good = tmp / "good.png"
-    good.write_bytes(wb_sticker_png("!good"))
-    bad = tmp / name
-    bad.write_bytes(data)
+    good = label_file(tmp, "good.png", wb_sticker_png("!good"))
+    bad = label_file(tmp, name, data)
     argv = ["print", str(good), str(bad)] + (["--printer", printer] if printer else [])
     assert main(argv) == 3
     out, err = capsys.readouterr()
@@ -63,8 +67,7 @@ def test_print_refuses_bad_files_before_queueing_anything(bench, capsys, name, d
 
 def test_unknown_printer_exits_2_listing_the_printers(bench, capsys):
     d, sinks, tmp = bench
-    f = tmp / "a.zpl"
-    f.write_bytes(wb_sticker_zpl("!x"))
+    f = label_file(tmp, "a.zpl", wb_sticker_zpl("!x"))
     assert main(["print", str(f), "--printer", "zebar"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "printstation: error: no printer named 'zebar' (configured printers: zebra, tsc, big, mute)"
@@ -73,15 +76,13 @@ def test_unknown_printer_exits_2_listing_the_printers(bench, capsys):
 
 def test_wait_exits_0_when_done_and_3_when_failed(bench, capsys):
     d, sinks, tmp = bench
-    f = tmp / "a.zpl"
-    f.write_bytes(wb_sticker_zpl("!wait1"))
+    f = label_file(tmp, "a.zpl", wb_sticker_zpl("!wait1"))
     assert main(["print", str(f), "--wait"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == ["queued job 1 on zebra", "done job 1 on zebra"]
     assert d.store.get(1).state == "done" and zpl_values(sinks["zebra"].data) == ["!wait1"]
     # a 100×150 label for 58×40 media is refused (max_downscale 0.8 by default): exit 3
-    label = tmp / "ali.pdf"
-    label.write_bytes(pdf_label("RU123456785CN"))  # 100×150 mm onto 58×40 media
+    label = label_file(tmp, "ali.pdf", pdf_label("RU123456785CN"))  # 100×150 mm onto 58×40 media
     assert main(["print", str(label), "--printer", "tsc", "--wait"]) == 3
     out, err = capsys.readouterr()
     # (the in-process daemon's own log lines share stderr here)
@@ -92,8 +93,7 @@ def test_wait_exits_0_when_done_and_3_when_failed(bench, capsys):
 
 def test_fit_prints_a_large_label_shrunk(bench, capsys):
     d, sinks, tmp = bench
-    label = tmp / "ali.pdf"
-    label.write_bytes(pdf_label("RU123456785CN"))
+    label = label_file(tmp, "ali.pdf", pdf_label("RU123456785CN"))
     assert main(["print", str(label), "--printer", "tsc", "--fit", "--wait"]) == 0
     job = d.store.list(printer="tsc")[0]
     assert job.state == "done" and job.fit
@@ -110,8 +110,7 @@ def test_fit_prints_a_large_label_shrunk(bench, capsys):
 
 def test_reply_and_cli_name_a_mute_printer(bench, capsys):
     d, sinks, tmp = bench
-    f = tmp / "m.zpl"
-    f.write_bytes(wb_sticker_zpl("!mute"))
+    f = label_file(tmp, "m.zpl", wb_sticker_zpl("!mute"))
     assert main(["print", str(f), "--printer", "mute"]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("queued job 1 on mute — printer mute: error: no answer to status query (~HS)"), line
@@ -139,8 +138,7 @@ def test_offline_printer_is_a_warning_in_the_log_with_the_status_poll_hint(bench
 def test_jobs_shows_copies_tries_and_the_whole_error(bench, capsys, monkeypatch):
     d, sinks, tmp = bench
     monkeypatch.setenv("COLUMNS", "100")
-    label = tmp / "ali.pdf"
-    label.write_bytes(pdf_label("RU123456785CN"))
+    label = label_file(tmp, "ali.pdf", pdf_label("RU123456785CN"))
     job = d.submit("tsc", label.read_bytes(), copies=3)
     wait_until(lambda: d.store.get(job.id).state == "failed")
     error = d.store.get(job.id).error

@@ -61,21 +61,24 @@ def test_cli_error_keeps_its_words(tmp_path):
     assert "markets.wb.token: tokens are not allowed in the config file" in r.stderr, r.stderr
 
 
-def test_missing_token_file_is_a_warning(tmp_path, caplog):
-    from printstation.daemon import Daemon
-
-    cfg = loads(f"""
+def station_config(tmp_path, printer: str, extra: str = ""):
+    """A daemon config: data dir and API (ephemeral, no socket) in ``tmp_path``, one printer."""
+    return loads(f"""
 [station]
 data_dir = "{tmp_path / 'data'}"
 [api]
 listen = "127.0.0.1:0"
 unix_socket = false
 [[printers]]
-name = "p"
-uri = "dir://{tmp_path / 'out'}"
-[markets.wb]
-token_file = "{tmp_path / 'no-such-wb-token'}"
-""")
+{printer}
+{extra}""")
+
+
+def test_missing_token_file_is_a_warning(tmp_path, caplog):
+    from printstation.daemon import Daemon
+
+    cfg = station_config(tmp_path, f'name = "p"\nuri = "dir://{tmp_path / "out"}"',
+                         f'[markets.wb]\ntoken_file = "{tmp_path / "no-such-wb-token"}"\n')
     caplog.set_level(logging.INFO, logger="printstation.triggers")
     d = Daemon(cfg)
     d.start()
@@ -118,17 +121,7 @@ def test_printer_going_offline_is_a_warning_and_coming_back_an_info(tmp_path, ca
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens: connection refused
-    cfg = loads(f"""
-[station]
-data_dir = "{tmp_path / 'data'}"
-[api]
-listen = "127.0.0.1:0"
-unix_socket = false
-[[printers]]
-name = "gone"
-uri = "tcp://127.0.0.1:{port}"
-status_poll = 0
-""")
+    cfg = station_config(tmp_path, f'name = "gone"\nuri = "tcp://127.0.0.1:{port}"\nstatus_poll = 0')
     caplog.set_level(logging.INFO, logger="printstation.queue.worker")
     d = Daemon(cfg)
     d.start()

@@ -14,11 +14,13 @@ from printstation.daemon import Daemon
 from printstation.errors import ConfigError
 from support.daemon_harness import write_config
 from support.printer_sinks import RecordingSink
-from support.render_back import decode, render_back
 from tests.fakes.fake_ali import FakeAli
 from tests.fakes.fake_wb import FakeWB
 
 from .conftest import wait_for
+from .test_e2e import codes_of as codes
+from .test_e2e import printed as finished
+from .test_e2e import scan as e2e_scan
 
 
 @pytest.fixture(scope="module")
@@ -64,22 +66,7 @@ token_file = "{tmp / 'ali.tok'}"
 
 
 def scan(b, code, printer=None, scanner="bench-scanner"):
-    body = {"code": code, "scanner": scanner}
-    if printer:
-        body["printer"] = printer
-    r = httpx.post(b["api"] + "/scan", json=body, timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def finished(b, job_id):
-    d = b["d"]
-    return wait_for(lambda: d.store.get(int(job_id)).state in ("done", "failed") and d.store.get(int(job_id)),
-                    what=f"job {job_id} finished")
-
-
-def codes(data: bytes) -> list[str]:
-    return [c for back in render_back("tspl", data, 203) for c in decode(back.image)]
+    return e2e_scan(b, code, printer=printer, scanner=scanner)
 
 
 def test_rule_printer_routes_the_label_whatever_scanner_read_it(bench):
