@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -115,7 +114,6 @@ def test_printer_going_offline_is_a_warning_and_coming_back_an_info(tmp_path, ca
     from printstation.daemon import Daemon
     from support.daemon_harness import wait_until
     from support.labelgen import wb_sticker_zpl
-    from support.printer_sinks import RecordingSink
 
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
