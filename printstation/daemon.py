@@ -199,7 +199,7 @@ class Daemon:
     def _printer_name(self, printer: str | None) -> str:
         name = printer or self.config.default_printer
         if name not in self.workers:
-            raise NotFound(f"no printer named {name!r}")
+            raise NotFound(f"no printer named {name!r} (configured printers: {', '.join(self.workers)})")
         return name
 
     def submit_ex(self, printer: str | None, data: bytes, *, copies: int | None = None,

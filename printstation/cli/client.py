@@ -63,6 +63,10 @@ class Client:
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
         """The body of a successful call; an error answer raises the matching error (401 → exit 4)."""
+        return self.call_status(method, path, **kw)[1]
+
+    def call_status(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+        """``(status, body)`` of a successful call (errors raise as in :meth:`call`)."""
         status, body = self.request(method, path, **kw)
         if status >= 400:
             msg = body.get("error") if isinstance(body, dict) else None
@@ -74,7 +78,7 @@ class Client:
             if status < 500:
                 raise UsageError(msg)
             raise PrintstationError(msg)
-        return body
+        return status, body
 
     def close(self) -> None:
         self._http.close()
@@ -214,7 +218,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             if args.fit:
                 params["fit"] = 1
             try:
-                job = client.call("POST", "/jobs", params=params, content=data)
+                status, job = client.call_status("POST", "/jobs", params=params, content=data)
             except (UsageError, BadInput) as exc:
                 print(f"printstation: error: {f}: {exc}", file=sys.stderr)
                 failed += 1
@@ -224,8 +228,11 @@ def cmd_print(args: argparse.Namespace) -> int:
                 refused += 1
                 continue
             prefix = f"{f}: " if len(blobs) > 1 else ""
-            state = "queued" if job["state"] in ("sending", "done") else job["state"]
-            print(f"{prefix}{state} job {job['id']} on {job['printer']}{trouble_note(job)}", flush=True)
+            if status == 200:  # an existing job for this --key: nothing new was queued
+                print(f"{prefix}key {args.key!r} is job {job['id']} on {job['printer']} ({job['state']}): "
+                      f"not queued again{trouble_note(job)}", flush=True)
+            else:
+                print(f"{prefix}queued job {job['id']} on {job['printer']}{trouble_note(job)}", flush=True)
             jobs.append((f, job))
         if args.wait and jobs and _wait_jobs(client, jobs):
             refused += 1

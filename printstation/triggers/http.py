@@ -35,7 +35,7 @@ def post_scan(d: Any, req: Request) -> tuple[int, Any]:
         raise HttpError(400, '"printer" must be a string')
     t = _triggers(d)
     if printer and printer not in t.scans.printers:
-        raise HttpError(404, f"no printer named {printer!r}")
+        raise HttpError(404, f"no printer named {printer!r} (configured printers: {', '.join(t.scans.printers)})")
     scanner = body.get("scanner") if isinstance(body.get("scanner"), str) else "api"
     rec = t.scan(code, printer=printer or None, scanner=scanner[:64])
     return 200, {**rec, **_trouble(d, rec)}

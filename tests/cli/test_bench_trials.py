@@ -214,3 +214,13 @@ class socket_closed_port:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def test_a_repeated_key_says_nothing_new_was_queued(bench, capsys):
+    d, sinks, tmp = bench
+    f = label_file(tmp, "k.zpl", wb_sticker_zpl("!key"))
+    assert main(["print", str(f), "--key", "order-77", "--wait"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "queued job 1 on zebra"
+    assert main(["print", str(f), "--key", "order-77"]) == 0
+    assert capsys.readouterr().out.strip() == "key 'order-77' is job 1 on zebra (done): not queued again"
+    assert len(d.store.list()) == 1 and zpl_values(sinks["zebra"].data) == ["!key"]
