@@ -132,7 +132,9 @@ class ScanService:
                                "action": None, "ref": None}
         if not code:
             return self._record(rec, Outcome("ignored", detail="empty code"))
-        if debounce and self._bounced(scanner, code, self.settings.debounce_ms if debounce_ms is None else debounce_ms):
+        # the same code for another printer (``scan --printer``) is a new request, not a double read
+        if debounce and self._bounced(f"{scanner}\0{target}", code,
+                                      self.settings.debounce_ms if debounce_ms is None else debounce_ms):
             return self._record(rec, Outcome("debounced", detail="same code from the same scanner just now"))
         m = self.settings.classify(code)
         if m is None:

@@ -151,3 +151,58 @@ def test_rule_printer_must_exist(tmp_path):
         configmod.loads(base + "max_downscale = 1.5\n")
     c = configmod.loads(base + '[[rules]]\nmatch = "^X$"\naction = "ignore"\nprinter = "zebra"\n')
     assert c.rules[0].options["printer"] == "zebra" and c.printers[0].spec.max_downscale == 0.8
+
+
+def test_scan_answer_names_a_paused_printer(bench, capsys):
+    b = bench
+    o = b["wb"].add_order()
+    b["d"].pause("bench")
+    try:
+        rec = scan(b, str(o["id"]), printer="bench")
+        assert rec["outcome"] == "queued"
+        assert rec["printer_state"] == "paused" and rec["printer_reason"] == "paused by operator"
+        o2 = b["wb"].add_order()
+        assert main(["scan", str(o2["id"]), "--printer", "bench", "--api", b["api"]]) == 0
+        out = capsys.readouterr().out.strip()
+        assert out.startswith("queued wb-order job ") and out.endswith(
+            "on bench — printer bench: paused: paused by operator"), out
+    finally:
+        b["d"].resume("bench")
+    assert finished(b, rec["job"]).state == "done"
+
+
+def test_hot_folder_refuses_a_large_label_for_small_media(tmp_path):
+    from printstation.convert import convert
+    from printstation.queue.store import JobStore
+    from printstation.spec import Media, PrinterSpec
+    from printstation.triggers.hotfolder import HotFolder
+    from support.labelgen import pdf_label
+
+    from .conftest import StoreSubmitter
+
+    store = JobStore(tmp_path / "data")
+    printers = {"bench": PrinterSpec(lang="tspl", media=Media(58, 40), max_downscale=0.8, name="bench")}
+    hot = tmp_path / "hot"
+    (hot / "bench").mkdir(parents=True)
+    (hot / "bench" / "ali.pdf").write_bytes(pdf_label("RU123456785CN"))
+    folder = HotFolder(hot, StoreSubmitter(store), printers=printers, default_printer="bench", scans=None,
+                       validate=convert, settle_ms=100)
+    folder.start()
+    try:
+        why = wait_for(lambda: next((hot / ".failed").glob("*.error.txt"), None)
+                       if (hot / ".failed").exists() else None, what="the refusal")
+    finally:
+        folder.stop()
+        store.close()
+    assert "label is 100×150 mm, printer bench has 58×40 mm media" in why.read_text()
+
+
+def test_same_code_for_another_printer_is_not_a_double_read(bench):
+    b = bench
+    o = b["wb"].add_order()
+    first = scan(b, str(o["id"]), printer="zebra", scanner="api")
+    again = scan(b, str(o["id"]), printer="zebra", scanner="api")
+    assert first["outcome"] == "queued" and again["outcome"] == "debounced"
+    other = scan(b, str(o["id"]), printer="bench", scanner="api")  # at once, another printer
+    assert other["outcome"] == "duplicate" and other["printer"] == "zebra"
+    assert other["detail"].startswith(f"order {o['id']} already ") and f"as job {first['job']} on zebra" in other["detail"]
