@@ -64,6 +64,7 @@ class Daemon:
         self.stopping = False
         self.started_at = time.time()
         self._lock = threading.RLock()
+        self._changed = threading.Condition()
         self._flags: set[str] = set()
 
     # -- start / stop ------------------------------------------------------------------------
@@ -88,6 +89,8 @@ class Daemon:
         w.start()
 
     def _job_changed(self, job: Job) -> None:
+        with self._changed:
+            self._changed.notify_all()
         if job.state == "queued":
             w = self.workers.get(job.printer)
             if w is not None:
@@ -262,13 +265,14 @@ class Daemon:
 
     def printer_note(self, printer: str, job_id: int | None = None, wait: float = LOOK_WAIT) -> dict[str, Any]:
         """``{"printer_state", "printer_reason", "warning"}`` when ``printer`` is not idle/printing,
-        else ``{}``. With ``job_id`` (a job just queued) waits up to ``wait`` seconds until the
-        printer took it, is busy with another job, or shows trouble."""
+        else ``{}``. With ``job_id`` (a job just queued on an idle printer, which the worker is
+        about to ask for its status) waits up to ``wait`` seconds until the printer took the job
+        or shows trouble; a printer that is printing is known to work and answers at once."""
         w = self.workers.get(printer)
         if w is None:
             return {}
         deadline = time.monotonic() + (wait if job_id is not None else 0.0)
-        while w.state in ("idle", "printing") and time.monotonic() < deadline and not self.stopping:
+        while w.state == "idle" and time.monotonic() < deadline and not self.stopping:
             if w.current is not None and w.current != job_id:
                 break  # busy with an earlier job: no news about this one yet
             try:
@@ -276,7 +280,8 @@ class Daemon:
                     break
             except PrintstationError:
                 break
-            time.sleep(0.01)
+            with self._changed:  # woken by every job change; worker states are polled
+                self._changed.wait(0.02)
         state, reason = w.state, w.reason
         if state in ("idle", "printing"):
             return {}
