@@ -143,9 +143,6 @@ def check_printer(p: Any, timeout: float) -> Check:
     if st.ok:
         return Check(label, True, text)
     hint = _open_hint(st.reason) if "transport" in st.flags else STATE_HINTS.get(st.state, "")
-    if "no_answer" in st.flags:
-        hint = (f"the printer is connected but silent: load media / close the head; if {p.name} never "
-                f"answers status queries, set status_poll = 0 in its [[printers]] section")
     return Check(label, False, text, hint)
 
 
@@ -159,6 +156,18 @@ def _open_hint(reason: str) -> str:
     if "no such" in low or "not found" in low:
         return "the device is not there: plug it in and check the uri (ls /dev/printstation/, lsusb)"
     return STATE_HINTS["offline"]
+
+
+def silent_printer_hint(check: Check, name: str) -> Check:
+    """A printer that is connected but never answers its status query: its fix names
+    ``status_poll = 0`` for that printer (the daemon's log says the same)."""
+    from .status import NO_ANSWER
+
+    if check.ok is False and NO_ANSWER in check.detail:
+        return Check(check.name, False, check.detail,
+                     f"the printer is connected but silent: load media / close the head; if {name} never "
+                     "answers status queries, set status_poll = 0 in its [[printers]] section")
+    return check
 
 
 # -- scanners ------------------------------------------------------------------------------------
@@ -360,7 +369,7 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
         return running[0]
 
     for p in cfg.printers:
-        checks.append(check_printer(p, timeout))
+        checks.append(silent_printer_hint(check_printer(p, timeout), p.name))
     for sc in cfg.scanners:
         checks.append(check_scanner(sc.device, station_running))
 
