@@ -17,7 +17,7 @@ from support.printer_sinks import RecordingSink
 from tests.fakes.fake_ali import FakeAli
 from tests.fakes.fake_wb import FakeWB
 
-from .conftest import wait_for
+from .conftest import fake_markets, wait_for
 from .test_e2e import codes_of as codes
 from .test_e2e import printed as finished
 from .test_e2e import scan as e2e_scan
@@ -28,8 +28,6 @@ def bench(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bench")
     wb = FakeWB(rate_per_min=60_000, burst=1000).start()
     ali = FakeAli().start()
-    (tmp / "wb.tok").write_text(wb.token)
-    (tmp / "ali.tok").write_text(ali.token)
     small, big, zebra = RecordingSink(), RecordingSink(), RecordingSink()
     printers = [dict(name="bench", uri=small.uri, lang="tspl", media="58x40"),
                 dict(name="big", uri=big.uri, lang="tspl", media="100x150"),
@@ -45,15 +43,7 @@ action = "ali-label"
 [sync]
 interval_s = 3600
 min_gap_ms = 200
-[markets.wb]
-base_url = "{wb.url}"
-token_file = "{tmp / 'wb.tok'}"
-rate_per_min = 60000
-burst = 1000
-[markets.ali]
-base_url = "{ali.url}"
-token_file = "{tmp / 'ali.tok'}"
-""")
+""" + fake_markets(tmp, wb, ali))
     d = Daemon(configmod.load(tmp / "ps.toml"))
     d.start()
     wait_for(lambda: d.triggers.sync and d.triggers.sync.rounds >= 1, what="first WB sync")
