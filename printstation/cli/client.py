@@ -179,15 +179,19 @@ def _target_printer(client: Client, wanted: str | None) -> dict[str, Any]:
     return found
 
 
-def check_label(f: str, data: bytes, printer: dict[str, Any]) -> None:
-    """Sniff one file before it is queued: unknown/empty data and ZPL for a non-ZPL printer raise
-    :class:`BadInput` naming the file (exit 3)."""
+def sniff_label(f: str, data: bytes) -> str:
+    """The format of one file before it is queued; unknown or empty data raise :class:`BadInput`
+    naming the file (exit 3)."""
     from ..render.sniff import sniff
 
     try:
-        kind = sniff(data).kind
+        return sniff(data).kind
     except BadInput as exc:
         raise BadInput(f"{f}: {exc}") from None
+
+
+def check_label(f: str, kind: str, printer: dict[str, Any]) -> None:
+    """ZPL for a non-ZPL printer raises :class:`BadInput` naming the file (exit 3)."""
     lang = printer.get("lang") or "zpl"
     if kind == "zpl" and lang != "zpl":
         raise BadInput(f"{f}: ZPL cannot be printed on {printer.get('name')} ({lang.upper()} printer): "
@@ -202,13 +206,14 @@ def cmd_print(args: argparse.Namespace) -> int:
     from .convert import _read
 
     blobs = [(f, _read(f)) for f in args.files]
+    kinds = [sniff_label(f, data) for f, data in blobs]  # before the daemon is even asked
     client = _client(args.api)
     failed = refused = 0
     jobs: list[tuple[str, dict[str, Any]]] = []
     try:
         printer = _target_printer(client, args.printer)
-        for f, data in blobs:  # every file is checked before any is queued
-            check_label(f, data, printer)
+        for (f, _), kind in zip(blobs, kinds):  # every file is checked before any is queued
+            check_label(f, kind, printer)
         for f, data in blobs:
             params: dict[str, Any] = {"name": Path(f).name if f != "-" else "stdin", "printer": printer["name"]}
             if args.copies:

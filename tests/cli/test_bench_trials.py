@@ -224,3 +224,11 @@ def test_a_repeated_key_says_nothing_new_was_queued(bench, capsys):
     assert main(["print", str(f), "--key", "order-77"]) == 0
     assert capsys.readouterr().out.strip() == "key 'order-77' is job 1 on zebra (done): not queued again"
     assert len(d.store.list()) == 1 and zpl_values(sinks["zebra"].data) == ["!key"]
+
+
+def test_unknown_format_is_refused_even_without_a_daemon(tmp_path, capsys):
+    f = label_file(tmp_path, "notes.docx", _docx())
+    with socket_closed_port() as url:
+        assert main(["print", str(f), "--api", url]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"printstation: error: {f}: unrecognised label format") and len(err.splitlines()) == 1
