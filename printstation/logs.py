@@ -30,7 +30,7 @@ MIN_SECRET_LEN = 6
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _HEADER_RE = re.compile(
     r"(?i)((?:authorization|x-auth-token|x-api-key|api[-_]?key|token)[\"']?\s*[:=]\s*[\"']?"
-    r"(?:bearer\s+)?)([^\s\"',;}]{6,})"
+    r"(?:(?:bearer|basic|token)\s+)?)([^\s\"',;}]{6,})"
 )
 
 _lock = threading.Lock()

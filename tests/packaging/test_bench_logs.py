@@ -39,6 +39,7 @@ def test_words_after_a_header_name_are_kept(text):
     ("call with token=abcDEFghiJKLmnoPQR", "abcDEFghiJKLmnoPQR"),
     ("x-api-key: zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"),
     ('{"x-auth-token": "alitok.Q2hhbmdlTWU_4d2"}', "alitok.Q2hhbmdlTWU_4d2"),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZA== (proxy)", "dXNlcjpwYXNzd29yZA=="),
 ])
 def test_only_the_secret_is_replaced(text, secret):
     out = logs.redact(text)
