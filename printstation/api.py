@@ -5,7 +5,7 @@ Endpoints (all answers JSON except the preview PNG and the metrics text)::
     GET  /healthz
     GET  /printers
     POST /printers/{name}/pause | /printers/{name}/resume
-    POST /jobs?printer=NAME[&copies=N][&key=K][&name=FILENAME]   body: the label bytes
+    POST /jobs?printer=NAME[&copies=N][&key=K][&name=FILENAME][&fit=1]   body: the label bytes
     GET  /jobs[?printer=&state=&limit=]
     GET  /jobs/{id}
     GET  /jobs/{id}/preview.png[?page=N]
@@ -156,8 +156,11 @@ def submit(d: "Daemon", req: Request) -> Result:
     job, created = d.submit_ex(
         req.query.get("printer") or None, data, copies=req.int_arg("copies", None, 1, 9999), key=key,
         name=req.query.get("name") or None, source="api", source_ref=req.query.get("ref") or None,
-        reprint=req.query.get("reprint") in ("1", "true", "yes"))
-    return (201 if created else 200), job.to_dict()
+        reprint=req.query.get("reprint") in ("1", "true", "yes"), fit=req.query.get("fit") in ("1", "true", "yes"))
+    # the answer names printer trouble (state, reason), and a job that failed at once
+    note = d.printer_note(job.printer, job.id if created else None)
+    now = d.store.get(job.id)
+    return (201 if created else 200), {**(now if now.state == "failed" else job).to_dict(), **note}
 
 
 @route("GET", r"/jobs")

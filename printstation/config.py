@@ -275,7 +275,7 @@ def parse_api(value: Any, path: str) -> ApiConfig:
 
 SPEC_KEYS = {"lang", "media", "dpi", "darkness", "offset", "copies", "invert", "threshold",
              "dither", "rotate", "zpl_compress", "cut"}
-PRINTER_KEYS = SPEC_KEYS | {"name", "uri", "status_poll", "on_interrupted", "timeout"}
+PRINTER_KEYS = SPEC_KEYS | {"name", "uri", "status_poll", "on_interrupted", "timeout", "max_downscale"}
 
 
 def parse_printer(t: dict[str, Any], path: str, barcodes: BarcodesConfig) -> PrinterConfig:
@@ -316,6 +316,7 @@ def parse_printer(t: dict[str, Any], path: str, barcodes: BarcodesConfig) -> Pri
         invert=get_bool(t, "invert", path, False), dither=get_bool(t, "dither", path, False),
         threshold=get_int(t, "threshold", path, 128, lo=0, hi=255), cut=get_bool(t, "cut", path, False),
         barcodes="redraw" if barcodes.redraw else "keep", verify=barcodes.verify,
+        max_downscale=get_float(t, "max_downscale", path, 0.8, lo=0, hi=1), name=name,
     )
     try:
         spec = PrinterSpec(**fields)  # type: ignore[arg-type]
@@ -486,6 +487,10 @@ def parse(doc: Mapping[str, Any], source: Path | None = None) -> Config:
     for i, s in enumerate(sections["scanners"] or ()):
         if isinstance(s, ScannerConfig) and s.printer and s.printer not in names:
             raise fail(f"scanners[{i}].printer", f"no printer named {s.printer!r}")
+    for i, r in enumerate(sections["rules"] or ()):
+        rp = r.options.get("printer") if isinstance(r, RuleConfig) else None
+        if rp is not None and rp not in names:
+            raise fail(f"rules[{i}].printer", f"no printer named {rp!r} (configured: {', '.join(names)})")
     sections["printers"] = tuple(printers)
     return Config(
         station=station, api=sections["api"], printers=tuple(printers), barcodes=barcodes,

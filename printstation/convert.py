@@ -19,7 +19,7 @@ import numpy as np
 from . import lang as langs
 from .errors import BadInput, UnsupportedConversion
 from .render import barcodes
-from .render.raster import Page, Source, compose, fit
+from .render.raster import Page, Source, check_downscale, compose, fit, upright
 from .render.sniff import Sniffed, sniff
 from .spec import PrinterSpec
 
@@ -64,9 +64,12 @@ def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
     raise BadInput(f"cannot render {s.kind}")
 
 
-def rasterize(src: Source, spec: PrinterSpec) -> Page:
-    """Draw one source onto the media canvas at the printer's resolution."""
+def rasterize(src: Source, spec: PrinterSpec, key: str | None = None) -> Page:
+    """Draw one source onto the media canvas at the printer's resolution (``key``: the source's
+    content key, for the barcode detection cache)."""
     p = fit(src.width, src.height, spec, integer_scale=src.native_scale is not None)
+    check_downscale(src, p, spec)
+    p = upright(src, p, spec, key)
     rendered = src.render(p.sx, size=(p.out_w, p.out_h))  # type: ignore[call-arg]
     return Page(compose(rendered, p), p, src)
 
@@ -88,7 +91,7 @@ def convert_labels(data: bytes, printer: PrinterSpec) -> list[Label]:
     digest = hashlib.sha256(s.data).hexdigest()  # once, not per page of a long PDF
     try:
         for i, src in enumerate(pages):
-            page = rasterize(src, printer)
+            page = rasterize(src, printer, key=f"{digest}:{i}")
             raster = page.binarize(printer)
             if not raster.any():
                 raise BadInput(f"page {i + 1} renders blank at {printer.dpi} dpi (empty or broken label)")

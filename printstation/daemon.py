@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds a printer may take to finish the job on the wire at shutdown.
 STOP_GRACE = 10.0
+#: Seconds a submit/scan answer waits for the printer to take its new job or show trouble
+#: (a status query's timeout is at most 2 s), so the answer can tell the packer at once.
+LOOK_WAIT = 2.5
 #: Modules started with the daemon, when they exist and define
 #: ``daemon_service(daemon) -> obj with stop() | None``.
 SERVICE_MODULES: tuple[str, ...] = (
@@ -61,6 +64,7 @@ class Daemon:
         self.stopping = False
         self.started_at = time.time()
         self._lock = threading.RLock()
+        self._changed = threading.Condition()
         self._flags: set[str] = set()
 
     # -- start / stop ------------------------------------------------------------------------
@@ -85,6 +89,8 @@ class Daemon:
         w.start()
 
     def _job_changed(self, job: Job) -> None:
+        with self._changed:
+            self._changed.notify_all()
         if job.state == "queued":
             w = self.workers.get(job.printer)
             if w is not None:
@@ -127,8 +133,29 @@ class Daemon:
             raise
         log.info("printstation ready in %.0f ms: %d printer(s), API %s%s", (time.monotonic() - t0) * 1000,
                  len(self.workers), self.api.url, f" and {self.api.unix.sock_path}" if self.api.unix else "")
+        for line in self.where_labels_go():
+            log.info("%s", line)
         self.notifier.ready(f"API {self.api.url}; {self.status_line()}")
         threading.Thread(target=self._warm, name="convert-warmup", daemon=True).start()
+
+    def where_labels_go(self) -> list[str]:
+        """One line per printer for the ready log: where its labels go and how to print on it,
+        e.g. "printer default → ./var/out (ZPL 58×40); drop files in ./var/hot/default or run
+        `printstation print FILE`"."""
+        from .transport.base import display_uri
+
+        hf = self.config.hotfolder
+        lines = []
+        for p in self.config.printers:
+            uri = display_uri(p.uri)
+            target = uri[len("dir://"):] if uri.startswith("dir://") else uri
+            media = f"{p.spec.media.width_mm:g}×{p.spec.media.height_mm:g}"
+            how = ["run `printstation print FILE" + ("" if p.name == self.config.default_printer
+                                                      else f" --printer {p.name}") + "`"]
+            if hf.enabled:
+                how.insert(0, f"drop files in {_show_path(hf.path / p.name)}")
+            lines.append(f"printer {p.name} → {target} ({p.spec.lang.upper()} {media}); {' or '.join(how)}")
+        return lines
 
     def _warm(self) -> None:
         # Only printers that need the renderer (ZPL printers get native ZPL in-process).
@@ -175,18 +202,18 @@ class Daemon:
     def _printer_name(self, printer: str | None) -> str:
         name = printer or self.config.default_printer
         if name not in self.workers:
-            raise NotFound(f"no printer named {name!r}")
+            raise NotFound(f"no printer named {name!r} (configured printers: {', '.join(self.workers)})")
         return name
 
     def submit_ex(self, printer: str | None, data: bytes, *, copies: int | None = None,
                   key: str | None = None, name: str | None = None, source: str = "api",
-                  source_ref: str | None = None, reprint: bool = False) -> tuple[Job, bool]:
+                  source_ref: str | None = None, reprint: bool = False, fit: bool = False) -> tuple[Job, bool]:
         """Queue label bytes; ``(job, created)``. An existing ``key`` returns its job unless
-        ``reprint``."""
+        ``reprint``. ``fit``: shrink to the media even past the printer's ``max_downscale``."""
         if self.stopping:
             raise PrintstationError("the daemon is shutting down")
         return self.store.submit(self._printer_name(printer), data, copies=copies, key=key, name=name,
-                                 source=source, source_ref=source_ref, reprint=reprint)
+                                 source=source, source_ref=source_ref, reprint=reprint, fit=fit)
 
     def submit(self, printer: str | None, data: bytes, *, copies: int | None = None,
                key: str | None = None, name: str | None = None, source: str = "api",
@@ -236,6 +263,31 @@ class Daemon:
         info["default"] = w.name == self.config.default_printer
         return info
 
+    def printer_note(self, printer: str, job_id: int | None = None, wait: float = LOOK_WAIT) -> dict[str, Any]:
+        """``{"printer_state", "printer_reason", "warning"}`` when ``printer`` is not idle/printing,
+        else ``{}``. With ``job_id`` (a job just queued on an idle printer, which the worker is
+        about to ask for its status) waits up to ``wait`` seconds until the printer took the job
+        or shows trouble; a printer that is printing is known to work and answers at once."""
+        w = self.workers.get(printer)
+        if w is None:
+            return {}
+        deadline = time.monotonic() + (wait if job_id is not None else 0.0)
+        while w.state == "idle" and time.monotonic() < deadline and not self.stopping:
+            if w.current is not None and w.current != job_id:
+                break  # busy with an earlier job: no news about this one yet
+            try:
+                if self.store.get(job_id).state != "queued":  # type: ignore[arg-type]
+                    break
+            except PrintstationError:
+                break
+            with self._changed:  # woken by every job change; worker states are polled
+                self._changed.wait(0.02)
+        state, reason = w.state, w.reason
+        if state in ("idle", "printing"):
+            return {}
+        return {"printer_state": state, "printer_reason": reason,
+                "warning": f"printer {printer}: {state}" + (f": {reason}" if reason else "")}
+
     def printers(self) -> list[dict[str, Any]]:
         counts = self.store.counts()
         return [self._printer_info(w, counts) for w in list(self.workers.values())]
@@ -246,7 +298,8 @@ class Daemon:
         p = self.config.printer(job.printer)
         if p is None:
             raise NotFound(f"job {job_id}'s printer {job.printer!r} is not configured")
-        pages = self.converter.isolate.convert(self.store.payload(job_id), p.spec.replace(lang="png", copies=1))
+        spec = p.spec.replace(lang="png", copies=1, max_downscale=0.0 if job.fit else p.spec.max_downscale)
+        pages = self.converter.isolate.convert(self.store.payload(job_id), spec)
         if not 1 <= page <= len(pages):
             raise NotFound(f"job {job_id} has {len(pages)} page(s), no page {page}")
         return pages[page - 1]
@@ -345,6 +398,12 @@ class Daemon:
             rfd.close()
             wfd.close()
         return 0
+
+
+def _show_path(p: Any) -> str:
+    """A relative path as the operator typed it (``./var/hot/default``), else as is."""
+    text = str(p)
+    return text if os.path.isabs(text) or text.startswith(".") else f"./{text}"
 
 
 def run(config_path: str | os.PathLike[str] | None = None, options: dict[str, Any] | None = None) -> int:

@@ -161,6 +161,18 @@ def _open_hint(reason: str) -> str:
     return STATE_HINTS["offline"]
 
 
+def silent_printer_hint(check: Check, name: str) -> Check:
+    """A printer that is connected but never answers its status query: its fix names
+    ``status_poll = 0`` for that printer (the daemon's log says the same)."""
+    from .status import NO_ANSWER
+
+    if check.ok is False and NO_ANSWER in check.detail:
+        return Check(check.name, False, check.detail,
+                     f"the printer is connected but silent: load media / close the head; if {name} never "
+                     "answers status queries, set status_poll = 0 in its [[printers]] section")
+    return check
+
+
 # -- scanners ------------------------------------------------------------------------------------
 
 
@@ -360,7 +372,7 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
         return running[0]
 
     for p in cfg.printers:
-        checks.append(check_printer(p, timeout))
+        checks.append(silent_printer_hint(check_printer(p, timeout), p.name))
     for sc in cfg.scanners:
         checks.append(check_scanner(sc.device, station_running))
 

@@ -30,7 +30,7 @@ MIN_SECRET_LEN = 6
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _HEADER_RE = re.compile(
     r"(?i)((?:authorization|x-auth-token|x-api-key|api[-_]?key|token)[\"']?\s*[:=]\s*[\"']?"
-    r"(?:bearer\s+)?)([^\s\"',;}]{6,})"
+    r"(?:(?:bearer|basic|token)\s+)?)([^\s\"',;}]{6,})"
 )
 
 _lock = threading.Lock()
@@ -70,7 +70,25 @@ def redact(text: str) -> str:
         text = rx.sub(MASK, text)
     if "eyJ" in text:
         text = _JWT_RE.sub(MASK, text)
-    return _HEADER_RE.sub(lambda m: m.group(1) + MASK if m.group(2) != MASK else m.group(0), text)
+    return _HEADER_RE.sub(_mask_header_value, text)
+
+
+def looks_secret(value: str) -> bool:
+    """A value after ``token:``/``Authorization:`` that is a credential, not an ordinary word:
+    it holds a digit, or a capital after a small letter (``aZ``), or is 20 characters or longer.
+    ``tokens are not allowed`` and ``Authorization: Bearer …`` keep their words."""
+    if any(c.isdigit() for c in value):
+        return True
+    if re.search(r"[a-z][A-Z]", value):
+        return True
+    return len(value) >= 20
+
+
+def _mask_header_value(m: re.Match[str]) -> str:
+    value = m.group(2)
+    if value == MASK or not looks_secret(value):
+        return m.group(0)
+    return m.group(1) + MASK
 
 
 # -- records ------------------------------------------------------------------------------------

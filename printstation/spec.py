@@ -77,6 +77,11 @@ class PrinterSpec:
     max_pixels: int = 40_000_000
     #: Seconds a single renderer call may run (SVG/PDF) before the label is refused.
     render_timeout: float = 20.0
+    #: A label of known physical size (PDF, SVG in mm/cm/in/pt) that fitting would shrink below
+    #: this factor is refused (0 = never; ``[[printers]] max_downscale``, a job's ``fit=1`` lifts it).
+    max_downscale: float = 0.0
+    #: The printer's name, for messages ("printer zebra has 58×40 mm media"); "" outside the daemon.
+    name: str = ""
 
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
@@ -99,6 +104,8 @@ class PrinterSpec:
             raise UsageError(f"bad verify policy {self.verify!r} (fail, warn or off)")
         if self.max_pages < 1:
             raise UsageError("max_pages must be at least 1")
+        if not 0 <= self.max_downscale <= 1:
+            raise UsageError(f"max_downscale {self.max_downscale} out of range (0..1)")
         if self.max_pixels < 10_000:
             raise UsageError("max_pixels must be at least 10000")
 

@@ -1,4 +1,5 @@
-"""The control API's command-line client: print, jobs, printers, reprint, cancel, pause, resume.
+"""The control API's command-line client: print, jobs, scans, printers, reprint, cancel, pause,
+resume.
 
 ``--api URL`` or ``$PRINTSTATION_API`` (default ``http://127.0.0.1:8631``); a token for a
 non-loopback daemon comes from ``$PRINTSTATION_API_TOKEN``.
@@ -9,13 +10,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, PrintstationError, UsageError
 
 DEFAULT_API = "http://127.0.0.1:8631"
+#: What to do when the daemon does not answer (appended to the "cannot reach" error).
+START_HINT = ("is it running? start it with `printstation run [--config FILE]` (`make run` in a checkout; "
+              "as a service: systemctl start printstation)")
+#: Seconds between polls of ``print --wait``.
+WAIT_POLL = 0.2
+#: Job states ``print --wait`` stops at.
+FINAL_STATES = ("done", "failed", "canceled", "interrupted")
 
 
 class ApiRefused(PrintstationError):
@@ -43,7 +54,8 @@ class Client:
         try:
             r = self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
-            raise PrintstationError(f"cannot reach the printstation daemon at {self.api}: {exc}") from None
+            raise PrintstationError(f"cannot reach the printstation daemon at {self.api}: {exc}; "
+                                    f"{START_HINT}") from None
         try:
             return r.status_code, r.json()
         except ValueError:
@@ -51,6 +63,10 @@ class Client:
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
         """The body of a successful call; an error answer raises the matching error (401 → exit 4)."""
+        return self.call_status(method, path, **kw)[1]
+
+    def call_status(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+        """``(status, body)`` of a successful call (errors raise as in :meth:`call`)."""
         status, body = self.request(method, path, **kw)
         if status >= 400:
             msg = body.get("error") if isinstance(body, dict) else None
@@ -62,7 +78,7 @@ class Client:
             if status < 500:
                 raise UsageError(msg)
             raise PrintstationError(msg)
-        return body
+        return status, body
 
     def close(self) -> None:
         self._http.close()
@@ -93,6 +109,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--printer", metavar="NAME", help="printer name (default: the daemon's default printer)")
     p.add_argument("--copies", type=int, metavar="N")
     p.add_argument("--key", metavar="KEY", help="idempotency key (one FILE only): a repeat prints nothing")
+    p.add_argument("--fit", action="store_true",
+                   help="print even when fitting the label to the media shrinks it below the "
+                        "printer's max_downscale")
+    p.add_argument("--wait", action="store_true",
+                   help="wait until every job is done or failed (exit 0 when all are done, else 3)")
     _add_api(p)
     p.set_defaults(func=cmd_print)
 
@@ -100,9 +121,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--printer", metavar="NAME")
     p.add_argument("--state", choices=("queued", "sending", "done", "failed", "canceled", "interrupted"))
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--wide", action="store_true", help="the whole error on one line (default: wrapped)")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     _add_api(p)
     p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("scans", help="show the scan log (newest first)")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="how many scans (1..1000, default 50)")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    _add_api(p)
+    p.set_defaults(func=cmd_scans)
 
     p = sub.add_parser("printers", help="list printers with their state")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
@@ -128,46 +156,127 @@ def _describe(job: dict[str, Any]) -> str:
     return f"job {job['id']} {job['state']} on {job['printer']}{extra}{err}"
 
 
+def trouble_note(body: dict[str, Any]) -> str:
+    """`` — printer mute: error: no answer …`` when a submit/scan answer names printer trouble."""
+    state = body.get("printer_state")
+    if not state:
+        return ""
+    reason = body.get("printer_reason")
+    name = body.get("printer") or "?"
+    return f" — printer {name}: {state}" + (f": {reason}" if reason else "")
+
+
+def _target_printer(client: Client, wanted: str | None) -> dict[str, Any]:
+    """The printer a print goes to, from ``GET /printers``; exit 2 listing them when unknown."""
+    printers = client.call("GET", "/printers").get("printers") or []
+    if wanted:
+        found = next((p for p in printers if p.get("name") == wanted), None)
+    else:
+        found = next((p for p in printers if p.get("default")), printers[0] if printers else None)
+    if found is None:
+        names = ", ".join(p.get("name", "?") for p in printers) or "none"
+        raise UsageError(f"no printer named {wanted!r} (configured printers: {names})")
+    return found
+
+
+def sniff_label(f: str, data: bytes) -> str:
+    """The format of one file before it is queued; unknown or empty data raise :class:`BadInput`
+    naming the file (exit 3)."""
+    from ..render.sniff import sniff
+
+    try:
+        return sniff(data).kind
+    except BadInput as exc:
+        raise BadInput(f"{f}: {exc}") from None
+
+
+def check_label(f: str, kind: str, printer: dict[str, Any]) -> None:
+    """ZPL for a non-ZPL printer raises :class:`BadInput` naming the file (exit 3)."""
+    lang = printer.get("lang") or "zpl"
+    if kind == "zpl" and lang != "zpl":
+        raise BadInput(f"{f}: ZPL cannot be printed on {printer.get('name')} ({lang.upper()} printer): "
+                       "fetch the label as SVG, PNG or PDF")
+
+
 def cmd_print(args: argparse.Namespace) -> int:
     if args.copies is not None and not 1 <= args.copies <= 9999:
         raise UsageError("--copies must be 1..9999")
     if args.key and len(args.files) > 1:
         raise UsageError("--key needs exactly one FILE")
-    blobs = []
-    for f in args.files:
-        try:
-            blobs.append((f, Path(f).read_bytes() if f != "-" else sys.stdin.buffer.read()))
-        except IsADirectoryError:
-            raise UsageError(f"{f} is a directory") from None
-        except OSError as exc:
-            raise UsageError(f"cannot read {f}: {exc.strerror or exc}") from None
+    from .convert import _read
+
+    blobs = [(f, _read(f)) for f in args.files]
+    kinds = [sniff_label(f, data) for f, data in blobs]  # before the daemon is even asked
     client = _client(args.api)
-    failed = 0
+    failed = refused = 0
+    jobs: list[tuple[str, dict[str, Any]]] = []
     try:
+        printer = _target_printer(client, args.printer)
+        for (f, _), kind in zip(blobs, kinds):  # every file is checked before any is queued
+            check_label(f, kind, printer)
         for f, data in blobs:
-            params: dict[str, Any] = {"name": Path(f).name if f != "-" else "stdin"}
-            if args.printer:
-                params["printer"] = args.printer
+            params: dict[str, Any] = {"name": Path(f).name if f != "-" else "stdin", "printer": printer["name"]}
             if args.copies:
                 params["copies"] = args.copies
             if args.key:
                 params["key"] = args.key
+            if args.fit:
+                params["fit"] = 1
             try:
-                job = client.call("POST", "/jobs", params=params, content=data)
+                status, job = client.call_status("POST", "/jobs", params=params, content=data)
             except (UsageError, BadInput) as exc:
                 print(f"printstation: error: {f}: {exc}", file=sys.stderr)
                 failed += 1
                 continue
-            print(_describe(job))
+            if job["state"] == "failed":  # refused at once (e.g. a label too large for the media)
+                print(f"printstation: error: {f}: job {job['id']} failed: {job.get('error')}", file=sys.stderr)
+                refused += 1
+                continue
+            prefix = f"{f}: " if len(blobs) > 1 else ""
+            if status == 200:  # an existing job for this --key: nothing new was queued
+                print(f"{prefix}key {args.key!r} is job {job['id']} on {job['printer']} ({job['state']}): "
+                      f"not queued again{trouble_note(job)}", flush=True)
+            else:
+                print(f"{prefix}queued job {job['id']} on {job['printer']}{trouble_note(job)}", flush=True)
+            jobs.append((f, job))
+        if args.wait and jobs and _wait_jobs(client, jobs):
+            refused += 1
     finally:
         client.close()
-    return 1 if failed else 0
+    return 3 if refused else 1 if failed else 0
 
 
-def _table(rows: list[list[str]], head: list[str]) -> None:
+def _wait_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:
+    """Poll until every job is done/failed; one line each. 3 when any did not end ``done``."""
+    bad = 0
+    for f, job in jobs:
+        while job["state"] not in FINAL_STATES:
+            time.sleep(WAIT_POLL)
+            job = client.call("GET", f"/jobs/{job['id']}")
+        if job["state"] == "done":
+            print(f"{f}: done job {job['id']} on {job['printer']}" if len(jobs) > 1
+                  else f"done job {job['id']} on {job['printer']}", flush=True)
+        else:
+            bad += 1
+            why = f": {job['error']}" if job.get("error") else ""
+            print(f"printstation: error: {f}: job {job['id']} {job['state']} on {job['printer']}{why}",
+                  file=sys.stderr, flush=True)
+    return 3 if bad else 0
+
+
+def _table(rows: list[list[str]], head: list[str], wide: bool = True) -> None:
+    """Columns padded to their widest cell. The last column is wrapped under itself to the
+    terminal's width unless ``wide`` (the whole text on one line); it is never cut."""
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+    indent = sum(w + 2 for w in widths[:-1])
+    room = shutil.get_terminal_size((120, 24)).columns - indent
     for r in [head] + rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        cells = [str(c).ljust(w) for c, w in zip(r[:-1], widths)]
+        last = str(r[-1])
+        parts = [last] if wide or room < 20 or len(last) <= room else textwrap.wrap(last, room) or [""]
+        print(("  ".join(cells + [parts[0]])).rstrip())
+        for more in parts[1:]:
+            print(" " * indent + more)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -180,10 +289,27 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(body, indent=2, ensure_ascii=False))
         return 0
-    rows = [[str(j["id"]), j["printer"], j["state"], str(j["copies"] or ""), str(j["attempts"]),
+    rows = [[str(j["id"]), j["printer"], j["state"], str(j.get("copies") or 1), str(j["attempts"]),
              (j["created"] or "")[:19].replace("T", " "), j.get("name") or j.get("source_ref") or j["source"],
-             (j.get("error") or "")[:60]] for j in body["jobs"]]
-    _table(rows, ["ID", "PRINTER", "STATE", "COPIES", "TRIES", "CREATED", "NAME", "ERROR"])
+             " ".join((j.get("error") or "").split())] for j in body["jobs"]]
+    _table(rows, ["ID", "PRINTER", "STATE", "COPIES", "TRIES", "CREATED", "NAME", "ERROR"], wide=args.wide)
+    return 0
+
+
+def cmd_scans(args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= 1000:
+        raise UsageError("--limit must be 1..1000")
+    body = _call(args, "GET", "/scans", params={"limit": args.limit})
+    if args.json:
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+        return 0
+    rows = []
+    for r in body.get("scans") or []:
+        ts = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["ts"])) if r.get("ts") else ""
+        rows.append([str(r.get("id") or ""), ts, r.get("scanner") or "", r.get("printer") or "",
+                     r.get("code") or "", r.get("action") or "-", r.get("outcome") or "",
+                     str(r.get("job") or ""), " ".join((r.get("detail") or "").split())])
+    _table(rows, ["ID", "TIME", "SCANNER", "PRINTER", "CODE", "ACTION", "OUTCOME", "JOB", "DETAIL"])
     return 0
 
 

@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     from ..guard import time_limit
 
     spec = spec_from_args(args)
+    if spec.lang == "png" and args.output == "-" and sys.stdout.isatty():
+        raise UsageError("PNG is binary and stdout is a terminal: use -o FILE (or pipe it)")
     data = _read(args.input)
     with time_limit(spec.render_timeout):
         labels = convert(data, spec)

@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 
-from .client import DEFAULT_API, _client
+from .client import DEFAULT_API, _client, trouble_note
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
         raise PrintstationError(msg or f"HTTP {status}")
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
+    elif data.get("outcome") == "duplicate" and data.get("detail"):
+        # "duplicate: order 123 already printed as job 1 on zebra"
+        print(f"duplicate: {data['detail']} (PS:REPRINT prints it again){trouble_note(data)}")
     else:
         parts = [data.get("outcome", "?"), data.get("action") or "-"]
         if data.get("job"):
@@ -51,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
         if data.get("printer"):
             parts.append(f"on {data['printer']}")
         line = " ".join(parts) + (f": {data['detail']}" if data.get("detail") else "")
-        print(line)
+        print(line + trouble_note(data))
     return 1 if data.get("outcome") in ("failed", "unmatched") else 0

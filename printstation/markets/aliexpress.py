@@ -15,7 +15,8 @@ from ..errors import UsageError
 from .base import ApiClient, ApiError, BadLabel, Secret, positive_ids
 from .content import pdf_pages
 
-DEFAULT_URL = "https://openapi.aliexpress.ru"
+#: Seed 003: "Адрес рабочей среды: https://openapi.ru.laliexpress.com".
+DEFAULT_URL = "https://openapi.ru.laliexpress.com"
 #: LAliExpress publishes no limit for these methods; a modest default, configurable.
 DEFAULT_RATE_PER_MIN = 120
 DEFAULT_BURST = 10
@@ -53,6 +54,7 @@ class AliClient(ApiClient):
                  timeout: float = 30.0, max_pdf_bytes: int = MAX_PDF_BYTES, **kw: Any) -> None:
         super().__init__(base_url, token, auth_header="x-auth-token", rate_per_min=rate_per_min,
                          burst=burst, timeout=timeout, **kw)
+        self._http.headers["Accept"] = "application/json"  # as seed 003's examples send it
         self.max_pdf_bytes = max_pdf_bytes
 
     def map_error(self, resp) -> ApiError:

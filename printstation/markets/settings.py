@@ -12,7 +12,7 @@ Config keys (all optional)::
     retries = 4                # extra tries after 5xx / timeouts / dropped connections
 
     [markets.ali]
-    base_url = "https://openapi.aliexpress.ru"
+    base_url = "https://openapi.ru.laliexpress.com"
     token_file = "/etc/printstation/ali-token"
     rate_per_min = 120
     burst = 10

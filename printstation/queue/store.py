@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS printers (
 """
 
 COLUMNS = ("id", "printer", "source", "source_ref", "name", "key", "copies", "state", "attempts",
-           "resends", "error", "size", "created", "updated", "sent", "done", "reprint_of")
+           "resends", "error", "size", "created", "updated", "sent", "done", "reprint_of", "fit")
 
 
 class NotFound(UsageError):
@@ -120,6 +120,8 @@ class Job:
     sent: float | None
     done: float | None
     reprint_of: int | None
+    #: Fit the label to the media even past the printer's ``max_downscale`` (``fit=1``).
+    fit: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -154,6 +156,8 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
+        if "fit" not in {r[1] for r in self._db.execute("PRAGMA table_info(jobs)")}:  # older queue
+            self._db.execute("ALTER TABLE jobs ADD COLUMN fit INTEGER NOT NULL DEFAULT 0")
         self._listeners: list[Callable[[Job], None]] = []
         self._remove_orphans()
 
@@ -177,7 +181,9 @@ class JobStore:
             fn(job)
 
     def _row(self, row: sqlite3.Row | None) -> Job | None:
-        return Job(**{k: row[k] for k in COLUMNS}) if row is not None else None
+        if row is None:
+            return None
+        return Job(**{k: (bool(row[k]) if k == "fit" else row[k]) for k in COLUMNS})
 
     def _get(self, job_id: int) -> Job | None:
         return self._row(self._db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
@@ -200,7 +206,7 @@ class JobStore:
 
     def submit(self, printer: str, data: bytes, *, copies: int | None = None, key: str | None = None,
                name: str | None = None, source: str = "api", source_ref: str | None = None,
-               reprint: bool = False, reprint_of: int | None = None) -> tuple[Job, bool]:
+               reprint: bool = False, reprint_of: int | None = None, fit: bool = False) -> tuple[Job, bool]:
         """Queue a job. Returns ``(job, created)``; an existing idempotency ``key`` returns the
         existing job with ``created=False`` unless ``reprint`` (then a new job, ``reprint_of``
         the existing one)."""
@@ -225,8 +231,8 @@ class JobStore:
             with self._txn(durable=True):  # one fsync: the row and its bytes together
                 cur = self._db.execute(
                     "INSERT INTO jobs (printer, source, source_ref, name, key, copies, size, created,"
-                    " updated, reprint_of) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (printer, source, source_ref, name, key, copies, len(data), now, now, reprint_of))
+                    " updated, reprint_of, fit) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (printer, source, source_ref, name, key, copies, len(data), now, now, reprint_of, int(fit)))
                 job_id = int(cur.lastrowid)  # type: ignore[arg-type]
                 self._db.execute("INSERT INTO payloads (id, data) VALUES (?, ?)", (job_id, data))
             job = self._get(job_id)
@@ -251,11 +257,11 @@ class JobStore:
                 self._db.execute("PRAGMA synchronous=NORMAL")
 
     def reprint(self, job_id: int) -> Job:
-        """A new queued job with the same bytes, printer and copies (``reprint_of`` = ``job_id``)."""
+        """A new queued job with the same bytes, printer, copies and fit (``reprint_of`` = ``job_id``)."""
         old = self.get(job_id)
         data = self.payload(job_id)
         job, _ = self.submit(old.printer, data, copies=old.copies, name=old.name, source=old.source,
-                             source_ref=old.source_ref, reprint_of=old.id)
+                             source_ref=old.source_ref, reprint_of=old.id, fit=old.fit)
         return job
 
     # -- reads -----------------------------------------------------------------------------------

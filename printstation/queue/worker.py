@@ -57,6 +57,16 @@ TRANSPORT_ERRORS = metrics.counter(
     "printstation_transport_errors_total", "Failed writes to a printer", ("printer", "transient"))
 
 
+def status_hint(printer: str, reason: str | None) -> str:
+    """Advice for a printer that never answers its status query (doctor and the log)."""
+    from ..status import NO_ANSWER
+
+    if reason and reason.startswith(NO_ANSWER):
+        return (f"; if printer {printer} never answers status queries, set status_poll = 0 in its "
+                "[[printers]] section")
+    return ""
+
+
 class PrinterWorker:
     """Drives one printer's queue in its own thread."""
 
@@ -135,7 +145,10 @@ class PrinterWorker:
 
     def _set(self, state: str, reason: str | None) -> None:
         if (state, reason) != (self.state, self.reason):
-            if state in ("offline", "error") or self.state in ("offline", "error"):
+            if state in ("offline", "error"):  # trouble is a WARNING; recovery an INFO line
+                log.warning("printer %s: %s%s%s", self.name, state, f" ({reason})" if reason else "",
+                            status_hint(self.name, reason))
+            elif self.state in ("offline", "error"):
                 log.info("printer %s: %s%s", self.name, state, f" ({reason})" if reason else "")
             self.state, self.reason = state, reason
         PRINTER_UP.set(0 if state in ("offline", "error") else 1, printer=self.name)
@@ -249,6 +262,8 @@ class PrinterWorker:
         try:
             payload = self.store.payload(job.id)
             spec = self.cfg.spec if job.copies is None else self.cfg.spec.replace(copies=job.copies)
+            if job.fit:  # the job asked to be fitted whatever the shrink
+                spec = spec.replace(max_downscale=0.0)
             labels = self._convert(payload, spec)
             data = b"".join(labels)
             if not data:

@@ -8,6 +8,7 @@ source on the printer raster. Rasters are numpy ``bool`` arrays, ``True`` = a bl
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -97,6 +98,74 @@ def fit(src_w: float, src_h: float, spec: PrinterSpec, *, integer_scale: bool = 
     pw, ph = (out_h, out_w) if rot in (90, 270) else (out_w, out_h)
     return Placement(src_w, src_h, out_w, out_h, rot, (cw - pw) // 2, (ch - ph) // 2, cw, ch,
                      spec.media.width_mm)
+
+
+def source_size_mm(src: object) -> tuple[float, float] | None:
+    """The physical size of a source in mm when it has one: PDF pages (points) and SVGs sized
+    in mm/cm/in/pt; ``None`` for bitmaps and unitless SVGs (pixels have no size)."""
+    import sys
+
+    per_unit = getattr(src, "mm_per_unit", None)
+    pdf = sys.modules.get("printstation.render.pdf")
+    if per_unit is None and pdf is not None and isinstance(src, (pdf.PdfPageSource, pdf.CroppedSource)):
+        per_unit = 25.4 / 72
+    svg = sys.modules.get("printstation.render.svg")
+    if per_unit is None and svg is not None and isinstance(src, svg.SvgSource) \
+            and getattr(src, "min_detect_scale", 1.0) != 1.0:  # sized in absolute units
+        per_unit = 25.4 / 96
+    if not per_unit:
+        return None
+    return float(src.width) * per_unit, float(src.height) * per_unit  # type: ignore[attr-defined]
+
+
+def check_downscale(src: object, p: Placement, spec: PrinterSpec) -> None:
+    """Refuse a label that fitting would shrink below ``spec.max_downscale`` (a 100×150 label on
+    58×40 media prints unreadably small): ``label is 100×150 mm, printer NAME has 58×40 mm media``."""
+    if not spec.max_downscale:
+        return
+    size = source_size_mm(src)
+    if size is None or size[0] <= 0:
+        return
+    factor = (p.out_w / spec.dots_per_mm) / size[0]
+    if factor < spec.max_downscale - 1e-6:
+        from ..errors import BadInput
+
+        m = spec.media
+        raise BadInput(f"label is {size[0]:.0f}×{size[1]:.0f} mm, printer {spec.name or 'this printer'} has "
+                       f"{m.width_mm:g}×{m.height_mm:g} mm media (it would print at {factor:.0%} of its "
+                       "size; fetch it in the media's size or print it with fit=1 / --fit)")
+
+
+#: Symbologies whose bars give a reading direction (preferred over 2-D codes for orientation).
+LINEAR = frozenset({"Code128", "Code39", "Code93", "EAN13", "EAN8", "UPCA", "UPCE", "ITF", "Codabar"})
+
+
+def upright(src: "Source", p: Placement, spec: PrinterSpec, key: str | None = None) -> Placement:
+    """``--rotate auto`` that turns a source a quarter (portrait onto landscape media or back)
+    turns it the way that leaves the label upright: the direction its barcode reads in (a
+    vertical WB ``zplv``-style sticker may come turned either way; a fixed 90° printed half of
+    them upside down). Bars read left to right and the human-readable line under them then sits
+    below, upright. The biggest linear barcode decides (else the biggest 2-D one); a source
+    without a barcode keeps the default quarter turn. Detection is the one barcode redraw uses
+    (cached by ``key``), so this costs nothing extra there."""
+    if spec.rotate != "auto" or p.rotation not in (90, 270):
+        return p
+    from . import barcodes
+
+    found, _, _ = barcodes.detect(Page(np.zeros((0, 0), np.uint8), p, src), key)
+    if not found:
+        return p
+
+    def size(b: "barcodes.Barcode") -> float:
+        xs = [c[0] for c in b.corners]
+        ys = [c[1] for c in b.corners]
+        return (max(xs) - min(xs)) * (max(ys) - min(ys))
+
+    best = max(found, key=lambda b: (b.format in LINEAR, size(b)))
+    turn = (-int(round(best.orientation / 90.0)) * 90) % 360  # clockwise turn that makes it read 0°
+    if turn in (90, 270) and turn != p.rotation:
+        return dataclasses.replace(p, rotation=turn)
+    return p
 
 
 def rotate_cw(a: np.ndarray, degrees: int) -> np.ndarray:

@@ -35,9 +35,29 @@ def post_scan(d: Any, req: Request) -> tuple[int, Any]:
         raise HttpError(400, '"printer" must be a string')
     t = _triggers(d)
     if printer and printer not in t.scans.printers:
-        raise HttpError(404, f"no printer named {printer!r}")
+        raise HttpError(404, f"no printer named {printer!r} (configured printers: {', '.join(t.scans.printers)})")
     scanner = body.get("scanner") if isinstance(body.get("scanner"), str) else "api"
-    return 200, t.scan(code, printer=printer or None, scanner=scanner[:64])
+    rec = t.scan(code, printer=printer or None, scanner=scanner[:64])
+    return 200, {**rec, **_trouble(d, rec)}
+
+
+def _trouble(d: Any, rec: dict[str, Any]) -> dict[str, Any]:
+    """The printer's trouble (``printer_state``, ``printer_reason``, ``warning``) for a scan that
+    queued a label, after giving the printer a moment to take it; a job that failed at once
+    turns the answer's outcome into ``failed`` with its reason."""
+    note = getattr(d, "printer_note", None)
+    if note is None or not rec.get("printer"):
+        return {}
+    new_job = rec.get("outcome") in ("queued", "reprinted") and str(rec.get("job") or "").isdigit()
+    out = dict(note(rec["printer"], int(rec["job"]) if new_job else None))
+    if new_job:
+        try:
+            job = d.store.get(int(rec["job"]))
+        except Exception:  # noqa: BLE001 - the answer is still the scan record
+            return out
+        if job.state == "failed":
+            out.update(outcome="failed", detail=f"job {job.id} failed: {job.error}")
+    return out
 
 
 @route("GET", r"/scans")

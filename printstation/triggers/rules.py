@@ -59,6 +59,8 @@ class Match:
     action: str
     ref: str
     rule: str  # the rule's pattern, for the scan log
+    #: The rule's ``printer``: its labels go there whatever scanner read the code.
+    printer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Rule:
     action: str
     check: Callable[[str], bool] | None = None
     builtin: bool = False
+    printer: str | None = None
 
     def match(self, code: str) -> Match | None:
         m = self.pattern.fullmatch(code)  # a rule always covers the whole code
@@ -80,7 +83,7 @@ class Rule:
             ref = m.group(1)
         else:
             ref = code
-        return Match(self.action, ref, self.pattern.pattern)
+        return Match(self.action, ref, self.pattern.pattern, self.printer)
 
 
 def _digits_range(text: str, key: str) -> tuple[int, int]:
@@ -110,7 +113,8 @@ class ScanSettings:
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     wb_order_digits: tuple[int, int] = (9, 11)
     ali_tracking: str = DEFAULT_ALI_TRACKING
-    user_rules: tuple[tuple[str, str], ...] = ()
+    #: ``(match, action)`` or ``(match, action, printer)`` per user rule.
+    user_rules: tuple[tuple[str, ...], ...] = ()
     rules: tuple[Rule, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -143,25 +147,25 @@ def default_rules(settings: ScanSettings) -> list[Rule]:
 
 def build_rules(settings: ScanSettings) -> list[Rule]:
     rules: list[Rule] = []
-    for i, (pattern, action) in enumerate(settings.user_rules):
-        rules.append(Rule(_compile(pattern, f"rules[{i}].match"), action))
+    for i, (pattern, action, *printer) in enumerate(settings.user_rules):
+        rules.append(Rule(_compile(pattern, f"rules[{i}].match"), action, printer=(printer or [None])[0]))
     return rules + default_rules(settings)
 
 
-def parse_rules(items: Any, key: str = "rules") -> tuple[tuple[str, str], ...]:
-    """Validate the ``[[rules]]`` array of tables → ``((match, action), …)``."""
+def parse_rules(items: Any, key: str = "rules") -> tuple[tuple[str, ...], ...]:
+    """Validate the ``[[rules]]`` array of tables → ``((match, action[, printer]), …)``."""
     if items is None:
         return ()
     if not isinstance(items, list):
         raise ConfigError(f"{key}: expected an array of tables ([[rules]])")
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, ...]] = []
     for i, item in enumerate(items):
         k = f"{key}[{i}]"
         if not isinstance(item, Mapping):
             raise ConfigError(f"{k}: expected a table with match and action")
-        unknown = set(item) - {"match", "action"}
+        unknown = set(item) - {"match", "action", "printer"}
         if unknown:
-            raise ConfigError(f"{k}.{sorted(unknown)[0]}: unknown key (known: match, action)")
+            raise ConfigError(f"{k}.{sorted(unknown)[0]}: unknown key (known: action, match, printer)")
         if "match" not in item:
             raise ConfigError(f"{k}.match: missing")
         if "action" not in item:
@@ -170,11 +174,14 @@ def parse_rules(items: Any, key: str = "rules") -> tuple[tuple[str, str], ...]:
         action = item["action"]
         if action not in ACTIONS:
             raise ConfigError(f"{k}.action: unknown action {action!r} (one of {', '.join(ACTIONS)})")
-        out.append((item["match"], action))
+        printer = item.get("printer")
+        if printer is not None and (not isinstance(printer, str) or not printer):
+            raise ConfigError(f"{k}.printer: expected a printer name")
+        out.append((item["match"], action) + ((printer,) if printer else ()))
     return tuple(out)
 
 
-def parse_scan(section: Mapping[str, Any] | None, rules: Sequence[tuple[str, str]] = (),
+def parse_scan(section: Mapping[str, Any] | None, rules: Sequence[tuple[str, ...]] = (),
                key: str = "scan") -> ScanSettings:
     """Validate the ``[scan]`` table (debounce_ms, wb_order_digits, ali_tracking)."""
     section = dict(section or {})

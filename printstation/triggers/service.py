@@ -67,6 +67,8 @@ class Outcome:
     key: str | None = None
     detail: str | None = None
     printer: str | None = None
+    #: ``(action, ref)`` that fetches this label again (``PS:REPRINT`` right after a duplicate).
+    again: tuple[str, str] | None = None
 
 
 def job_id(job: Any) -> str | None:
@@ -116,6 +118,8 @@ class ScanService:
         self.find_box = find_box
         self.clock = clock
         self._last: dict[tuple[str, str], float] = {}
+        #: scanner → its last scan when that was a duplicate: (job id, (action, ref)).
+        self._dup: dict[str, tuple[str | None, tuple[str, str]] | None] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------
@@ -128,12 +132,16 @@ class ScanService:
                                "action": None, "ref": None}
         if not code:
             return self._record(rec, Outcome("ignored", detail="empty code"))
-        if debounce and self._bounced(scanner, code, self.settings.debounce_ms if debounce_ms is None else debounce_ms):
+        # the same code for another printer (``scan --printer``) is a new request, not a double read
+        if debounce and self._bounced(f"{scanner}\0{target}", code,
+                                      self.settings.debounce_ms if debounce_ms is None else debounce_ms):
             return self._record(rec, Outcome("debounced", detail="same code from the same scanner just now"))
         m = self.settings.classify(code)
         if m is None:
             return self._record(rec, Outcome("unmatched", detail="no rule matches this code"))
         rec["action"], rec["ref"] = m.action, m.ref
+        if m.printer:  # the rule names its printer: whatever scanner read the code
+            target = rec["printer"] = m.printer
         if target not in self.printers:
             return self._record(rec, Outcome("failed", detail=f"no printer named {target!r}"))
         try:
@@ -161,6 +169,10 @@ class ScanService:
 
     def _record(self, rec: dict[str, Any], out: Outcome) -> dict[str, Any]:
         rec.update(outcome=out.outcome, job=out.job, key=out.key, detail=out.detail)
+        if out.outcome not in ("debounced", "ignored"):
+            with self._lock:
+                dup = out.outcome == "duplicate" and out.again is not None
+                self._dup[rec["scanner"]] = (out.job, out.again) if dup else None  # type: ignore[assignment]
         if out.printer:
             rec["printer"] = out.printer
         SCANS.inc(outcome=out.outcome)
@@ -178,34 +190,42 @@ class ScanService:
             raise ScanFailed("marketplace access is not configured ([markets] section)")
         return self.labels
 
-    def _queue(self, printer: str, data: bytes, key: str, name: str, ref: str) -> Outcome:
+    def _queue(self, printer: str, data: bytes, key: str, name: str, ref: str, what: str,
+               again: tuple[str, str], reprint: bool = False) -> Outcome:
+        """Queue a marketplace label under its idempotency ``key``; ``what`` names it for the
+        duplicate message ("order 123 already printed as job 1 on zebra"), ``again`` is the
+        (action, ref) that fetches it again; ``reprint`` prints it again despite the key."""
         ex = getattr(self.submitter, "submit_ex", None)
         if ex is not None:  # the daemon tells whether the key was new
-            job, created = ex(printer, data, copies=None, key=key, name=name, source="scan", source_ref=ref)
+            job, created = ex(printer, data, copies=None, key=key, name=name, source="scan", source_ref=ref,
+                              reprint=reprint)
             duplicate = not created
         else:
             job = self.submitter.submit(printer, data, copies=None, key=key, name=name, source="scan",
-                                        source_ref=ref, reprint=False)
+                                        source_ref=ref, reprint=reprint)
             duplicate = job_is_duplicate(job)
         jid = job_id(job)
-        if duplicate:
-            return Outcome("duplicate", job=jid, key=key, detail="already queued or printed (PS:REPRINT prints it again)")
         state = job.get("state") if isinstance(job, Mapping) else getattr(job, "state", None)
+        if duplicate:
+            on = (job.get("printer") if isinstance(job, Mapping) else getattr(job, "printer", None)) or printer
+            return Outcome("duplicate", job=jid, key=key, printer=on, again=again,
+                           detail=f"{what} {_already(state)} as job {jid} on {on}")
         if state == "failed":
             err = job.get("error") if isinstance(job, Mapping) else getattr(job, "error", None)
             return Outcome("failed", job=jid, key=key, detail=f"job failed: {err}")
         return Outcome("queued", job=jid, key=key)
 
-    def _act(self, action: str, ref: str, printer: str, scanner: str) -> Outcome:
+    def _act(self, action: str, ref: str, printer: str, scanner: str, reprint: bool = False) -> Outcome:
         spec = self.printers.get(printer)
         if action in COMMANDS:
-            return self._command(action, printer)
+            return self._command(action, printer, scanner)
         if action == "ignore":
             return Outcome("ignored")
         if action == "wb-order":
             oid = int(ref)
             data = self._need_labels().wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
-            out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", ref)
+            out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", ref, f"order {oid}",
+                              ("wb-order", str(oid)), reprint)
             if out.outcome in ("queued", "duplicate"):
                 self.state.mark_printed(oid, out.job, "order")
             return out
@@ -218,37 +238,44 @@ class ScanService:
                                  + ("" if known else " (the barcode is not in any synced order)"))
             try:
                 data = labels.wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
-                out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", str(oid))
+                out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", str(oid), f"order {oid}",
+                                  ("wb-order", str(oid)))
             except BaseException:
                 self.state.unclaim(oid)
                 raise
             self.state.mark_printed(oid, out.job, f"product:{ref}")
-            out.detail = f"order {oid}" + (f"; {out.detail}" if out.detail else "")
+            if out.outcome != "duplicate":
+                out.detail = f"order {oid}" + (f"; {out.detail}" if out.detail else "")
             return out
         if action == "wb-supply-qr":
             data = self._need_labels().wb_supply_qr(ref, sticker_type(spec))
-            return self._queue(printer, data, f"wb-supply-{ref}", f"wb-supply-{ref}", ref)
+            return self._queue(printer, data, f"wb-supply-{ref}", f"wb-supply-{ref}", ref, f"supply {ref}",
+                               ("wb-supply-qr", ref), reprint)
         if action == "wb-box":
             labels = self._need_labels()
             supply = self.state.box_supply(ref)
             if supply is None and self.find_box is not None:
                 supply = self.find_box(ref)
             if supply is None:
-                raise ScanFailed(f"box {ref} is in no synced open supply")
+                raise ScanFailed(f"box {ref} is in no open or recently delivered WB supply")
             data = labels.wb_box_sticker(ref, supply, sticker_type(spec))
-            out = self._queue(printer, data, f"wb-box-{ref}", f"wb-box-{ref}", ref)
-            out.detail = f"supply {supply}" + (f"; {out.detail}" if out.detail else "")
+            out = self._queue(printer, data, f"wb-box-{ref}", f"wb-box-{ref}", ref, f"box {ref}",
+                              ("wb-box", ref), reprint)
+            if out.outcome != "duplicate":
+                out.detail = f"supply {supply}" + (f"; {out.detail}" if out.detail else "")
             return out
         if action in ("ali-tracking", "ali-label"):
             labels = self._need_labels()
             lid = labels.ali_find(ref) if action == "ali-tracking" else int(ref)
             data = labels.ali_label(lid)
-            out = self._queue(printer, data, f"ali-{lid}", f"ali-{lid}.pdf", ref)
-            out.detail = f"logistic order {lid}" + (f"; {out.detail}" if out.detail else "")
+            out = self._queue(printer, data, f"ali-{lid}", f"ali-{lid}.pdf", ref, f"logistic order {lid}",
+                              ("ali-label", str(lid)), reprint)
+            if out.outcome != "duplicate":
+                out.detail = f"logistic order {lid}" + (f"; {out.detail}" if out.detail else "")
             return out
         raise ScanFailed(f"unknown action {action!r}")
 
-    def _command(self, action: str, printer: str) -> Outcome:
+    def _command(self, action: str, printer: str, scanner: str = "api") -> Outcome:
         if self.control is None:
             raise ScanFailed("queue commands are not available here")
         if action == "pause":
@@ -258,6 +285,13 @@ class ScanService:
             self.control.resume(printer)
             return Outcome("resumed", printer=printer)
         if action == "reprint":
+            with self._lock:
+                dup = self._dup.pop(scanner, None)
+            if dup is not None:  # right after a duplicate: that label, fetched for this printer
+                old, (action, ref) = dup
+                out = self._act(action, ref, printer, scanner, reprint=True)
+                return Outcome("reprinted", job=out.job, key=out.key, printer=printer,
+                               detail=f"reprint of job {old}")
             job = self.control.reprint_last(printer)
             if job is None:
                 raise ScanFailed(f"printer {printer!r} has no job to reprint")
@@ -266,6 +300,15 @@ class ScanService:
         if job is None:
             raise ScanFailed(f"printer {printer!r} has no queued job to cancel")
         return Outcome("canceled", job=job_id(job), printer=printer)
+
+
+def _already(state: str | None) -> str:
+    """How a duplicate's earlier job ended, in words: printed, queued, or what else befell it."""
+    if state in (None, "done"):
+        return "already printed"
+    if state in ("queued", "sending"):
+        return "already queued"
+    return f"already sent ({state})"
 
 
 def daemon_service(daemon: Any) -> Any:

@@ -3,7 +3,9 @@
 * ``[scan]`` — ``debounce_ms`` (1500), ``wb_order_digits`` ("9-11"), ``ali_tracking`` (regex);
 * ``[sync]`` — background WB sync: ``enabled`` (true when a WB token is found), ``interval_s``
   (60), ``lookback_days`` (14), ``min_gap_ms`` (500: at most 2 sync calls a second);
-* ``[[rules]]`` — the daemon's parser plus a check that each ``action`` is one we know.
+* ``[[rules]]`` — the daemon's parser plus a check that each ``action`` is one we know; a rule's
+  ``printer`` (checked against ``[[printers]]`` by :func:`printstation.config.parse`) sends its
+  labels to that printer whatever scanner read the code.
 """
 
 from __future__ import annotations
@@ -68,9 +70,12 @@ def register(register_section: Callable[..., None], sections: dict[str, Any]) ->
         for i, r in enumerate(rules):
             if r.action not in ACTIONS:
                 raise ConfigError(f"{path}[{i}].action: unknown action {r.action!r} (one of {', '.join(ACTIONS)})")
-            extra = sorted(r.options)
+            extra = sorted(set(r.options) - {"printer"})
             if extra:
-                raise ConfigError(f"{path}[{i}].{extra[0]}: unknown key (known: action, match)")
+                raise ConfigError(f"{path}[{i}].{extra[0]}: unknown key (known: action, match, printer)")
+            printer = r.options.get("printer")
+            if printer is not None and (not isinstance(printer, str) or not printer):
+                raise ConfigError(f"{path}[{i}].printer: expected a printer name, got {printer!r}")
         return rules
 
     parse_rules_checked._checks_actions = True  # type: ignore[attr-defined]

@@ -144,6 +144,14 @@ class TriggerState:
             rows = self._db.execute("select id from wb_supplies where done=0 order by created_at, id").fetchall()
         return [r[0] for r in rows]
 
+    def delivered_supplies(self, limit: int = 10) -> list[str]:
+        """Delivered (closed) supplies, most recently closed first."""
+        with self._lock:
+            rows = self._db.execute(
+                "select id from wb_supplies where done=1 order by closed_at is null, closed_at desc,"
+                " created_at desc, id desc limit ?", (limit,)).fetchall()
+        return [r[0] for r in rows]
+
     def claim_next_order(self, sku: str, via: str) -> int | None:
         """Atomically pick the oldest order with ``sku`` in an open supply whose sticker has not
         been printed, and mark it printed (claimed); ``None`` when there is none."""

@@ -34,14 +34,24 @@ def _labels(config: Any) -> tuple[Any, Any]:
     try:
         wb = wb_client(settings)
     except PrintstationError as exc:
-        log.info("WB labels off: %s", exc)
+        log.log(_off_level(settings, "wb"), "WB labels off: %s", exc)
     try:
         ali = ali_client(settings)
     except PrintstationError as exc:
-        log.info("LAliExpress labels off: %s", exc)
+        log.log(_off_level(settings, "ali"), "LAliExpress labels off: %s", exc)
     if wb is None and ali is None:
         return None, None
     return LabelFetcher(wb=wb, ali=ali, cache=LabelCache(config.data_dir)), wb
+
+
+def _off_level(settings: Any, market: str) -> int:
+    """A marketplace left off on purpose (no token anywhere) is INFO; a configured ``token_file``
+    that cannot be used (missing, unreadable, empty) is a WARNING."""
+    try:
+        configured = settings is not None and settings[market].token_file is not None
+    except (KeyError, AttributeError, TypeError):
+        configured = False
+    return logging.WARNING if configured else logging.INFO
 
 
 class Triggers:
@@ -50,7 +60,8 @@ class Triggers:
         cfg = daemon.config
         self.state = TriggerState(cfg.data_dir / "triggers.sqlite")
         base: ScanSettings = cfg.sections.get("scan") or ScanSettings()
-        user = tuple((r.match.pattern, r.action) for r in (cfg.rules or ()))
+        user = tuple((r.match.pattern, r.action) + ((r.options["printer"],) if r.options.get("printer") else ())
+                     for r in (cfg.rules or ()))
         self.settings = ScanSettings(debounce_ms=base.debounce_ms, wb_order_digits=base.wb_order_digits,
                                      ali_tracking=base.ali_tracking, user_rules=user)
         self.fetcher, wb = _labels(cfg)

@@ -26,6 +26,9 @@ from .state import TriggerState
 
 log = logging.getLogger("printstation.wbsync")
 
+#: How many recently delivered supplies a box scan asks WB about before it fails.
+DELIVERED_LOOKUP = 10
+
 
 class WBSync:
     def __init__(self, client: Any, state: TriggerState, *, interval_s: float = 60.0,
@@ -67,13 +70,34 @@ class WBSync:
         log.info("WB sync: %d supplies (%d open), %d orders", len(supplies), len(open_ids), len(orders))
 
     def find_box(self, trbx_id: str) -> str | None:
-        """The open supply holding a box not in local state yet (asks WB, paced)."""
-        for sid in self.state.open_supplies():
-            boxes = self._paced(self.client.supply_boxes, sid)
-            self.state.put_boxes(sid, boxes)
-            if trbx_id in boxes:
-                return sid
-        return None
+        """The supply holding a box not in local state yet (asks WB, paced): the open supplies
+        first, then the :data:`DELIVERED_LOOKUP` most recently delivered ones — with the same
+        call ``printstation wb boxes`` makes (``GET /api/v3/supplies/{id}/trbx``). When the
+        local state knows no delivered supply yet, the supply list is fetched once first."""
+        asked: set[str] = set()
+
+        def look(ids: list[str]) -> str | None:
+            for sid in ids:
+                if sid in asked:
+                    continue
+                asked.add(sid)
+                boxes = self._paced(self.client.supply_boxes, sid)
+                self.state.put_boxes(sid, boxes)
+                if trbx_id in boxes:
+                    return sid
+            return None
+
+        found = look(self.state.open_supplies())
+        if found is None:
+            delivered = self.state.delivered_supplies(DELIVERED_LOOKUP)
+            if not delivered:
+                self.state.put_supplies(self._paced(self.client.supplies))
+                delivered = self.state.delivered_supplies(DELIVERED_LOOKUP)
+                found = look(self.state.open_supplies())
+            found = found or look(delivered)
+        if found is not None:
+            log.info("box %s found in supply %s", trbx_id, found)
+        return found
 
     def refresh(self) -> None:
         """Ask for a round now (e.g. a product scan found nothing)."""

@@ -31,7 +31,7 @@ def test_print_jobs_printers(station, capsys):
     b.write_bytes(wb_sticker_zpl("!cli2"))
     assert main(["print", str(a), str(b), "--copies", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == ["job 1 queued on zebra (a.zpl)", "job 2 queued on zebra (b.zpl)"]
+    assert out == [f"{a}: queued job 1 on zebra", f"{b}: queued job 2 on zebra"]
     wait_until(lambda: all(j.state == "done" for j in d.store.list()))
     assert zpl_values(sink.data) == ["!cli1", "!cli2"] and sink.data.count(b"^PQ2") == 2
 

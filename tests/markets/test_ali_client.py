@@ -19,6 +19,7 @@ def test_labels_pdf_one_page_per_shipment_downloaded_without_token(ali, fake_ali
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 3
     api, dl = fake_ali.calls
     assert api.method == "POST" and api.req_headers["x-auth-token"] == fake_ali.token
+    assert api.req_headers["accept"] == "application/json"  # as seed 003's examples send it
     assert api.json() == {"logistic_order_ids": ids}
     assert dl.method == "GET" and dl.path.startswith("/files/")
     assert "x-auth-token" not in dl.req_headers and "authorization" not in dl.req_headers
@@ -105,3 +106,10 @@ def test_label_url_with_a_strange_scheme_is_an_error(ali, fake_ali, monkeypatch)
     with pytest.raises(ApiError) as ei:
         ali.labels([oid])
     assert ei.value.code == "DownloadFailed" and ei.value.status == 0
+
+
+def test_default_base_url_is_seed_003s_host():
+    from printstation.markets import aliexpress
+    from printstation.markets.settings import DEFAULT_URLS
+
+    assert aliexpress.DEFAULT_URL == DEFAULT_URLS["ali"] == "https://openapi.ru.laliexpress.com"

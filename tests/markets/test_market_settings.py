@@ -75,7 +75,7 @@ def test_token_sources_in_order(tmp_path):
     c = resolve_credentials("wb", None, env)
     assert c.token.reveal() == "cred-token-123" and c.source == "credential wb-token"
     c = resolve_credentials("ali", None, env)
-    assert c.token.reveal() == "ali-cred-token" and c.base_url == "https://openapi.aliexpress.ru"
+    assert c.token.reveal() == "ali-cred-token" and c.base_url == "https://openapi.ru.laliexpress.com"
     # config base_url wins over env
     c = resolve_credentials("wb", parse_markets({"wb": {"base_url": "http://h:2"}}), env)
     assert c.base_url == "http://h:2"

@@ -230,15 +230,17 @@ def qr_bmp(value: str, size: tuple[int, int] = (58, 40), module_px: int = 9) -> 
 
 
 def wb_sticker_svg_vertical(value: str, part_a: str = "1234567", part_b: str = "8901",
-                            size: tuple[int, int] = (58, 40)) -> bytes:
-    """A WB ``zplv``-style vertical sticker: the landscape sticker turned 90° on a portrait page."""
+                            size: tuple[int, int] = (58, 40), turn: int = 90) -> bytes:
+    """A WB ``zplv``-style vertical sticker: the landscape sticker turned ``turn`` (90 or 270)
+    degrees clockwise on a portrait page (WB's vertical stickers come either way)."""
     inner = wb_sticker_svg(value, part_a, part_b, size=size).decode()
     w, h = size[0] * PX_PER_MM, size[1] * PX_PER_MM
     body = inner[inner.index("<svg"):]
     body = body[body.index(">") + 1 : body.rindex("</svg>")]
+    move = f"translate({h},0) rotate(90)" if turn == 90 else f"translate(0,{w}) rotate(270)"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{h}" height="{w}" viewBox="0 0 {h} {w}">'
-        f'<g transform="translate({h},0) rotate(90)">{body}</g></svg>'
+        f'<g transform="{move}">{body}</g></svg>'
     ).encode()
 
 

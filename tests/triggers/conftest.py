@@ -26,6 +26,22 @@ def wait_for(cond, timeout: float = 15.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def fake_markets(tmp, wb, ali) -> str:
+    """``[markets.wb]``/``[markets.ali]`` TOML for the fake servers (tokens written into ``tmp``)."""
+    (tmp / "wb.tok").write_text(wb.token)
+    (tmp / "ali.tok").write_text(ali.token)
+    return f"""
+[markets.wb]
+base_url = "{wb.url}"
+token_file = "{tmp / 'wb.tok'}"
+rate_per_min = 60000
+burst = 1000
+[markets.ali]
+base_url = "{ali.url}"
+token_file = "{tmp / 'ali.tok'}"
+"""
+
+
 class StoreSubmitter:
     """The daemon's submit contract on a real JobStore (the daemon wraps the same store)."""
 

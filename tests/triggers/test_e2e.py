@@ -19,7 +19,7 @@ from support.render_back import decode, render_back
 from tests.fakes.fake_ali import FakeAli
 from tests.fakes.fake_wb import FakeWB
 
-from .conftest import wait_for
+from .conftest import fake_markets, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +27,10 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     wb = FakeWB(rate_per_min=60_000, burst=1000).start()
     ali = FakeAli().start()
-    (tmp / "wb.tok").write_text(wb.token)
-    (tmp / "ali.tok").write_text(ali.token)
     tspl, zpl = RecordingSink(), RecordingSink()
-    printers = [dict(name="tspl", uri=tspl.uri, lang="tspl", media="58x40"),
+    # max_downscale = 0: this bench prints the 100×150 Ali label shrunk (see test_routing.py for
+    # the default refusal and [[rules]] printer routing)
+    printers = [dict(name="tspl", uri=tspl.uri, lang="tspl", media="58x40", max_downscale=0.0),
                 dict(name="zpl", uri=zpl.uri, lang="zpl")]
     write_config(tmp / "ps.toml", tmp / "data", printers, api={"unix_socket": False}, extra=f"""
 [hotfolder]
@@ -41,15 +41,7 @@ debounce_ms = 1500
 [sync]
 interval_s = 5
 min_gap_ms = 200
-[markets.wb]
-base_url = "{wb.url}"
-token_file = "{tmp / 'wb.tok'}"
-rate_per_min = 60000
-burst = 1000
-[markets.ali]
-base_url = "{ali.url}"
-token_file = "{tmp / 'ali.tok'}"
-""")
+""" + fake_markets(tmp, wb, ali))
     # seed before the daemon starts so its first WB sync sees it
     sku = "4006381333931"
     now = dt.datetime.now(dt.timezone.utc)
