@@ -64,8 +64,12 @@ def cmd_discover(args: argparse.Namespace) -> int:
     use_usb = args.usb or not targets
     found: list[Identity] = []
     notes: list[str] = []
-    for uri in dict.fromkeys(targets):
-        found.append(probe.probe_uri(uri, timeout))
+    if targets:  # each target on its own thread: silent hosts do not add up
+        from concurrent.futures import ThreadPoolExecutor
+
+        uris = list(dict.fromkeys(targets))
+        with ThreadPoolExecutor(max_workers=min(8, len(uris))) as pool:
+            found += list(pool.map(lambda u: probe.probe_uri(u, timeout), uris))
     if use_usb:
         from ..discover import usb
 

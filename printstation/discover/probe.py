@@ -313,7 +313,7 @@ def probe_transport(t: Transport, uri: str, timeout: float = DEFAULT_TIMEOUT) ->
         for name, probe in PROBES:
             try:
                 if probe(t, timeout, ident):
-                    log.info("%s answers as %s (%s)", ident.uri, name, ident.model)
+                    log.debug("%s answers as %s (%s)", ident.uri, name, ident.model)
                     return ident
             except TransportError as exc:
                 ident.problem = f"connection lost while probing {name}: {str(exc).split(': ', 1)[-1]}"

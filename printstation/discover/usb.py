@@ -196,7 +196,10 @@ def ioctl_device_id(node: Path) -> str | None:
         os.close(fd)
 
 
-def scan_usblp(sysfs: Path = SYSFS_USBMISC, dev_dir: Path = DEV_USB) -> list[tuple[Identity, tuple[int, int, str | None]]]:
+def scan_usblp(sysfs: Path | None = None, dev_dir: Path | None = None
+               ) -> list[tuple[Identity, tuple[int, int, str | None]]]:
+    sysfs = SYSFS_USBMISC if sysfs is None else sysfs
+    dev_dir = DEV_USB if dev_dir is None else dev_dir
     out = []
     try:
         names = sorted(p.name for p in sysfs.iterdir() if re.fullmatch(r"lp\d+", p.name))
@@ -220,7 +223,8 @@ def scan_usblp(sysfs: Path = SYSFS_USBMISC, dev_dir: Path = DEV_USB) -> list[tup
     return out
 
 
-def scan(backend: Any = None, sysfs: Path = SYSFS_USBMISC, dev_dir: Path = DEV_USB) -> tuple[list[Identity], list[str]]:
+def scan(backend: Any = None, sysfs: Path | None = None, dev_dir: Path | None = None
+         ) -> tuple[list[Identity], list[str]]:
     """Every USB printer once: (identities, notes for the output)."""
     notes: list[str] = []
     found, keys, problem = scan_libusb(backend)
