@@ -116,5 +116,5 @@ def cmd_test_print(args: argparse.Namespace) -> int:
     from .client import _call, _describe
 
     job = _call(args, "POST", f"/printers/{args.printer}/test")
-    print(_describe(job) + " (calibration label)")
+    print(_describe(job))
     return 0

@@ -126,6 +126,9 @@ class TcpPrinter:
 
     def _accept(self) -> None:
         while not self._stop.is_set():
+            r, _, _ = select.select([self._listener], [], [], 0.05)
+            if not r:
+                continue
             try:
                 conn, _ = self._listener.accept()
             except OSError:
@@ -138,7 +141,7 @@ class TcpPrinter:
     def _serve(self, conn: socket.socket) -> None:
         with conn:
             while not self._stop.is_set():
-                r, _, _ = select.select([conn], [], [], 0.1)
+                r, _, _ = select.select([conn], [], [], 0.05)
                 if not r:
                     continue
                 try:
@@ -153,9 +156,9 @@ class TcpPrinter:
 
     def close(self) -> None:
         self._stop.set()
-        self._listener.close()
         for t in self._threads:
             t.join(2)
+        self._listener.close()
 
     def __enter__(self) -> "TcpPrinter":
         return self
@@ -179,7 +182,7 @@ class PtyPrinter:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            r, _, _ = select.select([self.master], [], [], 0.1)
+            r, _, _ = select.select([self.master], [], [], 0.05)
             if not r:
                 continue
             try:
