@@ -298,8 +298,19 @@ PROBES: tuple[tuple[str, Callable[[Transport, float, Identity], bool]], ...] = (
 )
 
 
-def probe_transport(t: Transport, uri: str, timeout: float = DEFAULT_TIMEOUT) -> Identity:
-    """Run the probes on an open-able transport; never raises for printer trouble."""
+def probe_order(first: str | None = None, only: bool = False) -> list[tuple[str, Any]]:
+    """The probes, ``first`` language first (``only``: that one alone)."""
+    order = sorted(PROBES, key=lambda p: p[0] != first)
+    return order[:1] if only and first in dict(PROBES) else order
+
+
+def probe_transport(t: Transport, uri: str, timeout: float = DEFAULT_TIMEOUT, *,
+                    first: str | None = None, only: bool = False) -> Identity:
+    """Run the probes on an open-able transport; never raises for printer trouble.
+
+    ``first`` asks that language first (``doctor`` starts with the configured one, so a printer
+    that is what the config says never sees another language's query); ``only`` stops there.
+    """
     ident = Identity(uri=display_uri(uri))
     try:
         t.open()
@@ -310,7 +321,7 @@ def probe_transport(t: Transport, uri: str, timeout: float = DEFAULT_TIMEOUT) ->
         if not t.can_read:
             ident.problem = "the transport cannot read answers"
             return ident
-        for name, probe in PROBES:
+        for name, probe in probe_order(first, only):
             try:
                 if probe(t, timeout, ident):
                     log.debug("%s answers as %s (%s)", ident.uri, name, ident.model)
@@ -324,13 +335,14 @@ def probe_transport(t: Transport, uri: str, timeout: float = DEFAULT_TIMEOUT) ->
         t.close()
 
 
-def probe_uri(uri: str, timeout: float = DEFAULT_TIMEOUT) -> Identity:
+def probe_uri(uri: str, timeout: float = DEFAULT_TIMEOUT, *, first: str | None = None,
+              only: bool = False) -> Identity:
     """Probe ``tcp://HOST[:PORT]`` or ``serial:///dev/…``; connect timeout ``max(1 s, 2 × timeout)``."""
     try:
         t = from_uri(uri, timeout=max(1.0, 2 * timeout))
     except PrintstationError as exc:
         return Identity(uri=display_uri(uri), problem=str(exc))
-    return probe_transport(t, uri, timeout)
+    return probe_transport(t, uri, timeout, first=first, only=only)
 
 
 def tcp_uri(target: str) -> str:

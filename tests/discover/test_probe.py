@@ -177,3 +177,56 @@ def test_names_are_unique():
     text = blocks.render_text([evil])
     doc = tomllib.loads(text)
     assert set(doc) == {"printers"} and blocks.valid_name(doc["printers"][0]["name"])
+
+
+# -- doctor -----------------------------------------------------------------------------------
+
+
+def _doctor_config(tmp_path, printers: list[dict]) -> "Path":
+    from support.daemon_harness import write_config
+
+    return write_config(tmp_path / "c.toml", tmp_path / "data", printers, listen="127.0.0.1:0")
+
+
+def test_doctor_says_when_the_printer_is_not_what_the_config_says(tmp_path):
+    from printstation import doctor
+
+    with TcpPrinter("zebra") as z, TcpPrinter("zebra300") as z3, TcpPrinter("tsc") as t, \
+            PtyPrinter("epson") as pty:
+        cfg = _doctor_config(tmp_path, [
+            {"name": "right", "uri": f"tcp://{z.address}", "lang": "zpl", "dpi": 203, "media": "100x150"},
+            {"name": "wrongdpi", "uri": f"tcp://{z3.address}", "lang": "zpl", "dpi": 203},
+            {"name": "wronglang", "uri": f"tcp://{t.address}", "lang": "zpl", "dpi": 203},
+            {"name": "receipt", "uri": f"serial://{pty.path}", "lang": "escpos", "media": "80x60"},
+        ])
+        checks = doctor.run_checks(cfg, timeout=0.5)
+        rows = {c.name: c for c in checks}
+        # the right printer only ever heard ZPL
+        assert b"~!T" not in z.printer.received and b"\x1dI" not in z.printer.received
+        assert b"~HI" not in pty.printer.received  # configured ESC/POS: asked in ESC/POS first
+    assert rows["printer right model"].ok is True
+    assert rows["printer right model"].detail.startswith("answers as ZPL 203 dpi (ZD421-203dpi")
+    bad = rows["printer wrongdpi model"]
+    assert bad.ok is False and bad.detail.startswith("printer answers as ZPL 300 dpi, config says 203 dpi")
+    assert "dpi = 300" in bad.hint
+    lang = rows["printer wronglang model"]
+    assert lang.ok is False and lang.detail.startswith("printer answers as TSPL 203 dpi, config says ZPL")
+    assert 'lang = "tspl"' in lang.hint
+    assert rows["printer receipt model"].ok is True
+    table = doctor.render(checks)
+    assert "printer answers as ZPL 300 dpi, config says 203 dpi" in table
+    assert doctor.exit_code(checks) == 1
+
+
+def test_doctor_no_row_for_a_silent_or_dead_printer(tmp_path):
+    from printstation import doctor
+
+    with TcpPrinter("silent") as s:
+        cfg = _doctor_config(tmp_path, [
+            {"name": "mute", "uri": f"tcp://{s.address}", "lang": "zpl"},
+            {"name": "dead", "uri": "tcp://127.0.0.1:1", "lang": "zpl"},
+        ])
+        checks = doctor.run_checks(cfg, timeout=0.3)
+    names = [c.name for c in checks]
+    assert "printer mute" in names and "printer mute model" not in names
+    assert "printer dead model" not in names
