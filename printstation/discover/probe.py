@@ -14,7 +14,8 @@ four timeouts):
    printer then prints every byte it receives as hex until it is power-cycled) — not polite.
 3. **ESC/POS** ``GS I 1``, ``GS I 2``, ``GS I 3`` (model id, type id, version id: one byte each),
    then ``GS I 66``/``67``/``65`` (maker, model name, firmware as ``_…NUL`` blocks) where the
-   printer has them.
+   printer has them; finally ``ESC @`` clears the receipt printer's buffer, so the text of the
+   earlier probes never prints.
 4. **EPL2** ``UI`` (sent after a line break so garbage from earlier probes ends its own line):
    ``UKQ1935HLU     V4.29,8,437,001`` = firmware, data bits, code page, country.
 
@@ -265,7 +266,13 @@ def probe_escpos(t: Transport, timeout: float, ident: Identity) -> bool:
     else:
         ident.model = f"ESC/POS printer (model id 0x{ids[0]:02x})"
     ident.dpi = dpi_from_name(ident.model)
+    # The text of the earlier probes (``~HI``, ``~!T``) sits in the receipt printer's line buffer
+    # and would print with the next receipt: ESC @ clears the buffer (settings in NV memory stay).
+    t.write(ESC_INIT)
     return True
+
+
+ESC_INIT = b"\x1b@"
 
 
 # -- EPL2 ----------------------------------------------------------------------------------------

@@ -46,8 +46,10 @@ def test_tcp_probe_identifies_each_printer(model):
         assert p.printer.queries == QUERIES[model]
     # nothing that prints or changes a setting went out
     sent = bytes(p.printer.received)
-    for bad in (b"^XA^FO", b"PRINT", b"~!D", b"~JR", b"^JU", b"\x1b@", b"\x1dV"):
+    for bad in (b"^XA^FO", b"PRINT", b"~!D", b"~JR", b"^JU", b"\x1dV", b"~WC"):
         assert bad not in sent
+    # an ESC/POS printer gets its buffer cleared (the earlier probes' text must not print), last
+    assert sent.endswith(b"\x1b@") == (model in ("escpos", "epson"))
     assert not p.printer.dump_mode
 
 
