@@ -34,7 +34,7 @@ _NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 def toml_str(s: str) -> str:
     """A TOML basic string (JSON escaping is valid TOML for the characters we emit)."""
-    return json.dumps(s, ensure_ascii=False)
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def base_name(ident: Identity) -> str:
@@ -173,6 +173,10 @@ def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise UsageError(f"{path}: not a regular file")
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)  # two discovers appending at once: one after the other
+        os.lseek(fd, 0, os.SEEK_SET)
         raw = _read_limited(fd)
         try:
             text = raw.decode("utf-8")

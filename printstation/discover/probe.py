@@ -45,6 +45,7 @@ MAX_ANSWER = 64 * 1024
 QUIET_GAP = 0.15
 
 NO_ANSWER = "no printer answered"
+UNREADABLE = "something answered, but not as a ZPL, TSPL, ESC/POS or EPL2 printer"
 
 ZPL_DPM = {6: 152, 8: 203, 12: 300, 24: 600}
 #: What Zebra writes in model names (``-200dpi``) → the real resolution.
@@ -101,15 +102,20 @@ def ask(t: Transport, query: bytes, timeout: float,
     t.write(query)
     buf = b""
     deadline = time.monotonic() + timeout
+    hard = deadline + 2.0  # a device dripping bytes forever does not hold us longer than this
     while len(buf) < MAX_ANSWER and not (buf and complete(buf)):
         now = time.monotonic()
-        left = deadline - now if not buf else min(QUIET_GAP, timeout)
+        if now >= hard:
+            break
+        left = deadline - now if not buf else min(QUIET_GAP, timeout, hard - now)
         if not buf and left <= 0:
             break
         got = t.read(min(4096, MAX_ANSWER - len(buf)), timeout=max(0.0, left))
         if not got:
             break  # silent (nothing yet) or quiet after the answer
         buf += got
+    if buf:
+        t.probe_heard = True  # type: ignore[attr-defined]
     return buf
 
 
@@ -209,6 +215,11 @@ _TSC_FAMILY = re.compile(r"^(?:TSC\s+)?(?:TTP-|TDP-|TE|TX|TA|DA|DH|ME|MH|MX|ML|M
                          re.I)
 
 
+#: A model name: short, one line, no protocol banner (``220 …``, ``SSH-2.0``, ``HTTP/1.1``).
+_TSPL_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+/()-]{1,39}")
+_BANNER = re.compile(r"^(?:\d{3}[ -]|SSH-|HTTP/|RFB )", re.I)
+
+
 def tspl_dpi(model: str) -> int | None:
     m = _TSC_FAMILY.match(model.strip())
     if m:
@@ -221,7 +232,7 @@ def tspl_dpi(model: str) -> int | None:
 def probe_tspl(t: Transport, timeout: float, ident: Identity) -> bool:
     raw = ask(t, b"~!T", timeout, _eol)
     model = clean(_text(raw).splitlines()[0] if raw.strip() else "")
-    if not model or not re.match(r"^[A-Za-z0-9]", model):
+    if not _TSPL_MODEL.fullmatch(model) or _BANNER.match(model):
         return False
     ident.lang, ident.via, ident.model = "tspl", "TSPL ~!T", model
     ident.dpi = tspl_dpi(model)
@@ -244,8 +255,9 @@ def _gs_i_block(raw: bytes) -> str | None:
 def probe_escpos(t: Transport, timeout: float, ident: Identity) -> bool:
     ids = []
     for n in (1, 2, 3):
-        raw = ask(t, b"\x1dI" + bytes([n]), timeout if n == 1 else timeout, lambda b: len(b) >= 1)
-        if not raw:
+        # one byte each: wait for the quiet after it, an echo or a chatty device sends more
+        raw = ask(t, b"\x1dI" + bytes([n]), timeout, lambda b: len(b) >= 2)
+        if len(raw) != 1:
             if n == 1:
                 return False
             break
@@ -336,7 +348,7 @@ def probe_transport(t: Transport, uri: str, timeout: float = DEFAULT_TIMEOUT, *,
             except TransportError as exc:
                 ident.problem = f"connection lost while probing {name}: {str(exc).split(': ', 1)[-1]}"
                 return ident
-        ident.problem = NO_ANSWER
+        ident.problem = UNREADABLE if getattr(t, "probe_heard", False) else NO_ANSWER
         return ident
     finally:
         t.close()

@@ -11,7 +11,7 @@ import pytest
 from printstation import config as cfgmod
 from printstation.cli import main
 from printstation.discover import blocks
-from printstation.discover.probe import (Identity, NO_ANSWER, parse_hh, parse_hi, parse_ui, probe_uri,
+from printstation.discover.probe import (Identity, NO_ANSWER, UNREADABLE, parse_hh, parse_hi, parse_ui, probe_uri,
                                          serial_uri, tcp_uri)
 from support.fake_printers import PtyPrinter, TcpPrinter, hh_answer
 
@@ -75,6 +75,14 @@ def test_silent_port_and_closed_port():
     ident = probe_uri(f"tcp://127.0.0.1:{port}", 0.1)
     assert ident.lang is None and ident.problem.startswith("cannot connect: ")
     assert "refused" in ident.problem
+
+
+@pytest.mark.parametrize("model", ["echo", "chatty"])
+def test_a_device_that_is_no_printer_gets_no_language(model):
+    with TcpPrinter(model) as p:
+        ident = probe_uri(f"tcp://{p.address}", 0.1)
+    assert ident.lang is None and ident.problem == UNREADABLE
+    assert "[[printers]]" not in blocks.render_text([ident])
 
 
 @pytest.mark.parametrize("model", ["zebra", "tsc", "epson", "epl2"])

@@ -16,6 +16,8 @@ Models (answers as the command references and real devices give them):
 - ``epl2``: a Zebra LP 2844 (EPL2 firmware UKQ1935HLU V4.29): a ``UI`` line →
   ``UKQ1935HLU     V4.29,8,437,001<CR><LF>``.
 - ``silent``: reads everything, answers nothing.
+- ``echo`` (a loopback plug) and ``chatty`` (``220 ready`` to anything, like an SMTP port): not
+  printers; a probe must not take them for one.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class FakePrinter:
     def feed(self, data: bytes) -> bytes:
         with self.lock:
             self.received += data
+            if self.model == "echo":  # a loopback plug / a device echoing what it gets
+                return data
+            if self.model == "chatty":  # a protocol server answering everything with a banner
+                return b"220 ready\r\n"
             self._buf += data
             out = bytearray()
             while True:
