@@ -16,6 +16,7 @@ A port where no printer answered is a comment only, never a block with a languag
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -166,7 +167,7 @@ def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list
             raise UsageError(f"{path}: cannot create: {exc.strerror or exc}") from None
         created = True
     except OSError as exc:
-        if exc.errno == getattr(__import__("errno"), "ELOOP", -1):
+        if exc.errno == errno.ELOOP:
             raise UsageError(f"{path}: is a symlink; give the real file") from None
         raise UsageError(f"{path}: cannot open: {exc.strerror or exc}") from None
     try:

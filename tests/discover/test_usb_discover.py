@@ -8,7 +8,6 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 
-import pytest
 import usb.core
 
 from printstation.cli import main
