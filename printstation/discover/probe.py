@@ -102,7 +102,8 @@ def ask(t: Transport, query: bytes, timeout: float,
     t.write(query)
     buf = b""
     deadline = time.monotonic() + timeout
-    hard = deadline + 2.0  # a device dripping bytes forever does not hold us longer than this
+    hard = deadline + 5.0  # a device dripping bytes forever does not hold us longer than this
+    # (5 s: a whole ^HH configuration over 9600 baud)
     while len(buf) < MAX_ANSWER and not (buf and complete(buf)):
         now = time.monotonic()
         if now >= hard:
