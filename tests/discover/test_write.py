@@ -14,7 +14,7 @@ from printstation.discover import blocks
 from printstation.discover.probe import Identity
 from support.fake_printers import TcpPrinter
 
-T = "0.25"
+T = "0.5"
 
 BASE = """# my bench
 [station]
