@@ -365,7 +365,8 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
 
     for p in cfg.printers:
         checks.append(check_printer(p, timeout))
-        reachable = ": offline" not in checks[-1].detail  # same probes as printers discover:
+        # ask what the printer is with the probes of ``printers discover`` (not when unreachable)
+        reachable = ": offline" not in checks[-1].detail
         model = identity_check(p, checks[-1].ok, timeout) if reachable else None
         if model is not None:
             checks.append(model)
