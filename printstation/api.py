@@ -5,6 +5,7 @@ Endpoints (all answers JSON except the preview PNG and the metrics text)::
     GET  /healthz
     GET  /printers
     POST /printers/{name}/pause | /printers/{name}/resume
+    POST /printers/{name}/test                    a calibration label (printstation.testprint)
     POST /jobs?printer=NAME[&copies=N][&key=K][&name=FILENAME][&fit=1]   body: the label bytes
     GET  /jobs[?printer=&state=&limit=]
     GET  /jobs/{id}
@@ -147,6 +148,13 @@ def printers(d: "Daemon", req: Request) -> Result:
 def pause_resume(d: "Daemon", req: Request, name: str, action: str) -> Result:
     info = d.pause(name) if action == "pause" else d.resume(name)
     return 200, info
+
+
+@route("POST", r"/printers/(?P<name>[^/]+)/test")
+def test_print(d: "Daemon", req: Request, name: str) -> Result:
+    from .testprint import route_result
+
+    return route_result(d, name, req.headers)
 
 
 @route("POST", r"/jobs")

@@ -6,6 +6,8 @@ Checks, in order (each one a row ✓ / ✗ / – (skipped) with a fix hint under
 - the data dir and the hot folder are writable (a missing one: its nearest existing parent is);
 - the API address is free, or the station already answers ``/healthz`` there;
 - each printer: the transport opens and answers a status query (``status_poll = 0``: opens only);
+  then the discovery probes (:mod:`printstation.discover.verify`) ask what it is and a row
+  ``printer NAME model`` says e.g. "printer answers as ZPL 203 dpi, config says 300 dpi";
   ``cups://`` printers: the CUPS queue's state (missing, disabled, rejecting, scheduler down),
   always, with the command that fixes it (``cupsenable``, ``cupsaccept``, ``lpadmin -p``);
 - each scanner: the device can be read and grabbed exclusively (``EVIOCGRAB``, then released);
@@ -371,8 +373,15 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
             running.append(station_answers(cfg.api.host, cfg.api.port))
         return running[0]
 
+    from .discover.verify import identity_check
+
     for p in cfg.printers:
         checks.append(silent_printer_hint(check_printer(p, timeout), p.name))
+        # ask what the printer is with the probes of ``printers discover`` (not when unreachable)
+        reachable = ": offline" not in checks[-1].detail
+        model = identity_check(p, checks[-1].ok, timeout) if reachable else None
+        if model is not None:
+            checks.append(model)
     for sc in cfg.scanners:
         checks.append(check_scanner(sc.device, station_running))
 

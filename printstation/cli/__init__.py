@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "printstation.cli.convert",
     "printstation.cli.daemon",
     "printstation.cli.client",
+    "printstation.cli.printers",
     "printstation.cli.markets",
     "printstation.cli.scan",
     "printstation.cli.doctor",

@@ -78,6 +78,56 @@ class PyUsbBackend:
 
         usb.util.dispose_resources(dev)
 
+    # -- discovery (``printstation printers discover --usb``) ------------------------------------
+
+    def find_printers(self) -> list[Any]:
+        """Every device with a printer-class (7) interface."""
+        import usb.core
+
+        return list(usb.core.find(find_all=True, custom_match=has_printer_interface) or [])
+
+    def string(self, dev: Any, index: int) -> str | None:
+        import usb.util
+
+        return usb.util.get_string(dev, index) if index else None
+
+
+def has_printer_interface(dev: Any) -> bool:
+    """Whether a pyusb-like device has a USB printer-class interface in any configuration."""
+    if getattr(dev, "bDeviceClass", 0) == PRINTER_CLASS:
+        return True
+    try:
+        return any(intf.bInterfaceClass == PRINTER_CLASS for cfg in dev for intf in cfg)
+    except Exception:  # noqa: BLE001 - a device that will not describe itself is no printer
+        return False
+
+
+#: USB printer class request GET_DEVICE_ID (class, interface, device-to-host).
+GET_DEVICE_ID = 0
+DEVICE_ID_MAX = 1023
+
+
+def read_device_id(dev: Any, config_index: int, interface: int, alternate: int = 0) -> str:
+    """The IEEE-1284 device ID of a printer interface (GET_DEVICE_ID control request).
+
+    The answer starts with its own length (2 bytes, big endian, counting those 2 bytes).
+    """
+    raw = bytes(dev.ctrl_transfer(0xA1, GET_DEVICE_ID, config_index, (interface << 8) | alternate,
+                                  DEVICE_ID_MAX, 1000))
+    return decode_device_id(raw)
+
+
+def decode_device_id(raw: bytes) -> str:
+    """Strip the 2-byte length prefix of a device ID answer (some firmware sends it little endian)."""
+    if len(raw) < 2:
+        return ""
+    n = int.from_bytes(raw[:2], "big")
+    if not 2 <= n <= len(raw):
+        n = int.from_bytes(raw[:2], "little")
+    if not 2 <= n <= len(raw):
+        n = len(raw)
+    return raw[2:n].decode("latin-1").rstrip("\x00").strip()
+
 
 def _is_bulk(ep: Any) -> bool:
     return (ep.bmAttributes & 0x03) == 0x02

@@ -1,0 +1,261 @@
+"""What ``discover`` found → ready-to-paste TOML ``[[printers]]`` blocks, JSON, or an appended config.
+
+A block::
+
+    # Zebra ZD421-203dpi, firmware V84.20.18Z (answered ZPL ~HI + ^HH)
+    [[printers]]
+    name = "zd421"
+    uri = "tcp://10.0.0.5:9100"
+    lang = "zpl"
+    dpi = 203
+    media = "100x150"
+
+Unknown values stay commented (``# media = "58x40"  # the printer does not report its labels``).
+A port where no printer answered is a comment only, never a block with a language.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import stat
+import tomllib
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import ConfigError, UsageError
+from .probe import Identity
+
+#: The largest config file we read back before appending (a config is a few KiB).
+MAX_CONFIG = 1024 * 1024
+_NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def toml_str(s: str) -> str:
+    """A TOML basic string (JSON escaping is valid TOML for the characters we emit)."""
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def base_name(ident: Identity) -> str:
+    """A printer name from the model: ``ZTC ZD421-203dpi ZPL`` → ``zd421``."""
+    model = ident.model or ""
+    model = re.sub(r"\(.*?\)", " ", model)
+    model = re.sub(r"^(?:ZTC|Zebra|TSC|EPSON|Godex|Xprinter)\s+", "", model.strip(), flags=re.I)
+    model = re.sub(r"[-_ ]?\d{3}\s*dpi\b", "", model, flags=re.I)
+    model = re.sub(r"\s+(?:ZPL|EPL|TSPL2?|Series)$", "", model.strip(), flags=re.I)
+    name = re.sub(r"[^a-z0-9_.-]+", "-", model.lower()).strip("-._")
+    if not name or name.startswith("esc-pos-printer") or name.startswith("epl2-printer"):
+        name = {"escpos": "receipt", "epl2": "epl2"}.get(ident.lang or "", "printer")
+    return name[:48]
+
+
+def assign_names(found: Iterable[Identity], taken: Iterable[str] = ()) -> dict[int, str]:
+    """A unique name per printer found (``zd421``, ``zd421-2`` …), avoiding ``taken``."""
+    used = {n.lower() for n in taken}
+    out: dict[int, str] = {}
+    for i, ident in enumerate(found):
+        if not ident.found:
+            continue
+        base = base_name(ident)
+        name, n = base, 2
+        while name.lower() in used:
+            name, n = f"{base}-{n}", n + 1
+        used.add(name.lower())
+        out[i] = name
+    return out
+
+
+def _comment(text: str) -> str:
+    return "# " + re.sub(r"[\r\n]+", " ", text)
+
+
+def block(ident: Identity, name: str | None) -> str:
+    """One ``[[printers]]`` block (or comment lines for a port where nothing answered)."""
+    if not ident.found or name is None:
+        why = ident.problem or "no printer answered"
+        return _comment(f"{ident.uri}: {why}") + "\n"
+    who = " ".join(x for x in (ident.manufacturer, ident.model) if x) or "unknown model"
+    head = who + (f", firmware {ident.firmware}" if ident.firmware else "")
+    if ident.serial:
+        head += f", serial {ident.serial}"
+    lines = [_comment(f"{head} (answered {ident.via})" if ident.via else head),
+             "[[printers]]", f"name = {toml_str(name)}", f"uri = {toml_str(ident.uri)}",
+             f"lang = {toml_str(ident.lang or '')}"]
+    if ident.dpi:
+        lines.append(f"dpi = {ident.dpi}")
+    else:
+        lines.append("# dpi = 203  # the printer does not say: check its spec sheet (203, 300, 600)")
+    if ident.media:
+        lines.append(f"media = {toml_str(ident.media)}")
+    elif ident.width_mm:
+        lines.append(f'# media = "{ident.width_mm:g}x40"  # print width {ident.width_mm:g} mm reported; '
+                     "set WIDTHxHEIGHT of your labels")
+    else:
+        lines.append('# media = "58x40"  # the printer does not report its labels: set WIDTHxHEIGHT in mm')
+    return "\n".join(lines) + "\n"
+
+
+def render_text(found: list[Identity], taken: Iterable[str] = ()) -> str:
+    names = assign_names(found, taken)
+    parts = [block(ident, names.get(i)) for i, ident in enumerate(found)]
+    return "\n".join(parts)
+
+
+def render_json(found: list[Identity]) -> str:
+    return json.dumps([f.to_json() for f in found], indent=2, ensure_ascii=False)
+
+
+# -- appending to a config -------------------------------------------------------------------
+
+
+def _read_limited(fd: int) -> bytes:
+    chunks, total = [], 0
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            return b"".join(chunks)
+        total += len(b)
+        if total > MAX_CONFIG:
+            raise UsageError(f"config is larger than {MAX_CONFIG} bytes: not a printstation config?")
+        chunks.append(b)
+
+
+def _uri_key(uri: str) -> str:
+    u = uri.strip().lower().rstrip("/")
+    if u.startswith("tcp://") and not re.search(r":\d+$", u):
+        u += ":9100"
+    return u
+
+
+def configured(text: str) -> tuple[dict[str, str], list[str]]:
+    """(uri key → printer name, names) of the ``[[printers]]`` in a config's text."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"bad TOML: {exc}") from None
+    uris: dict[str, str] = {}
+    names: list[str] = []
+    for p in doc.get("printers", []) if isinstance(doc.get("printers"), list) else []:
+        if isinstance(p, dict):
+            if isinstance(p.get("name"), str):
+                names.append(p["name"])
+            if isinstance(p.get("uri"), str):
+                uris[_uri_key(p["uri"])] = str(p.get("name", "?"))
+    return uris, names
+
+
+def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list[str]]:
+    """Append a block per printer found to ``path``; ``(added names, refused lines)``.
+
+    A printer whose uri the config already has is refused (one line each, nothing changed for
+    it). The file is opened without following symlinks and appended in place (its owner, mode
+    and inode stay); a missing file is created (mode 0640). The result must load as a valid
+    config before anything is written.
+    """
+    from .. import config as cfgmod
+
+    flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    created = False
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o640)
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot create: {exc.strerror or exc}") from None
+        created = True
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"{path}: is a symlink; give the real file") from None
+        raise UsageError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{path}: not a regular file")
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)  # two discovers appending at once: one after the other
+        os.lseek(fd, 0, os.SEEK_SET)
+        raw = _read_limited(fd)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: not UTF-8 text") from None
+        try:
+            uris, names = configured(text)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        refused: list[str] = []
+        new: list[Identity] = []
+        seen = set(uris)
+        for ident in found:
+            if not ident.found:
+                continue
+            key = _uri_key(ident.uri)
+            if key in seen:
+                owner = uris.get(key)
+                refused.append(f"{ident.uri} is already configured"
+                               + (f" as printer {owner!r}" if owner else " (listed twice)")
+                               + f" in {path}: not added")
+                continue
+            seen.add(key)
+            new.append(ident)
+        if not new:
+            return [], refused
+        assigned = assign_names(new, names)
+        added = [assigned[i] for i in range(len(new))]
+        body = "\n".join(block(ident, assigned[i]) for i, ident in enumerate(new))
+        sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+        header = "# added by printstation printers discover\n"
+        addition = sep + header + body
+        _validate(text, addition, path)
+        data = addition.encode("utf-8")
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+        created = False
+        return added, refused
+    finally:
+        os.close(fd)
+        if created:  # made by us and nothing written: leave no empty file behind
+            try:
+                if path.stat().st_size == 0:
+                    path.unlink()
+            except OSError:
+                pass
+
+
+def _validate(text: str, addition: str, path: Path) -> None:
+    """The config with ``addition`` must load. A config that did not load before (a token file
+    only the service can read, say) must at least stay valid TOML with valid new printers."""
+    from .. import config as cfgmod
+
+    try:
+        cfgmod.loads(text + addition, path)
+        return
+    except ConfigError as exc:
+        after = exc
+    try:
+        cfgmod.loads(text, path) if text.strip() else None
+    except ConfigError:
+        try:
+            doc = tomllib.loads(text + addition)
+            new = tomllib.loads(addition).get("printers", [])
+            names = [p.get("name") for p in doc.get("printers", []) if isinstance(p, dict)]
+            if len(names) != len(set(names)):
+                raise ConfigError("duplicate printer name")
+            for i, t in enumerate(new):
+                cfgmod.parse_printer(t, f"printers[+{i}]", cfgmod.BarcodesConfig())
+            return
+        except (ConfigError, tomllib.TOMLDecodeError) as exc:
+            after = exc if isinstance(exc, ConfigError) else ConfigError(str(exc))
+    raise ConfigError(f"{path}: the config would not load with the new printers ({after}); "
+                      "nothing written")
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME_OK.fullmatch(name))
