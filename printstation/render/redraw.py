@@ -202,10 +202,11 @@ def _quiet_fits(start: int, size: int, lo: int, hi: int, orig_lo: float, orig_hi
 
 
 def _place(r: np.ndarray, mods: np.ndarray, box: tuple[float, float, float, float],
-           quiet: int, linear: bool) -> int:
+           quiet: int, linear: bool, drawn: list | None = None) -> int:
     """Blank ``box`` (x0, x1, y0, y1 continuous, canvas reading frame) and draw ``mods``.
 
     Returns the dots per module used, or 0 when the symbol does not fit (raster untouched).
+    ``drawn`` receives the drawn block (x0, y0, x1, y1) when one is drawn.
     """
     h, w = r.shape
     x0, x1, y0, y1 = box
@@ -250,12 +251,17 @@ def _place(r: np.ndarray, mods: np.ndarray, box: tuple[float, float, float, floa
             continue
         work[ty : ty + block.shape[0], sx : sx + ww] = block
         r[...] = work
+        if drawn is not None:
+            drawn[:] = [sx, ty, sx + ww, ty + block.shape[0]]
         return k
     return 0
 
 
-def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: float) -> int:
-    """Redraw one barcode in place; returns dots per module, 0 when left as rendered."""
+def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: float,
+                box_out: list | None = None) -> int:
+    """Redraw one barcode in place; returns dots per module, 0 when left as rendered.
+
+    ``box_out`` receives the drawn symbol's box on the canvas (x0, y0, x1, y1)."""
     fmt = b.format
     linear = fmt in LINEAR
     if not linear and fmt not in MATRIX:
@@ -292,15 +298,24 @@ def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: f
     cx0, cx1 = sorted((pts[0][0], pts[1][0]))
     cy0, cy1 = sorted((pts[0][1], pts[1][1]))
     rr = np.ascontiguousarray(_rot_img(raster, -fr.kc))
-    k = _place(rr, mods, (cx0, cx1, cy0, cy1), QUIET.get(fmt, 4), linear)
+    drawn: list = []
+    k = _place(rr, mods, (cx0, cx1, cy0, cy1), QUIET.get(fmt, 4), linear, drawn)
     if k:
         raster[...] = _rot_img(rr, fr.kc)
+        if box_out is not None:
+            rh, rw = rr.shape
+            a = _rot_pt(drawn[0], drawn[1], rw, rh, fr.kc)
+            c = _rot_pt(drawn[2], drawn[3], rw, rh, fr.kc)
+            box_out[:] = [min(a[0], c[0]), min(a[1], c[1]), max(a[0], c[0]), max(a[1], c[1])]
     return k
 
 
 def redraw(page: Page, raster: np.ndarray, found: list, spec: PrinterSpec,
-           src_img: np.ndarray | None = None, scale: float | None = None) -> tuple[np.ndarray, dict[int, int]]:
-    """Redraw every barcode of ``found`` on ``raster`` (a copy); {index: dots per module}."""
+           src_img: np.ndarray | None = None, scale: float | None = None, *,
+           boxes: dict | None = None) -> tuple[np.ndarray, dict[int, int]]:
+    """Redraw every barcode of ``found`` on ``raster`` (a copy); {index: dots per module}.
+
+    ``boxes`` receives {index: drawn box on the canvas (x0, y0, x1, y1)} for the verification."""
     if src_img is None or scale is None:
         from .barcodes import detect
 
@@ -308,11 +323,14 @@ def redraw(page: Page, raster: np.ndarray, found: list, spec: PrinterSpec,
     out = raster.copy()
     done: dict[int, int] = {}
     for i, b in enumerate(found):
+        drawn: list = []
         try:
-            k = _redraw_one(page, out, b, src_img, scale)
+            k = _redraw_one(page, out, b, src_img, scale, drawn)
         except Exception as exc:  # a redraw must never cost the label: keep the plain render
             log.warning("barcode redraw skipped for %s: %s", b.format, exc)
             k = 0
         if k:
             done[i] = k
+            if boxes is not None and drawn:
+                boxes[i] = tuple(drawn)
     return out, done
