@@ -14,15 +14,17 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from . import lang as langs
 from .errors import BadInput, UnsupportedConversion
-from .render import barcodes
-from .render.raster import Page, Source, compose, fit
 from .render.sniff import Sniffed, sniff
 from .spec import PrinterSpec
+
+if TYPE_CHECKING:  # the engine is imported when a label needs it (a ZPL passthrough needs none)
+    import numpy as np
+
+    from .render import barcodes
+    from .render.raster import Page, Source
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,8 @@ def _check_pdf_end(data: bytes) -> None:
 
 def rasterize(src: Source, spec: PrinterSpec) -> Page:
     """Draw one source onto the media canvas at the printer's resolution."""
+    from .render.raster import Page, compose, fit
+
     p = fit(src.width, src.height, spec, integer_scale=src.native_scale is not None)
     rendered = src.render(p.sx, size=(p.out_w, p.out_h))  # type: ignore[call-arg]
     return Page(compose(rendered, p), p, src)
@@ -94,6 +98,8 @@ def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None
     daemon's conversion child); elsewhere pages convert one after the other. ``rasters=False``
     leaves :attr:`Label.raster` out (cheaper to ship between processes).
     """
+    from . import lang as langs
+
     s = sniff(data)
     module = langs.get(printer.lang)
     if s.kind == "zpl" and hasattr(module, "passthrough"):
@@ -122,6 +128,9 @@ def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None
 
 def convert_page(src: Source, i: int, printer: PrinterSpec, digest: str, *, rasters: bool = True) -> Label:
     """One page of an input → one label (render, binarise, barcode proof, emit)."""
+    from . import lang as langs
+    from .render import barcodes
+
     module = langs.get(printer.lang)
     page = rasterize(src, printer)
     raster = page.binarize(printer)

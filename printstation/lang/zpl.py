@@ -12,11 +12,12 @@ import base64
 import binascii
 import re
 import zlib
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..spec import PrinterSpec
-from .bits import pack_rows
+
+if TYPE_CHECKING:  # numpy is imported by the raster functions only: passthrough needs none
+    import numpy as np
 
 NAME = "zpl"
 EXT = "zpl"
@@ -75,6 +76,8 @@ def acs_encode(data: bytes, bytes_per_row: int) -> str:
 
 def acs_lower_bound(raster: np.ndarray) -> int:
     """A cheap lower bound of :func:`acs_encode`'s length for a raster (numpy, no strings)."""
+    import numpy as np
+
     packed = np.packbits(raster, axis=1)
     if packed.shape[0] == 0:
         return 0
@@ -152,6 +155,8 @@ def graphic_field(raster: np.ndarray, compress: str = "auto") -> str:
     ``b`` is the number of characters after the last parameter for ``:Z64:`` (what the printer
     reads; Zebra: "the total number of bytes that follow parameter d") and ``total`` otherwise.
     """
+    from .bits import pack_rows
+
     data, bpr, rows = pack_rows(raster)
     total = bpr * rows
     if compress == "hex":
@@ -173,6 +178,8 @@ def graphic_field(raster: np.ndarray, compress: str = "auto") -> str:
 def ink_field(raster: np.ndarray, compress: str = "auto") -> str:
     """``^FOx,y^GFA…`` covering only the raster's inked box: the blank margins around it are
     the printer's own background, so they are not sent (no dot changes; ~1 % fewer bytes)."""
+    import numpy as np
+
     rows = np.flatnonzero(raster.any(axis=1))
     if rows.size == 0:
         return f"^FO0,0{graphic_field(raster, compress)}"

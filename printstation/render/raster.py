@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from PIL import Image
 
 from ..spec import PrinterSpec
 
@@ -143,6 +142,8 @@ class Page:
 def binarize(gray: np.ndarray, spec: PrinterSpec) -> np.ndarray:
     """1-bit raster (True = black). A plain threshold keeps bar edges; dither only on request."""
     if spec.dither:
+        from PIL import Image
+
         im = Image.fromarray(gray, "L").convert("1", dither=Image.Dither.FLOYDSTEINBERG)
         return ~np.asarray(im, dtype=bool)
     return gray < spec.threshold
