@@ -80,10 +80,52 @@ def read(gray: np.ndarray, *, pure: bool = False, formats: tuple[str, ...] = SUP
                                  try_invert=False, text_mode=zx.TextMode.HRI, is_pure=pure))
 
 
-def _corners(r, scale: float, pad: int = 16) -> tuple[tuple[float, float], ...]:
-    p = r.position
-    return tuple(((pt.x - pad) / scale, (pt.y - pad) / scale)
-                 for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
+#: zxing-cpp format names by kind. A linear symbol needs resolution across its bars only.
+LINEAR_FORMATS = ("Code128", "Code39", "Code93", "EAN13", "EAN8", "UPCA", "UPCE", "ITF", "Codabar")
+MATRIX_FORMATS = tuple(f for f in SUPPORTED if f not in LINEAR_FORMATS)
+#: Linear symbols are looked for on every SQUEEZE-th row (horizontal bars) and column (vertical).
+SQUEEZE = 4
+PAD = 16  # the white margin :func:`read` adds
+
+
+def scan(img: np.ndarray, scale: float, *, bitmap: bool = False) -> list[Barcode]:
+    """Every supported barcode on a source image drawn at ``scale`` px per source unit.
+
+    Three passes instead of one all-format, all-rotation read (same symbols found on every
+    label of the test corpus, 1.7× faster): linear formats on every 4th row — bars run the full
+    height of a symbol, so the rows between add nothing and the module widths stay exact — and
+    on every 4th column, transposed, for symbols printed vertically; 2-D formats on the full
+    image in every rotation. zxing's downscaled passes only for big bitmaps (a vector source is
+    drawn at the scale its smallest modules need: 0.2 mm modules are found 100 % from 10 px/mm,
+    we draw at 12).
+    """
+    k = SQUEEZE if min(img.shape) >= 16 * SQUEEZE else 1
+    out: list[Barcode] = []
+
+    def add(results, to_src, transposed: bool) -> None:
+        for r in results:
+            if not r.valid:
+                continue
+            p = r.position
+            corners = tuple(to_src(pt.x - PAD, pt.y - PAD)
+                            for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
+            o = int(r.orientation)
+            out.append(Barcode(
+                format=r.format.name if hasattr(r.format, "name") else str(r.format),
+                content=bytes(r.bytes), text=r.text, corners=corners,
+                # A transposed image mirrors the reading direction: 0° there is 90° here.
+                orientation=(90 - o) % 360 if transposed else o, symbology=r.symbology_identifier,
+            ))
+
+    rows = np.ascontiguousarray(img[::k])
+    add(read(rows, formats=LINEAR_FORMATS, rotate=False, downscale=False),
+        lambda x, y: (x / scale, y * k / scale), False)
+    cols = np.ascontiguousarray(img[:, ::k].T)
+    add(read(cols, formats=LINEAR_FORMATS, rotate=False, downscale=False),
+        lambda x, y: (y * k / scale, x / scale), True)
+    add(read(img, formats=MATRIX_FORMATS, rotate=True, downscale=None if bitmap else False),
+        lambda x, y: (x / scale, y / scale), False)
+    return out
 
 
 def detect_scale(page: Page) -> float:
@@ -118,18 +160,7 @@ def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarra
         if hit is not None and hit[1] is not None:
             return hit[0], hit[1], hit[2]
     img = page.source.render(scale)
-    found = []
-    # A vector source is drawn at the scale its smallest modules need (measured: 0.2 mm modules
-    # are found 100 % from 10 px/mm, we draw at 12): zxing's extra downscaled passes cost 30 %
-    # on a 100×150 mm page for nothing. Bitmaps come at whatever size they were made.
-    for r in read(img, downscale=None if page.source.native_scale is not None else False):
-        if not r.valid:
-            continue
-        found.append(Barcode(
-            format=r.format.name if hasattr(r.format, "name") else str(r.format),
-            content=bytes(r.bytes), text=r.text, corners=_corners(r, scale),
-            orientation=int(r.orientation), symbology=r.symbology_identifier,
-        ))
+    found = scan(img, scale, bitmap=page.source.native_scale is not None)
     if key is not None:
         with _DETECT_LOCK:
             _DETECTED[key] = (found, img, scale)

@@ -53,9 +53,16 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+#: Environment variable capping the worker processes (``1``: convert pages in this process).
+WORKERS_ENV = "PRINTSTATION_CONVERT_WORKERS"
+
+
 def workers_for(pages: int, asked: int | None = None) -> int:
     """How many processes to convert ``pages`` pages on (1 = in this process)."""
     n = usable_cores() if asked is None else asked
+    env = os.environ.get(WORKERS_ENV, "").strip()
+    if asked is None and env.isdigit():
+        n = min(n, int(env))
     if n <= 1 or pages < MIN_PAGES:
         return 1
     if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:

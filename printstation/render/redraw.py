@@ -154,9 +154,10 @@ class _Frame:
         return _rot_pt(cx, cy, self.p.canvas_w, self.p.canvas_h, -self.kc)
 
 
-def _linear_box(binimg: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int] | None:
-    """Exact bar box (x0, x1, y0, y1; inclusive) of a horizontal linear symbol in a bool image."""
-    h, w = binimg.shape
+def _linear_box(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int] | None:
+    """Exact bar box (x0, x1, y0, y1; inclusive) of a horizontal linear symbol in a grayscale
+    image (ink = below 128; only the strips looked at are thresholded)."""
+    h, w = img.shape
     xs = [c[0] for c in corners]
     ys = [c[1] for c in corners]
     xl, xh = max(0, int(min(xs))), min(w - 1, int(math.ceil(max(xs))))
@@ -164,7 +165,7 @@ def _linear_box(binimg: np.ndarray, corners: list[tuple[float, float]]) -> tuple
     if xh - xl < 10 or yh < yl:
         return None
     ym = (yl + yh) // 2
-    band = binimg[max(yl, ym - 2) : ym + 3]
+    band = img[max(yl, ym - 2) : ym + 3] < 128
     slack = int(0.03 * (xh - xl)) + 3
     lo, hi = max(0, xl - slack), min(w, xh + slack + 1)
     prof = band[:, lo:hi].mean(axis=0) > 0.5
@@ -172,9 +173,9 @@ def _linear_box(binimg: np.ndarray, corners: list[tuple[float, float]]) -> tuple
     if dark.size < 2:
         return None
     x0, x1 = lo + int(dark[0]), lo + int(dark[-1])
-    ref = binimg[ym, x0 : x1 + 1]
+    ref = img[ym, x0 : x1 + 1] < 128
     # Rows that repeat the middle row's bar pattern (≥ 90 % agreement) are bar rows.
-    same = (binimg[:, x0 : x1 + 1] == ref).mean(axis=1) >= 0.9
+    same = ((img[:, x0 : x1 + 1] < 128) == ref).mean(axis=1) >= 0.9
     breaks_up = np.flatnonzero(~same[:ym])
     breaks_down = np.flatnonzero(~same[ym:])
     y0 = int(breaks_up[-1]) + 1 if breaks_up.size else 0
@@ -271,13 +272,13 @@ def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: f
         return 0  # skewed symbol: only quarter turns can be redrawn exactly
     fr = _Frame(src_img, scale, page.placement, turns)
     corners_r = [fr.src_to_reading(x, y) for x, y in b.corners]
-    src_r = _rot_img(src_img < 128, -fr.ks)
+    src_r = _rot_img(src_img, -fr.ks)  # a view: only the symbol's strips get thresholded
     if linear:
         box = _linear_box(src_r, corners_r)
         if box is None:
             return 0
         x0, x1, y0, y1 = box
-        prof = src_r[y0 : y1 + 1, x0 : x1 + 1].mean(axis=0) > 0.5
+        prof = (src_r[y0 : y1 + 1, x0 : x1 + 1] < 128).mean(axis=0) > 0.5
         mods = _quantize(prof)
         if (mods is None or not _plausible(fmt, mods.size)
                 or not _decodes_to(mods[None, :], fmt, b.content, True)):
