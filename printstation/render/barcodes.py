@@ -188,10 +188,12 @@ def _canvas_box(page: Page, b: Barcode) -> tuple[float, float, float, float]:
 
 
 def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float, float],
-                  module_dots: float) -> bool:
+                  module_dots: float, turns: int | None = None) -> bool:
     """Whether ``b`` decodes from its own crop of the 1-bit raster: its box, widened by the
     symbology's quiet zone (``module_dots`` per module) and a few dots, read as a 1-bit image with
-    the known format only. Ink intruding into the quiet zone is in the crop, as a scanner sees it."""
+    the known format only. Ink intruding into the quiet zone is in the crop, as a scanner sees it.
+    ``turns``: quarter turns of a linear symbol on the raster, when known (read in that direction
+    only; a miss falls back to the whole-label read in :func:`finish`)."""
     from .redraw import QUIET
 
     h, w = raster.shape
@@ -201,8 +203,11 @@ def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float
     if x1 - x0 < 4 or y1 - y0 < 4:
         return False
     gray = np.where(raster[y0:y1, x0:x1], 0, 255).astype(np.uint8)
+    rotate = turns is None or b.format not in LINEAR_FORMATS
+    if not rotate and turns % 2:  # type: ignore[operator]
+        gray = np.ascontiguousarray(gray.T)  # bars across the rows, as in a horizontal symbol
     return any(r.valid and r.format.name == b.format and bytes(r.bytes) == b.content
-               for r in read(gray, formats=(b.format,), binary=True))
+               for r in read(gray, formats=(b.format,), binary=True, rotate=rotate))
 
 
 def _module_estimate(b: Barcode, box: tuple[float, float, float, float]) -> float:
@@ -236,11 +241,12 @@ def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None
         return raster, [BarcodeResult(b, i in redrawn, False, redrawn.get(i, 0)) for i, b in enumerate(found)]
     unproven: list[int] = []
     for i, b in enumerate(found):
+        turns = int(round(b.orientation / 90.0)) + page.placement.rotation // 90
         if i in boxes:
-            ok = crop_verifies(raster, b, boxes[i], redrawn[i])
+            ok = crop_verifies(raster, b, boxes[i], redrawn[i], turns)
         else:
             box = _canvas_box(page, b)
-            ok = crop_verifies(raster, b, box, _module_estimate(b, box))
+            ok = crop_verifies(raster, b, box, _module_estimate(b, box), turns)
         if not ok:
             unproven.append(i)
     if unproven:
