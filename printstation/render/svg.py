@@ -171,11 +171,12 @@ class SvgSource:
         surface = Recording(self._tree, None, 96, output_width=size[0], output_height=size[1])
         return surface.cairo
 
-    def _direct(self, scale: float) -> np.ndarray:
+    def _direct(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
+        """cairosvg's own walk of the (parsed once) tree onto pixels."""
         import cairosvg.surface
 
-        # parsing costs more than drawing; a tree draws the same twice
-        surface = cairosvg.surface.PNGSurface(self._tree, None, 96, background_color="white", scale=scale)
+        kwargs: dict[str, object] = {"output_width": size[0], "output_height": size[1]} if size else {"scale": scale}
+        surface = cairosvg.surface.PNGSurface(self._tree, None, 96, background_color="white", **kwargs)
         gray = _gray(surface.cairo)
         surface.finish()
         return gray
