@@ -73,7 +73,7 @@ def rasterize(src: Source, spec: PrinterSpec) -> Page:
 
     p = fit(src.width, src.height, spec, integer_scale=src.native_scale is not None)
     rendered = src.render(p.sx, size=(p.out_w, p.out_h))  # type: ignore[call-arg]
-    return Page(compose(rendered, p), p, src)
+    return Page(compose(rendered, p), p, src, rendered)
 
 
 def render(data: bytes, spec: PrinterSpec) -> list[Page]:

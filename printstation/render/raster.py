@@ -134,6 +134,8 @@ class Page:
     gray: np.ndarray
     placement: Placement
     source: Source
+    #: The source as drawn for the canvas (unrotated, ``placement.out_w × out_h``), when kept.
+    rendered: np.ndarray | None = None
 
     def binarize(self, spec: PrinterSpec) -> np.ndarray:
         return binarize(self.gray, spec)
