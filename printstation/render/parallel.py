@@ -7,7 +7,8 @@ worker are in flight, so a 500-page PDF never has more than a handful of pages i
 caller gets page 1 as soon as it is done.
 
 Forking is only safe from a single-threaded process (a fork copies locks held by other threads);
-:func:`workers_for` answers 1 anywhere else, and the pages convert one after the other.
+:func:`workers_for` answers 1 anywhere else (and in a daemonic process, which multiprocessing
+does not let have children), and the pages convert one after the other.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def workers_for(pages: int, asked: int | None = None) -> int:
     if n <= 1 or pages < MIN_PAGES:
         return 1
     if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    if mp.current_process().daemon:  # multiprocessing forbids children there (the daemon's isolate)
         return 1
     return min(n, pages)
 

@@ -92,3 +92,21 @@ def test_no_fork_while_other_threads_run(pdf: bytes) -> None:
         stop.set()
         t.join()
     assert parallel.workers_for(2, 2) == 1  # too few pages for a pool
+
+
+def _in_daemonic_child(pdf: bytes, conn) -> None:  # pragma: no cover - runs in the child
+    labels = convert_labels(pdf, PrinterSpec(lang="zpl", media=Media(100, 150)))
+    conn.send((parallel.workers_for(40, 2), len(labels)))
+
+
+def test_daemonic_process_converts_serially(pdf: bytes) -> None:
+    """The daemon's conversion child is daemonic: no worker pool there, pages still all convert."""
+    ctx = mp.get_context("spawn")
+    a, b = ctx.Pipe()
+    p = ctx.Process(target=_in_daemonic_child, args=(pdf, b), daemon=True)
+    p.start()
+    try:
+        assert a.poll(120)
+        assert a.recv() == (1, len(TRACKINGS))
+    finally:
+        p.join(10)
