@@ -119,11 +119,21 @@ def _page(i: int, rasters: bool) -> tuple:  # pragma: no cover - in workers
 
 # --- parent side -----------------------------------------------------------------------------
 
+def _preload(spec: PrinterSpec) -> None:
+    from .. import convert as _convert  # noqa: F401
+    from .. import lang
+    from . import barcodes, pdf, raster, redraw  # noqa: F401
+
+    lang.get(spec.lang)
+    barcodes._zx()
+
+
 def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: int,
                 rasters: bool) -> Iterator[Label]:
     """Labels of a ``pages``-page PDF converted on ``procs`` forked processes, in page order."""
     from ..convert import Label
 
+    _preload(spec)  # imported once here, inherited by every worker (not imported once per worker)
     ctx = mp.get_context("fork")
     pool = ctx.Pool(procs, initializer=_init, initargs=(data, spec, digest))
     try:

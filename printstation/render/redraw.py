@@ -174,10 +174,22 @@ def _linear_box(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[in
         return None
     x0, x1 = lo + int(dark[0]), lo + int(dark[-1])
     ref = img[ym, x0 : x1 + 1] < 128
-    # Rows that repeat the middle row's bar pattern (≥ 90 % agreement) are bar rows.
-    same = ((img[:, x0 : x1 + 1] < 128) == ref).mean(axis=1) >= 0.9
-    breaks_up = np.flatnonzero(~same[:ym])
-    breaks_down = np.flatnonzero(~same[ym:])
+
+    def same(a: int, b: int) -> np.ndarray:
+        """Rows a..b-1 that repeat the middle row's bar pattern (≥ 90 % agreement): bar rows."""
+        return ((img[a:b, x0 : x1 + 1] < 128) == ref).mean(axis=1) >= 0.9
+
+    # The nearest break above and below the middle row; looked for near the symbol first (the
+    # same answer as over the whole height when it is there), then over the whole height.
+    win = max(64, 2 * (yh - yl + 1))
+    a = max(0, ym - win)
+    breaks_up = a + np.flatnonzero(~same(a, ym))
+    if not breaks_up.size and a > 0:
+        breaks_up = np.flatnonzero(~same(0, ym))
+    b = min(h, ym + win)
+    breaks_down = np.flatnonzero(~same(ym, b))
+    if not breaks_down.size and b < h:
+        breaks_down = np.flatnonzero(~same(ym, h))
     y0 = int(breaks_up[-1]) + 1 if breaks_up.size else 0
     y1 = ym + int(breaks_down[0]) - 1 if breaks_down.size else h - 1
     return x0, x1, y0, y1
@@ -185,13 +197,12 @@ def _linear_box(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[in
 
 def _free_run(r: np.ndarray, rows: slice, start: int, step: int) -> int:
     """White columns from ``start`` going ``step`` (±1) until ink or the edge."""
-    n = 0
-    x = start
     w = r.shape[1]
-    while 0 <= x < w and not r[rows, x].any():
-        n += 1
-        x += step
-    return n
+    if not 0 <= start < w:
+        return 0
+    seg = r[rows, start::step] if step > 0 else r[rows, start::-1]
+    ink = np.flatnonzero(seg.any(axis=0))
+    return int(ink[0]) if ink.size else seg.shape[1]
 
 
 def _quiet_fits(start: int, size: int, lo: int, hi: int, orig_lo: float, orig_hi: float, want: int) -> bool:
