@@ -58,12 +58,22 @@ def usable_cores() -> int:
 WORKERS_ENV = "PRINTSTATION_CONVERT_WORKERS"
 
 
+def _busy(cores: int) -> bool:
+    """Whether the machine's run queue already fills the cores (1-minute load average)."""
+    try:
+        return os.getloadavg()[0] >= cores
+    except OSError:
+        return False
+
+
 def workers_for(pages: int, asked: int | None = None) -> int:
     """How many processes to convert ``pages`` pages on (1 = in this process)."""
     n = usable_cores() if asked is None else asked
     env = os.environ.get(WORKERS_ENV, "").strip()
     if asked is None and env.isdigit():
         n = min(n, int(env))
+    elif asked is None and _busy(n):
+        return 1  # the cores are taken: extra processes would only add their own overhead
     if n <= 1 or pages < MIN_PAGES:
         return 1
     if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
