@@ -1,22 +1,31 @@
 #!/usr/bin/env python3
 """Conversion benchmark: ours next to zebrafy, measured in the same run; then barcode decode rates.
 
-    python bench/convert.py [--runs N] [--values N]
+    python bench/convert.py [--runs N] [--values N] [--procs N]
 
-Per label: median wall time of N warm runs (our result cache is cleared before every run, so
-each run converts from scratch) and output bytes. Ours includes sniffing, fit/scale/rotate to the
-media, binarisation, barcode detection + redraw + verification (defaults) and the emitter;
-zebrafy converts an image/PDF page at the size it is given (we pass the media size in dots) with
-no fitting, rotation, barcode handling or verification.
+Per label: median wall time of N warm runs, ours and zebrafy interleaved run by run (so a busy
+machine slows both alike; the speed-up is the median of the per-run ratios), our caches cleared
+before every run (each run converts from scratch), and output bytes. Ours includes sniffing,
+fit/scale/rotate to the media, binarisation, barcode detection + redraw + verification (the
+defaults) and the emitter; zebrafy converts an image/PDF page at the size it is given (we pass
+the media size in dots) with no fitting, rotation, barcode handling or verification.
+
+The 40-page PDF row is the whole process, as a user runs it: ``python -m printstation convert``
+against a ``python -c`` running zebrafy on the same file, both writing the ZPL to a file
+(interpreter start, imports, conversion, write). "decode" renders our output back (zebrafy's
+^GFA reader) and decodes every page with zxing-cpp: it must be 100 % with redraw on.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +60,35 @@ def timed(fn, runs: int) -> tuple[float, object]:
     return statistics.median(ts) * 1000, out
 
 
+def paired(ours, theirs, runs: int) -> tuple[float, float, float, object, object]:
+    """Interleaved runs: (our median ms, their median ms, median of per-run speed-ups, outputs)."""
+    ours(), theirs()  # warm-up
+    a, b, ratios = [], [], []
+    o1 = o2 = None
+    for i in range(runs):
+        pair = []
+        for side in ((0, 1) if i % 2 == 0 else (1, 0)):
+            _fresh()
+            t = time.perf_counter()
+            out = (ours if side == 0 else theirs)()
+            pair.append((side, time.perf_counter() - t, out))
+        for side, dt, out in pair:
+            if side == 0:
+                a.append(dt)
+                o1 = out
+            else:
+                b.append(dt)
+                o2 = out
+        ratios.append(b[-1] / a[-1])
+    return statistics.median(a) * 1000, statistics.median(b) * 1000, statistics.median(ratios), o1, o2
+
+
+def _decoded(zpl: bytes, want: list[str]) -> str:
+    got = [rb.decode(back.image) for back in rb.zpl_raster(zpl)]
+    ok = sum(g == [w] for g, w in zip(got, want))
+    return f"{100 * ok / len(want):.0f} %"
+
+
 def speed_table(runs: int) -> list[str]:
     spec = PrinterSpec(media=Media(58, 40), dpi=203)
     w, h = spec.width_dots, spec.height_dots
@@ -71,26 +109,20 @@ def speed_table(runs: int) -> list[str]:
                           dither=False, dpi=203).to_zpl()
 
     rows = [
-        ("PNG → ZPL (58×40, 203)", lambda: conv.convert(png, spec)[0], zf_png),
-        ("SVG → ZPL (58×40, 203)", lambda: conv.convert(svg, spec)[0], zf_svg),
-        ("PDF 100×150 → ZPL (203)", lambda: conv.convert(pdf, pdf_spec)[0], zf_pdf),
-        ("PNG → TSPL (58×40, 203)", lambda: conv.convert(png, spec.replace(lang="tspl"))[0], zf_png),
+        ("PNG → ZPL (58×40, 203)", png, spec, zf_png, "!Bench0001"),
+        ("SVG → ZPL (58×40, 203)", svg, spec, zf_svg, "!Bench0002"),
+        ("PDF 100×150 page → ZPL (203)", pdf, pdf_spec, zf_pdf, "RU123456789CN"),
     ]
-    out = ["| conversion | ours ms | ours bytes | zebrafy ms | zebrafy bytes | speed-up | ours without barcode redraw+verify ms | speed-up |",
+    out = ["| conversion | ours ms (redraw+verify) | zebrafy ms (no barcode work) | speed-up | ours bytes "
+           "| zebrafy bytes | decode (ours) | ours without redraw+verify ms |",
            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     plain = {"barcodes": "keep", "verify": "off"}
-    plain_fns = [
-        lambda: conv.convert(png, spec.replace(**plain))[0],
-        lambda: conv.convert(svg, spec.replace(**plain))[0],
-        lambda: conv.convert(pdf, pdf_spec.replace(**plain))[0],
-        lambda: conv.convert(png, spec.replace(lang="tspl", **plain))[0],
-    ]
-    for (name, ours, theirs), bare in zip(rows, plain_fns):
-        t1, o1 = timed(ours, runs)
-        t2, o2 = timed(theirs, runs)
-        t3, _ = timed(bare, runs)
-        out.append(f"| {name} | {t1:.1f} | {len(o1)} | {t2:.1f} | {len(o2)} | {t2 / t1:.1f}× "
-                   f"| {t3:.1f} | {t2 / t3:.1f}× |")
+    for name, data, sp, theirs, value in rows:
+        t1, t2, ratio, o1, o2 = paired(lambda d=data, s=sp: conv.convert(d, s)[0], theirs, runs)
+        t3, _ = timed(lambda d=data, s=sp: conv.convert(d, s.replace(**plain))[0], runs)
+        out.append(f"| {name} | {t1:.1f} | {t2:.1f} | {ratio:.2f}× | {len(o1)} | {len(o2)} "
+                   f"| {_decoded(o1, [value])} | {t3:.1f} |")
+    out.extend(whole_process_rows(max(3, runs // 3)))
     # Z64 size: the same 1-bit raster (ours, at the media size) through both encoders.
     label = conv.convert_labels(png, spec.replace(zpl_compress="z64"))[0]
     im = Image.fromarray(~label.raster).convert("L")
@@ -101,6 +133,51 @@ def speed_table(runs: int) -> list[str]:
     out.append(f"Z64 of the same {w}×{h} raster: ours {len(label.data)} bytes (whole format), "
                f"zebrafy {len(theirs)} bytes.")
     return out
+
+
+PAGES = 40
+TRACKINGS = [f"RU{100000000 + i * 7919:09d}CN" for i in range(PAGES)]
+
+
+def whole_process_rows(runs: int) -> list[str]:
+    """The 40-page PDF as whole processes, ours (default workers, and one process) vs zebrafy."""
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "labels.pdf")
+        src.write_bytes(lg.pdf_label(TRACKINGS))
+        ours_out, one_out, zf_out = Path(tmp, "ours.zpl"), Path(tmp, "one.zpl"), Path(tmp, "zf.zpl")
+        ours = [py, "-m", "printstation", "convert", str(src), "--media", "100x150", "-o", str(ours_out)]
+        zf = [py, "-c", "import sys; from zebrafy import ZebrafyPDF; "
+              "open(sys.argv[2], 'w').write(ZebrafyPDF(open(sys.argv[1], 'rb').read(), format='Z64', "
+              "width=799, height=1199, dither=False, dpi=203).to_zpl())", str(src), str(zf_out)]
+        one_env = {**os.environ, "PRINTSTATION_CONVERT_WORKERS": "1"}
+        one = ours[:-1] + [str(one_out)]
+
+        def run(cmd, env=None) -> float:
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, cwd=ROOT, env=env)
+            return time.perf_counter() - t
+
+        run(ours), run(zf)  # warm the page cache
+        a, b, c, ratios = [], [], [], []
+        for i in range(runs):
+            order = [("o", ours, None), ("z", zf, None), ("1", one, one_env)]
+            if i % 2:
+                order.reverse()
+            got = {k: run(cmd, env) for k, cmd, env in order}
+            a.append(got["o"])
+            b.append(got["z"])
+            c.append(got["1"])
+            ratios.append(got["z"] / got["o"])
+        ob, zb, onb = ours_out.read_bytes(), zf_out.read_bytes(), one_out.read_bytes()
+        dec = _decoded(ob, TRACKINGS)
+    med = statistics.median
+    return [
+        f"| PDF {PAGES} pages → ZPL, whole process | {med(a) * 1000:.0f} | {med(b) * 1000:.0f} "
+        f"| {med(ratios):.2f}× | {len(ob)} | {len(zb)} | {dec} | — |",
+        f"| same, ours on one process (`PRINTSTATION_CONVERT_WORKERS=1`) | {med(c) * 1000:.0f} "
+        f"| {med(b) * 1000:.0f} | {med(b) / med(c):.2f}× | {len(onb)} | {len(zb)} | — | — |",
+    ]
 
 
 def decode_table(n: int) -> list[str]:
@@ -132,9 +209,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--values", type=int, default=200)
+    ap.add_argument("--no-decode-table", action="store_true", help="only the speed table")
     args = ap.parse_args()
     print("\n".join(speed_table(args.runs)))
     print()
+    if args.no_decode_table:
+        return 0
     print(f"Decode rate of emitted ZPL rendered back by zebrafy + zxing-cpp, {args.values} random WB values:")
     print()
     print("\n".join(decode_table(args.values)))

@@ -12,16 +12,19 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from . import lang as langs
 from .errors import BadInput, UnsupportedConversion
-from .render import barcodes
-from .render.raster import Page, Source, check_downscale, compose, fit, upright
 from .render.sniff import Sniffed, sniff
 from .spec import PrinterSpec
+
+if TYPE_CHECKING:  # the engine is imported when a label needs it (a ZPL passthrough needs none)
+    import numpy as np
+
+    from .render import barcodes
+    from .render.raster import Page, Source
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +53,7 @@ def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
     if s.kind == "pdf":
         from .render.pdf import autocrop, open_pdf
 
-        tail = s.data[-2048:]
-        if b"%%EOF" not in tail:
-            raise BadInput(f"truncated PDF ({len(s.data)} bytes, no %%EOF at the end)")
+        _check_pdf_end(s.data)
         return [autocrop(page) for page in open_pdf(s.data, spec.max_pages)]
     if s.is_bitmap:
         from .render.bitmap import BitmapSource
@@ -64,14 +65,21 @@ def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
     raise BadInput(f"cannot render {s.kind}")
 
 
+def _check_pdf_end(data: bytes) -> None:
+    if b"%%EOF" not in data[-2048:]:
+        raise BadInput(f"truncated PDF ({len(data)} bytes, no %%EOF at the end)")
+
+
 def rasterize(src: Source, spec: PrinterSpec, key: str | None = None) -> Page:
     """Draw one source onto the media canvas at the printer's resolution (``key``: the source's
     content key, for the barcode detection cache)."""
+    from .render.raster import Page, check_downscale, compose, fit, upright
+
     p = fit(src.width, src.height, spec, integer_scale=src.native_scale is not None)
     check_downscale(src, p, spec)
     p = upright(src, p, spec, key)
     rendered = src.render(p.sx, size=(p.out_w, p.out_h))  # type: ignore[call-arg]
-    return Page(compose(rendered, p), p, src)
+    return Page(compose(rendered, p), p, src, rendered)
 
 
 def render(data: bytes, spec: PrinterSpec) -> list[Page]:
@@ -82,26 +90,60 @@ def render(data: bytes, spec: PrinterSpec) -> list[Page]:
 
 def convert_labels(data: bytes, printer: PrinterSpec) -> list[Label]:
     """Convert ``data`` for ``printer``; one :class:`Label` per page (or per ZPL format)."""
+    return list(iter_labels(data, printer))
+
+
+def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None,
+                rasters: bool = True) -> Iterator[Label]:
+    """Convert ``data`` for ``printer``, yielding each :class:`Label` in page order as soon as it
+    (and every page before it) is done — a printer can take page 1 while later pages convert.
+
+    A multipage PDF is converted on ``workers`` processes (default: the usable cores), each with
+    its own pdfium (pdfium is not thread-safe), at most two pages ahead per worker so memory
+    stays bounded. Processes are forked only from a single-threaded process (the CLI, the
+    daemon's conversion child); elsewhere pages convert one after the other. ``rasters=False``
+    leaves :attr:`Label.raster` out (cheaper to ship between processes).
+    """
+    from . import lang as langs
+
     s = sniff(data)
     module = langs.get(printer.lang)
     if s.kind == "zpl" and hasattr(module, "passthrough"):
-        return [Label(b, i) for i, b in enumerate(module.passthrough(s.data, printer))]
-    out: list[Label] = []
-    pages = sources(s, printer)
+        for i, b in enumerate(module.passthrough(s.data, printer)):
+            yield Label(b, i)
+        return
     digest = hashlib.sha256(s.data).hexdigest()  # once, not per page of a long PDF
+    if s.kind == "pdf":
+        from .render import parallel
+
+        _check_pdf_end(s.data)
+        n = parallel.pdf_pages(s.data, printer)
+        procs = parallel.workers_for(n, workers)
+        if procs > 1:
+            yield from parallel.convert_pdf(s.data, printer, digest, n, procs, rasters)
+            return
+    pages = sources(s, printer)
     try:
         for i, src in enumerate(pages):
-            page = rasterize(src, printer, key=f"{digest}:{i}")
-            raster = page.binarize(printer)
-            if not raster.any():
-                raise BadInput(f"page {i + 1} renders blank at {printer.dpi} dpi (empty or broken label)")
-            raster, found = barcodes.finish(page, raster, printer, key=f"{digest}:{i}")
-            out.append(Label(module.emit(raster, printer), i, raster, found))
+            yield convert_page(src, i, printer, digest, rasters=rasters)
             _close(src)  # free a long PDF's pages as we go
     finally:
         for src in pages:
             _close(src)
-    return out
+
+
+def convert_page(src: Source, i: int, printer: PrinterSpec, digest: str, *, rasters: bool = True) -> Label:
+    """One page of an input → one label (render, binarise, barcode proof, emit)."""
+    from . import lang as langs
+    from .render import barcodes
+
+    module = langs.get(printer.lang)
+    page = rasterize(src, printer, key=f"{digest}:{i}")
+    raster = page.binarize(printer)
+    if not raster.any():
+        raise BadInput(f"page {i + 1} renders blank at {printer.dpi} dpi (empty or broken label)")
+    raster, found = barcodes.finish(page, raster, printer, key=f"{digest}:{i}")
+    return Label(module.emit(raster, printer), i, raster if rasters else None, found)
 
 
 def _close(src: Source) -> None:
@@ -129,7 +171,7 @@ def convert(data: bytes, printer: PrinterSpec | None = None) -> list[bytes]:
         if hit is not None:
             _CACHE.move_to_end(key)
             return list(hit)
-    result = [label.data for label in convert_labels(data, printer)]
+    result = [label.data for label in iter_labels(data, printer, rasters=False)]
     with _CACHE_LOCK:
         _CACHE[key] = result
         while len(_CACHE) > _CACHE_SIZE:

@@ -9,19 +9,25 @@ Every language module offers the same small surface (LPrint's driver model):
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 from ..errors import UsageError
-from . import epl2, escpos, png, tspl, zpl
 
-LANGUAGES: dict[str, ModuleType] = {m.NAME: m for m in (zpl, tspl, escpos, epl2, png)}
+#: Language names (= module names), imported on first use: ZPL passthrough needs no numpy/Pillow.
+NAMES = ("zpl", "tspl", "escpos", "epl2", "png")
 
 
 def get(name: str) -> ModuleType:
-    try:
-        return LANGUAGES[name]
-    except KeyError:
-        raise UsageError(f"unknown printer language {name!r} (one of {', '.join(LANGUAGES)})") from None
+    if name not in NAMES:
+        raise UsageError(f"unknown printer language {name!r} (one of {', '.join(NAMES)})")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def __getattr__(attr: str) -> object:
+    if attr == "LANGUAGES":  # every module, imported (kept for callers that list them)
+        return {n: get(n) for n in NAMES}
+    raise AttributeError(attr)
 
 
 def extension(name: str) -> str:

@@ -12,12 +12,13 @@ import base64
 import binascii
 import re
 import zlib
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..spec import PrinterSpec
-from .bits import pack_rows
 from .zpl_layout import LayoutCheck
+
+if TYPE_CHECKING:  # numpy is imported by the raster functions only: passthrough needs none
+    import numpy as np
 
 NAME = "zpl"
 EXT = "zpl"
@@ -76,6 +77,8 @@ def acs_encode(data: bytes, bytes_per_row: int) -> str:
 
 def acs_lower_bound(raster: np.ndarray) -> int:
     """A cheap lower bound of :func:`acs_encode`'s length for a raster (numpy, no strings)."""
+    import numpy as np
+
     packed = np.packbits(raster, axis=1)
     if packed.shape[0] == 0:
         return 0
@@ -124,10 +127,16 @@ def crc16(data: bytes) -> str:
     return f"{binascii.crc_hqx(data, 0):04X}"
 
 
+#: zlib settings of ``:Z64:``. Level 7 with the "filtered" strategy (fewer short matches, more
+#: Huffman-coded literals: suits 1-bit rows of text and bars) is 1 % smaller than zebrafy's level
+#: 6 for +0.1 ms on a 100×150 mm label at 203 dpi; level 9 would save 0.5 % more at 5× the time.
+Z64_LEVEL = 7
+Z64_STRATEGY = zlib.Z_FILTERED
+
+
 def z64_encode(data: bytes) -> str:
-    # zlib level 6 (zebrafy's too): level 9 is 5-10x slower (19 ms vs 2.9 ms for a 100x150 mm
-    # label at 203 dpi) for 1-15 % fewer bytes, which cost well under a millisecond on the wire.
-    b64 = base64.b64encode(zlib.compress(data, 6))
+    c = zlib.compressobj(Z64_LEVEL, zlib.DEFLATED, 15, 8, Z64_STRATEGY)
+    b64 = base64.b64encode(c.compress(data) + c.flush())
     return f":Z64:{b64.decode()}:{crc16(b64)}"
 
 
@@ -142,7 +151,13 @@ def z64_decode(text: str) -> bytes:
 
 
 def graphic_field(raster: np.ndarray, compress: str = "auto") -> str:
-    """``^GFA,total,total,bytes_per_row,data`` for a raster (True = black)."""
+    """``^GFA,b,total,bytes_per_row,data`` for a raster (True = black).
+
+    ``b`` is the number of characters after the last parameter for ``:Z64:`` (what the printer
+    reads; Zebra: "the total number of bytes that follow parameter d") and ``total`` otherwise.
+    """
+    from .bits import pack_rows
+
     data, bpr, rows = pack_rows(raster)
     total = bpr * rows
     if compress == "hex":
@@ -157,7 +172,21 @@ def graphic_field(raster: np.ndarray, compress: str = "auto") -> str:
         # per run of equal hex digits in every row that is not a repeat of the one above.
         a = acs_encode(data, bpr) if acs_lower_bound(raster) < len(z) else None
         body = a if a is not None and len(a) < len(z) else z
-    return f"^GFA,{total},{total},{bpr},{body}"
+    count = len(body) if body.startswith(":Z64:") else total
+    return f"^GFA,{count},{total},{bpr},{body}"
+
+
+def ink_field(raster: np.ndarray, compress: str = "auto") -> str:
+    """``^FOx,y^GFA…`` covering only the raster's inked box: the blank margins around it are
+    the printer's own background, so they are not sent (no dot changes; ~1 % fewer bytes)."""
+    import numpy as np
+
+    rows = np.flatnonzero(raster.any(axis=1))
+    if rows.size == 0:
+        return f"^FO0,0{graphic_field(raster, compress)}"
+    cols = np.flatnonzero(raster[rows[0] : rows[-1] + 1].any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+    return f"^FO{x0},{y0}{graphic_field(raster[y0 : y1 + 1, x0 : x1 + 1], compress)}"
 
 
 def _header(spec: PrinterSpec) -> str:
@@ -175,7 +204,7 @@ def emit(raster: np.ndarray, spec: PrinterSpec) -> bytes:
     """One label as a complete ZPL format."""
     pq = f"^PQ{spec.copies}" if spec.copies > 1 else ""
     text = (
-        f"{_darkness(spec)}^XA{_header(spec)}^FO0,0{graphic_field(raster, spec.zpl_compress)}"
+        f"{_darkness(spec)}^XA{_header(spec)}{ink_field(raster, spec.zpl_compress)}"
         f"^FS{pq}^XZ\n"
     )
     return text.encode("ascii")

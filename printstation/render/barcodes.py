@@ -60,29 +60,88 @@ SUPPORTED = ("Code128", "Code39", "Code93", "EAN13", "EAN8", "UPCA", "UPCE", "IT
 
 
 def read(gray: np.ndarray, *, pure: bool = False, formats: tuple[str, ...] = SUPPORTED,
-         binary: bool = False) -> list:
+         binary: bool = False, rotate: bool = True, downscale: bool | None = None) -> list:
     """Decode every barcode in a grayscale image (a white margin is added for quiet zones).
 
     Restricting ``formats`` makes zxing-cpp 3× faster than "all formats" on a sticker; a
     ``binary`` image (our 1-bit rasters) skips the local-average binarizer and downscaling.
+    ``downscale`` (default: only for images over 1.5 Mpx) adds zxing's downscaled passes: they
+    help with huge bitmaps, not at the detection scale we draw vectors at.
     """
     zx = _zx()
     pad = np.pad(gray, 16, constant_values=255)
     fmts = tuple(getattr(zx.BarcodeFormat, f) for f in formats)
     if binary:
-        return list(zx.read_barcodes(pad, formats=fmts, try_rotate=True, try_downscale=False,
+        return list(zx.read_barcodes(pad, formats=fmts, try_rotate=rotate, try_downscale=False,
                                      try_invert=False, text_mode=zx.TextMode.HRI, is_pure=pure,
                                      binarizer=zx.Binarizer.FixedThreshold))
-    # Downscaled passes only help on big images (10 % of the time on a sticker for nothing).
-    big = pad.size > 1_500_000
-    return list(zx.read_barcodes(pad, formats=fmts, try_rotate=True, try_downscale=big,
+    big = pad.size > 1_500_000 if downscale is None else downscale
+    return list(zx.read_barcodes(pad, formats=fmts, try_rotate=rotate, try_downscale=big,
                                  try_invert=False, text_mode=zx.TextMode.HRI, is_pure=pure))
 
 
-def _corners(r, scale: float, pad: int = 16) -> tuple[tuple[float, float], ...]:
-    p = r.position
-    return tuple(((pt.x - pad) / scale, (pt.y - pad) / scale)
-                 for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
+#: zxing-cpp format names by kind. A linear symbol needs resolution across its bars only.
+LINEAR_FORMATS = ("Code128", "Code39", "Code93", "EAN13", "EAN8", "UPCA", "UPCE", "ITF", "Codabar")
+MATRIX_FORMATS = tuple(f for f in SUPPORTED if f not in LINEAR_FORMATS)
+#: Linear symbols are looked for on every SQUEEZE-th row (horizontal bars) and column (vertical).
+SQUEEZE = 4
+PAD = 16  # the white margin :func:`read` adds
+
+
+#: 2-D symbols are looked for on the print render (no extra drawing, fewer pixels) when it has at
+#: least this share of the detection scale: 8 of 12 px/mm, 2 px per 0.25 mm module. Measured
+#: (random content, every rotation, box-filtered): QR and PDF417 decode 100 % from 1.5 px per
+#: module, DataMatrix, Aztec and Micro QR from 2. Linear symbols keep the full detection scale
+#: (WB's 0.2 mm modules need 10 px/mm).
+MATRIX_SCALE_SHARE = 0.66
+
+
+#: A vector source's print render (already drawn) serves as the detection image when its scale is
+#: at least this share of the detection scale (300 dpi: 11.8 of 12 px/mm).
+SNAP_SHARE = 0.95
+
+
+def scan(img: np.ndarray, scale: float, *, bitmap: bool = False,
+         matrix: tuple[np.ndarray, float, float] | None = None) -> list[Barcode]:
+    """Every supported barcode on a source image drawn at ``scale`` px per source unit.
+
+    Three passes instead of one all-format, all-rotation read (same symbols found on every
+    label of the test corpus, 1.7× faster): linear formats on every 4th row — bars run the full
+    height of a symbol, so the rows between add nothing and the module widths stay exact — and
+    on every 4th column, transposed, for symbols printed vertically; 2-D formats on the full
+    image in every rotation. zxing's downscaled passes only for big bitmaps (a vector source is
+    drawn at the scale its smallest modules need: 0.2 mm modules are found 100 % from 10 px/mm,
+    we draw at 12). ``matrix``: (image, px per unit across, down) to look for 2-D symbols on
+    instead of ``img`` (see :data:`MATRIX_SCALE_SHARE`).
+    """
+    k = SQUEEZE if min(img.shape) >= 16 * SQUEEZE else 1
+    out: list[Barcode] = []
+
+    def add(results, to_src, transposed: bool) -> None:
+        for r in results:
+            if not r.valid:
+                continue
+            p = r.position
+            corners = tuple(to_src(pt.x - PAD, pt.y - PAD)
+                            for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
+            o = int(r.orientation)
+            out.append(Barcode(
+                format=r.format.name if hasattr(r.format, "name") else str(r.format),
+                content=bytes(r.bytes), text=r.text, corners=corners,
+                # A transposed image mirrors the reading direction: 0° there is 90° here.
+                orientation=(90 - o) % 360 if transposed else o, symbology=r.symbology_identifier,
+            ))
+
+    rows = np.ascontiguousarray(img[::k])
+    add(read(rows, formats=LINEAR_FORMATS, rotate=False, downscale=False),
+        lambda x, y: (x / scale, y * k / scale), False)
+    cols = np.ascontiguousarray(img[:, ::k].T)
+    add(read(cols, formats=LINEAR_FORMATS, rotate=False, downscale=False),
+        lambda x, y: (y * k / scale, x / scale), True)
+    mimg, mx, my = matrix if matrix is not None else (img, scale, scale)
+    add(read(mimg, formats=MATRIX_FORMATS, rotate=True, downscale=None if bitmap else False),
+        lambda x, y: (x / mx, y / my), False)
+    return out
 
 
 def detect_scale(page: Page) -> float:
@@ -116,16 +175,16 @@ def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarra
             hit = _DETECTED.get(key)
         if hit is not None and hit[1] is not None:
             return hit[0], hit[1], hit[2]
-    img = page.source.render(scale)
-    found = []
-    for r in read(img):
-        if not r.valid:
-            continue
-        found.append(Barcode(
-            format=r.format.name if hasattr(r.format, "name") else str(r.format),
-            content=bytes(r.bytes), text=r.text, corners=_corners(r, scale),
-            orientation=int(r.orientation), symbology=r.symbology_identifier,
-        ))
+    p = page.placement
+    if (page.rendered is not None and page.source.native_scale is None and p.sx >= SNAP_SHARE * scale
+            and abs(p.sx - p.sy) <= 0.01 * p.sx):
+        img, scale = page.rendered, p.sx  # the print render is fine enough (300 dpi): no second draw
+    else:
+        img = page.source.render(scale)
+    matrix = None
+    if page.rendered is not None and min(p.sx, p.sy) >= MATRIX_SCALE_SHARE * scale:
+        matrix = (page.rendered, p.sx, p.sy)
+    found = scan(img, scale, bitmap=page.source.native_scale is not None, matrix=matrix)
     if key is not None:
         with _DETECT_LOCK:
             _DETECTED[key] = (found, img, scale)
@@ -140,29 +199,98 @@ def decoded_set(raster: np.ndarray, formats: tuple[str, ...] = SUPPORTED) -> lis
     return [(r.format.name, bytes(r.bytes)) for r in read(gray, formats=formats, binary=True) if r.valid]
 
 
+#: Extra white (in modules of the printed symbol) around a symbol's box when it is verified on its
+#: own crop: its quiet zone must be part of what is proven (see :data:`redraw.QUIET`), plus slack.
+CROP_SLACK_DOTS = 4
+
+
+def _canvas_box(page: Page, b: Barcode) -> tuple[float, float, float, float]:
+    """Bounding box (x0, y0, x1, y1; canvas dots) of a source barcode placed on the media."""
+    pts = [page.placement.to_canvas(x, y) for x, y in b.corners]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float, float],
+                  module_dots: float, turns: int | None = None) -> bool:
+    """Whether ``b`` decodes from its own crop of the 1-bit raster: its box, widened by the
+    symbology's quiet zone (``module_dots`` per module) and a few dots, read as a 1-bit image with
+    the known format only. Ink intruding into the quiet zone is in the crop, as a scanner sees it.
+    ``turns``: quarter turns of a linear symbol on the raster, when known (read in that direction
+    only; a miss falls back to the whole-label read in :func:`finish`)."""
+    from .redraw import QUIET
+
+    h, w = raster.shape
+    m = QUIET.get(b.format, 4) * max(module_dots, 1.0) + CROP_SLACK_DOTS
+    x0, y0 = max(0, int(box[0] - m)), max(0, int(box[1] - m))
+    x1, y1 = min(w, int(np.ceil(box[2] + m))), min(h, int(np.ceil(box[3] + m)))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return False
+    gray = np.where(raster[y0:y1, x0:x1], 0, 255).astype(np.uint8)
+    rotate = turns is None or b.format not in LINEAR_FORMATS
+    if not rotate and turns % 2:  # type: ignore[operator]
+        gray = np.ascontiguousarray(gray.T)  # bars across the rows, as in a horizontal symbol
+    return any(r.valid and r.format.name == b.format and bytes(r.bytes) == b.content
+               for r in read(gray, formats=(b.format,), binary=True, rotate=rotate))
+
+
+def _module_estimate(b: Barcode, box: tuple[float, float, float, float]) -> float:
+    """Dots per module of a symbol left as rendered (a rough figure for its quiet-zone margin)."""
+    side = max(box[2] - box[0], box[3] - box[1])
+    return side / (100.0 if b.format in ("Code128", "Code39", "Code93", "ITF", "Codabar") else 30.0)
+
+
 def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None = None
            ) -> tuple[np.ndarray, list[BarcodeResult]]:
-    """Redraw (``spec.barcodes == "redraw"``) and verify the barcodes of one label."""
+    """Redraw (``spec.barcodes == "redraw"``) and verify the barcodes of one label.
+
+    Verification reads each symbol on its own crop of the final raster (known format, 1-bit
+    binarizer): cheap, and it proves *that* symbol scans. Only when a crop does not read is the
+    whole label read once (formats found only), so a symbol is refused exactly when it does not
+    decode anywhere on the label — the ``verify="fail"`` contract.
+    """
     if spec.barcodes == "keep" and spec.verify == "off":
         return raster, []
     found, img, scale = detect(page, key)
     if not found:
         return raster, []
     redrawn: dict[int, int] = {}
+    boxes: dict[int, tuple[float, float, float, float]] = {}
     if spec.barcodes == "redraw":
         from .redraw import redraw
 
-        raster, redrawn = redraw(page, raster, found, spec, img, scale)
+        raster, redrawn = redraw(page, raster, found, spec, img, scale, boxes=boxes)
     results: list[BarcodeResult] = []
     if spec.verify == "off":
         return raster, [BarcodeResult(b, i in redrawn, False, redrawn.get(i, 0)) for i, b in enumerate(found)]
-    got = decoded_set(raster, tuple(sorted({b.format for b in found})))
+    unproven: list[int] = []
+    for i, b in enumerate(found):
+        turns = int(round(b.orientation / 90.0)) + page.placement.rotation // 90
+        if i in boxes:
+            ok = crop_verifies(raster, b, boxes[i], redrawn[i], turns)
+        else:
+            box = _canvas_box(page, b)
+            ok = crop_verifies(raster, b, box, _module_estimate(b, box), turns)
+        if not ok:
+            unproven.append(i)
+    if unproven:
+        # One whole-label read (only the formats in question) before anything is refused.
+        got = decoded_set(raster, tuple(sorted({found[i].format for i in unproven})))
+        for i, b in enumerate(found):
+            if i not in unproven and (b.format, b.content) in got:
+                got.remove((b.format, b.content))  # a crop-proven symbol accounts for its own read
+        still = []
+        for i in unproven:
+            b = found[i]
+            if (b.format, b.content) in got:
+                got.remove((b.format, b.content))
+            else:
+                still.append(i)
+        unproven = still
     missing = []
     for i, b in enumerate(found):
-        ok = (b.format, b.content) in got
-        if ok:
-            got.remove((b.format, b.content))
-        else:
+        ok = i not in unproven
+        if not ok:
             missing.append(b)
         results.append(BarcodeResult(b, i in redrawn, ok, redrawn.get(i, 0)))
     if missing:

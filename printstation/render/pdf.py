@@ -25,16 +25,26 @@ class PdfPageSource:
     #: Barcodes are looked for at no less than 200 dpi of the page's own size.
     min_detect_scale = 200 / 72
 
-    def __init__(self, doc: object, index: int) -> None:
+    def __init__(self, doc: object, index: int, measure: bool = True) -> None:
         self._doc = doc
         self.index = index
         self._page: object | None = None
+        self.width = self.height = 0.0
+        if measure:
+            self.measured()
+
+    def measured(self) -> "PdfPageSource":
+        """Load the page and take its size (done at construction unless asked not to)."""
+        if self.width > 0:
+            return self
+        index = self.index
         with PDFIUM_LOCK:
             # get_size() follows the page's /Rotate and its crop/media box.
             w, h = self._load().get_size()  # type: ignore[attr-defined]
         if not (w > 0 and h > 0):
             raise BadInput(f"PDF page {index + 1} has no size")
         self.width, self.height = float(w), float(h)
+        return self
 
     def _load(self) -> object:
         """The loaded page, kept for the probe, print and detection renders (parsed once)."""
@@ -126,7 +136,7 @@ def autocrop(src: PdfPageSource) -> PdfPageSource | CroppedSource:
     return CroppedSource(src, (x0, y0, x1 - x0, y1 - y0))
 
 
-def open_pdf(data: bytes, max_pages: int) -> list[PdfPageSource]:
+def open_pdf(data: bytes, max_pages: int, measure: bool = True) -> list[PdfPageSource]:
     """Open a PDF and measure every page; refuse broken, encrypted or over-long documents."""
     pdfium = _pdfium()
     with PDFIUM_LOCK:
@@ -139,4 +149,4 @@ def open_pdf(data: bytes, max_pages: int) -> list[PdfPageSource]:
         raise BadInput("PDF has no pages")
     if n > max_pages:
         raise BadInput(f"PDF has {n} pages, more than the limit of {max_pages}")
-    return [PdfPageSource(doc, i) for i in range(n)]
+    return [PdfPageSource(doc, i, measure) for i in range(n)]

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from PIL import Image
 
 from ..spec import PrinterSpec
 
@@ -204,6 +203,8 @@ class Page:
     gray: np.ndarray
     placement: Placement
     source: Source
+    #: The source as drawn for the canvas (unrotated, ``placement.out_w × out_h``), when kept.
+    rendered: np.ndarray | None = None
 
     def binarize(self, spec: PrinterSpec) -> np.ndarray:
         return binarize(self.gray, spec)
@@ -212,6 +213,8 @@ class Page:
 def binarize(gray: np.ndarray, spec: PrinterSpec) -> np.ndarray:
     """1-bit raster (True = black). A plain threshold keeps bar edges; dither only on request."""
     if spec.dither:
+        from PIL import Image
+
         im = Image.fromarray(gray, "L").convert("1", dither=Image.Dither.FLOYDSTEINBERG)
         return ~np.asarray(im, dtype=bool)
     return gray < spec.threshold

@@ -154,9 +154,10 @@ class _Frame:
         return _rot_pt(cx, cy, self.p.canvas_w, self.p.canvas_h, -self.kc)
 
 
-def _linear_box(binimg: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int] | None:
-    """Exact bar box (x0, x1, y0, y1; inclusive) of a horizontal linear symbol in a bool image."""
-    h, w = binimg.shape
+def _linear_box(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int] | None:
+    """Exact bar box (x0, x1, y0, y1; inclusive) of a horizontal linear symbol in a grayscale
+    image (ink = below 128; only the strips looked at are thresholded)."""
+    h, w = img.shape
     xs = [c[0] for c in corners]
     ys = [c[1] for c in corners]
     xl, xh = max(0, int(min(xs))), min(w - 1, int(math.ceil(max(xs))))
@@ -164,7 +165,7 @@ def _linear_box(binimg: np.ndarray, corners: list[tuple[float, float]]) -> tuple
     if xh - xl < 10 or yh < yl:
         return None
     ym = (yl + yh) // 2
-    band = binimg[max(yl, ym - 2) : ym + 3]
+    band = img[max(yl, ym - 2) : ym + 3] < 128
     slack = int(0.03 * (xh - xl)) + 3
     lo, hi = max(0, xl - slack), min(w, xh + slack + 1)
     prof = band[:, lo:hi].mean(axis=0) > 0.5
@@ -172,11 +173,23 @@ def _linear_box(binimg: np.ndarray, corners: list[tuple[float, float]]) -> tuple
     if dark.size < 2:
         return None
     x0, x1 = lo + int(dark[0]), lo + int(dark[-1])
-    ref = binimg[ym, x0 : x1 + 1]
-    # Rows that repeat the middle row's bar pattern (≥ 90 % agreement) are bar rows.
-    same = (binimg[:, x0 : x1 + 1] == ref).mean(axis=1) >= 0.9
-    breaks_up = np.flatnonzero(~same[:ym])
-    breaks_down = np.flatnonzero(~same[ym:])
+    ref = img[ym, x0 : x1 + 1] < 128
+
+    def same(a: int, b: int) -> np.ndarray:
+        """Rows a..b-1 that repeat the middle row's bar pattern (≥ 90 % agreement): bar rows."""
+        return ((img[a:b, x0 : x1 + 1] < 128) == ref).mean(axis=1) >= 0.9
+
+    # The nearest break above and below the middle row; looked for near the symbol first (the
+    # same answer as over the whole height when it is there), then over the whole height.
+    win = max(64, 2 * (yh - yl + 1))
+    a = max(0, ym - win)
+    breaks_up = a + np.flatnonzero(~same(a, ym))
+    if not breaks_up.size and a > 0:
+        breaks_up = np.flatnonzero(~same(0, ym))
+    b = min(h, ym + win)
+    breaks_down = np.flatnonzero(~same(ym, b))
+    if not breaks_down.size and b < h:
+        breaks_down = np.flatnonzero(~same(ym, h))
     y0 = int(breaks_up[-1]) + 1 if breaks_up.size else 0
     y1 = ym + int(breaks_down[0]) - 1 if breaks_down.size else h - 1
     return x0, x1, y0, y1
@@ -184,13 +197,12 @@ def _linear_box(binimg: np.ndarray, corners: list[tuple[float, float]]) -> tuple
 
 def _free_run(r: np.ndarray, rows: slice, start: int, step: int) -> int:
     """White columns from ``start`` going ``step`` (±1) until ink or the edge."""
-    n = 0
-    x = start
     w = r.shape[1]
-    while 0 <= x < w and not r[rows, x].any():
-        n += 1
-        x += step
-    return n
+    if not 0 <= start < w:
+        return 0
+    seg = r[rows, start::step] if step > 0 else r[rows, start::-1]
+    ink = np.flatnonzero(seg.any(axis=0))
+    return int(ink[0]) if ink.size else seg.shape[1]
 
 
 def _quiet_fits(start: int, size: int, lo: int, hi: int, orig_lo: float, orig_hi: float, want: int) -> bool:
@@ -202,10 +214,11 @@ def _quiet_fits(start: int, size: int, lo: int, hi: int, orig_lo: float, orig_hi
 
 
 def _place(r: np.ndarray, mods: np.ndarray, box: tuple[float, float, float, float],
-           quiet: int, linear: bool) -> int:
+           quiet: int, linear: bool, drawn: list | None = None) -> int:
     """Blank ``box`` (x0, x1, y0, y1 continuous, canvas reading frame) and draw ``mods``.
 
     Returns the dots per module used, or 0 when the symbol does not fit (raster untouched).
+    ``drawn`` receives the drawn block (x0, y0, x1, y1) when one is drawn.
     """
     h, w = r.shape
     x0, x1, y0, y1 = box
@@ -250,12 +263,17 @@ def _place(r: np.ndarray, mods: np.ndarray, box: tuple[float, float, float, floa
             continue
         work[ty : ty + block.shape[0], sx : sx + ww] = block
         r[...] = work
+        if drawn is not None:
+            drawn[:] = [sx, ty, sx + ww, ty + block.shape[0]]
         return k
     return 0
 
 
-def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: float) -> int:
-    """Redraw one barcode in place; returns dots per module, 0 when left as rendered."""
+def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: float,
+                box_out: list | None = None) -> int:
+    """Redraw one barcode in place; returns dots per module, 0 when left as rendered.
+
+    ``box_out`` receives the drawn symbol's box on the canvas (x0, y0, x1, y1)."""
     fmt = b.format
     linear = fmt in LINEAR
     if not linear and fmt not in MATRIX:
@@ -265,13 +283,13 @@ def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: f
         return 0  # skewed symbol: only quarter turns can be redrawn exactly
     fr = _Frame(src_img, scale, page.placement, turns)
     corners_r = [fr.src_to_reading(x, y) for x, y in b.corners]
-    src_r = _rot_img(src_img < 128, -fr.ks)
+    src_r = _rot_img(src_img, -fr.ks)  # a view: only the symbol's strips get thresholded
     if linear:
         box = _linear_box(src_r, corners_r)
         if box is None:
             return 0
         x0, x1, y0, y1 = box
-        prof = src_r[y0 : y1 + 1, x0 : x1 + 1].mean(axis=0) > 0.5
+        prof = (src_r[y0 : y1 + 1, x0 : x1 + 1] < 128).mean(axis=0) > 0.5
         mods = _quantize(prof)
         if (mods is None or not _plausible(fmt, mods.size)
                 or not _decodes_to(mods[None, :], fmt, b.content, True)):
@@ -292,15 +310,24 @@ def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: f
     cx0, cx1 = sorted((pts[0][0], pts[1][0]))
     cy0, cy1 = sorted((pts[0][1], pts[1][1]))
     rr = np.ascontiguousarray(_rot_img(raster, -fr.kc))
-    k = _place(rr, mods, (cx0, cx1, cy0, cy1), QUIET.get(fmt, 4), linear)
+    drawn: list = []
+    k = _place(rr, mods, (cx0, cx1, cy0, cy1), QUIET.get(fmt, 4), linear, drawn)
     if k:
         raster[...] = _rot_img(rr, fr.kc)
+        if box_out is not None:
+            rh, rw = rr.shape
+            a = _rot_pt(drawn[0], drawn[1], rw, rh, fr.kc)
+            c = _rot_pt(drawn[2], drawn[3], rw, rh, fr.kc)
+            box_out[:] = [min(a[0], c[0]), min(a[1], c[1]), max(a[0], c[0]), max(a[1], c[1])]
     return k
 
 
 def redraw(page: Page, raster: np.ndarray, found: list, spec: PrinterSpec,
-           src_img: np.ndarray | None = None, scale: float | None = None) -> tuple[np.ndarray, dict[int, int]]:
-    """Redraw every barcode of ``found`` on ``raster`` (a copy); {index: dots per module}."""
+           src_img: np.ndarray | None = None, scale: float | None = None, *,
+           boxes: dict | None = None) -> tuple[np.ndarray, dict[int, int]]:
+    """Redraw every barcode of ``found`` on ``raster`` (a copy); {index: dots per module}.
+
+    ``boxes`` receives {index: drawn box on the canvas (x0, y0, x1, y1)} for the verification."""
     if src_img is None or scale is None:
         from .barcodes import detect
 
@@ -308,11 +335,14 @@ def redraw(page: Page, raster: np.ndarray, found: list, spec: PrinterSpec,
     out = raster.copy()
     done: dict[int, int] = {}
     for i, b in enumerate(found):
+        drawn: list = []
         try:
-            k = _redraw_one(page, out, b, src_img, scale)
+            k = _redraw_one(page, out, b, src_img, scale, drawn)
         except Exception as exc:  # a redraw must never cost the label: keep the plain render
             log.warning("barcode redraw skipped for %s: %s", b.format, exc)
             k = 0
         if k:
             done[i] = k
+            if boxes is not None and drawn:
+                boxes[i] = tuple(drawn)
     return out, done

@@ -131,32 +131,78 @@ class SvgSource:
         self._tree = tree
 
     def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
-        """Draw at ``scale`` px per unit (or exactly ``size`` = (w, h) px)."""
-        import cairosvg.surface
+        """Draw at ``scale`` px per unit (or exactly ``size`` = (w, h) px).
 
-        tree = self._tree  # parsing costs more than drawing; a tree draws the same twice
-        kwargs: dict[str, object] = {}
-        if size:
-            kwargs = {"output_width": size[0], "output_height": size[1]}
-        else:
-            kwargs = {"scale": scale}
+        The print render (``size``) walks the SVG tree once into a cairo recording and replays
+        it (pixel for pixel what a direct draw gives); later renders (barcode detection at a finer
+        scale) replay that recording scaled — cairo's C replay instead of cairosvg's Python walk,
+        which is most of an SVG's drawing time.
+        """
         try:
             with _lock:
-                surface = cairosvg.surface.PNGSurface(
-                    tree, None, 96, background_color="white", **kwargs
-                )
-                buf = surface.cairo
-                buf.flush()
-                w, h, stride = buf.get_width(), buf.get_height(), buf.get_stride()
-                # cairo ARGB32 is native-endian BGRA on little-endian machines; Pillow's C
-                # converter takes it to gray ~10× faster than numpy arithmetic.
-                im = Image.frombuffer("RGBA", (w, h), bytes(buf.get_data()), "raw", "BGRA", stride, 1)
-                gray = np.asarray(im.convert("L"))
-                surface.finish()
+                if size:
+                    self._recording = (self._record(size), size)
+                    return _replay(self._recording[0], size, 1.0, 1.0)
+                if self._recording is not None:
+                    rec, (rw, rh) = self._recording
+                    out = (max(1, int(round(self.width * scale))), max(1, int(round(self.height * scale))))
+                    return _replay(rec, out, scale * self.width / rw, scale * self.height / rh)
+                return self._direct(scale)
         except BadInput:
             raise
         except MemoryError:
             raise BadInput("SVG too large to draw") from None
         except Exception as exc:
             raise BadInput(f"SVG could not be drawn: {type(exc).__name__}: {exc}") from None
+
+    _recording: tuple[object, tuple[int, int]] | None = None
+
+    def _record(self, size: tuple[int, int]) -> object:
+        import cairocffi
+        import cairosvg.surface
+
+        class Recording(cairosvg.surface.Surface):
+            device_units_per_user_units = 1
+
+            def _create_surface(self, width: float, height: float):  # noqa: ANN202
+                w, h = int(round(width)), int(round(height))
+                return cairocffi.RecordingSurface(cairocffi.CONTENT_COLOR_ALPHA, (0, 0, w, h)), w, h
+
+        surface = Recording(self._tree, None, 96, output_width=size[0], output_height=size[1])
+        return surface.cairo
+
+    def _direct(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
+        """cairosvg's own walk of the (parsed once) tree onto pixels."""
+        import cairosvg.surface
+
+        kwargs: dict[str, object] = {"output_width": size[0], "output_height": size[1]} if size else {"scale": scale}
+        surface = cairosvg.surface.PNGSurface(self._tree, None, 96, background_color="white", **kwargs)
+        gray = _gray(surface.cairo)
+        surface.finish()
         return gray
+
+
+def _gray(buf) -> np.ndarray:  # noqa: ANN001 - a cairocffi ImageSurface
+    buf.flush()
+    w, h, stride = buf.get_width(), buf.get_height(), buf.get_stride()
+    # cairo ARGB32 is native-endian BGRA on little-endian machines; Pillow's C
+    # converter takes it to gray ~10× faster than numpy arithmetic.
+    im = Image.frombuffer("RGBA", (w, h), bytes(buf.get_data()), "raw", "BGRA", stride, 1)
+    return np.asarray(im.convert("L"))
+
+
+def _replay(rec: object, size: tuple[int, int], fx: float, fy: float) -> np.ndarray:
+    """A recording drawn on white at ``size`` px, scaled by (fx, fy)."""
+    import cairocffi
+
+    img = cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, size[0], size[1])
+    ctx = cairocffi.Context(img)
+    ctx.set_source_rgb(1, 1, 1)
+    ctx.paint()
+    if (fx, fy) != (1.0, 1.0):
+        ctx.scale(fx, fy)
+    ctx.set_source_surface(rec, 0, 0)
+    ctx.paint()
+    gray = _gray(img)
+    img.finish()
+    return gray

@@ -1,0 +1,165 @@
+"""Multipage PDFs converted on several processes, pages handed back in order.
+
+pdfium is not thread-safe (every call holds :data:`~printstation.render.pdf.PDFIUM_LOCK`), and a
+page's work is mostly pdfium + zxing-cpp, so threads would serialise; forked worker processes each
+open their own copy of the document from the bytes they inherited. At most :data:`AHEAD` pages per
+worker are in flight, so a 500-page PDF never has more than a handful of pages in memory, and the
+caller gets page 1 as soon as it is done.
+
+Forking is only safe from a single-threaded process (a fork copies locks held by other threads);
+:func:`workers_for` answers 1 anywhere else (and in a daemonic process, which multiprocessing
+does not let have children), and the pages convert one after the other.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..spec import PrinterSpec
+
+if TYPE_CHECKING:
+    from ..convert import Label
+
+log = logging.getLogger(__name__)
+
+#: Pages in flight per worker process.
+AHEAD = 2
+#: Below this many pages a pool costs more than it saves (fork + first page ≈ one page).
+MIN_PAGES = 3
+
+
+def pdf_pages(data: bytes, spec: PrinterSpec) -> int:
+    """Number of pages (refusing broken, empty or over-long documents like :func:`open_pdf`)."""
+    from .pdf import PDFIUM_LOCK, open_pdf
+
+    pages = open_pdf(data, spec.max_pages, measure=False)
+    with PDFIUM_LOCK:
+        n = len(pages)
+        pages[0]._doc.close()  # type: ignore[attr-defined]
+    return n
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+#: Environment variable capping the worker processes (``1``: convert pages in this process).
+WORKERS_ENV = "PRINTSTATION_CONVERT_WORKERS"
+
+
+def _busy(cores: int) -> bool:
+    """Whether the machine's run queue already fills the cores (1-minute load average)."""
+    try:
+        return os.getloadavg()[0] >= cores
+    except OSError:
+        return False
+
+
+def workers_for(pages: int, asked: int | None = None) -> int:
+    """How many processes to convert ``pages`` pages on (1 = in this process)."""
+    n = usable_cores() if asked is None else asked
+    env = os.environ.get(WORKERS_ENV, "").strip()
+    if asked is None and env.isdigit():
+        n = min(n, int(env))
+    elif asked is None and _busy(n):
+        return 1  # the cores are taken: extra processes would only add their own overhead
+    if n <= 1 or pages < MIN_PAGES:
+        return 1
+    if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    if mp.current_process().daemon:  # multiprocessing forbids children there (the daemon's isolate)
+        return 1
+    return min(n, pages)
+
+
+# --- worker side -----------------------------------------------------------------------------
+
+_STATE: dict[str, object] = {}
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when its parent dies (a killed conversion child leaves none)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort (non-Linux)
+        pass
+
+
+def _init(data: bytes, spec: PrinterSpec, digest: str) -> None:  # pragma: no cover - in workers
+    import signal
+
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(0)  # the parent's time limit is the parent's
+    from .pdf import open_pdf
+
+    _STATE.update(pages=open_pdf(data, spec.max_pages, measure=False), spec=spec, digest=digest)
+
+
+def _page(i: int, rasters: bool) -> tuple:  # pragma: no cover - in workers
+    from ..convert import _close, convert_page
+    from .pdf import PdfPageSource, autocrop
+
+    pages: list[PdfPageSource] = _STATE["pages"]  # type: ignore[assignment]
+    src = autocrop(pages[i].measured())
+    try:
+        label = convert_page(src, i, _STATE["spec"], _STATE["digest"], rasters=rasters)  # type: ignore[arg-type]
+    finally:
+        _close(src)
+    r = label.raster
+    packed = (np.packbits(r, axis=None), r.shape) if r is not None else None
+    return label.data, packed, label.barcodes
+
+
+# --- parent side -----------------------------------------------------------------------------
+
+def _preload(spec: PrinterSpec) -> None:
+    from .. import convert as _convert  # noqa: F401
+    from .. import lang
+    from . import barcodes, pdf, raster, redraw  # noqa: F401
+
+    lang.get(spec.lang)
+    barcodes._zx()
+
+
+def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: int,
+                rasters: bool) -> Iterator[Label]:
+    """Labels of a ``pages``-page PDF converted on ``procs`` forked processes, in page order."""
+    from ..convert import Label
+
+    _preload(spec)  # imported once here, inherited by every worker (not imported once per worker)
+    ctx = mp.get_context("fork")
+    pool = ctx.Pool(procs, initializer=_init, initargs=(data, spec, digest))
+    try:
+        pending: deque = deque()
+        nxt = 0
+        for i in range(pages):
+            while nxt < pages and len(pending) < procs * AHEAD:
+                pending.append(pool.apply_async(_page, (nxt, rasters)))
+                nxt += 1
+            out, packed, found = pending.popleft().get()
+            raster = None
+            if packed is not None:
+                bits, shape = packed
+                raster = np.unpackbits(bits, count=shape[0] * shape[1]).reshape(shape).astype(bool)
+            yield Label(out, i, raster, found)
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
