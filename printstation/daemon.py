@@ -33,6 +33,7 @@ from .isolate import Converter
 from .queue.store import Job, JobStore, NotFound
 from .queue.worker import PrinterWorker
 from .sdnotify import Notifier
+from .storage import Storage, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class Daemon:
         self.started_at = time.time()
         self._lock = threading.RLock()
         self._flags: set[str] = set()
+        #: Queue quota, full-disk state and retention (printstation/storage.py).
+        self.storage = Storage(self)
 
     # -- start / stop ------------------------------------------------------------------------
 
@@ -127,6 +130,7 @@ class Daemon:
             raise
         log.info("printstation ready in %.0f ms: %d printer(s), API %s%s", (time.monotonic() - t0) * 1000,
                  len(self.workers), self.api.url, f" and {self.api.unix.sock_path}" if self.api.unix else "")
+        self.storage.start()
         self.notifier.ready(f"API {self.api.url}; {self.status_line()}")
         threading.Thread(target=self._warm, name="convert-warmup", daemon=True).start()
 
@@ -152,6 +156,7 @@ class Daemon:
             except Exception:  # noqa: BLE001
                 log.exception("stopping %s", type(svc).__name__)
         self.services.clear()
+        self.storage.stop()
         self._stop_workers(list(self.workers.values()), grace)
         self.converter.close()
         if self.store is not None:
@@ -185,8 +190,19 @@ class Daemon:
         ``reprint``."""
         if self.stopping:
             raise PrintstationError("the daemon is shutting down")
-        return self.store.submit(self._printer_name(printer), data, copies=copies, key=key, name=name,
-                                 source=source, source_ref=source_ref, reprint=reprint)
+        name_ = self._printer_name(printer)
+        if key is None or reprint or self.store.find_key(key) is None:  # a known key stores nothing
+            self.storage.check_quota(len(data))
+            self.storage.check_disk(len(data))
+        try:
+            result = self.store.submit(name_, data, copies=copies, key=key, name=name,
+                                       source=source, source_ref=source_ref, reprint=reprint)
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise self.storage.note_full(len(data)) from None
+            raise
+        self.storage.note_ok()
+        return result
 
     def submit(self, printer: str | None, data: bytes, *, copies: int | None = None,
                key: str | None = None, name: str | None = None, source: str = "api",
@@ -253,7 +269,7 @@ class Daemon:
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "printers": len(self.workers), "uptime": round(time.time() - self.started_at, 3),
-                "pid": os.getpid()}
+                "pid": os.getpid(), "disk": "full" if self.storage.disk_full() else "ok"}
 
     def status_line(self) -> str:
         counts = self.store.counts() if self.store is not None else {}

@@ -247,8 +247,20 @@ class PrinterWorker:
             log.warning("job %s (%s): %s", job.id, job.name or job.source, exc)
             self.store.fail(job.id, str(exc))
             return None
-        self.store.save_converted(job.id, self.ext, data)
+        self._keep_converted(job.id, data)
         return data
+
+    def _keep_converted(self, job_id: int, data: bytes) -> None:
+        """Keep the converted bytes beside the job; when the data dir is full (or unwritable) the
+        job prints from memory anyway (the file is only a cache: it is converted again if needed)."""
+        try:
+            self.store.save_converted(job_id, self.ext, data)
+        except OSError as exc:
+            now = time.monotonic()
+            if now - getattr(self, "_unsaved_logged", -1e9) >= 60.0:
+                self._unsaved_logged = now
+                log.warning("printer %s: job %s: cannot keep the converted file (%s): printing from memory",
+                            self.name, job_id, exc.strerror or exc)
 
     def _send(self, job: Job, data: bytes) -> None:
         try:
