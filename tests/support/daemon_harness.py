@@ -103,7 +103,8 @@ class ReadyListener:
 class DaemonProcess:
     """``python -m printstation run --config FILE`` in a subprocess with a READY listener."""
 
-    def __init__(self, config_path: Path, notify_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, config_path: Path, notify_path: Path, env: dict[str, str] | None = None,
+                 preexec_fn: Callable[[], None] | None = None) -> None:
         self.config_path = config_path
         self.notify = ReadyListener(notify_path)
         e = dict(os.environ)
@@ -114,7 +115,8 @@ class DaemonProcess:
         self._log = open(self.log_path, "wb")
         self.t_start = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, "-m", "printstation", "run", "--config", str(config_path)],
-                                     stdout=self._log, stderr=subprocess.STDOUT, env=e, cwd=config_path.parent)
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=e, cwd=config_path.parent,
+                                     preexec_fn=preexec_fn)
 
     def wait_ready(self, timeout: float = 20.0) -> float:
         """Seconds from start to READY=1."""
