@@ -54,7 +54,7 @@ from . import metrics
 from .errors import BadInput, PrintstationError, UsageError
 from .httpd import Exchange, HttpServer, ProtocolError, plain_int
 from .queue.store import MAX_PAYLOAD, Conflict, NotFound
-from .storage import StorageFull
+from .storage import StorageFull, is_disk_full
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -394,8 +394,12 @@ class ApiApp:
         except OSError:
             ex.close_after = True
         except Exception as exc:  # noqa: BLE001 - a bug answers 500, the daemon stays up
-            log.exception("API %s %s", method, head.target[:200])
-            self.error(ex, 500, f"internal error: {type(exc).__name__}")
+            if is_disk_full(exc):  # e.g. a pause that cannot be stored: never a bare 500
+                status = 507
+                self.error(ex, 507, str(self.daemon.storage.note_full(0)))
+            else:
+                log.exception("API %s %s", method, head.target[:200])
+                self.error(ex, 500, f"internal error: {type(exc).__name__}")
         finally:
             REQUESTS.inc(method=method if method in KNOWN_METHODS else "other", status=str(status))
 

@@ -201,7 +201,6 @@ class Daemon:
             if is_disk_full(exc):
                 raise self.storage.note_full(len(data)) from None
             raise
-        self.storage.note_ok()
         return result
 
     def submit(self, printer: str | None, data: bytes, *, copies: int | None = None,

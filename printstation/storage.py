@@ -5,8 +5,12 @@
   HTTP 507) with a one-line reason — before an API body is even read.
 - A submit that cannot be stored because the data dir's filesystem is full is refused the same
   way, ``data dir full: …``; SQLite rolls the transaction back, so nothing is half-written. The
-  state shows as ``"disk": "full"`` in ``/healthz`` until space returns (a write succeeds again
-  or the free space grew); nothing needs a restart.
+  state shows as ``"disk": "full"`` in ``/healthz`` until space returns (the free space grew
+  enough); nothing needs a restart.
+- Already queued jobs keep printing on a full disk: the daemon keeps a :data:`RESERVE` bytes
+  file (``<data_dir>/.space-reserve``) and lets it go the moment the disk is found full, so the
+  queue's own state changes (``sending``, ``done``) still have room; new jobs are refused until
+  there is room for the reserve again, which is then taken back.
 - Retention: finished jobs (``done``, ``failed``, ``canceled``) older than ``[station] keep_days``
   (default 14; 0 keeps everything) are removed with their ``jobs/<id>.*`` files by a background
   thread (shortly after start, then hourly), with one log line saying what went. ``interrupted``
@@ -35,6 +39,9 @@ log = logging.getLogger(__name__)
 MB = 1024 * 1024
 #: Free space below this counts as a full data dir even before a write fails.
 MIN_FREE = 1 * MB
+#: Space held back for the queue's state changes while the disk is full.
+RESERVE = 4 * MB
+RESERVE_NAME = ".space-reserve"
 #: Seconds between retention runs (the first one runs :data:`FIRST_PURGE` s after start).
 PURGE_EVERY = 3600.0
 FIRST_PURGE = 1.0
@@ -129,21 +136,74 @@ class Storage:
         return (f"data dir full: no space left in {self.daemon.config.data_dir} ({have}, the label "
                 f"needs {mb(n)}); free some space, nothing needs a restart")
 
+    @property
+    def reserve_path(self) -> "os.PathLike[str]":
+        from pathlib import Path
+
+        return Path(self.daemon.config.data_dir) / RESERVE_NAME
+
+    def take_reserve(self) -> bool:
+        """Create the reserve file (once; never through a symlink); False when there is no room."""
+        path = self.reserve_path
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+        else:
+            import stat
+
+            if not stat.S_ISREG(st.st_mode):
+                log.warning("%s is not a regular file: no disk space reserve", path)
+            return True
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            return True
+        except OSError as exc:
+            log.warning("cannot create the disk space reserve %s: %s", path, exc.strerror or exc)
+            return not is_disk_full(exc)
+        try:
+            try:
+                os.posix_fallocate(fd, 0, RESERVE)
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise
+                block = b"\0" * (64 * 1024)  # a filesystem without fallocate
+                for _ in range(RESERVE // len(block)):
+                    os.write(fd, block)
+        except OSError as exc:
+            os.close(fd)
+            os.unlink(path)
+            return not is_disk_full(exc)
+        os.close(fd)
+        return True
+
+    def _release_reserve(self) -> None:
+        import stat
+
+        path = self.reserve_path
+        try:
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                os.unlink(path)
+                log.warning("data dir full: released the %s reserve so queued jobs keep printing", mb(RESERVE))
+        except OSError:
+            pass
+
     def note_full(self, n: int) -> StorageFull:
-        free = free_bytes(self.daemon.config.data_dir) or 0
+        """The data dir was found full (a write needing ``n`` bytes failed): refuse new jobs,
+        free the reserve for the queue's own writes; the error to raise."""
         with self._lock:
-            if self._full is None:
-                log.error("data dir %s is full (%s free): refusing new jobs until space returns",
-                          self.daemon.config.data_dir, mb(free))
-            self._full = (free, n)
+            first = self._full is None
+            self._full = (0, n)
+        if first:
+            log.error("data dir %s is full: refusing new jobs until space returns", self.daemon.config.data_dir)
+            self._release_reserve()
         return StorageFull(self._message(n))
 
     def note_ok(self) -> None:
-        if self._full is not None:
-            with self._lock:
-                if self._full is not None:
-                    log.info("data dir %s has space again", self.daemon.config.data_dir)
-                self._full = None
+        """Kept for callers that saw a write succeed; recovery is decided by :meth:`disk_full`."""
 
     def disk_full(self) -> bool:
         """Whether the data dir counts as full now (re-checked against the free space)."""
@@ -151,10 +211,19 @@ class Storage:
         if free is None:
             return self._full is not None
         full = self._full
-        if full is not None and free >= full[0] + max(full[1], MIN_FREE):
-            self.note_ok()
-            full = None
-        return full is not None or free < MIN_FREE
+        if full is None:
+            if free < MIN_FREE:
+                self.note_full(0)
+                return True
+            return False
+        if free >= RESERVE + max(full[1], MIN_FREE) + MIN_FREE and self.take_reserve():
+            with self._lock:
+                if self._full is not None:
+                    log.info("data dir %s has space again (%s free): accepting jobs",
+                             self.daemon.config.data_dir, mb(free))
+                self._full = None
+            return False
+        return True
 
     def check_disk(self, n: int) -> None:
         if self.disk_full():
@@ -163,6 +232,8 @@ class Storage:
     # -- retention -----------------------------------------------------------------------------------
 
     def start(self) -> None:
+        if not self.take_reserve():
+            self.note_full(0)
         if self.keep_days > 0 and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
             self._thread.start()
