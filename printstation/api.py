@@ -325,6 +325,8 @@ class ApiApp:
         """The request's own ``(host, port)`` from ``Host``; 421 unless it names this station."""
         parsed = split_host(host or "")
         if parsed is None:
+            if not self.tcp:
+                return "", 0  # the unix socket is exempt (only a same-origin check could use it)
             raise HttpError(400 if not host else 421, f"bad Host header {(host or '')[:80]!r}")
         name, port = parsed
         if self.tcp:

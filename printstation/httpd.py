@@ -161,7 +161,7 @@ def parse_head(raw: bytes) -> Head:
 class Connection:
     """One client connection: its socket, buffered bytes, and where it is in its life."""
 
-    __slots__ = ("sock", "addr", "buf", "deadline", "waiting_since", "got_bytes", "server")
+    __slots__ = ("sock", "addr", "buf", "deadline", "waiting_since", "got_bytes", "kept_alive", "server")
 
     def __init__(self, sock: socket.socket, addr: object, server: "HttpServer") -> None:
         self.sock, self.addr, self.server = sock, addr, server
@@ -170,6 +170,8 @@ class Connection:
         self.waiting_since = now
         self.deadline = now + server.read_timeout
         self.got_bytes = False
+        #: False for a new connection: its head deadline runs from the accept, not its first byte.
+        self.kept_alive = False
 
     def head_end(self) -> int:
         return self.buf.find(b"\r\n\r\n")
@@ -392,6 +394,7 @@ class HttpServer:
             return
         now = time.monotonic()
         c.waiting_since = now
+        c.kept_alive = True
         c.got_bytes = bool(c.buf)
         c.deadline = now + (self.read_timeout if c.buf else self.idle_timeout)
         try:
@@ -414,7 +417,8 @@ class HttpServer:
             return
         if not c.got_bytes:
             c.got_bytes = True
-            c.deadline = time.monotonic() + self.read_timeout
+            if c.kept_alive:  # the idle deadline ends; the head gets read_timeout from here
+                c.deadline = time.monotonic() + self.read_timeout
         c.buf += chunk
         if c.head_end() >= 0:
             self._unwait(c)

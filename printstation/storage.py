@@ -202,9 +202,6 @@ class Storage:
             self._release_reserve()
         return StorageFull(self._message(n))
 
-    def note_ok(self) -> None:
-        """Kept for callers that saw a write succeed; recovery is decided by :meth:`disk_full`."""
-
     def disk_full(self) -> bool:
         """Whether the data dir counts as full now (re-checked against the free space)."""
         free = free_bytes(self.daemon.config.data_dir)

@@ -12,7 +12,7 @@ import sys
 import httpx
 import pytest
 
-from support.daemon_harness import REPO, running, wait_until, write_config, zpl_values
+from support.daemon_harness import REPO, running, wait_until, wb_market_toml, write_config, zpl_values
 from support.labelgen import wb_sticker_zpl
 from support.printer_sinks import RecordingSink
 from support.rawhttp import exchange, request
@@ -164,13 +164,7 @@ def test_api_keys_cannot_squat_a_scan_key(tmp_path):
     with RecordingSink() as sink, FakeWB(rate_per_min=None) as wb:
         (tmp_path / "wb.tok").write_text(wb.token)
         cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [{"name": "a", "uri": sink.uri}],
-                           api={"unix_socket": False}, extra=f"""
-[sync]
-enabled = false
-[markets.wb]
-base_url = "{wb.url}"
-token_file = "{tmp_path / 'wb.tok'}"
-""")
+                           api={"unix_socket": False}, extra=wb_market_toml(wb.url, tmp_path / "wb.tok"))
         order = wb.add_order()
         with running(cfg) as d, httpx.Client(base_url=d.api.url, timeout=30) as http:
             decoy = http.post("/jobs", params={"key": f"wb-order-{order['id']}"}, content=wb_sticker_zpl("!decoy"))

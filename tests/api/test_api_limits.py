@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.daemon_harness import DaemonProcess, running, wait_until, write_config
+from support.daemon_harness import DaemonProcess, running, write_config
 from support.labelgen import wb_sticker_zpl
 from support.rawhttp import Responses, request
 

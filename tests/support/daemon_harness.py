@@ -38,6 +38,12 @@ def write_config(path: Path, data_dir: Path, printers: list[dict[str, Any]], *, 
     return path
 
 
+def wb_market_toml(base_url: str, token_file: Path, *, sync: bool = False) -> str:
+    """Config text for ``[markets.wb]`` at ``base_url`` (WB sync off unless ``sync``)."""
+    return (f"[sync]\nenabled = {toml_value(sync)}\n[markets.wb]\nbase_url = {toml_value(base_url)}\n"
+            f"token_file = {toml_value(str(token_file))}\n")
+
+
 def wait_until(pred: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> Any:
     deadline = time.monotonic() + timeout
     while True:
