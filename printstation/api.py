@@ -483,6 +483,7 @@ class ApiServer:
             raise UsageError(f"api.listen: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         self._tcp_addr = tsock.getsockname()
         app = ApiApp(daemon, token, tcp=True, port=self._tcp_addr[1])
+        limits["discard_limit"] = app.max_body
         self.tcp = HttpServer(tsock, app, name="api-tcp", on_error=app.protocol_error, **limits)
         self.servers.append(self.tcp)
         self.unix: HttpServer | None = None

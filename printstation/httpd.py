@@ -39,7 +39,9 @@ MAX_HEAD = 64 * 1024
 MAX_FIELDS = 100
 MAX_TARGET = 8 * 1024
 #: Seconds a connection waiting for its head is left alone before it may be closed to make room.
-EVICT_AFTER = 1.0
+EVICT_AFTER = 0.5
+#: After accept() fails for lack of file descriptors, the listener rests this long.
+ACCEPT_PAUSE = 0.5
 #: A body must also keep an average pace of at least this many bytes a second.
 MIN_BODY_RATE = 64 * 1024
 
@@ -226,8 +228,38 @@ class Exchange:
         self.consumed += n
         return bytes(out)
 
+    def _discard_body(self) -> bool:
+        """Read and drop the rest of a body the answer did not need (refused before it was
+        read), so the client — which may still be sending it — gets the answer cleanly and the
+        connection stays usable. False when it cannot (too large, stalled, or the client waits
+        for ``100 Continue``)."""
+        left = self.head.content_length - self.consumed
+        expects = (self.head.version >= (1, 1)
+                   and (self.head.headers.get("expect") or "").lower() == "100-continue")
+        if left > self.server.discard_limit or (expects and not self._continued):
+            return False
+        conn, srv = self.conn, self.server
+        take = min(left, len(conn.buf))
+        del conn.buf[:take]
+        left -= take
+        deadline = time.monotonic() + srv.read_timeout + left / MIN_BODY_RATE
+        try:
+            while left > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                conn.sock.settimeout(min(srv.read_timeout, remaining))
+                chunk = conn.sock.recv(min(left, 1 << 20))
+                if not chunk:
+                    return False
+                left -= len(chunk)
+        except OSError:
+            return False
+        self.consumed = self.head.content_length
+        return True
+
     def respond(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
-        if self.consumed < self.head.content_length:
+        if self.consumed < self.head.content_length and (self.close_after or not self._discard_body()):
             # The body was not read (refused before it): the connection cannot be reused.
             self.close_after = True
         lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}", "Server: printstation",
@@ -255,8 +287,14 @@ class HttpServer:
 
     def __init__(self, sock: socket.socket, handler: Handler, *, max_connections: int = 256,
                  read_timeout: float = 10.0, idle_timeout: float = 5.0, name: str = "api",
-                 on_error: Callable[[Exchange, ProtocolError], None] | None = None) -> None:
+                 on_error: Callable[[Exchange, ProtocolError], None] | None = None,
+                 discard_limit: int = 64 * 1024 * 1024) -> None:
         self.sock = sock
+        #: An unread body up to this size is read and dropped after a refusal (keeps the answer
+        #: readable for clients that send the whole body first); larger ones close the connection.
+        self.discard_limit = discard_limit
+        self._accept_pause_until = 0.0
+        self._emfile_logged = -1e9
         self.handler = handler
         self.on_error = on_error
         self.max_connections = max_connections
@@ -330,8 +368,11 @@ class HttpServer:
             self._expire(c)
         full = self.open_connections >= self.max_connections
         victim = self._victim(now) if full else None
-        self._set_listening(not full or victim is not None)
+        resting = now < self._accept_pause_until
+        self._set_listening((not full or victim is not None) and not resting)
         wake_at = min((c.deadline for c in self._waiting.values()), default=now + 3600)
+        if resting:
+            wake_at = min(wake_at, self._accept_pause_until)
         if full and victim is None and self._waiting:
             # The oldest head-waiting connection becomes evictable at this time.
             wake_at = min(wake_at, min(c.waiting_since for c in self._waiting.values()) + EVICT_AFTER)
@@ -373,8 +414,13 @@ class HttpServer:
                 sock, addr = self.sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:  # EMFILE/ENFILE/ECONNABORTED: try again on the next round
-                log.warning("%s: accept failed: %s", self.name, exc.strerror or exc)
+            except OSError as exc:  # EMFILE/ENFILE: rest the listener a moment instead of spinning
+                now = time.monotonic()
+                self._accept_pause_until = now + ACCEPT_PAUSE
+                if now - self._emfile_logged >= 60.0:
+                    self._emfile_logged = now
+                    log.warning("%s: accept failed: %s (lower [api] max_connections or raise LimitNOFILE)",
+                                self.name, exc.strerror or exc)
                 return
             sock.setblocking(False)
             if sock.family in (socket.AF_INET, socket.AF_INET6):

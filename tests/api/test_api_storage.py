@@ -47,11 +47,17 @@ def test_queue_quota_is_507_with_one_line_reason(tmp_path):
             msg = over.json()["error"]
             assert msg.startswith("queue full:") and "max_queue_mb" in msg and "\n" not in msg
             assert len(d.store.list()) == 3
-            # refused from the head alone: the body is never read
+            # refused from the head alone: a client asking "100-continue" never sends the body
             with socket.create_connection(("127.0.0.1", d.api.port), timeout=30) as s:
-                s.sendall(request("POST", "/jobs", {"Content-Length": str(80 * KB)}, length=False))
+                s.sendall(request("POST", "/jobs", {"Content-Length": str(80 * KB), "Expect": "100-continue"},
+                                  length=False))
                 status, headers, _ = Responses(s).next()
             assert status == 507 and headers["connection"] == "close"
+            # a client that sends a big body first still reads the 507, and may go on using the connection
+            big = padded("!big", 3 * 1024 * KB)
+            r = http.post("/jobs", content=big)
+            assert r.status_code == 507 and r.json()["error"].startswith("queue full:")
+            assert http.get("/healthz").status_code == 200
             # a canceled job frees its share; an upload still in flight holds its share
             http.post(f"/jobs/{ids[0]}/cancel")
             with socket.create_connection(("127.0.0.1", d.api.port), timeout=30) as slow:
