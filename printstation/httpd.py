@@ -8,7 +8,8 @@
   head is being answered.
 - **Timeouts.** A request head must be complete ``read_timeout`` seconds after the connection (or,
   on a kept-alive connection, its first byte) arrived; a body that makes no progress for
-  ``read_timeout`` seconds (or runs past ``read_timeout`` + one second per 64 KiB) is cut; an idle
+  ``read_timeout`` seconds, or past its first ``read_timeout`` seconds averages under 16 KiB/s
+  (a drip), is cut; an idle
   kept-alive connection is closed after ``idle_timeout``. While the server is full and clients
   are waiting in the backlog, the connection that has waited longest for its head is closed to
   make room (once it has had :data:`EVICT_AFTER` seconds), so a crowd of idle connections
@@ -42,8 +43,9 @@ MAX_TARGET = 8 * 1024
 EVICT_AFTER = 0.5
 #: After accept() fails for lack of file descriptors, the listener rests this long.
 ACCEPT_PAUSE = 0.5
-#: A body must also keep an average pace of at least this many bytes a second.
-MIN_BODY_RATE = 64 * 1024
+#: Beyond its first ``read_timeout`` seconds a body must keep an average pace of at least this
+#: many bytes a second (a body dripping a byte at a time is cut after about ``read_timeout``).
+MIN_BODY_RATE = 16 * 1024
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TARGET = re.compile(rb"[\x21-\x7e]+")
@@ -202,29 +204,45 @@ class Exchange:
         n = self.head.content_length - self.consumed
         if n <= 0:
             return b""
-        if (not self._continued and self.head.version >= (1, 1)
-                and (self.head.headers.get("expect") or "").lower() == "100-continue"):
+        if self._expects_continue() and not self._continued:
             self._continued = True
             self.conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        try:
+            return self._receive(n, keep=True)
+        except (ProtocolError, OSError):
+            self.close_after = True
+            raise
+
+    def _expects_continue(self) -> bool:
+        return (self.head.version >= (1, 1)
+                and (self.head.headers.get("expect") or "").lower() == "100-continue")
+
+    def _receive(self, n: int, *, keep: bool) -> bytes:
+        """``n`` more body bytes (kept or dropped). A body must not stall for ``read_timeout``
+        and, past its first ``read_timeout`` seconds, must average :data:`MIN_BODY_RATE`."""
         conn, srv = self.conn, self.conn.server
-        out = bytearray(conn.buf[:n])
-        del conn.buf[:n]
-        deadline = time.monotonic() + srv.read_timeout + n / MIN_BODY_RATE
-        while len(out) < n:
-            left = deadline - time.monotonic()
+        out = bytearray()
+        got = min(n, len(conn.buf))
+        if keep:
+            out += conn.buf[:got]
+        del conn.buf[:got]
+        start = time.monotonic()
+        while got < n:
+            allowed = start + srv.read_timeout + got / MIN_BODY_RATE
+            left = allowed - time.monotonic()
             if left <= 0:
-                self.close_after = True
-                raise ProtocolError(408, "request body too slow")
+                raise ProtocolError(408, f"request body stalled for {srv.read_timeout:g} s or slower "
+                                         f"than {MIN_BODY_RATE // 1024} KiB/s")
             conn.sock.settimeout(min(srv.read_timeout, left))
             try:
-                chunk = conn.sock.recv(min(n - len(out), 1 << 20))
+                chunk = conn.sock.recv(min(n - got, 1 << 20))
             except (TimeoutError, socket.timeout):
-                self.close_after = True
-                raise ProtocolError(408, f"request body stalled for {srv.read_timeout:g} s") from None
+                continue  # the check above answers 408
             if not chunk:
-                self.close_after = True
                 raise ProtocolError(400, "body shorter than its Content-Length")
-            out += chunk
+            got += len(chunk)
+            if keep:
+                out += chunk
         self.consumed += n
         return bytes(out)
 
@@ -234,28 +252,12 @@ class Exchange:
         connection stays usable. False when it cannot (too large, stalled, or the client waits
         for ``100 Continue``)."""
         left = self.head.content_length - self.consumed
-        expects = (self.head.version >= (1, 1)
-                   and (self.head.headers.get("expect") or "").lower() == "100-continue")
-        if left > self.server.discard_limit or (expects and not self._continued):
+        if left > self.server.discard_limit or (self._expects_continue() and not self._continued):
             return False
-        conn, srv = self.conn, self.server
-        take = min(left, len(conn.buf))
-        del conn.buf[:take]
-        left -= take
-        deadline = time.monotonic() + srv.read_timeout + left / MIN_BODY_RATE
         try:
-            while left > 0:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                conn.sock.settimeout(min(srv.read_timeout, remaining))
-                chunk = conn.sock.recv(min(left, 1 << 20))
-                if not chunk:
-                    return False
-                left -= len(chunk)
-        except OSError:
+            self._receive(left, keep=False)
+        except (ProtocolError, OSError):
             return False
-        self.consumed = self.head.content_length
         return True
 
     def respond(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:

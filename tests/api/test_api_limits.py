@@ -122,6 +122,31 @@ def wait_closed(s: socket.socket, timeout: float = 30.0) -> bytes:
         got += chunk
 
 
+def drip_until_closed(s: socket.socket, data: bytes, every: float = 0.02) -> tuple[bytes, int]:
+    """Send ``data`` a byte every ``every`` seconds until the server closes ``s``; what the server
+    sent, and how many bytes got out."""
+    stop = threading.Event()
+    sent = []
+
+    def drip() -> None:
+        for b in data:
+            if stop.wait(every):
+                return
+            try:
+                s.send(bytes([b]))
+            except OSError:
+                return
+            sent.append(b)
+
+    t = threading.Thread(target=drip)
+    t.start()
+    try:
+        return wait_closed(s), len(sent)
+    finally:
+        stop.set()
+        t.join()
+
+
 def test_a_head_that_never_completes_is_cut(tight):
     d, port = tight
     with socket.create_connection(("127.0.0.1", port)) as s:
@@ -132,28 +157,11 @@ def test_a_head_that_never_completes_is_cut(tight):
 
 def test_a_dripping_head_is_cut_after_read_timeout_in_total(tight):
     d, port = tight
-    stop = threading.Event()
-    sent = []
     head = request("GET", "/healthz", {"X-Drip": "a" * 400})
-
     with socket.create_connection(("127.0.0.1", port)) as s:
-        def drip() -> None:
-            for b in head:
-                if stop.wait(0.02):
-                    return
-                try:
-                    s.send(bytes([b]))
-                except OSError:
-                    return
-                sent.append(b)
-
-        t = threading.Thread(target=drip)
-        t.start()
-        got = wait_closed(s)
-        stop.set()
-        t.join()
+        got, sent = drip_until_closed(s, head)
     assert got.startswith(b"HTTP/1.1 408 ")
-    assert len(sent) < len(head), "the whole head got through: no total head deadline"
+    assert sent < len(head), "the whole head got through: no total head deadline"
 
 
 def test_a_stalled_body_is_cut_and_nothing_is_queued(tight):
@@ -162,6 +170,18 @@ def test_a_stalled_body_is_cut_and_nothing_is_queued(tight):
         s.sendall(request("POST", "/jobs", {"Content-Length": "5000"}, length=False) + b"^XA^FO")
         got = wait_closed(s)
     assert got.startswith(b"HTTP/1.1 408 ") and b"stalled" in got
+    assert d.store.list() == []
+
+
+def test_a_dripping_body_is_cut(tight):
+    """A byte every 20 ms never stalls for read_timeout, but is far under the minimum pace."""
+    d, port = tight
+    body = wb_sticker_zpl("!drip") + b"^FX" + b"p" * 2000
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(request("POST", "/jobs", {"Content-Length": str(len(body))}, length=False))
+        got, sent = drip_until_closed(s, body)
+    assert got.startswith(b"HTTP/1.1 408 ") and b"slower than" in got
+    assert sent < len(body)
     assert d.store.list() == []
 
 
