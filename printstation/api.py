@@ -65,6 +65,8 @@ SOCKET_NAME = "printstation.sock"
 
 JOBS = metrics.gauge("printstation_jobs", "Jobs in the queue by printer and state", ("printer", "state"))
 REQUESTS = metrics.counter("printstation_api_requests_total", "API requests", ("method", "status"))
+REFUSED = metrics.counter("printstation_api_refused_total",
+                          "API requests refused as not from the station's own clients", ("reason",))
 
 
 class HttpError(Exception):
@@ -332,6 +334,7 @@ class ApiApp:
         if self.tcp:
             ok = (name in self.host_names and port in (None, self.port)) or (name, port) in self.host_any_port
             if not ok:
+                REFUSED.inc(reason="host")
                 self.refused("Host", host or "", "not this station (DNS rebinding?)")
                 raise HttpError(421, f"Host {host[:80]!r} is not this station "
                                      "(use 127.0.0.1 or localhost, or add the name to [api] allowed_hosts)")
@@ -348,11 +351,13 @@ class ApiApp:
         if origin is not None and not listed:
             same = parsed is not None and own is not None and parsed == ("http", own[0], own[1])
             if not same:
+                REFUSED.inc(reason="origin")
                 self.refused("Origin", origin, "cross-origin request")
                 raise HttpError(403, f"cross-origin request from {origin[:80]!r} refused "
                                      "(list the origin in [api] allowed_origins to allow it)")
         site = (headers.get("sec-fetch-site") or "").strip().lower()
         if site in ("cross-site", "same-site") and not listed:
+            REFUSED.inc(reason="sec-fetch-site")
             self.refused("Sec-Fetch-Site", site, "browser request from another site")
             raise HttpError(403, f"browser request from another site refused (Sec-Fetch-Site: {site})")
 

@@ -63,6 +63,8 @@ def test_dns_rebinding_host_is_refused_everywhere(station, host):
         assert headers["content-type"] == "application/json"
     nothing_happened(d, sink)
     prove_printing_still_works(d, port, sink)
+    metrics = exchange(port, request("GET", "/metrics"))[2].decode()
+    assert 'printstation_api_refused_total{reason="host"}' in metrics
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "localhost",
