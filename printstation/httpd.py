@@ -405,13 +405,11 @@ class HttpServer:
 
     def _accept(self) -> None:
         for _ in range(64):
+            victim = None
             if self.open_connections >= self.max_connections:
                 victim = self._victim(time.monotonic())
                 if victim is None:
                     return
-                log.debug("%s: full (%d connections): closing the longest-waiting one", self.name,
-                          self.max_connections)
-                self._drop(victim)
             try:
                 sock, addr = self.sock.accept()
             except (BlockingIOError, InterruptedError):
@@ -424,6 +422,10 @@ class HttpServer:
                     log.warning("%s: accept failed: %s (lower [api] max_connections or raise LimitNOFILE)",
                                 self.name, exc.strerror or exc)
                 return
+            if victim is not None:  # someone is waiting and the server is full: make room
+                log.debug("%s: full (%d connections): closing the longest-waiting one", self.name,
+                          self.max_connections)
+                self._drop(victim)
             sock.setblocking(False)
             if sock.family in (socket.AF_INET, socket.AF_INET6):
                 # head and body go out in one write, but a 100 Continue and keep-alive answers
@@ -472,7 +474,12 @@ class HttpServer:
             self._unwait(c)
             with self._lock:
                 self._active += 1
-            self._pool.submit(self._serve, c)
+            try:
+                self._pool.submit(self._serve, c)
+            except RuntimeError:  # shutting down
+                with self._lock:
+                    self._active -= 1
+                self._close(c)
         elif len(c.buf) > MAX_HEAD:
             self._unwait(c)
             self._refuse(c, 431, f"request head too large (at most {MAX_HEAD} bytes)")
