@@ -395,7 +395,7 @@ class ApiApp:
                 ex.respond(status, json.dumps(result[1], ensure_ascii=False).encode(), "application/json")
         except (HttpError, PrintstationError) as exc:
             status = error_status(exc)
-            if status == 413:
+            if status in (403, 413, 421):  # nothing more to hear from this client: no body is drained
                 ex.close_after = True
             self.error(ex, status, str(exc), extra)
         except OSError:
