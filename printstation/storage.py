@@ -194,13 +194,14 @@ class Storage:
     def note_full(self, n: int) -> StorageFull:
         """The data dir was found full (a write needing ``n`` bytes failed): refuse new jobs,
         free the reserve for the queue's own writes; the error to raise."""
+        err = StorageFull(self._message(n))  # the free space as the failed write saw it
         with self._lock:
             first = self._full is None
             self._full = (0, n)
         if first:
             log.error("data dir %s is full: refusing new jobs until space returns", self.daemon.config.data_dir)
             self._release_reserve()
-        return StorageFull(self._message(n))
+        return err
 
     def disk_full(self) -> bool:
         """Whether the data dir counts as full now (re-checked against the free space)."""

@@ -128,13 +128,16 @@ def mount_tmpfs(path: Path, size_mb: int) -> bool:
     return r.returncode == 0
 
 
-def fill(path: Path) -> Path:
-    """Write a filler file in ``path`` until the filesystem is full."""
+def fill(path: Path, leave: int = 0) -> Path:
+    """Write a filler file in ``path`` until the filesystem has only ``leave`` bytes free."""
     filler = path / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         block = b"\0" * (64 * KB)
         while True:
+            st = os.statvfs(path)
+            if leave and st.f_bavail * st.f_frsize - len(block) < leave:
+                break
             try:
                 os.write(fd, block)
             except OSError as exc:
@@ -156,7 +159,8 @@ def full_disk(tmp_path, monkeypatch):
     if mount_tmpfs(mnt, 16):
         state: dict[str, Path] = {}
         try:
-            yield mnt / "data", lambda: state.setdefault("filler", fill(mnt)), \
+            # 2 MB stay free: SQLite itself runs out of room storing the 3 MB label
+            yield mnt / "data", lambda: state.setdefault("filler", fill(mnt, leave=2048 * KB)), \
                 lambda: state.pop("filler").unlink(), "tmpfs"
         finally:
             subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30)
@@ -193,7 +197,7 @@ def test_full_data_dir_gives_507_keeps_printing_and_loses_nothing(tmp_path, full
             queued = [http.post("/jobs", content=wb_sticker_zpl(f"!f{i}")).json()["id"] for i in range(4)]
             jobs_before = {j.id for j in d.store.list()}
             make_full()
-            big = padded("!big", 1024 * KB)
+            big = padded("!big", 3072 * KB)
             refused = http.post("/jobs", content=big)
             assert refused.status_code == 507, refused.text
             assert refused.json()["error"].startswith("data dir full: ")
