@@ -132,7 +132,12 @@ class Storage:
 
     def _message(self, n: int) -> str:
         free = free_bytes(self.daemon.config.data_dir)
-        have = f"{mb(free)} free" if free is not None else "free space unknown"
+        if self._full is None:
+            have = f"{mb(free)} free" if free is not None else "free space unknown"
+        else:  # what is left is kept for the jobs already queued
+            want = RESERVE + max(self._full[1], MIN_FREE) + MIN_FREE
+            have = (f"{mb(free or 0)} left, kept for the queued jobs; new jobs are taken again from "
+                    f"{mb(want)} free")
         return (f"data dir full: no space left in {self.daemon.config.data_dir} ({have}, the label "
                 f"needs {mb(n)}); free some space, nothing needs a restart")
 
