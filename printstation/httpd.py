@@ -40,7 +40,7 @@ MAX_HEAD = 64 * 1024
 MAX_FIELDS = 100
 MAX_TARGET = 8 * 1024
 #: Seconds a connection waiting for its head is left alone before it may be closed to make room.
-EVICT_AFTER = 0.5
+EVICT_AFTER = 0.25
 #: After accept() fails for lack of file descriptors, the listener rests this long.
 ACCEPT_PAUSE = 0.5
 #: Beyond its first ``read_timeout`` seconds a body must keep an average pace of at least this
