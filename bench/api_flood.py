@@ -23,18 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.daemon_harness import DaemonProcess, write_config  # noqa: E402
+from support.daemon_harness import cpu_seconds, crowded_daemon  # noqa: E402
 from support.rawhttp import Responses, request  # noqa: E402
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _nofile_1024() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
 
 
 def healthz_ms(port: int) -> float:
@@ -49,16 +39,8 @@ def healthz_ms(port: int) -> float:
 
 
 def run(idle: int, tmp: Path) -> dict[str, float]:
-    cfg = write_config(tmp / f"c{idle}.toml", tmp / f"data{idle}", [{"name": "a", "uri": f"dir://{tmp / 'out'}"}],
-                       api={"unix_socket": False})
-    d = DaemonProcess(cfg, tmp / f"n{idle}.sock", preexec_fn=_nofile_1024)
-    crowd: list[socket.socket] = []
+    d, port, crowd = crowded_daemon(tmp, idle, str(idle))
     try:
-        d.wait_ready(60)
-        url = d.api_url()
-        port = int(url.rsplit(":", 1)[1])
-        for _ in range(idle):
-            crowd.append(socket.create_connection(("127.0.0.1", port), timeout=30))
         cpu0, t0 = cpu_seconds(d.proc.pid), time.monotonic()
         first = healthz_ms(port)
         more = [healthz_ms(port) for _ in range(10)]

@@ -9,12 +9,11 @@ import select
 import socket
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from support.daemon_harness import DaemonProcess, running, write_config
+from support.daemon_harness import cpu_seconds, crowded_daemon, running, write_config
 from support.labelgen import wb_sticker_zpl
 from support.rawhttp import Responses, request
 
@@ -34,18 +33,8 @@ def closed_by_server(s: socket.socket) -> bool:
         return True
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def _daemon_nofile_1024() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
 
 
 @pytest.mark.slow
@@ -56,19 +45,12 @@ def test_1100_idle_connections_do_not_stop_healthz_or_spin(tmp_path):
         if hard != resource.RLIM_INFINITY and hard < need:
             pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {need}")
         resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [{"name": "a", "uri": f"dir://{tmp_path / 'out'}"}],
-                       api={"unix_socket": False})
     # The daemon gets systemd's default soft limit (1,024) to show it does not need more.
-    d = DaemonProcess(cfg, tmp_path / "notify.sock", preexec_fn=_daemon_nofile_1024)
-    clients: list[socket.socket] = []
+    d, _, clients = crowded_daemon(tmp_path, IDLE_CLIENTS)
     try:
-        d.wait_ready(60)
         url = d.api_url()
-        port = int(url.rsplit(":", 1)[1])
-        for _ in range(IDLE_CLIENTS):
-            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        for s in clients:
             s.setblocking(False)
-            clients.append(s)
         cpu0, t0 = cpu_seconds(d.proc.pid), time.monotonic()
         with httpx.Client(base_url=url, timeout=60) as http:
             r = http.get("/healthz")

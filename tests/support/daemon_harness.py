@@ -155,3 +155,38 @@ class DaemonProcess:
         self.kill()
         self._log.close()
         self.notify.close()
+
+
+def nofile_1024() -> None:
+    """``preexec_fn``: systemd's default soft fd limit (1,024) for a daemon subprocess."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def crowded_daemon(tmp: Path, idle: int, tag: str = "") -> tuple[DaemonProcess, int, list[socket.socket]]:
+    """A daemon subprocess (one ``dir://`` printer, fd soft limit 1,024) with ``idle`` TCP
+    connections open to its API that never send a byte: ``(daemon, api port, connections)``.
+    The caller closes both."""
+    cfg = write_config(tmp / f"c{tag}.toml", tmp / f"data{tag}", [{"name": "a", "uri": f"dir://{tmp / 'out'}"}],
+                       api={"unix_socket": False})
+    d = DaemonProcess(cfg, tmp / f"notify{tag}.sock", preexec_fn=nofile_1024)
+    crowd: list[socket.socket] = []
+    try:
+        d.wait_ready(60)
+        port = int(d.api_url().rsplit(":", 1)[1])
+        for _ in range(idle):
+            crowd.append(socket.create_connection(("127.0.0.1", port), timeout=30))
+    except BaseException:
+        for s in crowd:
+            s.close()
+        d.close()
+        raise
+    return d, port, crowd
