@@ -179,19 +179,23 @@ def api_key(key: str | None) -> str | None:
     return API_KEY_PREFIX + key if key else None
 
 
+def reserved_body(d: "Daemon", req: Request, key: str | None) -> bytes:
+    """A submit's body, read while its size is held against the queue quota: ``507`` before a
+    byte of an over-quota body is read (a repeat of a known key stores nothing: not held)."""
+    reprint = req.query.get("reprint") in ("1", "true", "yes")
+    known = key is not None and not reprint and d.store.find_key(key) is not None
+    with contextlib.nullcontext() if known else d.storage.reserve(req.content_length):
+        return req.body()
+
+
 @route("POST", r"/jobs")
 def submit(d: "Daemon", req: Request) -> Result:
     key = api_key(req.query.get("key"))
-    copies = req.int_arg("copies", None, 1, 9999)
-    reprint = req.query.get("reprint") in ("1", "true", "yes")
-    known = key is not None and not reprint and d.store.find_key(key) is not None
-    # 507 before a byte of an over-quota body is read (a repeat of a known key stores nothing)
-    with contextlib.nullcontext() if known else d.storage.reserve(req.content_length):
-        data = req.body()
-        job, created = d.submit_ex(
-            req.query.get("printer") or None, data, copies=copies, key=key,
-            name=req.query.get("name") or None, source="api", source_ref=req.query.get("ref") or None,
-            reprint=reprint)
+    data = reserved_body(d, req, key)
+    job, created = d.submit_ex(
+        req.query.get("printer") or None, data, copies=req.int_arg("copies", None, 1, 9999), key=key,
+        name=req.query.get("name") or None, source="api", source_ref=req.query.get("ref") or None,
+        reprint=req.query.get("reprint") in ("1", "true", "yes"))
     return (201 if created else 200), job.to_dict()
 
 

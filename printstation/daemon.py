@@ -33,7 +33,7 @@ from .isolate import Converter
 from .queue.store import Job, JobStore, NotFound
 from .queue.worker import PrinterWorker
 from .sdnotify import Notifier
-from .storage import Storage, is_disk_full
+from .storage import Storage, submit_guard
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +183,7 @@ class Daemon:
             raise NotFound(f"no printer named {name!r}")
         return name
 
+    @submit_guard  # queue quota, full data dir → StorageFull (507); see printstation/storage.py
     def submit_ex(self, printer: str | None, data: bytes, *, copies: int | None = None,
                   key: str | None = None, name: str | None = None, source: str = "api",
                   source_ref: str | None = None, reprint: bool = False) -> tuple[Job, bool]:
@@ -190,18 +191,8 @@ class Daemon:
         ``reprint``."""
         if self.stopping:
             raise PrintstationError("the daemon is shutting down")
-        name_ = self._printer_name(printer)
-        if key is None or reprint or self.store.find_key(key) is None:  # a known key stores nothing
-            self.storage.check_quota(len(data))
-            self.storage.check_disk(len(data))
-        try:
-            result = self.store.submit(name_, data, copies=copies, key=key, name=name,
-                                       source=source, source_ref=source_ref, reprint=reprint)
-        except Exception as exc:
-            if is_disk_full(exc):
-                raise self.storage.note_full(len(data)) from None
-            raise
-        return result
+        return self.store.submit(self._printer_name(printer), data, copies=copies, key=key, name=name,
+                                 source=source, source_ref=source_ref, reprint=reprint)
 
     def submit(self, printer: str | None, data: bytes, *, copies: int | None = None,
                key: str | None = None, name: str | None = None, source: str = "api",

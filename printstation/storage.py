@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
 import sqlite3
 import threading
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from .errors import PrintstationError
 
@@ -52,6 +53,35 @@ SQLITE_FULL = 13
 
 class StorageFull(PrintstationError):
     """The queue quota is used up or the data dir is full (API: 507)."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def submit_guard(submit_ex: F) -> F:
+    """Wrap ``Daemon.submit_ex(printer, data, *, key, reprint, …)``: refuse a label the queue quota
+    or the data dir has no room for (:class:`StorageFull`) — checked and stored under one lock, so
+    parallel submits cannot pass the quota together — and turn "disk full" from the store into
+    :class:`StorageFull`. A repeat of a known key stores nothing and is not refused."""
+
+    @functools.wraps(submit_ex)
+    def guarded(daemon: Any, printer: Any, data: bytes, *args: Any, **kw: Any) -> Any:
+        st: Storage = daemon.storage
+        key, reprint = kw.get("key"), kw.get("reprint", False)
+        with st.submit_lock:
+            if not daemon.stopping and daemon.store is not None and (
+                    key is None or reprint or daemon.store.find_key(key) is None):
+                daemon._printer_name(printer)  # a wrong printer is a 404 before any 507
+                st.check_quota(len(data))
+                st.check_disk(len(data))
+            try:
+                return submit_ex(daemon, printer, data, *args, **kw)
+            except Exception as exc:
+                if is_disk_full(exc):
+                    raise st.note_full(len(data)) from None
+                raise
+
+    return guarded  # type: ignore[return-value]
 
 
 def is_disk_full(exc: BaseException | None) -> bool:
@@ -91,6 +121,8 @@ class Storage:
         self.max_queue = int(self.max_queue_mb * MB)
         self.keep_days: int = getattr(st, "keep_days", 14)
         self._lock = threading.Lock()
+        #: Held while a submit checks the quota and stores its label.
+        self.submit_lock = threading.Lock()
         self._inflight = 0
         #: (free bytes when a write failed, bytes that write needed) while the data dir is full
         self._full: tuple[int, int] | None = None
@@ -291,4 +323,4 @@ class Storage:
         return [i for i, _ in removed]
 
 
-__all__ = ["Storage", "StorageFull", "free_bytes", "is_disk_full"]
+__all__ = ["Storage", "StorageFull", "free_bytes", "is_disk_full", "submit_guard"]
