@@ -122,6 +122,7 @@ class Daemon:
         """Open the queue, start printers and the API, then tell systemd we are ready."""
         t0 = time.monotonic()
         self.open_queue()
+        self.storage.start()  # disk space reserve; retention in the background
         try:
             self.start_api()
             self.start_services()
@@ -130,7 +131,6 @@ class Daemon:
             raise
         log.info("printstation ready in %.0f ms: %d printer(s), API %s%s", (time.monotonic() - t0) * 1000,
                  len(self.workers), self.api.url, f" and {self.api.unix.sock_path}" if self.api.unix else "")
-        self.storage.start()
         self.notifier.ready(f"API {self.api.url}; {self.status_line()}")
         threading.Thread(target=self._warm, name="convert-warmup", daemon=True).start()
 
