@@ -14,32 +14,48 @@ Endpoints (all answers JSON except the preview PNG and the metrics text)::
     POST /jobs/{id}/cancel
     GET  /metrics
 
-Errors are ``{"error": "…"}`` with 400 (bad request), 401 (token), 404 (no such job/printer),
-409 (state does not allow it), 411/413 (body), 422 (label cannot be rendered for a preview).
-When ``[api] token_file`` is set, every TCP request except ``/healthz`` needs
-``Authorization: Bearer <token>``; the unix socket (mode 0660) needs none. Other modules add
+Errors are ``{"error": "…"}`` with 400 (bad request), 401 (token), 403 (a browser request from
+another origin), 404 (no such job/printer), 409 (state does not allow it), 411/413 (body),
+421 (a Host that is not the station's), 422 (label cannot be rendered for a preview), 507 (queue
+quota or data dir full). When ``[api] token_file`` is set, every TCP request except ``/healthz``
+needs ``Authorization: Bearer <token>``; the unix socket (mode 0660) needs none. Other modules add
 endpoints with :func:`route`.
+
+Who may drive the API (a web page open in a browser on the station PC must not):
+
+- every TCP request must name the station in ``Host``: ``127.0.0.1``, ``localhost``, ``[::1]``,
+  the listen address, or a name in ``[api] allowed_hosts`` — with no port or the listen port
+  (DNS rebinding); else ``421``. The unix socket is exempt.
+- a request with ``Origin`` must be same-origin (``http://`` + its ``Host``) or listed in
+  ``[api] allowed_origins``; ``Sec-Fetch-Site: cross-site``/``same-site`` is refused unless the
+  ``Origin`` is listed; ``403``. No CORS headers are ever sent, so ``OPTIONS`` preflights fail.
+- idempotency keys given to ``POST /jobs`` are stored as ``api:<key>``: they can never collide with
+  the keys the station makes itself (``wb-order-…``, ``ali-…``, ``hot-…``).
+
+Connections are served by :mod:`printstation.httpd` (bounded, with timeouts, strict parsing).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import os
 import re
 import socket
-import socketserver
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import metrics
 from .errors import BadInput, PrintstationError, UsageError
+from .httpd import Exchange, HttpServer, ProtocolError, plain_int
 from .queue.store import MAX_PAYLOAD, Conflict, NotFound
+from .storage import StorageFull, is_disk_full
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -50,6 +66,8 @@ SOCKET_NAME = "printstation.sock"
 
 JOBS = metrics.gauge("printstation_jobs", "Jobs in the queue by printer and state", ("printer", "state"))
 REQUESTS = metrics.counter("printstation_api_requests_total", "API requests", ("method", "status"))
+REFUSED = metrics.counter("printstation_api_refused_total",
+                          "API requests refused as not from the station's own clients", ("reason",))
 
 
 class HttpError(Exception):
@@ -60,7 +78,8 @@ class HttpError(Exception):
 
 #: The HTTP status of an error a handler raises: the first class it is an instance of.
 ERROR_STATUS: tuple[tuple[type[PrintstationError], int], ...] = (
-    (NotFound, 404), (Conflict, 409), (UsageError, 400), (BadInput, 422), (PrintstationError, 503),
+    (NotFound, 404), (Conflict, 409), (UsageError, 400), (BadInput, 422), (StorageFull, 507),
+    (PrintstationError, 503),
 )
 
 
@@ -76,23 +95,24 @@ class Request:
     path: str
     query: dict[str, str]
     headers: Any
-    handler: "Handler"
+    exchange: Exchange
+    #: Bodies larger than this are refused with 413 before they are read.
+    max_body: int = MAX_PAYLOAD
     _body: bytes | None = field(default=None, repr=False)
+
+    @property
+    def content_length(self) -> int:
+        return self.exchange.head.content_length
 
     def body(self) -> bytes:
         if self._body is None:
-            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                raise HttpError(411, "send the label with a Content-Length (chunked uploads are not supported)")
+            n = self.content_length
+            if n > self.max_body:
+                raise HttpError(413, f"body too large ({n} bytes, at most {self.max_body}: [api] max_body_mb)")
             try:
-                n = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                raise HttpError(400, "bad Content-Length") from None
-            if n > MAX_PAYLOAD:
-                self.handler.close_connection = True
-                raise HttpError(413, f"body too large ({n} bytes, at most {MAX_PAYLOAD})")
-            self._body = self.handler.rfile.read(n) if n > 0 else b""
-            if len(self._body) != n:
-                raise HttpError(400, "body shorter than its Content-Length")
+                self._body = self.exchange.read_body()
+            except ProtocolError as exc:
+                raise HttpError(exc.status, str(exc)) from None
         return self._body
 
     def json(self) -> Any:
@@ -106,10 +126,10 @@ class Request:
         v = self.query.get(name)
         if v is None or v == "":
             return default
-        try:
-            n = int(v)
-        except ValueError:
-            raise HttpError(400, f"{name} must be an integer, got {v!r}") from None
+        n = plain_int(v[1:]) if v.startswith("-") else plain_int(v)
+        if n is None:
+            raise HttpError(400, f"{name} must be an integer, got {v[:40]!r}")
+        n = -n if v.startswith("-") else n
         if not lo <= n <= hi:
             raise HttpError(400, f"{name} {n} out of range ({lo}..{hi})")
         return n
@@ -157,10 +177,29 @@ def test_print(d: "Daemon", req: Request, name: str) -> Result:
     return route_result(d, name, req.headers)
 
 
+#: Idempotency keys given to ``POST /jobs`` are stored under this prefix, so an API caller can never
+#: take a key the station makes itself (``wb-order-<id>``, ``wb-supply-…``, ``wb-box-…``,
+#: ``ali-<id>``, ``hot-…``, and whatever later markets and triggers use: none start ``api:``).
+API_KEY_PREFIX = "api:"
+
+
+def api_key(key: str | None) -> str | None:
+    return API_KEY_PREFIX + key if key else None
+
+
+def reserved_body(d: "Daemon", req: Request, key: str | None) -> bytes:
+    """A submit's body, read while its size is held against the queue quota: ``507`` before a
+    byte of an over-quota body is read (a repeat of a known key stores nothing: not held)."""
+    reprint = req.query.get("reprint") in ("1", "true", "yes")
+    known = key is not None and not reprint and d.store.find_key(key) is not None
+    with contextlib.nullcontext() if known else d.storage.reserve(req.content_length):
+        return req.body()
+
+
 @route("POST", r"/jobs")
 def submit(d: "Daemon", req: Request) -> Result:
-    key = req.query.get("key") or None
-    data = req.body()
+    key = api_key(req.query.get("key"))
+    data = reserved_body(d, req, key)
     job, created = d.submit_ex(
         req.query.get("printer") or None, data, copies=req.int_arg("copies", None, 1, 9999), key=key,
         name=req.query.get("name") or None, source="api", source_ref=req.query.get("ref") or None,
@@ -169,6 +208,14 @@ def submit(d: "Daemon", req: Request) -> Result:
     note = d.printer_note(job.printer, job.id if created else None)
     now = d.store.get(job.id)
     return (201 if created else 200), {**(now if now.state == "failed" else job).to_dict(), **note}
+
+
+def job_id_arg(text: str) -> int:
+    """A job id from a path: a plain positive integer in SQLite's range, else 404."""
+    n = plain_int(text)
+    if not n:
+        raise NotFound(f"no job {text[:40]}")
+    return n
 
 
 @route("GET", r"/jobs")
@@ -181,25 +228,25 @@ def jobs(d: "Daemon", req: Request) -> Result:
     return 200, {"jobs": [j.to_dict() for j in found]}
 
 
-@route("GET", r"/jobs/(?P<job_id>\d+)")
+@route("GET", r"/jobs/(?P<job_id>[0-9]+)")
 def job(d: "Daemon", req: Request, job_id: str) -> Result:
-    return 200, d.store.get(int(job_id)).to_dict()
+    return 200, d.store.get(job_id_arg(job_id)).to_dict()
 
 
-@route("GET", r"/jobs/(?P<job_id>\d+)/preview\.png")
+@route("GET", r"/jobs/(?P<job_id>[0-9]+)/preview\.png")
 def preview(d: "Daemon", req: Request, job_id: str) -> Result:
     page = req.int_arg("page", 1, 1, 10_000) or 1
-    return 200, d.preview(int(job_id), page), "image/png"
+    return 200, d.preview(job_id_arg(job_id), page), "image/png"
 
 
-@route("POST", r"/jobs/(?P<job_id>\d+)/reprint")
+@route("POST", r"/jobs/(?P<job_id>[0-9]+)/reprint")
 def reprint(d: "Daemon", req: Request, job_id: str) -> Result:
-    return 201, d.reprint(int(job_id)).to_dict()
+    return 201, d.reprint(job_id_arg(job_id)).to_dict()
 
 
-@route("POST", r"/jobs/(?P<job_id>\d+)/cancel")
+@route("POST", r"/jobs/(?P<job_id>[0-9]+)/cancel")
 def cancel(d: "Daemon", req: Request, job_id: str) -> Result:
-    return 200, d.cancel(int(job_id)).to_dict()
+    return 200, d.cancel(job_id_arg(job_id)).to_dict()
 
 
 @route("GET", r"/metrics")
@@ -216,69 +263,170 @@ def metrics_text(d: "Daemon", req: Request) -> Result:
 
 # -- HTTP plumbing ------------------------------------------------------------------------------
 
+#: Host names every TCP request may carry (with no port or the listen port).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+#: A refused Host or Origin is logged at most once per this many seconds per value.
+REFUSAL_LOG_EVERY = 60.0
+_HOST_RE = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::([0-9]{1,5}))?")
+_ORIGIN_RE = re.compile(r"(https?)://(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::([0-9]{1,5}))?")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "printstation"
-    server: "_Server"  # type: ignore[assignment]
 
-    def setup(self) -> None:
-        super().setup()
-        if self.connection.family in (socket.AF_INET, socket.AF_INET6):
-            # headers and body go out in two writes: without this, Nagle + delayed ACK add 40 ms
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """``Host`` (or an ``allowed_hosts`` entry) → ``(host, port)`` lower-cased; None if malformed."""
+    m = _HOST_RE.fullmatch(value.strip().lower())
+    if not m:
+        return None
+    port = int(m.group(2)) if m.group(2) else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    return m.group(1), port
 
-    def address_string(self) -> str:
-        addr = self.client_address
-        return addr[0] if isinstance(addr, tuple) and addr else "unix"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s %s", self.address_string(), format % args)
+def split_origin(value: str) -> tuple[str, str, int] | None:
+    """``scheme://host[:port]`` → ``(scheme, host, port)`` with the default port filled in."""
+    m = _ORIGIN_RE.fullmatch(value.strip().lower())
+    if not m:
+        return None
+    port = int(m.group(3)) if m.group(3) else DEFAULT_PORTS[m.group(1)]
+    return (m.group(1), m.group(2), port) if 0 < port < 65536 else None
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
 
-    def do_POST(self) -> None:
-        self._dispatch("POST")
+def host_literal(host: str) -> str:
+    return f"[{host.lower()}]" if ":" in host else host.lower()
 
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
 
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
+class _RefusalLog:
+    """Log a refusal once per :data:`REFUSAL_LOG_EVERY` seconds per value (bounded memory)."""
 
-    def _dispatch(self, method: str) -> None:
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, what: str, value: str, why: str) -> None:
+        now = time.monotonic()
+        k = f"{what}\0{value}"
+        with self._lock:
+            if now - self._last.get(k, -1e9) < REFUSAL_LOG_EVERY:
+                return
+            if len(self._last) >= 1024:
+                self._last = {a: t for a, t in self._last.items() if now - t < REFUSAL_LOG_EVERY}
+                if len(self._last) >= 1024:
+                    return
+            self._last[k] = now
+        log.warning("API: refused a request with %s %r: %s (logged once a minute)", what, value[:200], why)
+
+
+class ApiApp:
+    """Answers the requests of one listener (TCP or the unix socket)."""
+
+    def __init__(self, daemon: "Daemon", token: str | None, *, tcp: bool, port: int = 0) -> None:
+        api = daemon.config.api
+        self.daemon, self.token, self.tcp, self.port = daemon, token, tcp, port
+        self.max_body = min(MAX_PAYLOAD, int(getattr(api, "max_body_mb", 32) * 1024 * 1024))
+        names = set(LOOPBACK_HOSTS) | {host_literal(api.host)}
+        self.host_any_port: set[tuple[str, int]] = set()
+        for entry in getattr(api, "allowed_hosts", ()):
+            parsed = split_host(entry)
+            if parsed and parsed[1] is None:
+                names.add(parsed[0])
+            elif parsed:
+                self.host_any_port.add((parsed[0], parsed[1]))  # type: ignore[arg-type]
+        self.host_names = names
+        self.origins = {o for o in (split_origin(x) for x in getattr(api, "allowed_origins", ())) if o}
+        self.refused = _RefusalLog()
+
+    # -- who is asking ------------------------------------------------------------------------------
+
+    def check_host(self, host: str | None) -> tuple[str, int]:
+        """The request's own ``(host, port)`` from ``Host``; 421 unless it names this station."""
+        parsed = split_host(host or "")
+        if parsed is None:
+            if not self.tcp:
+                return "", 0  # the unix socket is exempt (only a same-origin check could use it)
+            raise HttpError(400 if not host else 421, f"bad Host header {(host or '')[:80]!r}")
+        name, port = parsed
+        if self.tcp:
+            ok = (name in self.host_names and port in (None, self.port)) or (name, port) in self.host_any_port
+            if not ok:
+                REFUSED.inc(reason="host")
+                self.refused("Host", host or "", "not this station (DNS rebinding?)")
+                raise HttpError(421, f"Host {host[:80]!r} is not this station "
+                                     "(use 127.0.0.1 or localhost, or add the name to [api] allowed_hosts)")
+        return name, port if port is not None else 80
+
+    def check_browser(self, headers: Any, own: tuple[str, int] | None) -> None:
+        """403 for a request a web page of another origin made."""
+        origins = headers.get_all("origin")
+        if len(origins) > 1:
+            raise HttpError(403, "more than one Origin header")
+        origin = origins[0] if origins else None
+        parsed = split_origin(origin) if origin is not None else None
+        listed = parsed is not None and parsed in self.origins
+        if origin is not None and not listed:
+            same = parsed is not None and own is not None and parsed == ("http", own[0], own[1])
+            if not same:
+                REFUSED.inc(reason="origin")
+                self.refused("Origin", origin, "cross-origin request")
+                raise HttpError(403, f"cross-origin request from {origin[:80]!r} refused "
+                                     "(list the origin in [api] allowed_origins to allow it)")
+        site = (headers.get("sec-fetch-site") or "").strip().lower()
+        if site in ("cross-site", "same-site") and not listed:
+            REFUSED.inc(reason="sec-fetch-site")
+            self.refused("Sec-Fetch-Site", site, "browser request from another site")
+            raise HttpError(403, f"browser request from another site refused (Sec-Fetch-Site: {site})")
+
+    def check_token(self, headers: Any, path: str) -> None:
+        if self.token and self.tcp and path != "/healthz":
+            auth = headers.get("authorization") or ""
+            given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
+                raise HttpError(401, "missing or wrong API token (Authorization: Bearer …)")
+
+    # -- one request ---------------------------------------------------------------------------------
+
+    def __call__(self, ex: Exchange) -> None:
+        head = ex.head
+        method = head.method
         status = 500
+        extra: dict[str, str] = {}
         try:
-            parts = urllib.parse.urlsplit(self.path)
-            query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items()}
+            own = self.check_host(head.headers.get("host"))
+            self.check_browser(head.headers, own)
+            parts = urllib.parse.urlsplit(head.target)
+            try:
+                pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True, max_num_fields=100)
+            except ValueError:
+                raise HttpError(400, "too many query parameters") from None
+            query = dict(pairs)
             path = parts.path.rstrip("/") or "/"
-            req = Request(method, path, query, self.headers, self)
-            result = self._call(method, path, req)
+            self.check_token(head.headers, path)
+            req = Request(method, path, query, head.headers, ex, max_body=self.max_body)
+            result = self._call(method, path, req, extra)
             status = result[0]
             if len(result) == 3:
-                self._send(status, result[1], result[2])  # type: ignore[misc]
+                ex.respond(status, result[1], result[2])  # type: ignore[arg-type,misc]
             else:
-                self._send(status, json.dumps(result[1], ensure_ascii=False).encode(), "application/json")
+                ex.respond(status, json.dumps(result[1], ensure_ascii=False).encode(), "application/json")
         except (HttpError, PrintstationError) as exc:
             status = error_status(exc)
-            self._error(status, str(exc))
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            if status in (403, 413, 421):  # nothing more to hear from this client: no body is drained
+                ex.close_after = True
+            self.error(ex, status, str(exc), extra)
+        except OSError:
+            ex.close_after = True
         except Exception as exc:  # noqa: BLE001 - a bug answers 500, the daemon stays up
-            log.exception("API %s %s", method, self.path)
-            self._error(500, f"internal error: {type(exc).__name__}")
+            if is_disk_full(exc):  # e.g. a pause that cannot be stored: never a bare 500
+                status = 507
+                self.error(ex, 507, str(self.daemon.storage.note_full(0)))
+            else:
+                log.exception("API %s %s", method, head.target[:200])
+                self.error(ex, 500, f"internal error: {type(exc).__name__}")
         finally:
-            REQUESTS.inc(method=method, status=str(status))
+            REQUESTS.inc(method=method if method in KNOWN_METHODS else "other", status=str(status))
 
-    def _call(self, method: str, path: str, req: Request) -> Result:
-        daemon = self.server.daemon
-        token = self.server.token
-        if token and path != "/healthz":
-            auth = self.headers.get("Authorization") or ""
-            given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-            if not hmac.compare_digest(given.encode(), token.encode()):
-                raise HttpError(401, "missing or wrong API token (Authorization: Bearer …)")
+    def _call(self, method: str, path: str, req: Request, extra: dict[str, str]) -> Result:
+        daemon = self.daemon
         allowed = []
         for m, rx, fn in ROUTES:
             match = rx.match(path)
@@ -289,116 +437,107 @@ class Handler(BaseHTTPRequestHandler):
                     return fn(daemon, req, **match.groupdict())
                 allowed.append(m)
         if allowed:
+            extra["Allow"] = ", ".join(sorted(set(allowed)))
             raise HttpError(405, f"{method} not allowed on {path} (use {', '.join(sorted(set(allowed)))})")
-        raise HttpError(404, f"no endpoint {path}")
+        raise HttpError(404, f"no endpoint {path[:200]}")
 
-    def _error(self, status: int, message: str) -> None:
+    @staticmethod
+    def error(ex: Exchange, status: int, message: str, extra: dict[str, str] | None = None) -> None:
+        if ex.responded:
+            ex.close_after = True
+            return
         try:
-            self._send(status, json.dumps({"error": message}, ensure_ascii=False).encode(), "application/json")
+            ex.respond(status, json.dumps({"error": message}, ensure_ascii=False).encode(), "application/json",
+                       extra)
         except OSError:
-            self.close_connection = True
+            ex.close_after = True
 
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        if status in (411, 413):
-            # The body of a refused upload may still be in flight: do not reuse the connection.
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
+    def protocol_error(self, ex: Exchange, exc: ProtocolError) -> None:
+        REQUESTS.inc(method="other", status=str(exc.status))
+        self.error(ex, exc.status, str(exc))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 64
-    daemon: "Daemon"
-    token: str | None = None
+KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"})
+#: Connections waiting to be accepted (clamped by the kernel's net.core.somaxconn).
+LISTEN_BACKLOG = 4096
 
 
-class TcpServer(_Server):
-    def __init__(self, host: str, port: int, daemon: "Daemon", token: str | None) -> None:
-        if ":" in host:
-            self.address_family = socket.AF_INET6
-        self.daemon, self.token = daemon, token
-        super().__init__((host, port), Handler)
-
-
-class UnixServer(_Server):
-    address_family = socket.AF_UNIX
-
-    def __init__(self, path: Path, daemon: "Daemon") -> None:
-        self.daemon, self.token = daemon, None
-        self.sock_path = path
-        super().__init__(str(path), Handler)  # type: ignore[arg-type]
-
-    def server_bind(self) -> None:
-        path = self.sock_path
-        if path.exists() or path.is_symlink():
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                probe.connect(str(path))
-            except OSError:
-                path.unlink()  # a stale socket from a crash
-            else:
-                raise UsageError(f"{path}: another daemon is listening there")
-            finally:
-                probe.close()
-        old = os.umask(0o117)
+def _unix_listener(path: Path) -> socket.socket:
+    if path.exists() or path.is_symlink():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            socketserver.TCPServer.server_bind(self)
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # a stale socket from a crash
+        else:
+            raise UsageError(f"{path}: another daemon is listening there")
         finally:
-            os.umask(old)
-        self.server_name, self.server_port = "localhost", 0
-
-    def server_close(self) -> None:
-        super().server_close()
-        try:
-            self.sock_path.unlink()
-        except OSError:
-            pass
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o117)
+    try:
+        sock.bind(str(path))
+    except BaseException:
+        sock.close()
+        raise
+    finally:
+        os.umask(old)
+    sock.listen(LISTEN_BACKLOG)
+    return sock
 
 
 class ApiServer:
-    """Both listeners, each served by its own thread."""
+    """Both listeners, each served by its own selector thread (:class:`printstation.httpd.HttpServer`)."""
 
     def __init__(self, daemon: "Daemon", host: str, port: int, token: str | None,
                  socket_path: Path | None) -> None:
-        self.servers: list[_Server] = []
+        api = daemon.config.api
+        limits = dict(max_connections=getattr(api, "max_connections", 256),
+                      read_timeout=getattr(api, "read_timeout", 10.0),
+                      idle_timeout=getattr(api, "idle_timeout", 5.0))
+        self.servers: list[HttpServer] = []
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
-            self.tcp = TcpServer(host, port, daemon, token)
+            tsock = socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
         except OSError as exc:
             raise UsageError(f"api.listen: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        self._tcp_addr = tsock.getsockname()
+        app = ApiApp(daemon, token, tcp=True, port=self._tcp_addr[1])
+        limits["discard_limit"] = app.max_body
+        self.tcp = HttpServer(tsock, app, name="api-tcp", on_error=app.protocol_error, **limits)
         self.servers.append(self.tcp)
-        self.unix: UnixServer | None = None
+        self.unix: HttpServer | None = None
+        self.sock_path: Path | None = None
         if socket_path is not None:
             if len(str(socket_path).encode()) > 100:
                 log.warning("unix socket path %s is too long; serving TCP only", socket_path)
             else:
                 try:
-                    self.unix = UnixServer(socket_path, daemon)
-                    self.servers.append(self.unix)
+                    usock = _unix_listener(socket_path)
                 except OSError as exc:
                     self.tcp.server_close()
                     raise UsageError(f"cannot listen on {socket_path}: {exc.strerror or exc}") from None
+                except BaseException:
+                    self.tcp.server_close()
+                    raise
+                uapp = ApiApp(daemon, None, tcp=False)
+                self.unix = HttpServer(usock, uapp, name="api-unix", on_error=uapp.protocol_error, **limits)
+                self.unix.sock_path = socket_path  # type: ignore[attr-defined]
+                self.sock_path = socket_path
+                self.servers.append(self.unix)
         self._threads: list[threading.Thread] = []
 
     @property
     def port(self) -> int:
-        return self.tcp.server_address[1]
+        return int(self._tcp_addr[1])
 
     @property
     def url(self) -> str:
-        host = self.tcp.server_address[0]
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}"
+        return f"http://{host_literal(self._tcp_addr[0])}:{self.port}"
 
     def start(self) -> None:
         for s in self.servers:
-            t = threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.25},
-                                 name=f"api-{s.address_family.name}", daemon=True)
+            t = threading.Thread(target=s.serve_forever, name=s.name, daemon=True)
             t.start()
             self._threads.append(t)
 
@@ -408,3 +547,8 @@ class ApiServer:
                 s.shutdown()
             s.server_close()
         self._threads.clear()
+        if self.sock_path is not None:
+            try:
+                self.sock_path.unlink()
+            except OSError:
+                pass

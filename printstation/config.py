@@ -152,6 +152,10 @@ class StationConfig:
     default_printer: str | None = None
     #: ``[station] log_level``; ``-v`` and ``$PRINTSTATION_LOG_LEVEL`` win over it.
     log_level: str | None = None
+    #: Label bytes of queued jobs in total before submits get 507 (printstation/storage.py).
+    max_queue_mb: float = 512
+    #: Finished jobs (done/failed/canceled) are purged after this many days; 0 keeps them.
+    keep_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,18 @@ class ApiConfig:
     token: str | None = field(default=None, repr=False, compare=False)
     #: Also serve the API on ``printstation.sock`` in the runtime dir.
     unix_socket: bool = True
+    #: Extra ``Host`` names (``name`` or ``name:port``) besides 127.0.0.1, localhost, [::1].
+    allowed_hosts: tuple[str, ...] = ()
+    #: Browser origins (``scheme://host[:port]``) allowed besides the API's own.
+    allowed_origins: tuple[str, ...] = ()
+    #: Seconds for a request head to arrive, and the most a body may stall.
+    read_timeout: float = 10.0
+    #: Seconds an idle keep-alive connection stays open.
+    idle_timeout: float = 5.0
+    #: Connections served at once; more wait in the listen backlog.
+    max_connections: int = 256
+    #: Largest label accepted by ``POST /jobs``.
+    max_body_mb: float = 32
 
     @property
     def listen(self) -> str:
@@ -216,13 +232,13 @@ class RuleConfig:
 
 def parse_station(value: Any, path: str) -> StationConfig:
     t = table(value, path)
-    check_keys(t, path, {"data_dir", "default_printer", "log_level"})
+    check_keys(t, path, {"data_dir", "default_printer", "log_level"} | STATION_STORAGE_KEYS)
     data_dir = get_str(t, "data_dir", path, default_data_dir())
     if not data_dir:
         raise fail(_join(path, "data_dir"), "must not be empty")
     default = get_str(t, "default_printer", path)
     level = get_str(t, "log_level", path, None, choices=LOG_LEVELS)
-    return StationConfig(Path(data_dir), default, level)
+    return StationConfig(Path(data_dir), default, level, **parse_station_storage(t, path))
 
 
 def parse_listen(text: str, path: str) -> tuple[str, int]:
@@ -250,7 +266,7 @@ def is_loopback(host: str) -> bool:
 
 def parse_api(value: Any, path: str) -> ApiConfig:
     t = table(value, path)
-    check_keys(t, path, {"listen", "token_file", "unix_socket"})
+    check_keys(t, path, {"listen", "token_file", "unix_socket"} | API_LIMIT_KEYS)
     host, port = parse_listen(get_str(t, "listen", path, "127.0.0.1:8631") or "", _join(path, "listen"))
     token_file = get_str(t, "token_file", path)
     token = None
@@ -270,7 +286,45 @@ def parse_api(value: Any, path: str) -> ApiConfig:
                    f"refusing non-loopback address {host}:{port} without an API token "
                    "(set api.token_file)")
     return ApiConfig(host, port, Path(token_file) if token_file else None, token,
-                     get_bool(t, "unix_socket", path, True))
+                     get_bool(t, "unix_socket", path, True), **parse_api_limits(t, path))
+
+
+STATION_STORAGE_KEYS = {"max_queue_mb", "keep_days"}
+API_LIMIT_KEYS = {"allowed_hosts", "allowed_origins", "read_timeout", "idle_timeout", "max_connections",
+                  "max_body_mb"}
+_HOST_ENTRY = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
+_ORIGIN_ENTRY = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
+
+
+def parse_station_storage(t: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """``[station] max_queue_mb, keep_days`` (bounded storage)."""
+    return {"max_queue_mb": get_float(t, "max_queue_mb", path, 512, lo=0.001, hi=1_000_000),
+            "keep_days": get_int(t, "keep_days", path, 14, lo=0, hi=36500)}
+
+
+def _str_list(t: Mapping[str, Any], key: str, path: str, rx: re.Pattern[str], what: str) -> tuple[str, ...]:
+    v = t.get(key, [])
+    p = _join(path, key)
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise fail(p, f"expected an array of strings, got {_kind(v)}")
+    for x in v:
+        if not rx.fullmatch(x):
+            raise fail(p, f"bad entry {x!r} ({what})")
+    return tuple(v)
+
+
+def parse_api_limits(t: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """``[api] allowed_hosts, allowed_origins, read_timeout, idle_timeout, max_connections,
+    max_body_mb``."""
+    return {
+        "allowed_hosts": _str_list(t, "allowed_hosts", path, _HOST_ENTRY, "a host name, optionally :port"),
+        "allowed_origins": _str_list(t, "allowed_origins", path, _ORIGIN_ENTRY,
+                                     "scheme://host[:port], e.g. http://printstation.local:8631"),
+        "read_timeout": get_float(t, "read_timeout", path, 10.0, lo=0.1, hi=3600),
+        "idle_timeout": get_float(t, "idle_timeout", path, 5.0, lo=0.1, hi=3600),
+        "max_connections": get_int(t, "max_connections", path, 256, lo=1, hi=4096),
+        "max_body_mb": get_float(t, "max_body_mb", path, 32, lo=0.001, hi=64),
+    }
 
 
 SPEC_KEYS = {"lang", "media", "dpi", "darkness", "offset", "copies", "invert", "threshold",

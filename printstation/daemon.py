@@ -33,6 +33,7 @@ from .isolate import Converter
 from .queue.store import Job, JobStore, NotFound
 from .queue.worker import PrinterWorker
 from .sdnotify import Notifier
+from .storage import Storage, submit_guard
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class Daemon:
         self._lock = threading.RLock()
         self._changed = threading.Condition()
         self._flags: set[str] = set()
+        #: Queue quota, full-disk state and retention (printstation/storage.py).
+        self.storage = Storage(self)
 
     # -- start / stop ------------------------------------------------------------------------
 
@@ -125,6 +128,7 @@ class Daemon:
         """Open the queue, start printers and the API, then tell systemd we are ready."""
         t0 = time.monotonic()
         self.open_queue()
+        self.storage.start()  # disk space reserve; retention in the background
         try:
             self.start_api()
             self.start_services()
@@ -179,6 +183,7 @@ class Daemon:
             except Exception:  # noqa: BLE001
                 log.exception("stopping %s", type(svc).__name__)
         self.services.clear()
+        self.storage.stop()
         self._stop_workers(list(self.workers.values()), grace)
         self.converter.close()
         if self.store is not None:
@@ -205,6 +210,7 @@ class Daemon:
             raise NotFound(f"no printer named {name!r} (configured printers: {', '.join(self.workers)})")
         return name
 
+    @submit_guard  # queue quota, full data dir → StorageFull (507); see printstation/storage.py
     def submit_ex(self, printer: str | None, data: bytes, *, copies: int | None = None,
                   key: str | None = None, name: str | None = None, source: str = "api",
                   source_ref: str | None = None, reprint: bool = False, fit: bool = False) -> tuple[Job, bool]:
@@ -306,7 +312,7 @@ class Daemon:
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "printers": len(self.workers), "uptime": round(time.time() - self.started_at, 3),
-                "pid": os.getpid()}
+                "pid": os.getpid(), "disk": "full" if self.storage.disk_full() else "ok"}
 
     def status_line(self) -> str:
         counts = self.store.counts() if self.store is not None else {}

@@ -4,6 +4,7 @@ Checks, in order (each one a row ✓ / ✗ / – (skipped) with a fix hint under
 
 - the config file loads and validates (nothing else is checked when it does not);
 - the data dir and the hot folder are writable (a missing one: its nearest existing parent is);
+- the data dir's filesystem has free space (at least :data:`MIN_FREE_MB`);
 - the API address is free, or the station already answers ``/healthz`` there;
 - each printer: the transport opens and answers a status query (``status_poll = 0``: opens only);
   then the discovery probes (:mod:`printstation.discover.verify`) ask what it is and a row
@@ -75,6 +76,32 @@ def check_writable_dir(label: str, path: Path) -> Check:
     except OSError as exc:
         return Check(label, False, f"{p}: cannot write in {probe_dir}: {exc.strerror or exc}", hint)
     return Check(label, True, f"{p} (will be created)" if missing else f"{p} writable")
+
+
+#: ``printstation doctor`` fails the data dir's free space below this many MB.
+MIN_FREE_MB = 64
+
+
+def check_disk_space(path: Path, max_queue_mb: float | None = None) -> Check:
+    """Free space on the data dir's filesystem (its nearest existing parent when missing)."""
+    label = "data dir space"
+    p = path if path.is_absolute() else Path.cwd() / path
+    probe = p
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        st = os.statvfs(probe)
+    except OSError as exc:
+        return Check(label, False, f"{p}: cannot read free space: {exc.strerror or exc}")
+    free_mb = st.f_bavail * st.f_frsize / (1024 * 1024)
+    detail = f"{free_mb:.0f} MB free on {probe}"
+    if free_mb < MIN_FREE_MB:
+        return Check(label, False, detail + f" (at least {MIN_FREE_MB} MB needed)",
+                     "free some space there (old files, journals: journalctl --vacuum-size=…) or move "
+                     "[station] data_dir; with a full disk new jobs are refused with 507")
+    if max_queue_mb is not None and free_mb < max_queue_mb:
+        detail += f" (less than [station] max_queue_mb = {max_queue_mb:g} MB)"
+    return Check(label, True, detail)
 
 
 # -- API -----------------------------------------------------------------------------------------
@@ -362,6 +389,7 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
                                         f"{len(cfg.scanners)} scanner(s)"
                                         + (f"; state dir {state}" if state else "")))
     checks.append(check_writable_dir("data dir", cfg.data_dir))
+    checks.append(check_disk_space(cfg.data_dir, getattr(cfg.station, "max_queue_mb", None)))
     if cfg.hotfolder.enabled:
         checks.append(check_writable_dir("hot folder", cfg.hotfolder.path))
 
@@ -432,5 +460,5 @@ def exit_code(checks: list[Check]) -> int:
     return 1 if any(c.ok is False for c in checks) else 0
 
 
-__all__ = ["Check", "check_writable_dir", "check_printer", "check_scanner", "check_market",
+__all__ = ["Check", "check_disk_space", "check_writable_dir", "check_printer", "check_scanner", "check_market",
            "exit_code", "render", "run_checks"]

@@ -249,7 +249,8 @@ class JobStore:
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back by itself (disk full)
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
         finally:
@@ -403,6 +404,27 @@ class JobStore:
             if new is not None:
                 out.append(new)
         return out
+
+    # -- bounded storage ------------------------------------------------------------------------
+
+    def queued_bytes(self) -> int:
+        """Label bytes of the jobs still to print (``queued`` and ``sending``)."""
+        with self._lock:
+            return int(self._db.execute(
+                "SELECT COALESCE(SUM(size), 0) FROM jobs WHERE state IN ('queued', 'sending')").fetchone()[0])
+
+    def purge_finished(self, before: float, limit: int = 500) -> list[tuple[int, str]]:
+        """Delete up to ``limit`` done/failed/canceled jobs (row and payload) that finished before
+        ``before``; ``[(id, state)]``. Never ``interrupted`` ones. The caller removes their files."""
+        with self._lock:
+            with self._txn(durable=False):
+                rows = [(int(r[0]), str(r[1])) for r in self._db.execute(
+                    "SELECT id, state FROM jobs WHERE state IN ('done', 'failed', 'canceled')"
+                    " AND COALESCE(done, updated) < ? ORDER BY id LIMIT ?", (before, int(limit)))]
+                ids = [(i,) for i, _ in rows]
+                self._db.executemany("DELETE FROM payloads WHERE id=?", ids)
+                self._db.executemany("DELETE FROM jobs WHERE id=?", ids)
+        return rows
 
     # -- printers -----------------------------------------------------------------------------
 

@@ -162,9 +162,8 @@ class PrinterWorker:
         while not self._stopping:
             try:
                 self._step()
-            except Exception:  # noqa: BLE001 - a bug must not kill the printer's queue
-                log.exception("printer %s: worker error", self.name)
-                self._wait(1.0)
+            except Exception as exc:  # noqa: BLE001 - a bug must not kill the printer's queue
+                self._wait(self._worker_error(exc))
         self.transport.close()
 
     def _step(self) -> None:
@@ -272,8 +271,34 @@ class PrinterWorker:
             log.warning("job %s (%s): %s", job.id, job.name or job.source, exc)
             self.store.fail(job.id, str(exc))
             return None
-        self.store.save_converted(job.id, self.ext, data)
+        self._keep_converted(job.id, data)
         return data
+
+    def _worker_error(self, exc: Exception) -> float:
+        """Log an unexpected error of the loop; seconds to wait before the next step. A full data
+        dir is one line a minute (not a traceback a second) and a slower retry."""
+        from ..storage import is_disk_full
+
+        if not is_disk_full(exc):
+            log.error("printer %s: worker error", self.name, exc_info=exc)
+            return 1.0
+        now = time.monotonic()
+        if now - getattr(self, "_full_logged", -1e9) >= 60.0:
+            self._full_logged = now
+            log.error("printer %s: data dir full, the queue cannot record progress: waiting for space", self.name)
+        return 5.0
+
+    def _keep_converted(self, job_id: int, data: bytes) -> None:
+        """Keep the converted bytes beside the job; when the data dir is full (or unwritable) the
+        job prints from memory anyway (the file is only a cache: it is converted again if needed)."""
+        try:
+            self.store.save_converted(job_id, self.ext, data)
+        except OSError as exc:
+            now = time.monotonic()
+            if now - getattr(self, "_unsaved_logged", -1e9) >= 60.0:
+                self._unsaved_logged = now
+                log.warning("printer %s: job %s: cannot keep the converted file (%s): printing from memory",
+                            self.name, job_id, exc.strerror or exc)
 
     def _send(self, job: Job, data: bytes) -> None:
         try:

@@ -33,6 +33,11 @@ def test_service_basics(unit):
     assert unit.get("WantedBy", "Install") == "multi-user.target"
 
 
+def test_file_descriptor_limit(unit):
+    # systemd's default soft limit (1,024) is too tight for a daemon with 256 API connections.
+    assert unit.get("LimitNOFILE") == "8192"
+
+
 def test_identity_and_directories(unit):
     # A throw-away user with only the device groups the udev rules hand out.
     assert unit.get("DynamicUser") == "yes" or unit.get("User") not in (None, "root")

@@ -38,6 +38,12 @@ def write_config(path: Path, data_dir: Path, printers: list[dict[str, Any]], *, 
     return path
 
 
+def wb_market_toml(base_url: str, token_file: Path, *, sync: bool = False) -> str:
+    """Config text for ``[markets.wb]`` at ``base_url`` (WB sync off unless ``sync``)."""
+    return (f"[sync]\nenabled = {toml_value(sync)}\n[markets.wb]\nbase_url = {toml_value(base_url)}\n"
+            f"token_file = {toml_value(str(token_file))}\n")
+
+
 def wait_until(pred: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -103,7 +109,8 @@ class ReadyListener:
 class DaemonProcess:
     """``python -m printstation run --config FILE`` in a subprocess with a READY listener."""
 
-    def __init__(self, config_path: Path, notify_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, config_path: Path, notify_path: Path, env: dict[str, str] | None = None,
+                 preexec_fn: Callable[[], None] | None = None) -> None:
         self.config_path = config_path
         self.notify = ReadyListener(notify_path)
         e = dict(os.environ)
@@ -114,7 +121,8 @@ class DaemonProcess:
         self._log = open(self.log_path, "wb")
         self.t_start = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, "-m", "printstation", "run", "--config", str(config_path)],
-                                     stdout=self._log, stderr=subprocess.STDOUT, env=e, cwd=config_path.parent)
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=e, cwd=config_path.parent,
+                                     preexec_fn=preexec_fn)
 
     def wait_ready(self, timeout: float = 20.0) -> float:
         """Seconds from start to READY=1."""
@@ -147,3 +155,38 @@ class DaemonProcess:
         self.kill()
         self._log.close()
         self.notify.close()
+
+
+def nofile_1024() -> None:
+    """``preexec_fn``: systemd's default soft fd limit (1,024) for a daemon subprocess."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def crowded_daemon(tmp: Path, idle: int, tag: str = "") -> tuple[DaemonProcess, int, list[socket.socket]]:
+    """A daemon subprocess (one ``dir://`` printer, fd soft limit 1,024) with ``idle`` TCP
+    connections open to its API that never send a byte: ``(daemon, api port, connections)``.
+    The caller closes both."""
+    cfg = write_config(tmp / f"c{tag}.toml", tmp / f"data{tag}", [{"name": "a", "uri": f"dir://{tmp / 'out'}"}],
+                       api={"unix_socket": False})
+    d = DaemonProcess(cfg, tmp / f"notify{tag}.sock", preexec_fn=nofile_1024)
+    crowd: list[socket.socket] = []
+    try:
+        d.wait_ready(60)
+        port = int(d.api_url().rsplit(":", 1)[1])
+        for _ in range(idle):
+            crowd.append(socket.create_connection(("127.0.0.1", port), timeout=30))
+    except BaseException:
+        for s in crowd:
+            s.close()
+        d.close()
+        raise
+    return d, port, crowd
