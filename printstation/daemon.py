@@ -53,7 +53,9 @@ class Daemon:
         #: Command-line options of ``printstation run`` (for triggers, e.g. ``scanner_stdin``).
         self.options = dict(options or {})
         self.notifier = notifier or Notifier()
-        self.converter = Converter(convert_timeout)
+        # Renderer children: [station] renderers warm, up to one per printer (+ the hot folder).
+        self.converter = Converter(convert_timeout, renderers=getattr(config.station, "renderers", 2),
+                                   max_renderers=len(config.printers) + 1)
         self.store: JobStore = None  # type: ignore[assignment]
         self.workers: dict[str, PrinterWorker] = {}
         self.api: Any = None

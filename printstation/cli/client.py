@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, PrintstationError, UsageError
+from ..names import printable
 
 DEFAULT_API = "http://127.0.0.1:8631"
 
@@ -125,7 +126,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _describe(job: dict[str, Any]) -> str:
     extra = f" ({job['name']})" if job.get("name") else ""
     err = f": {job['error']}" if job.get("error") and job["state"] == "failed" else ""
-    return f"job {job['id']} {job['state']} on {job['printer']}{extra}{err}"
+    return printable(f"job {job['id']} {job['state']} on {job['printer']}{extra}{err}")
 
 
 def cmd_print(args: argparse.Namespace) -> int:
@@ -165,6 +166,7 @@ def cmd_print(args: argparse.Namespace) -> int:
 
 
 def _table(rows: list[list[str]], head: list[str]) -> None:
+    rows = [[printable(str(c)) for c in r] for r in rows]  # no ESC sequence or newline reaches the terminal
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
     for r in [head] + rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -83,14 +85,25 @@ def _read(path: str) -> bytes:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..convert import convert
-    from ..guard import time_limit
+def _convert(data: bytes, spec: PrinterSpec) -> list[bytes]:
+    """Convert in a child process killed after ``render_timeout`` (as the daemon does): a
+    renderer stuck in C code cannot be interrupted from inside."""
+    from ..errors import RenderTimeout
+    from ..isolate import Isolate
 
+    iso = Isolate(spec.render_timeout, context="fork", preload=False)
+    try:
+        return iso.convert(data, spec)
+    except RenderTimeout:
+        raise RenderTimeout(f"rendering took longer than {spec.render_timeout:g} s: refused") from None
+    finally:
+        iso.close()
+
+
+def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     data = _read(args.input)
-    with time_limit(spec.render_timeout):
-        labels = convert(data, spec)
+    labels = _convert(data, spec)
     if not labels:
         raise BadInput("input holds no label")
     out = args.output
@@ -114,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
 def _write(path: str, data: bytes) -> None:
     """Write an output file atomically; an unwritable path is a one-line usage error."""
     try:
-        atomic_write(path, data, fsync=False)
+        # A symlink, FIFO or device (-o /dev/usb/lp0) is written in place, never replaced.
+        atomic_write(path, data, fsync=False, special="write")
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        why = "a FIFO with no reader" if exc.errno == errno.ENXIO else \
+            "a symlink to a missing file" if exc.errno == errno.ENOENT and os.path.islink(path) else exc.strerror or exc
+        raise UsageError(f"cannot write {path}: {why}") from None

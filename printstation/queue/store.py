@@ -39,7 +39,10 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import BadInput, PrintstationError, UsageError
 from ..fsutil import atomic_write
+from ..names import printable
 
+#: ``PRAGMA user_version`` of the queue database this code writes.
+SCHEMA_VERSION = 1
 STATES = ("queued", "sending", "done", "failed", "canceled", "interrupted")
 #: States a job does not leave by itself.
 FINAL_STATES = frozenset({"done", "failed", "canceled", "interrupted"})
@@ -95,6 +98,10 @@ class StoreLocked(PrintstationError):
     """Another daemon holds the data dir."""
 
 
+class QueueDamaged(PrintstationError):
+    """The queue database cannot be trusted (corrupt, or missing while job files remain)."""
+
+
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -135,10 +142,11 @@ class JobStore:
         self.data_dir = Path(data_dir)
         self.jobs_dir = self.data_dir / "jobs"
         try:
-            self.jobs_dir.mkdir(parents=True, exist_ok=True)
+            self.jobs_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"cannot create data dir {self.data_dir}: {exc.strerror or exc}") from None
-        self._lockfile = open(self.data_dir / "printstation.lock", "a+")
+        self._lockfile = os.fdopen(os.open(self.data_dir / "printstation.lock",
+                                           os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600), "a+")
         try:
             fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -146,18 +154,54 @@ class JobStore:
             raise StoreLocked(f"data dir {self.data_dir} is in use by another printstation daemon") from None
         self.path = self.data_dir / "queue.sqlite3"
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL by default (a lost "done" after a power cut reads back as "interrupted": safe);
-        # transitions that must survive one (submit, sending, requeue, cancel) commit FULL.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db = self._open_db()
+        except BaseException:
+            self._lockfile.close()
+            raise
         self._listeners: list[Callable[[Job], None]] = []
         self._remove_orphans()
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _open_db(self) -> sqlite3.Connection:
+        """Open (or create, 0600) the database; a damaged one, or a missing one while ``jobs/``
+        still holds job files, is refused with one line instead of starting empty."""
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
+        if fresh:
+            left = [f for f in self.jobs_dir.iterdir() if f.name.split(".", 1)[0].isdigit()]
+            if left:
+                raise QueueDamaged(
+                    f"queue database {self.path} is missing or empty but {self.jobs_dir} still holds "
+                    f"{len(left)} job file(s): refusing to start with an empty queue (restore the database, "
+                    f"or move {self.jobs_dir} aside to start empty)")
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        try:
+            db.row_factory = sqlite3.Row
+            check = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+            if check != ["ok"]:
+                raise sqlite3.DatabaseError("; ".join(str(c) for c in check[:3]))
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise QueueDamaged(f"queue database {self.path} has schema version {version}, newer than this "
+                                   f"printstation ({SCHEMA_VERSION}): upgrade printstation or move it aside")
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL by default (a lost "done" after a power cut reads back as "interrupted": safe);
+            # transitions that must survive one (submit, sending, requeue, cancel) commit FULL.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            db.executescript(SCHEMA)
+            if version < SCHEMA_VERSION:
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise QueueDamaged(f"queue database {self.path} is damaged: {exc} "
+                               "(move it aside to start empty)") from None
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         with self._lock:
@@ -212,8 +256,10 @@ class JobStore:
             raise UsageError(f"copies {copies} out of range (1..{MAX_COPIES})")
         if key is not None and not (0 < len(key) <= 200):
             raise UsageError("idempotency key must be 1..200 characters")
-        if name is not None:
-            name = os.path.basename(name.replace("\\", "/"))[:255] or None
+        if name is not None:  # control characters and undecodable bytes escaped (logs, terminals)
+            name = printable(os.path.basename(name.replace("\\", "/")))[:255] or None
+        if source_ref is not None:
+            source_ref = printable(source_ref)[:1024]
         with self._lock:
             if key is not None:
                 existing = self.find_key(key)
@@ -316,7 +362,7 @@ class JobStore:
 
     def save_converted(self, job_id: int, ext: str, data: bytes) -> None:
         # Not fsynced: after a crash a missing file is simply converted again (same bytes).
-        atomic_write(self.converted_path(job_id, ext), data, fsync=False)
+        atomic_write(self.converted_path(job_id, ext), data, fsync=False, mode=0o640)
 
     # -- transitions -------------------------------------------------------------------------------
 
@@ -411,4 +457,5 @@ class JobStore:
             return {r[0] for r in self._db.execute("SELECT name FROM printers WHERE paused=1")}
 
 
-__all__ = ["Conflict", "FINAL_STATES", "Job", "JobStore", "NotFound", "STATES", "StoreLocked", "iso"]
+__all__ = ["Conflict", "FINAL_STATES", "Job", "JobStore", "NotFound", "QueueDamaged", "STATES", "StoreLocked",
+           "iso"]
