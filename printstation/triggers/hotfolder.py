@@ -489,7 +489,7 @@ class HotFolder:
         if self.validate is not None:  # raises BadInput with the reason
             converted = self.validate(data, spec if copies is None else spec.replace(copies=copies))
         key = "hot-" + hashlib.sha256(f"{rel}|{sig[0]}|{sig[1]}|{sig[2]}".encode(errors="surrogateescape")).hexdigest()[:20]
-        job = self.submitter.submit(printer, data, copies=copies, key=key, name=printable(name),
+        job = self.submitter.submit(printer, data, copies=copies, key=key, name=name,
                                     source="hotfolder", source_ref=printable(rel))
         state = job.get("state") if isinstance(job, Mapping) else getattr(job, "state", None)
         if state == "failed":
