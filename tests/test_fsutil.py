@@ -34,3 +34,20 @@ def test_temp_name_is_hidden_and_skipped_as_tmp():
     assert name.startswith(".label.pdf.") and name.endswith(".tmp")
     assert temp_name("label.pdf") != name
     assert len(temp_name("n" * 255)) <= 255
+
+
+def test_atomic_write_never_replaces_a_special_file(tmp_path):
+    target = tmp_path / "target.bin"
+    target.write_bytes(b"theirs")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for special in (link, fifo):
+        with pytest.raises(OSError, match="not a regular file"):
+            atomic_write(special, b"ours")
+    assert link.is_symlink() and target.read_bytes() == b"theirs" and fifo.is_fifo()
+    # special="write": written in place through the link, the link stays a link.
+    atomic_write(link, b"ours", special="write")
+    assert link.is_symlink() and target.read_bytes() == b"ours"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link", "target.bin"]

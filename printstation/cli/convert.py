@@ -91,7 +91,11 @@ def _convert(data: bytes, spec: PrinterSpec) -> list[bytes]:
     from ..errors import RenderTimeout
     from ..isolate import Isolate
 
-    iso = Isolate(spec.render_timeout, context="fork", preload=False)
+    import threading
+
+    # fork is cheap and safe in the single-threaded CLI; spawn when embedded in a threaded host.
+    iso = Isolate(spec.render_timeout, context="fork" if threading.active_count() == 1 else "spawn",
+                  preload=False)
     try:
         return iso.convert(data, spec)
     except RenderTimeout:

@@ -1,0 +1,93 @@
+"""Poison never blocks a printer: any exception while converting fails that job with a one-line
+reason, the next job prints, the loop logs once and does not spin."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from printstation.config import loads
+from printstation.errors import BadInput
+from printstation.lang.zpl import passthrough
+from printstation.queue.store import JobStore
+from printstation.queue.worker import PrinterWorker
+from printstation.spec import PrinterSpec
+from support.daemon_harness import wait_until
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = JobStore(tmp_path)
+    yield s
+    s.close()
+
+
+def test_any_conversion_exception_fails_only_that_job(tmp_path, store, caplog):
+    cfg = loads(f'[[printers]]\nname = "p"\nuri = "dir://{tmp_path / "out"}"\nstatus_poll = 0\n').printers[0]
+
+    def convert(data, spec):
+        if data.startswith(b"BOOM"):
+            raise AssertionError("renderer bug")
+        if data.startswith(b"DEEP"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return [b"^XA" + data + b"^XZ"]
+
+    caplog.set_level(logging.WARNING)
+    w = PrinterWorker(cfg, store, convert)
+    store.on_change(lambda job: w.wake())
+    w.start()
+    try:
+        bad1 = store.submit("p", b"BOOM1")[0]
+        bad2 = store.submit("p", b"DEEP1")[0]
+        good = store.submit("p", b"GOOD1")[0]
+        wait_until(lambda: store.get(good.id).state == "done", 20)
+    finally:
+        w.stop()
+        w.join(5)
+    assert store.get(bad1.id).state == "failed" and store.get(bad1.id).error == "conversion failed: AssertionError"
+    assert store.get(bad2.id).error == "conversion failed: RecursionError"
+    assert (tmp_path / "out" / f"{good.id}.zpl").read_bytes() == b"^XAGOOD1^XZ"
+    assert sum("BOOM1" in r.getMessage() or "Traceback" in r.getMessage() for r in caplog.records) == 0
+
+
+def test_a_store_error_mid_step_fails_that_job_and_goes_on(tmp_path, store, monkeypatch):
+    cfg = loads(f'[[printers]]\nname = "p"\nuri = "dir://{tmp_path / "out"}"\nstatus_poll = 0\n').printers[0]
+    real = store.save_converted
+    calls = []
+
+    def flaky(job_id, ext, data):
+        calls.append(job_id)
+        if data.startswith(b"^XAODD"):
+            raise ValueError("unexpected")
+        return real(job_id, ext, data)
+
+    monkeypatch.setattr(store, "save_converted", flaky)
+    w = PrinterWorker(cfg, store, lambda data, spec: [b"^XA" + data + b"^XZ"])
+    store.on_change(lambda job: w.wake())
+    w.start()
+    try:
+        odd = store.submit("p", b"ODD")[0]
+        ok = store.submit("p", b"OK")[0]
+        wait_until(lambda: store.get(ok.id).state == "done", 20)
+    finally:
+        w.stop()
+        w.join(5)
+    assert store.get(odd.id).state == "failed" and store.get(odd.id).error == "internal error: ValueError"
+    assert calls.count(odd.id) == 1  # failed once, not retried in a loop
+
+
+@pytest.mark.parametrize("zpl, reason", [
+    (b"~XA^XZ", "no ^XA start command"),
+    (b"^XA^FO" + b"1" * 5000 + b"^XZ", "a number with 5000 digits"),
+    (b"^XA^FO10,10^FD" + b"9" * 4301 + b"^FS^XZ", None),  # long field data is not a number
+    (b"^XA^FT1," + b"2" * 20 + b"^XZ", "a number with 20 digits"),
+    (b"^XA^FDok^FS^XZ^XA^FO10,10^FDcut", "truncated ZPL"),
+    (b"^XA^GFC,9999,9999,10,\x01\x02^XZ", "truncated ^GF graphic"),
+])
+def test_zpl_passthrough_refuses_poison_with_a_reason(zpl, reason):
+    if reason is None:
+        assert passthrough(zpl, PrinterSpec())
+        return
+    with pytest.raises(BadInput, match=reason.replace("^", r"\^")):
+        passthrough(zpl, PrinterSpec())
