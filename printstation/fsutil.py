@@ -16,9 +16,11 @@ def temp_name(name: str) -> str:
     return f".{name[:200]}.{secrets.token_hex(4)}.tmp"
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file is, in words: "symlink", "FIFO", "character device", … "regular file"."""
     for test, word in ((stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory")):
+                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"),
+                       (stat.S_ISREG, "regular file")):
         if test(mode):
             return word
     return "special file"
@@ -61,7 +63,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         if special != "write":
-            raise OSError(errno.EEXIST, f"not a regular file ({_kind(st.st_mode)}): not replaced")
+            raise OSError(errno.EEXIST, f"not a regular file ({file_kind(st.st_mode)}): not replaced")
         return write_in_place(path, data)
     tmp = path.with_name(temp_name(path.name))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -93,4 +95,4 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666
     return path
 
 
-__all__ = ["atomic_write", "temp_name", "write_in_place"]
+__all__ = ["atomic_write", "file_kind", "temp_name", "write_in_place"]

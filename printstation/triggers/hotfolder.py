@@ -51,6 +51,7 @@ from typing import Any, Callable, Iterator, Mapping
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from ..errors import PrintstationError
+from ..fsutil import file_kind
 from ..logs import redact
 from ..names import preview, printable
 from ..spec import PrinterSpec
@@ -81,16 +82,6 @@ def copies_of(name: str) -> int | None:
     """``label.x3.pdf`` → 3; no marker → None (the printer's own ``copies``)."""
     m = COPIES_RE.match(name)
     return max(1, int(m.group("n"))) if m else None
-
-
-def file_kind(mode: int) -> str:
-    """What a file is, in words (for "not a regular file (…)")."""
-    for test, word in ((stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"),
-                       (stat.S_ISREG, "regular file")):
-        if test(mode):
-            return word
-    return "special file"
 
 
 def scrub(reason: str) -> str:
@@ -263,6 +254,8 @@ class HotFolder:
             self._observer.join(timeout=5)
         if self._thread is not None:
             self._thread.join(timeout=30)
+            if self._thread.is_alive():
+                return  # still inside a check: its folder fds stay valid until it ends
         self._close_root()
 
     def _close_root(self) -> None:
@@ -328,6 +321,7 @@ class HotFolder:
 
     # -- the loop ---------------------------------------------------------------------------
     def _run(self) -> None:
+        last_error = ""
         while not self._stop.is_set():
             try:
                 now = time.monotonic()
@@ -339,8 +333,11 @@ class HotFolder:
                     if self._stop.is_set():
                         break
                     self._take(path)
-            except Exception:  # never let the folder die
-                log.exception("hot folder loop error")
+            except Exception as exc:  # never let the folder die; one log line per distinct error
+                what = f"{type(exc).__name__}: {exc}"
+                if what != last_error:
+                    log.exception("hot folder loop error")
+                last_error = what
                 self._stop.wait(0.5)
             with self._cv:
                 self._cv.wait(TICK_S if self._seen else RESCAN_S)
@@ -379,12 +376,15 @@ class HotFolder:
         return due
 
     # -- taking a file ----------------------------------------------------------------------
-    def _open_dir(self, parts: tuple[str, ...] | list[str]) -> int:
-        """A new fd of ``<root>/<parts…>``, every component opened without following a symlink."""
+    def _open_dir(self, parts: tuple[str, ...] | list[str], own: bool = False) -> int:
+        """A new fd of ``<root>/<parts…>``, every component opened without following a symlink;
+        ``own``: the station's own folders, made when missing and replaced when planted."""
         fd = os.dup(self._root_fd)
+        where = str(self.root)
         try:
             for part in parts:
-                nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                where = f"{where}/{part}"
+                nfd = self._real_dir(fd, part, where) if own else os.open(part, _DIR_FLAGS, dir_fd=fd)
                 os.close(fd)
                 fd = nfd
         except BaseException:
@@ -452,14 +452,14 @@ class HotFolder:
 
     def _take_at(self, dfd: int, name: str, printer: str, rel: str) -> None:
         try:
+            lst = os.stat(name, dir_fd=dfd, follow_symlinks=False)
             data, st = self._read(dfd, name)
         except FileNotFoundError:
             return
-        except _Refused as exc:
-            self._fail(dfd, name, rel, str(exc), None)
-            return
-        except OSError as exc:
-            self._fail(dfd, name, rel, f"cannot read: {exc.strerror or exc}", None)
+        except (_Refused, OSError) as exc:
+            reason = str(exc) if isinstance(exc, _Refused) else f"cannot read: {exc.strerror or exc}"
+            # Remembered by its lstat identity: a file that cannot be moved is not retried each tick.
+            self._fail(dfd, name, rel, reason, (lst.st_ino, lst.st_size, lst.st_mtime_ns))
             return
         sig = (st.st_ino, st.st_size, st.st_mtime_ns)
         try:
@@ -583,20 +583,6 @@ class HotFolder:
         except FileNotFoundError:
             pass
 
-    def _dest_dir(self, parts: tuple[str, ...]) -> int:
-        fd = os.dup(self._root_fd)
-        try:
-            where = str(self.root)
-            for part in parts:
-                where = f"{where}/{part}"
-                nfd = self._real_dir(fd, part, where)
-                os.close(fd)
-                fd = nfd
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
     @staticmethod
     def _exists(dfd: int, name: str) -> bool:
         try:
@@ -610,7 +596,7 @@ class HotFolder:
         """Rename ``name`` (in ``dfd``) into the folder ``to``; ``(folder fd, new name)``."""
         path = str(self.root / rel)
         try:
-            tfd = self._dest_dir(to)
+            tfd = self._open_dir(to, own=True)
         except OSError as exc:
             log.error("hot folder: cannot move %s to %s: %s", printable(rel), "/".join(to), exc.strerror or exc)
             if sig is not None:

@@ -23,8 +23,22 @@ def store(tmp_path):
     s.close()
 
 
-def test_any_conversion_exception_fails_only_that_job(tmp_path, store, caplog):
+def run_jobs(tmp_path, store, convert, payloads, until):
+    """Queue ``payloads`` on a dir:// printer worker; stop once job number ``until`` is done."""
     cfg = loads(f'[[printers]]\nname = "p"\nuri = "dir://{tmp_path / "out"}"\nstatus_poll = 0\n').printers[0]
+    w = PrinterWorker(cfg, store, convert)
+    store.on_change(lambda job: w.wake())
+    w.start()
+    try:
+        jobs = [store.submit("p", p)[0] for p in payloads]
+        wait_until(lambda: store.get(jobs[until].id).state == "done", 20)
+    finally:
+        w.stop()
+        w.join(5)
+    return jobs
+
+
+def test_any_conversion_exception_fails_only_that_job(tmp_path, store, caplog):
 
     def convert(data, spec):
         if data.startswith(b"BOOM"):
@@ -34,17 +48,7 @@ def test_any_conversion_exception_fails_only_that_job(tmp_path, store, caplog):
         return [b"^XA" + data + b"^XZ"]
 
     caplog.set_level(logging.WARNING)
-    w = PrinterWorker(cfg, store, convert)
-    store.on_change(lambda job: w.wake())
-    w.start()
-    try:
-        bad1 = store.submit("p", b"BOOM1")[0]
-        bad2 = store.submit("p", b"DEEP1")[0]
-        good = store.submit("p", b"GOOD1")[0]
-        wait_until(lambda: store.get(good.id).state == "done", 20)
-    finally:
-        w.stop()
-        w.join(5)
+    bad1, bad2, good = run_jobs(tmp_path, store, convert, [b"BOOM1", b"DEEP1", b"GOOD1"], 2)
     assert store.get(bad1.id).state == "failed" and store.get(bad1.id).error == "conversion failed: AssertionError"
     assert store.get(bad2.id).error == "conversion failed: RecursionError"
     assert (tmp_path / "out" / f"{good.id}.zpl").read_bytes() == b"^XAGOOD1^XZ"
@@ -52,7 +56,6 @@ def test_any_conversion_exception_fails_only_that_job(tmp_path, store, caplog):
 
 
 def test_a_store_error_mid_step_fails_that_job_and_goes_on(tmp_path, store, monkeypatch):
-    cfg = loads(f'[[printers]]\nname = "p"\nuri = "dir://{tmp_path / "out"}"\nstatus_poll = 0\n').printers[0]
     real = store.save_converted
     calls = []
 
@@ -63,16 +66,7 @@ def test_a_store_error_mid_step_fails_that_job_and_goes_on(tmp_path, store, monk
         return real(job_id, ext, data)
 
     monkeypatch.setattr(store, "save_converted", flaky)
-    w = PrinterWorker(cfg, store, lambda data, spec: [b"^XA" + data + b"^XZ"])
-    store.on_change(lambda job: w.wake())
-    w.start()
-    try:
-        odd = store.submit("p", b"ODD")[0]
-        ok = store.submit("p", b"OK")[0]
-        wait_until(lambda: store.get(ok.id).state == "done", 20)
-    finally:
-        w.stop()
-        w.join(5)
+    odd, ok = run_jobs(tmp_path, store, lambda data, spec: [b"^XA" + data + b"^XZ"], [b"ODD", b"OK"], 1)
     assert store.get(odd.id).state == "failed" and store.get(odd.id).error == "internal error: ValueError"
     assert calls.count(odd.id) == 1  # failed once, not retried in a loop
 

@@ -10,26 +10,17 @@ import threading
 
 import pytest
 
-from printstation.convert import convert
 from printstation.errors import PrintstationError
 from printstation.triggers.hotfolder import HotFolder
-from printstation.triggers.rules import ScanSettings
-from printstation.triggers.service import ScanService
-from printstation.triggers.state import TriggerState
 
 from .conftest import StoreSubmitter, wait_for, zpl
+from .test_hotfolder import make as make_folder
 
 
 def make(tmp_path, store, printers, **kw):
-    hot = tmp_path / "hot"
-    hot.mkdir(exist_ok=True)
-    state = TriggerState(tmp_path / "data" / "triggers.sqlite")
-    sub = StoreSubmitter(store)
-    scans = ScanService(ScanSettings(), state, sub, printers=printers, default_printer="default")
     kw.setdefault("settle_ms", 200)
-    folder = HotFolder(hot, sub, printers=printers, default_printer="default", scans=scans,
-                       validate=convert, **kw)
-    return hot, folder
+    (tmp_path / "hot").mkdir(exist_ok=True)
+    return make_folder(tmp_path, store, printers, **kw)
 
 
 def error_of(hot, name):
@@ -115,16 +106,22 @@ def test_a_planted_folder_symlink_is_set_aside_never_followed(tmp_path, store, p
     assert any("not the station's folder" in r.getMessage() for r in caplog.records)
 
 
-def test_a_code_list_never_copies_its_lines(tmp_path, store, printers):
-    token = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjQxMDE2djEiLCJ0eXAiOiJKV1QifQ.SECRETPAYLOAD.sig"
+def drop_failing(tmp_path, store, printers, name, data):
+    """Drop one file that fails; the folder and the text of its ``.error.txt``."""
     hot, folder = make(tmp_path, store, printers)
-    (hot / "x.txt").write_text(f"# header\n{token}\nAnother secret line\n")
+    (hot / name).write_bytes(data)
     folder.start()
     try:
-        wait_for(lambda: error_of(hot, "x.txt"), what="list failed")
+        wait_for(lambda: error_of(hot, name), what=f"{name} failed")
     finally:
         folder.stop()
-    text = error_of(hot, "x.txt")
+    return folder, error_of(hot, name)
+
+
+def test_a_code_list_never_copies_its_lines(tmp_path, store, printers):
+    token = "eyJhbGciOiJFUzI1NiIsImtpZCI6IjIwMjQxMDE2djEiLCJ0eXAiOiJKV1QifQ.SECRETPAYLOAD.sig"
+    folder, text = drop_failing(tmp_path, store, printers, "x.txt",
+                                f"# header\n{token}\nAnother secret line\n".encode())
     assert "line 2: 'eyJh…' (" in text and f"({len(token)} chars)" in text and "line 3: 'Anot…'" in text
     assert "SECRETPAYLOAD" not in text and "Another secret" not in text
     recs = folder.scans.recent()
@@ -135,14 +132,7 @@ def test_a_code_list_never_copies_its_lines(tmp_path, store, printers):
 
 
 def test_an_unknown_format_error_does_not_quote_the_file(tmp_path, store, printers):
-    hot, folder = make(tmp_path, store, printers)
-    (hot / "passwd.pdf").write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
-    folder.start()
-    try:
-        wait_for(lambda: error_of(hot, "passwd.pdf"), what="failed")
-    finally:
-        folder.stop()
-    text = error_of(hot, "passwd.pdf")
+    _, text = drop_failing(tmp_path, store, printers, "passwd.pdf", b"root:x:0:0:root:/root:/bin/bash\n")
     assert "unrecognised label format" in text and "root:" not in text
 
 
