@@ -9,6 +9,7 @@ terminal refuse). :func:`printable` escapes all of them: control characters as `
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -42,6 +43,17 @@ def printable(text: str | bytes | None) -> str:
     return "".join(_escape(ch) if _unsafe(ch) else ch for ch in text)
 
 
+_ESCAPE = re.compile(r"\\(?!x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[nrt])")
+
+
+def base_name(name: str) -> str:
+    """The last component of a client's file name: ``/`` always separates; ``\\`` does for a
+    Windows path, but not inside a name :func:`printable` already escaped (``lbl-\\xff.zpl``)."""
+    if re.match(r"[A-Za-z]:\\|\\\\", name) or _ESCAPE.search(name):
+        name = name.replace("\\", "/")
+    return os.path.basename(name)
+
+
 def preview(text: str, keep: int = 4) -> str:
     """A redacted picture of a line of a dropped file: its first ``keep`` characters and length
     (``'eyJh…' (312 chars)``), so an error message never repeats what the file holds."""
@@ -50,4 +62,4 @@ def preview(text: str, keep: int = 4) -> str:
     return f"'{head}{more}' ({len(text)} chars)"
 
 
-__all__ = ["preview", "printable"]
+__all__ = ["base_name", "preview", "printable"]

@@ -146,7 +146,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     failed = 0
     try:
         for f, data in blobs:
-            params: dict[str, Any] = {"name": Path(f).name if f != "-" else "stdin"}
+            params: dict[str, Any] = {"name": printable(Path(f).name) if f != "-" else "stdin"}
             if args.printer:
                 params["printer"] = args.printer
             if args.copies:
@@ -156,7 +156,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             try:
                 job = client.call("POST", "/jobs", params=params, content=data)
             except (UsageError, BadInput) as exc:
-                print(f"printstation: error: {f}: {exc}", file=sys.stderr)
+                print(f"printstation: error: {printable(f)}: {exc}", file=sys.stderr)
                 failed += 1
                 continue
             print(_describe(job))

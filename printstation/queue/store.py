@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import BadInput, PrintstationError, UsageError
 from ..fsutil import atomic_write
-from ..names import printable
+from ..names import base_name, printable
 
 #: ``PRAGMA user_version`` of the queue database this code writes.
 SCHEMA_VERSION = 1
@@ -257,7 +257,7 @@ class JobStore:
         if key is not None and not (0 < len(key) <= 200):
             raise UsageError("idempotency key must be 1..200 characters")
         if name is not None:  # control characters and undecodable bytes escaped (logs, terminals)
-            name = printable(os.path.basename(name.replace("\\", "/")))[:255] or None
+            name = printable(base_name(name))[:255] or None
         if source_ref is not None:
             source_ref = printable(source_ref)[:1024]
         with self._lock:

@@ -65,6 +65,8 @@ RESCAN_S = 2.0
 TICK_S = 0.05
 #: Default ``[hotfolder] max_mb``.
 MAX_MB = 32
+#: Folder levels below the hot folder that the rescan walks.
+MAX_DEPTH = 8
 #: A writer seen by inotify (written, never closed) is trusted this long without any change.
 STALE_WRITER_S = 30.0
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -303,7 +305,10 @@ class HotFolder:
 
     def _rescan(self) -> None:
         self._printer_dirs()
+        top = len(self.root.parts)
         for dirpath, dirnames, filenames in os.walk(self.root):
+            if len(Path(dirpath).parts) - top >= MAX_DEPTH:
+                dirnames[:] = []  # a folder nested deeper is not walked (a nesting bomb)
             keep = []
             for d in dirnames:
                 if ignored_name(d):
@@ -473,6 +478,9 @@ class HotFolder:
             else:
                 self._print(data, printer, rel, name, sig)
         except PrintstationError as exc:
+            if self._stop.is_set():  # stopping (queue closed, check cut short): kept for the next start
+                log.info("hot folder: %s left for the next start (%s)", printable(rel), scrub(str(exc)))
+                return
             self._fail(dfd, name, rel, scrub(str(exc)), sig)
             return
         except Exception as exc:

@@ -175,6 +175,7 @@ def test_schema_version_recorded(tmp_path):
     with sqlite3.connect(tmp_path / "data" / "queue.sqlite3") as c:
         assert c.execute("PRAGMA user_version").fetchone()[0] >= 1
     assert (tmp_path / "data" / "printstation.lock").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "data" / "triggers.sqlite").stat().st_mode & 0o077 == 0
 
 
 def test_two_daemons_on_one_hot_folder(tmp_path, caplog):
@@ -196,9 +197,15 @@ def test_two_daemons_on_one_hot_folder(tmp_path, caplog):
 
 def test_jobs_listing_escapes_names(tmp_path):
     cfg = config(tmp_path, {"z": "zpl"}, hot=False)
+    raw = os.path.join(os.fsencode(tmp_path), b"lbl-\xff\xfe.zpl")
+    with open(raw, "wb") as fh:
+        fh.write(wb_sticker_zpl("RAW1"))
     with running(cfg) as d:
         d.store.submit("z", wb_sticker_zpl("ESC1"), name="evil\x1b]0;owned\x07\r\nname.zpl")
+        p = run_cli("print", os.fsdecode(raw), "--api", d.api.url)
+        assert p.returncode == 0, p.stderr
         r = run_cli("jobs", "--api", d.api.url)
     assert r.returncode == 0, r.stderr
+    assert "lbl-\\xff\\xfe.zpl" in r.stdout
     assert "\x1b" not in r.stdout and "\x07" not in r.stdout and "\r" not in r.stdout
     assert "evil\\x1b]0;owned\\x07\\r\\nname.zpl" in r.stdout
