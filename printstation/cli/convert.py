@@ -7,6 +7,7 @@ import errno
 import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import BadInput, UsageError
 from ..fsutil import atomic_write
@@ -72,11 +73,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: Largest input read (the queue's own limit); /dev/zero or an endless pipe is refused, not read.
+MAX_INPUT = 64 * 1024 * 1024
+
+
+def read_limited(fh: BinaryIO, name: str, limit: int | None = None) -> bytes:
+    """At most ``limit`` (default :data:`MAX_INPUT`) bytes of ``fh``; more is a one-line BadInput."""
+    limit = MAX_INPUT if limit is None else limit
+    data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BadInput(f"{name}: input larger than {limit // (1024 * 1024)} MiB: refused")
+    return data
+
+
 def _read(path: str) -> bytes:
     if path == "-":
-        return sys.stdin.buffer.read()
+        return read_limited(sys.stdin.buffer, "stdin")
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            return read_limited(fh, path)
     except IsADirectoryError:
         raise UsageError(f"{path} is a directory") from None
     except FileNotFoundError:

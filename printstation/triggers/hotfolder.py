@@ -65,6 +65,8 @@ RESCAN_S = 2.0
 TICK_S = 0.05
 #: Default ``[hotfolder] max_mb``.
 MAX_MB = 32
+#: Codes one ``.txt`` list may hold (each runs through the scan rules).
+MAX_CODES = 1000
 #: Folder levels below the hot folder that the rescan walks.
 MAX_DEPTH = 8
 #: A writer seen by inotify (written, never closed) is trusted this long without any change.
@@ -519,8 +521,13 @@ class HotFolder:
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             raise PrintstationError(f"a .txt code list must be UTF-8 text (line {line} is not)") from None
+        lines = text.splitlines()
+        codes = sum(1 for line in lines if line.strip() and not line.strip().startswith("#"))
+        if codes > MAX_CODES:
+            raise PrintstationError(f"a .txt code list holds {codes} codes (at most {MAX_CODES} per file): "
+                                    "split it into several files")
         bad = []
-        for n, line in enumerate(text.splitlines(), 1):
+        for n, line in enumerate(lines, 1):
             code = line.strip()
             if not code or code.startswith("#"):
                 continue

@@ -78,3 +78,33 @@ def test_render_timeout_kills_a_renderer_stuck_anywhere() -> None:
            f'<path d="M0,0 {pts} Z" stroke="black" stroke-width="0.3"/></svg>').encode()
     with pytest.raises(RenderTimeout, match="rendering took longer than 1 s: refused"):
         _convert(svg, PrinterSpec(lang="tspl", render_timeout=1.0, verify="off"))
+
+
+def test_input_is_read_with_a_limit(tmp_path: Path) -> None:
+    import io
+
+    from printstation.cli.convert import read_limited
+    from printstation.errors import BadInput
+
+    assert read_limited(io.BytesIO(b"x" * 10), "f", limit=10) == b"x" * 10
+    with pytest.raises(BadInput, match="f: input larger than"):
+        read_limited(io.BytesIO(b"x" * 11), "f", limit=10)
+    # An endless FIFO input (a writer that never stops) is cut at the limit: the CLI exits 3.
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    code = ("import sys, printstation.cli.convert as c; c.MAX_INPUT = 1 << 20; "
+            "from printstation.cli import main; sys.exit(main(['convert', sys.argv[1]]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(fifo)], env=env, stderr=subprocess.PIPE)
+    try:
+        with open(fifo, "wb") as w:
+            try:
+                while True:
+                    w.write(b"\0" * 65536)
+            except BrokenPipeError:
+                pass
+        assert proc.wait(60) == 3
+        assert b"input larger than 1 MiB" in proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()

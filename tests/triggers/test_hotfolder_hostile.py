@@ -221,3 +221,12 @@ def test_a_second_watcher_on_the_same_folder_is_refused(tmp_path, store, printer
     again.start()  # the lock went with the first watcher
     again.stop()
     assert len(store.list()) == 1
+
+
+def test_a_code_list_with_too_many_codes_is_refused_whole(tmp_path, store, printers):
+    from printstation.triggers.hotfolder import MAX_CODES
+
+    folder, text = drop_failing(tmp_path, store, printers, "many.txt",
+                                "".join(f"CODE{i}\n" for i in range(MAX_CODES + 1)).encode())
+    assert f"holds {MAX_CODES + 1} codes (at most {MAX_CODES} per file)" in text
+    assert folder.scans.recent() == []
