@@ -169,12 +169,19 @@ class JobStore:
         still holds job files, is refused with one line instead of starting empty."""
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         if fresh:
+            own = {self.path.name + x for x in ("", "-wal", "-shm", "-journal")}
+            # A database moved aside next to it (queue.sqlite3.bad): the operator chose to start empty.
+            moved = [f for f in self.data_dir.glob(self.path.name + "*") if f.name not in own]
             left = [f for f in self.jobs_dir.iterdir() if f.name.split(".", 1)[0].isdigit()]
-            if left:
+            if left and not moved:
                 raise QueueDamaged(
                     f"queue database {self.path} is missing or empty but {self.jobs_dir} still holds "
                     f"{len(left)} job file(s): refusing to start with an empty queue (restore the database, "
                     f"or move {self.jobs_dir} aside to start empty)")
+            for x in ("-wal", "-shm", "-journal"):  # the old database's journal: never replayed into a new one
+                stale = self.path.with_name(self.path.name + x)
+                if stale.exists():
+                    stale.rename(stale.with_name(f"{stale.name}.stale-{int(time.time())}"))
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         try:

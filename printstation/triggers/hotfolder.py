@@ -208,6 +208,9 @@ class HotFolder:
             os.close(fd)
             raise PrintstationError(f"hot folder {self.root} is already watched by another printstation "
                                     "daemon: not watching it here (one daemon per folder)") from None
+        except OSError as exc:  # a network file system without flock: watched, unguarded
+            log.warning("hot folder %s: cannot lock it (%s): make sure no other daemon watches it",
+                        self.root, exc.strerror or exc)
         self._root_fd = fd
         try:
             self._printer_dirs()

@@ -166,6 +166,13 @@ def test_a_missing_queue_database_with_job_files_refuses_to_start(tmp_path):
     assert r.returncode == 1 and "still holds 1 job file" in r.stderr
     with sqlite3.connect(tmp_path / "data" / "queue.sqlite3") as c:
         assert c.execute("PRAGMA user_version").fetchone()[0] == 0  # refused: nothing written
+    # Moved aside as the damaged-database line says: it starts empty, old job files swept.
+    (tmp_path / "data" / "queue.sqlite3").rename(tmp_path / "data" / "queue.sqlite3.bad")
+    with running(cfg) as d:
+        assert d.store.list() == []
+        new = d.store.submit("z", wb_sticker_zpl("FRESH1"))[0]
+        wait_until(lambda: d.store.get(new.id).state == "done", 30)
+    assert b"FRESH1" in (tmp_path / "out" / "z" / f"{new.id}.zpl").read_bytes()
 
 
 def test_schema_version_recorded(tmp_path):
