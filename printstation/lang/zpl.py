@@ -196,8 +196,8 @@ def _check_fits(fmt: bytes, spec: PrinterSpec, design_dpi: int, index: int) -> N
     scale = 1.0 if abs(spec.dpi - design_dpi) <= 20 else spec.dpi / design_dpi
     if re.search(rb"\^PO\s*I", fmt, re.I) or re.search(rb"\^FW[RIB]", fmt, re.I):
         return  # inverted / rotated field defaults: origins are not plain x/y on the media
-    xs = [_number(m.group(1), index) for m in _ORIGIN.finditer(fmt)]
-    ys = [_number(m.group(2), index) for m in _ORIGIN.finditer(fmt) if m.group(2)]
+    xs = [int(m.group(1)) for m in _ORIGIN.finditer(fmt)]
+    ys = [int(m.group(2)) for m in _ORIGIN.finditer(fmt) if m.group(2)]
     far_x = max(xs, default=0) * scale + spec.offset[0]
     far_y = max(ys, default=0) * scale + spec.offset[1]
     if far_x >= spec.width_dots or far_y >= spec.height_dots:
@@ -209,49 +209,6 @@ def _check_fits(fmt: bytes, spec: PrinterSpec, design_dpi: int, index: int) -> N
         )
 
 
-#: Longest number a ZPL parameter may have here (dots, counts); more digits is not a label.
-_MAX_DIGITS = 7
-_GF_BINARY = re.compile(rb"\^GF[BC],(\d+),(\d+),(\d+),", re.I)
-
-
-def _number(digits: bytes, index: int) -> int:
-    """A ZPL parameter as an int; a giant one is refused (never parsed)."""
-    from ..errors import BadInput
-
-    if len(digits) > _MAX_DIGITS:
-        raise BadInput(f"ZPL label {index + 1}: a number with {len(digits)} digits (at most {_MAX_DIGITS})")
-    return int(digits)
-
-
-def check_format(fmt: bytes, index: int) -> re.Match[bytes]:
-    """Refuse a ``^XA…^XZ`` format the printer would misread: no ``^XA`` (``~XA`` is not a format
-    start), or binary graphic data (``^GFB``/``^GFC``) shorter than it declares — the printer
-    would take the following jobs' bytes as the rest of the picture. Returns the ``^XA`` match."""
-    from ..errors import BadInput
-
-    start = re.search(rb"\^XA", fmt, re.I)
-    if start is None:
-        raise BadInput(f"ZPL label {index + 1} has no ^XA start command before its ^XZ")
-    for m in _GF_BINARY.finditer(fmt, start.end()):
-        total = _number(m.group(1), index)
-        have = len(fmt) - m.end() - 3  # up to the closing ^XZ
-        if have < total:
-            raise BadInput(f"ZPL label {index + 1}: truncated ^GF graphic ({have} of {total} bytes)")
-    return start
-
-
-def _check_stream(zpl: bytes) -> None:
-    """Refuse a stream that ends inside a format (``^XA`` after the last ``^XZ``)."""
-    from ..errors import BadInput
-
-    last = None
-    for last in re.finditer(rb"\^XZ", zpl, re.I):
-        pass
-    tail = zpl[last.end():] if last is not None else zpl
-    if re.search(rb"[\^~]XA", tail, re.I):
-        raise BadInput("truncated ZPL: the last label starts (^XA) but never ends (no ^XZ)")
-
-
 def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list[bytes]:
     """Keep native ZPL byte for byte; add only what the printer needs, per ``^XA…^XZ`` format.
 
@@ -261,12 +218,14 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
     its ZPL out in 203-dpi dots; a 300-dpi Zebra would otherwise print it at two thirds size).
     """
     from ..render.sniff import split_zpl
+    from .zpl_guard import check_stream
 
     out: list[bytes] = []
-    _check_stream(zpl)
+    check_stream(zpl)  # ~XA without ^XA, giant numbers, truncated formats/graphics: one clear reason
     formats = split_zpl(zpl)
     for i, fmt in enumerate(formats):
-        start = check_format(fmt, i)
+        start = re.search(rb"\^XA", fmt, re.I)
+        assert start is not None
         _check_fits(fmt, spec, design_dpi, i)
         add = b""
         if not re.search(rb"\^PW", fmt, re.I):

@@ -65,8 +65,8 @@ RESCAN_S = 2.0
 TICK_S = 0.05
 #: Default ``[hotfolder] max_mb``.
 MAX_MB = 32
-#: Codes one ``.txt`` list may hold (each runs through the scan rules).
-MAX_CODES = 1000
+#: Lines of a ``.txt`` code list that are read (each code runs through the scan rules).
+MAX_LINES = 1000
 #: Folder levels below the hot folder that the rescan walks.
 MAX_DEPTH = 8
 #: A writer seen by inotify (written, never closed) is trusted this long without any change.
@@ -521,19 +521,16 @@ class HotFolder:
             raise PrintstationError("code lists (.txt) need the scan rules, which are not running")
         try:
             text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise PrintstationError(f"a .txt code list must be UTF-8 text (line {line} is not)") from None
-        lines = text.splitlines()
-        codes = sum(1 for line in lines if line.strip() and not line.strip().startswith("#"))
-        if codes > MAX_CODES:
-            raise PrintstationError(f"a .txt code list holds {codes} codes (at most {MAX_CODES} per file): "
-                                    "split it into several files")
+        except UnicodeDecodeError:
+            raise PrintstationError("a .txt code list must be UTF-8 text") from None
         bad = []
-        for n, line in enumerate(lines, 1):
+        for n, line in enumerate(text.splitlines(), 1):
             code = line.strip()
             if not code or code.startswith("#"):
                 continue
+            if n > MAX_LINES:  # a list cannot hold the folder for long: the rest is not read
+                bad.append(f"lines {n}…: not read: a code list is read up to line {MAX_LINES} (split it)")
+                break
             shown = preview(code)
             rec = self.scans.scan(code, printer=printer, scanner=f"hotfolder:{printable(rel)}",
                                   debounce=False, shown=shown)

@@ -223,10 +223,10 @@ def test_a_second_watcher_on_the_same_folder_is_refused(tmp_path, store, printer
     assert len(store.list()) == 1
 
 
-def test_a_code_list_with_too_many_codes_is_refused_whole(tmp_path, store, printers):
-    from printstation.triggers.hotfolder import MAX_CODES
+def test_a_long_code_list_is_read_up_to_its_limit(tmp_path, store, printers):
+    from printstation.triggers.hotfolder import MAX_LINES
 
     folder, text = drop_failing(tmp_path, store, printers, "many.txt",
-                                "".join(f"CODE{i}\n" for i in range(MAX_CODES + 1)).encode())
-    assert f"holds {MAX_CODES + 1} codes (at most {MAX_CODES} per file)" in text
-    assert folder.scans.recent() == []
+                                "".join(f"CODE{i}\n" for i in range(MAX_LINES + 500)).encode())
+    assert f"lines {MAX_LINES + 1}…: not read: a code list is read up to line {MAX_LINES}" in text
+    assert len(folder.scans.recent(limit=10 * MAX_LINES)) == MAX_LINES
