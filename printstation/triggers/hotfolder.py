@@ -381,7 +381,14 @@ class HotFolder:
                     continue
             quiet[path] = (st.st_dev, st.st_ino)
         busy = open_for_writing(set(quiet.values())) if quiet else set()
-        due += [p for p, key in quiet.items() if key not in busy]
+        for path, key in quiet.items():
+            if key not in busy:
+                due.append(path)
+                continue
+            with self._cv:  # a writer holds it: look again after another settle_ms (not every tick)
+                seen = self._seen.get(path)
+                if seen is not None:
+                    seen.since = now
         due.sort()
         return due
 
