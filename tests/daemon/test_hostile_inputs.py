@@ -216,3 +216,49 @@ def test_jobs_listing_escapes_names(tmp_path):
     assert "lbl-\\xff\\xfe.zpl" in r.stdout
     assert "\x1b" not in r.stdout and "\x07" not in r.stdout and "\r" not in r.stdout
     assert "evil\\x1b]0;owned\\x07\\r\\nname.zpl" in r.stdout
+
+
+@pytest.mark.slow
+def test_the_daemon_process_against_a_hostile_hot_folder(tmp_path):
+    """``printstation run`` as systemd runs it: `.failed` planted as a symlink to the job store,
+    files named like job files dropped for a missing printer, a symlink to a private file, a
+    FIFO — then genuine jobs print their own bytes and SIGTERM stops it at once."""
+    import signal
+
+    from support.daemon_harness import DaemonProcess
+
+    cfg = config(tmp_path, {"z": "zpl"})
+    hot, jobs = tmp_path / "hot", tmp_path / "data" / "jobs"
+    jobs.mkdir(parents=True)
+    hot.mkdir()
+    os.symlink(jobs, hot / ".failed")
+    (hot / "nosuch").mkdir()
+    for n in (1, 2, 3):
+        (hot / "nosuch" / f"{n}.zpl").write_bytes(wb_sticker_zpl(f"PLANTED{n}"))
+    secret = tmp_path / "secret.zpl"
+    secret.write_bytes(wb_sticker_zpl("SECRET01"))
+    secret.chmod(0o600)
+    os.symlink(secret, hot / "steal.zpl")
+    os.mkfifo(hot / "pipe.zpl")
+    proc = DaemonProcess(cfg, tmp_path / "notify.sock")
+    try:
+        proc.wait_ready(60)
+        failed = hot / ".failed"
+        wait_until(lambda: failed.is_dir() and not failed.is_symlink()
+                   and all((failed / f"{n}.zpl.error.txt").exists() for n in (1, 2, 3))
+                   and (failed / "steal.zpl.error.txt").exists() and (failed / "pipe.zpl.error.txt").exists(), 60)
+        assert "not a regular file (symlink)" in (failed / "steal.zpl.error.txt").read_text()
+        assert "not a regular file (FIFO)" in (failed / "pipe.zpl.error.txt").read_text()
+        assert not any(p.name.endswith(".zpl") for p in jobs.iterdir())  # nothing planted in the store
+        http = httpx.Client(base_url=proc.api_url(), timeout=30)
+        ids = [http.post("/jobs", content=wb_sticker_zpl(f"GENUINE{n}")).json()["id"] for n in (1, 2, 3)]
+        wait_until(lambda: all(http.get(f"/jobs/{i}").json()["state"] == "done" for i in ids), 60)
+        for n, i in zip((1, 2, 3), ids):
+            out = (tmp_path / "out" / "z" / f"{i}.zpl").read_bytes()
+            assert f"GENUINE{n}".encode() in out and b"PLANTED" not in out and b"SECRET" not in out
+        http.close()
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert "not the station's folder" in proc.log()
+    finally:
+        proc.close()
