@@ -18,7 +18,7 @@ MAX_DIGITS = 7
 #: Commands whose parameters are numbers (positions, sizes, counts) — not field data.
 _NUMERIC = re.compile(rb"[\^~](F[OTB]|L[HTSL]|PW|PQ|BY|G[BCDE]|PR|MD|SD|A[0-9A-Z@]|B[0-9A-Z])([^\^~]*)", re.I)
 _LONG = re.compile(rb"\d{%d,}" % (MAX_DIGITS + 1))
-_GF_BINARY = re.compile(rb"\^GF[BC],(\d{1,%d}),(\d+),(\d+)," % MAX_DIGITS, re.I)
+_GF = re.compile(rb"\^GF([ABC]),(\d*),(\d*),(\d*),", re.I)
 _START = re.compile(rb"\^XA", re.I)
 _END = re.compile(rb"\^XZ", re.I)
 
@@ -35,8 +35,12 @@ def check_format(fmt: bytes, index: int) -> None:
             cmd = m.group(0)[:3].decode("latin-1")
             raise BadInput(f"{label}: {cmd} has a number with {len(long.group(0))} digits "
                            f"(at most {MAX_DIGITS})")
-    for m in _GF_BINARY.finditer(fmt, start.end()):
-        total = int(m.group(1))
+    for m in _GF.finditer(fmt, start.end()):
+        if any(len(g) > MAX_DIGITS for g in m.groups()[1:]):
+            raise BadInput(f"{label}: ^GF has a number with more than {MAX_DIGITS} digits")
+        if m.group(1).upper() == b"A" or not m.group(2):
+            continue  # ASCII hex ends at the next command; binary data is counted
+        total = int(m.group(2))
         have = len(fmt) - m.end() - 3  # up to the closing ^XZ
         if have < total:
             raise BadInput(f"{label}: truncated ^GF graphic ({have} of {total} bytes)")

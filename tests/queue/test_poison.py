@@ -78,6 +78,8 @@ def test_a_store_error_mid_step_fails_that_job_and_goes_on(tmp_path, store, monk
     (b"^XA^FT1," + b"2" * 20 + b"^XZ", "a number with 20 digits"),
     (b"^XA^FDok^FS^XZ^XA^FO10,10^FDcut", "truncated ZPL"),
     (b"^XA^GFC,9999,9999,10,\x01\x02^XZ", "truncated ^GF graphic"),
+    (b"^XA^GFB," + b"9" * 30 + b",1,1,\x01^XZ", "more than 7 digits"),
+    (b"^XA^FO0,0^GFB,2,2,1,\x00\x01^FS^XZ", None),
 ])
 def test_zpl_passthrough_refuses_poison_with_a_reason(zpl, reason):
     if reason is None:
