@@ -146,6 +146,7 @@ class Daemon:
             return
         self.stopping = True
         self.notifier.stopping("stopping")
+        self.converter.abort()  # a label being rendered does not hold the stop (it converts again later)
         if self.api is not None:
             self.api.stop()
         for svc in reversed(self.services):

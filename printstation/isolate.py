@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing as mp
+import os
 import signal
 import threading
 from collections import OrderedDict
@@ -112,8 +113,14 @@ class Isolate:
         proc = self._ctx.Process(target=_child, args=(child, self.preload), name="printstation-convert", daemon=True)
         proc.start()
         child.close()
-        if not parent.poll(60) or parent.recv() != ("ready",):
+        try:
+            ready = parent.poll(60) and parent.recv() == ("ready",)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             proc.kill()
+            proc.join(5)
+            parent.close()
             raise BadInput("the conversion process did not start")
         self._proc, self._conn = proc, parent
         log.debug("conversion process %s started", proc.pid)
@@ -162,6 +169,10 @@ class Isolate:
             self._kill()
 
 
+class ConversionAborted(PrintstationError):
+    """A conversion cut short because the daemon stops: the job stays queued, the file stays."""
+
+
 class RendererPool:
     """Warm conversion children shared by every caller: ``size`` kept warm, more started when
     all are busy (up to ``max_size``), so a slow label holds one child and nobody else's."""
@@ -206,7 +217,7 @@ class RendererPool:
         with self._cv:
             while True:
                 if self._closed:
-                    raise BadInput("the conversion processes are stopped")
+                    raise ConversionAborted("the conversion processes are stopped (shutting down)")
                 if self._idle:
                     # Prefer a child that is already running (warm).
                     warm = [c for c in self._idle if c.pid is not None]
@@ -237,8 +248,28 @@ class RendererPool:
         child = self._acquire()
         try:
             return child.convert(data, spec, timeout)
+        except Exception:
+            if self._closed:  # killed by abort(): not this label's fault
+                raise ConversionAborted("conversion stopped: the daemon is shutting down") from None
+            raise
         finally:
             self._release(child)
+
+    def abort(self) -> None:
+        """Shutting down: no new conversion, and the running ones are killed now (their callers
+        get :class:`ConversionAborted` and keep the job or file for the next start)."""
+        with self._cv:
+            self._closed = True
+            busy = [c for c in self._all if c not in self._idle]
+            self._cv.notify_all()
+        for c in busy:
+            pid = c.pid
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.close()
 
     def close(self) -> None:
         with self._cv:
@@ -302,6 +333,10 @@ class Converter:
             while self._kept_bytes > self.KEEP_BYTES and self._kept:
                 _, dropped = self._kept.popitem(last=False)
                 self._kept_bytes -= sum(len(b) for b in dropped)
+
+    def abort(self) -> None:
+        """Stop converting now (shutdown): see :meth:`RendererPool.abort`."""
+        self.isolate.abort()
 
     def close(self) -> None:
         self.isolate.close()

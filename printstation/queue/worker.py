@@ -265,6 +265,9 @@ class PrinterWorker:
             if not data:
                 raise PrintstationError("the label converts to nothing")
         except PrintstationError as exc:
+            if type(exc).__name__ == "ConversionAborted":  # shutting down: converted after the restart
+                self._wait(0.5)
+                return None
             log.warning("job %s (%s): %s", job.id, job.name or job.source, exc)
             self.store.fail(job.id, str(exc))
             return None

@@ -490,7 +490,8 @@ class HotFolder:
             else:
                 self._print(data, printer, rel, name, sig)
         except PrintstationError as exc:
-            if self._stop.is_set():  # stopping (queue closed, check cut short): kept for the next start
+            if self._stop.is_set() or type(exc).__name__ == "ConversionAborted":
+                # stopping (queue closed, check cut short): the file stays for the next start
                 log.info("hot folder: %s left for the next start (%s)", printable(rel), scrub(str(exc)))
                 return
             self._fail(dfd, name, rel, scrub(str(exc)), sig)

@@ -262,3 +262,38 @@ def test_the_daemon_process_against_a_hostile_hot_folder(tmp_path):
         assert "not the station's folder" in proc.log()
     finally:
         proc.close()
+
+
+@pytest.mark.slow
+def test_sigterm_while_slow_labels_render_stops_now_and_keeps_them(tmp_path):
+    """Slow labels in conversion (a job and a hot-folder file) do not hold SIGTERM for their
+    render_timeout: the renderers are killed, the job stays queued, the file stays in the folder."""
+    import signal
+
+    from support.daemon_harness import DaemonProcess
+
+    cfg = config(tmp_path, {"a": "tspl"})
+    proc = DaemonProcess(cfg, tmp_path / "notify.sock")
+    try:
+        proc.wait_ready(60)
+        http = httpx.Client(base_url=proc.api_url(), timeout=30)
+        job = http.post("/jobs", content=slow_svg(80000)).json()["id"]
+        (tmp_path / "hot" / "slow.svg").write_bytes(slow_svg(80001))
+
+        def renderers() -> int:
+            try:
+                with open(f"/proc/{proc.proc.pid}/task/{proc.proc.pid}/children") as fh:
+                    return len(fh.read().split())
+            except OSError:
+                return 0
+
+        wait_until(lambda: renderers() >= 2, 60)  # the job's conversion and the folder's check
+        http.close()
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(15) == 0  # not the 20 s render_timeout of either label
+    finally:
+        proc.close()
+    assert (tmp_path / "hot" / "slow.svg").exists()
+    assert not (tmp_path / "hot" / ".failed" / "slow.svg.error.txt").exists()
+    with sqlite3.connect(tmp_path / "data" / "queue.sqlite3") as c:
+        assert c.execute("SELECT state FROM jobs WHERE id=?", (job,)).fetchone()[0] == "queued"
