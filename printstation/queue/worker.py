@@ -70,7 +70,7 @@ class PrinterWorker:
         self.state = "paused" if paused else "idle"
         self.reason: str | None = "paused by operator" if paused else None
         self.current: int | None = None
-        #: The job the loop is working on (a step that raises fails it: poison never blocks).
+        #: The job being converted (an error escaping its conversion fails it: poison never blocks).
         self.current_job: int | None = None
         self._trouble: str | None = None  # "status" or "transport" while the printer is unwell
         self._next_try = 0.0
@@ -190,8 +190,9 @@ class PrinterWorker:
             return
         if not self._printer_ready():
             return
-        self.current_job = job.id
+        self.current_job = job.id  # only while converting: a send error is the transport's business
         data = self._prepare(job)
+        self.current_job = None
         if data is None or self._stopping or self.manual_paused:
             return
         self._send(job, data)
