@@ -43,6 +43,27 @@ def write_in_place(path: str | os.PathLike[str], data: bytes) -> Path:
     return Path(path)
 
 
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a regular file, never through a symlink (``O_NOFOLLOW``), never a FIFO or a
+    device, at most ``limit`` bytes; anything else raises OSError."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "not a regular file (symlink)") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({file_kind(st.st_mode)})")
+        data = os.read(fd, limit + 1) if st.st_size <= limit else b""
+        if st.st_size > limit or len(data) > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+        return data
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666, fsync: bool = True,
                  sync_dir: bool = False, special: str = "refuse") -> Path:
     """Write ``data`` to ``path`` so that a reader sees the old file or all of the new one.
@@ -95,4 +116,4 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666
     return path
 
 
-__all__ = ["atomic_write", "file_kind", "temp_name", "write_in_place"]
+__all__ = ["atomic_write", "file_kind", "read_regular", "temp_name", "write_in_place"]

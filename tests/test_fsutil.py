@@ -51,3 +51,18 @@ def test_atomic_write_never_replaces_a_special_file(tmp_path):
     atomic_write(link, b"ours", special="write")
     assert link.is_symlink() and target.read_bytes() == b"ours"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link", "target.bin"]
+
+
+def test_read_regular_never_follows_or_reads_special_files(tmp_path):
+    from printstation.fsutil import read_regular
+
+    (tmp_path / "ok").write_bytes(b"12345")
+    assert read_regular(tmp_path / "ok", 5) == b"12345"
+    with pytest.raises(OSError, match="larger than 4 bytes"):
+        read_regular(tmp_path / "ok", 4)
+    (tmp_path / "link").symlink_to(tmp_path / "ok")
+    with pytest.raises(OSError, match="symlink"):
+        read_regular(tmp_path / "link", 100)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(OSError, match="FIFO"):
+        read_regular(tmp_path / "fifo", 100)  # not blocked waiting for a writer

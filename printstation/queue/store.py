@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -38,8 +39,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import BadInput, PrintstationError, UsageError
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, read_regular
 from ..names import base_name, printable
+
+log = logging.getLogger(__name__)
 
 #: ``PRAGMA user_version`` of the queue database this code writes.
 SCHEMA_VERSION = 1
@@ -241,6 +244,8 @@ class JobStore:
             top = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM jobs").fetchone()[0]
             ids = {r[0] for r in self._db.execute("SELECT id FROM jobs WHERE id > ?", (top - 1000,))}
         for f in self.jobs_dir.iterdir():
+            if f.is_symlink() or not f.is_file():
+                continue  # not a file the store wrote: never removed
             stem = f.name.split(".", 1)[0]
             if f.name.startswith(".") and f.name.endswith(".tmp"):
                 f.unlink(missing_ok=True)
@@ -362,9 +367,12 @@ class JobStore:
         return bytes(row[0])
 
     def converted(self, job_id: int, ext: str) -> bytes | None:
-        try:
-            return self.converted_path(job_id, ext).read_bytes()
+        try:  # never through a planted symlink, FIFO or device: such a file is converted again
+            return read_regular(self.converted_path(job_id, ext), MAX_PAYLOAD * 8)
         except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("job %s: %s not used: %s", job_id, self.converted_path(job_id, ext), exc.strerror or exc)
             return None
 
     def save_converted(self, job_id: int, ext: str, data: bytes) -> None:

@@ -4,6 +4,7 @@ reason, the next job prints, the loop logs once and does not spin."""
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -87,3 +88,21 @@ def test_zpl_passthrough_refuses_poison_with_a_reason(zpl, reason):
         return
     with pytest.raises(BadInput, match=reason.replace("^", r"\^")):
         passthrough(zpl, PrinterSpec())
+
+
+def test_a_planted_converted_file_is_never_printed(tmp_path, store):
+    """A symlink (to a private file) planted as ``jobs/<id>.zpl`` is not read: the job converts
+    its own bytes again and prints them; the orphan sweep never removes what it did not write."""
+    secret = tmp_path / "secret.zpl"
+    secret.write_bytes(b"^XASECRET^XZ")
+    job = store.submit("p", b"MINE")[0]
+    os.symlink(secret, store.converted_path(job.id, "zpl"))
+    assert store.converted(job.id, "zpl") is None
+    os.unlink(store.converted_path(job.id, "zpl"))
+    os.symlink(secret, store.converted_path(99, "zpl"))  # an orphan that is a symlink
+    store.close()
+    again = JobStore(tmp_path)
+    try:
+        assert os.path.islink(again.converted_path(99, "zpl")) and secret.exists()
+    finally:
+        again.close()
