@@ -25,6 +25,7 @@ import multiprocessing as mp
 import os
 import signal
 import threading
+import time
 from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any
@@ -36,7 +37,22 @@ from .spec import PrinterSpec
 log = logging.getLogger(__name__)
 
 
-def _child(conn: Connection, preload: bool = True) -> None:  # pragma: no cover - runs in the child
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the child process
+    """End this renderer when the daemon is gone (even after a SIGKILL), so a label being
+    rendered never outlives it. (A thread, not PR_SET_PDEATHSIG: that fires when the *thread*
+    that started the child ends.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _child(conn: Connection, preload: bool = True, parent: int = 0) -> None:  # pragma: no cover - child
+    if parent:
+        _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .convert import convert
 
@@ -110,7 +126,7 @@ class Isolate:
             return self._conn
         self._kill()
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_child, args=(child, self.preload), name="printstation-convert", daemon=True)
+        proc = self._ctx.Process(target=_child, args=(child, self.preload, os.getpid()), name="printstation-convert", daemon=True)
         proc.start()
         child.close()
         try:

@@ -124,6 +124,22 @@ def test_the_hot_folder_label_is_rendered_once(tmp_path):
         assert len(calls) == 1
 
 
+def children(pid: int) -> set[int]:
+    """The child processes of ``pid`` (started by any of its threads)."""
+    out: set[int] = set()
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out.update(int(x) for x in fh.read().split())
+        except OSError:
+            continue
+    return out
+
+
 def run_cli(*args, cwd=None, timeout=60):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run([sys.executable, "-m", "printstation", *args], capture_output=True, text=True,
@@ -280,14 +296,7 @@ def test_sigterm_while_slow_labels_render_stops_now_and_keeps_them(tmp_path):
         job = http.post("/jobs", content=slow_svg(80000)).json()["id"]
         (tmp_path / "hot" / "slow.svg").write_bytes(slow_svg(80001))
 
-        def renderers() -> int:
-            try:
-                with open(f"/proc/{proc.proc.pid}/task/{proc.proc.pid}/children") as fh:
-                    return len(fh.read().split())
-            except OSError:
-                return 0
-
-        wait_until(lambda: renderers() >= 2, 60)  # the job's conversion and the folder's check
+        wait_until(lambda: len(children(proc.proc.pid)) >= 2, 60)  # the job's conversion and the folder's check
         http.close()
         proc.signal(signal.SIGTERM)
         assert proc.wait(15) == 0  # not the 20 s render_timeout of either label
@@ -297,3 +306,44 @@ def test_sigterm_while_slow_labels_render_stops_now_and_keeps_them(tmp_path):
     assert not (tmp_path / "hot" / ".failed" / "slow.svg.error.txt").exists()
     with sqlite3.connect(tmp_path / "data" / "queue.sqlite3") as c:
         assert c.execute("SELECT state FROM jobs WHERE id=?", (job,)).fetchone()[0] == "queued"
+
+
+@pytest.mark.slow
+def test_renderers_end_with_a_killed_daemon(tmp_path):
+    """SIGKILL of the daemon mid-render: its renderer children do not render on, orphaned."""
+    import signal
+
+    from support.daemon_harness import DaemonProcess
+
+    cfg = config(tmp_path, {"a": "tspl"}, hot=False)
+    proc = DaemonProcess(cfg, tmp_path / "notify.sock")
+    try:
+        proc.wait_ready(60)
+        httpx.post(proc.api_url() + "/jobs", content=slow_svg(80000), timeout=30)
+        def cpu_ticks(pid: int) -> int:
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().split(") ")[-1].split()
+                return int(fields[11]) + int(fields[12])  # utime + stime
+            except (OSError, IndexError, ValueError):
+                return 0
+
+        # A renderer busy with the label: well past its start-up (imports) in CPU time.
+        kids = wait_until(lambda: {k for k in children(proc.proc.pid)
+                                   if cpu_ticks(k) > os.sysconf("SC_CLK_TCK") * 3}, 60)
+        proc.signal(signal.SIGKILL)
+        proc.wait(30)
+
+        def gone() -> bool:
+            for k in kids:
+                try:
+                    with open(f"/proc/{k}/stat") as fh:
+                        if fh.read().split(") ")[-1].split()[0] != "Z":
+                            return False
+                except OSError:
+                    pass
+            return True
+
+        wait_until(gone, 15)
+    finally:
+        proc.close()
