@@ -156,62 +156,63 @@ class JobStore:
             self._lockfile.close()
             raise StoreLocked(f"data dir {self.data_dir} is in use by another printstation daemon") from None
         self.path = self.data_dir / "queue.sqlite3"
+        self._check_db()  # damaged, or missing while job files remain: one line, exit 1
         self._lock = threading.RLock()
-        try:
-            self._db = self._open_db()
-        except BaseException:
-            self._lockfile.close()
-            raise
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL by default (a lost "done" after a power cut reads back as "interrupted": safe);
+        # transitions that must survive one (submit, sending, requeue, cancel) commit FULL.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(SCHEMA)
         self._listeners: list[Callable[[Job], None]] = []
         self._remove_orphans()
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")  # the schema this code wrote
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _open_db(self) -> sqlite3.Connection:
-        """Open (or create, 0600) the database; a damaged one, or a missing one while ``jobs/``
-        still holds job files, is refused with one line instead of starting empty."""
-        fresh = not self.path.exists() or self.path.stat().st_size == 0
-        if fresh:
-            own = {self.path.name + x for x in ("", "-wal", "-shm", "-journal")}
-            # A database moved aside next to it (queue.sqlite3.bad): the operator chose to start empty.
-            moved = [f for f in self.data_dir.glob(self.path.name + "*") if f.name not in own]
-            left = [f for f in self.jobs_dir.iterdir() if f.name.split(".", 1)[0].isdigit()]
-            if left and not moved:
-                raise QueueDamaged(
-                    f"queue database {self.path} is missing or empty but {self.jobs_dir} still holds "
-                    f"{len(left)} job file(s): refusing to start with an empty queue (restore the database, "
-                    f"or move {self.jobs_dir} aside to start empty)")
-            for x in ("-wal", "-shm", "-journal"):  # the old database's journal: never replayed into a new one
-                stale = self.path.with_name(self.path.name + x)
-                if stale.exists():
-                    stale.rename(stale.with_name(f"{stale.name}.stale-{int(time.time())}"))
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+    def _check_db(self) -> None:
+        """Before opening: a damaged database, or a missing (emptied) one while ``jobs/`` still
+        holds job files, is refused with one line instead of a traceback or an empty queue; a
+        new one is created 0600."""
         try:
-            db.row_factory = sqlite3.Row
-            check = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
-            if check != ["ok"]:
-                raise sqlite3.DatabaseError("; ".join(str(c) for c in check[:3]))
-            version = db.execute("PRAGMA user_version").fetchone()[0]
+            fresh = not self.path.exists() or self.path.stat().st_size == 0
+            if fresh:
+                own = {self.path.name + x for x in ("", "-wal", "-shm", "-journal")}
+                # A database moved aside next to it (queue.sqlite3.bad): the operator chose to start empty.
+                moved = [f for f in self.data_dir.glob(self.path.name + "*") if f.name not in own]
+                left = [f for f in self.jobs_dir.iterdir() if f.name.split(".", 1)[0].isdigit()]
+                if left and not moved:
+                    raise QueueDamaged(
+                        f"queue database {self.path} is missing or empty but {self.jobs_dir} still holds "
+                        f"{len(left)} job file(s): refusing to start with an empty queue (restore the "
+                        f"database, or move {self.jobs_dir} aside to start empty)")
+                for x in ("-wal", "-shm", "-journal"):  # the old database's journal: never replayed
+                    stale = self.path.with_name(self.path.name + x)
+                    if stale.exists():
+                        stale.rename(stale.with_name(f"{stale.name}.stale-{int(time.time())}"))
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+                return
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            try:
+                check = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+                if check != ["ok"]:
+                    raise sqlite3.DatabaseError("; ".join(str(c) for c in check[:3]))
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+            finally:
+                db.close()
             if version > SCHEMA_VERSION:
                 raise QueueDamaged(f"queue database {self.path} has schema version {version}, newer than this "
                                    f"printstation ({SCHEMA_VERSION}): upgrade printstation or move it aside")
-            db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL by default (a lost "done" after a power cut reads back as "interrupted": safe);
-            # transitions that must survive one (submit, sending, requeue, cancel) commit FULL.
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=10000")
-            db.executescript(SCHEMA)
-            if version < SCHEMA_VERSION:
-                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
-            db.close()
+            self._lockfile.close()
             raise QueueDamaged(f"queue database {self.path} is damaged: {exc} "
                                "(move it aside to start empty)") from None
         except BaseException:
-            db.close()
+            self._lockfile.close()
             raise
-        return db
 
     def close(self) -> None:
         with self._lock:

@@ -51,10 +51,10 @@ from typing import Any, Callable, Iterator, Mapping
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from ..errors import PrintstationError
-from ..fsutil import file_kind
+from ..spec import PrinterSpec
+from ..fsutil import file_kind  # noqa: I001 - kept apart from the imports above (merges)
 from ..logs import redact
 from ..names import preview, printable
-from ..spec import PrinterSpec
 from .service import ScanService, Submitter, job_id
 
 log = logging.getLogger("printstation.hotfolder")

@@ -139,9 +139,11 @@ class ScanService:
         m = self.settings.classify(code)
         if m is None:
             return self._record(rec, Outcome("unmatched", detail="no rule matches this code"))
-        rec["action"], rec["ref"] = m.action, m.ref if shown is None or not m.ref else preview(m.ref)
+        rec["action"], rec["ref"] = m.action, m.ref
         if target not in self.printers:
             return self._record(rec, Outcome("failed", detail=f"no printer named {target!r}"))
+        if shown is not None and m.ref:  # a hot-folder line: what the rule took from it is not kept either
+            rec["ref"] = preview(m.ref)
         try:
             out = self._act(m.action, m.ref, target, scanner)
         except PrintstationError as exc:
