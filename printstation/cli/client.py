@@ -15,7 +15,6 @@ from typing import Any
 
 from ..errors import BadInput, PrintstationError, UsageError
 from ..names import printable
-from .convert import read_limited
 
 DEFAULT_API = "http://127.0.0.1:8631"
 
@@ -138,11 +137,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     blobs = []
     for f in args.files:
         try:
-            if f == "-":
-                blobs.append((f, read_limited(sys.stdin.buffer, "stdin")))
-            else:
-                with open(f, "rb") as fh:
-                    blobs.append((f, read_limited(fh, printable(f))))
+            blobs.append((f, Path(f).read_bytes() if f != "-" else sys.stdin.buffer.read()))
         except IsADirectoryError:
             raise UsageError(f"{f} is a directory") from None
         except OSError as exc:
