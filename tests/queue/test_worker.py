@@ -184,7 +184,7 @@ def test_manual_pause_and_resume(store, converter):
 
 
 def test_rendering_timeout_fails_the_job_and_the_next_one_prints(store):
-    conv = Converter(timeout=1.0)  # 200 PDF pages take far longer; the small SVG far less
+    conv = Converter(timeout=0.2)
     try:
         with RecordingSink() as sink:
             w = start(printer_cfg(sink.uri, verify="off", lang="tspl", status_poll=0), store, conv)
