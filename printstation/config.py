@@ -156,6 +156,8 @@ class StationConfig:
     max_queue_mb: float = 512
     #: Finished jobs (done/failed/canceled) are purged after this many days; 0 keeps them.
     keep_days: int = 14
+    #: ``[station] renderers``: warm renderer child processes (SVG/PDF/bitmap conversion).
+    renderers: int = 2
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,8 @@ class HotfolderConfig:
     settle_ms: int = 500
     keep_days: int = 14
     enabled: bool = True
+    #: Largest file taken, MiB (a larger one goes to ``.failed`` unread past this).
+    max_mb: int = 32
 
 
 @dataclass(frozen=True)
@@ -232,13 +236,14 @@ class RuleConfig:
 
 def parse_station(value: Any, path: str) -> StationConfig:
     t = table(value, path)
-    check_keys(t, path, {"data_dir", "default_printer", "log_level"} | STATION_STORAGE_KEYS)
+    check_keys(t, path, {"data_dir", "default_printer", "log_level", "renderers"} | STATION_STORAGE_KEYS)
     data_dir = get_str(t, "data_dir", path, default_data_dir())
     if not data_dir:
         raise fail(_join(path, "data_dir"), "must not be empty")
     default = get_str(t, "default_printer", path)
     level = get_str(t, "log_level", path, None, choices=LOG_LEVELS)
-    return StationConfig(Path(data_dir), default, level, **parse_station_storage(t, path))
+    renderers = get_int(t, "renderers", path, 2, lo=1, hi=32) or 2
+    return StationConfig(Path(data_dir), default, level, renderers=renderers, **parse_station_storage(t, path))
 
 
 def parse_listen(text: str, path: str) -> tuple[str, int]:
@@ -391,7 +396,7 @@ def parse_barcodes(value: Any, path: str) -> BarcodesConfig:
                           get_bool(t, "redraw", path, True))
 
 
-HOTFOLDER_KEYS = {"path", "settle_ms", "keep_days", "enabled"}
+HOTFOLDER_KEYS = {"path", "settle_ms", "keep_days", "enabled", "max_mb"}
 
 
 def parse_hotfolder(value: Any, path: str) -> HotfolderConfig:
@@ -402,7 +407,7 @@ def parse_hotfolder(value: Any, path: str) -> HotfolderConfig:
         raise fail(_join(path, "path"), "must not be empty")
     return HotfolderConfig(Path(p), get_int(t, "settle_ms", path, 500, lo=0, hi=600_000) or 0,
                            get_int(t, "keep_days", path, 14, lo=0, hi=3650) or 0,
-                           get_bool(t, "enabled", path, True))
+                           get_bool(t, "enabled", path, True), get_int(t, "max_mb", path, 32, lo=1, hi=1024) or 32)
 
 
 SCANNER_KEYS = {"device", "printer", "debounce_ms"}

@@ -57,7 +57,9 @@ class Daemon:
         #: Command-line options of ``printstation run`` (for triggers, e.g. ``scanner_stdin``).
         self.options = dict(options or {})
         self.notifier = notifier or Notifier()
-        self.converter = Converter(convert_timeout)
+        # Renderer children: [station] renderers warm, up to one per printer (+ the hot folder).
+        self.converter = Converter(convert_timeout, renderers=getattr(config.station, "renderers", 2),
+                                   max_renderers=len(config.printers) + 1)
         self.store: JobStore = None  # type: ignore[assignment]
         self.workers: dict[str, PrinterWorker] = {}
         self.api: Any = None
@@ -175,6 +177,7 @@ class Daemon:
             return
         self.stopping = True
         self.notifier.stopping("stopping")
+        self.converter.abort()  # a label being rendered does not hold the stop (it converts again later)
         if self.api is not None:
             self.api.stop()
         for svc in reversed(self.services):

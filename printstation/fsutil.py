@@ -3,8 +3,10 @@ store's converted files and the ``dir://`` transport."""
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import stat
 from pathlib import Path
 
 
@@ -14,9 +16,61 @@ def temp_name(name: str) -> str:
     return f".{name[:200]}.{secrets.token_hex(4)}.tmp"
 
 
+def file_kind(mode: int) -> str:
+    """What a file is, in words: "symlink", "FIFO", "character device", … "regular file"."""
+    for test, word in ((stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"),
+                       (stat.S_ISREG, "regular file")):
+        if test(mode):
+            return word
+    return "special file"
+
+
+def write_in_place(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` into an existing special file (a symlink's target, a FIFO, a device) without
+    replacing it. A FIFO without a reader, a directory or anything not writable raises OSError."""
+    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode):  # a symlink to a regular file: its new contents
+            os.ftruncate(fd, 0)
+        os.set_blocking(fd, True)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+    return Path(path)
+
+
+def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of a regular file, never through a symlink (``O_NOFOLLOW``), never a FIFO or a
+    device, at most ``limit`` bytes; anything else raises OSError."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "not a regular file (symlink)") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({file_kind(st.st_mode)})")
+        data = os.read(fd, limit + 1) if st.st_size <= limit else b""
+        if st.st_size > limit or len(data) > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+        return data
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666, fsync: bool = True,
-                 sync_dir: bool = False) -> Path:
+                 sync_dir: bool = False, special: str = "refuse") -> Path:
     """Write ``data`` to ``path`` so that a reader sees the old file or all of the new one.
+
+    Only a regular file (or a new path) is replaced; a symlink, FIFO, device or other special
+    file is never unlinked or renamed over: ``special="write"`` writes into it in place
+    (:func:`write_in_place`, what ``convert -o /dev/usb/lp0`` means), else OSError.
 
     The bytes go to a new hidden temp file beside ``path`` (:func:`temp_name`, created with
     ``mode`` less the umask, as ``open()`` does with 0o666), are fsync'ed when ``fsync``, then
@@ -24,6 +78,14 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666
     itself survives a power cut. On any error the temp file is removed and the error re-raised.
     """
     path = Path(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if special != "write":
+            raise OSError(errno.EEXIST, f"not a regular file ({file_kind(st.st_mode)}): not replaced")
+        return write_in_place(path, data)
     tmp = path.with_name(temp_name(path.name))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
@@ -54,4 +116,4 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666
     return path
 
 
-__all__ = ["atomic_write", "temp_name"]
+__all__ = ["atomic_write", "file_kind", "read_regular", "temp_name", "write_in_place"]

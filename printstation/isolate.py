@@ -1,9 +1,17 @@
-"""Conversions in a small persistent child process with a hard time limit.
+"""Conversions in small persistent child processes with a hard time limit.
 
 A pathological SVG/PDF must never hang or crash the daemon: the daemon hands label bytes and the
-printer spec to one warm child (multiprocessing ``spawn`` context, so no threads are forked) over
-a pipe, waits at most ``timeout`` seconds, and on overrun kills the child (SIGKILL) and starts a
-new one on the next call. The job then fails with "rendering timed out".
+printer spec to a warm child (multiprocessing ``spawn`` context, so no threads are forked) over
+a pipe, waits at most ``timeout`` seconds (and never longer than the spec's ``render_timeout``),
+and on overrun kills the child (SIGKILL) and starts a new one on the next call. The job then
+fails with "rendering timed out".
+
+:class:`RendererPool` keeps ``[station] renderers`` children warm (default 2) and starts more on
+demand — up to one per printer plus one for the hot folder — so one slow label never holds
+another printer's conversion; the extra children end when their label is done.
+:class:`Converter` is what the daemon uses for every path (printer workers, the hot folder's
+check, previews); it keeps recent results so a label checked by the hot folder is not rendered
+again for its job.
 
 The child imports the conversion stack (numpy, Pillow, cairosvg, pdfium), so the daemon itself
 stays small until it converts something.
@@ -11,10 +19,14 @@ stays small until it converts something.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing as mp
+import os
 import signal
 import threading
+import time
+from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -25,11 +37,27 @@ from .spec import PrinterSpec
 log = logging.getLogger(__name__)
 
 
-def _child(conn: Connection) -> None:  # pragma: no cover - runs in the child process
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the child process
+    """End this renderer when the daemon is gone (even after a SIGKILL), so a label being
+    rendered never outlives it. (A thread, not PR_SET_PDEATHSIG: that fires when the *thread*
+    that started the child ends.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _child(conn: Connection, preload: bool = True, parent: int = 0) -> None:  # pragma: no cover - child
+    if parent:
+        _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .convert import convert
 
-    _preload()
+    if preload:
+        _preload()
     conn.send(("ready",))
     while True:
         try:
@@ -75,9 +103,10 @@ def _rebuild(name: str, message: str) -> PrintstationError:
 class Isolate:
     """One warm conversion child; calls are serialised (the child converts one label at a time)."""
 
-    def __init__(self, timeout: float = 30.0) -> None:
+    def __init__(self, timeout: float = 30.0, context: str = "spawn", preload: bool = True) -> None:
         self.timeout = timeout
-        self._ctx = mp.get_context("spawn")
+        self.preload = preload
+        self._ctx = mp.get_context(context)
         self._lock = threading.Lock()
         self._proc: Any = None
         self._conn: Connection | None = None
@@ -97,11 +126,17 @@ class Isolate:
             return self._conn
         self._kill()
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_child, args=(child,), name="printstation-convert", daemon=True)
+        proc = self._ctx.Process(target=_child, args=(child, self.preload, os.getpid()), name="printstation-convert", daemon=True)
         proc.start()
         child.close()
-        if not parent.poll(60) or parent.recv() != ("ready",):
+        try:
+            ready = parent.poll(60) and parent.recv() == ("ready",)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             proc.kill()
+            proc.join(5)
+            parent.close()
             raise BadInput("the conversion process did not start")
         self._proc, self._conn = proc, parent
         log.debug("conversion process %s started", proc.pid)
@@ -119,7 +154,7 @@ class Isolate:
 
     def convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> list[bytes]:
         """:func:`printstation.convert.convert` in the child; RenderTimeout after ``timeout``."""
-        limit = self.timeout if timeout is None else timeout
+        limit = min(self.timeout if timeout is None else timeout, spec.render_timeout or float("inf"))
         with self._lock:
             conn = self._ensure()
             try:
@@ -150,21 +185,174 @@ class Isolate:
             self._kill()
 
 
+class ConversionAborted(PrintstationError):
+    """A conversion cut short because the daemon stops: the job stays queued, the file stays."""
+
+
+class RendererPool:
+    """Warm conversion children shared by every caller: ``size`` kept warm, more started when
+    all are busy (up to ``max_size``), so a slow label holds one child and nobody else's."""
+
+    def __init__(self, size: int = 2, timeout: float = 30.0, max_size: int | None = None) -> None:
+        self.size = max(1, size)
+        self.max_size = max(self.size, max_size or self.size)
+        self.timeout = timeout
+        self._cv = threading.Condition()
+        self._idle: list[Isolate] = []
+        self._all: list[Isolate] = []
+        self._retired_restarts = 0
+        self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        """The first live child's pid (None when none runs)."""
+        with self._cv:
+            children = list(self._all)
+        return next((c.pid for c in children if c.pid is not None), None)
+
+    @property
+    def pids(self) -> list[int]:
+        with self._cv:
+            children = list(self._all)
+        return [p for p in (c.pid for c in children) if p is not None]
+
+    @property
+    def restarts(self) -> int:
+        with self._cv:
+            return self._retired_restarts + sum(c.restarts for c in self._all)
+
+    def start(self) -> None:
+        """Start one warm child now (a warm-up)."""
+        child = self._acquire()
+        try:
+            child.start()
+        finally:
+            self._release(child)
+
+    def _acquire(self) -> Isolate:
+        with self._cv:
+            while True:
+                if self._closed:
+                    raise ConversionAborted("the conversion processes are stopped (shutting down)")
+                if self._idle:
+                    # Prefer a child that is already running (warm).
+                    warm = [c for c in self._idle if c.pid is not None]
+                    child = (warm or self._idle)[-1]
+                    self._idle.remove(child)
+                    return child
+                if len(self._all) < self.max_size:
+                    child = Isolate(self.timeout)
+                    self._all.append(child)
+                    return child
+                self._cv.wait()
+
+    def _release(self, child: Isolate) -> None:
+        with self._cv:
+            if self._closed or len(self._all) > self.size:
+                self._all.remove(child)  # a burst child: it ends with its label
+                self._retired_restarts += child.restarts
+                retire = True
+            else:
+                self._idle.append(child)
+                retire = False
+            self._cv.notify()
+        if retire:
+            child.close()
+
+    def convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> list[bytes]:
+        """:meth:`Isolate.convert` in a free child (started when all are busy)."""
+        child = self._acquire()
+        try:
+            return child.convert(data, spec, timeout)
+        except Exception:
+            if self._closed:  # killed by abort(): not this label's fault
+                raise ConversionAborted("conversion stopped: the daemon is shutting down") from None
+            raise
+        finally:
+            self._release(child)
+
+    def abort(self) -> None:
+        """Shutting down: no new conversion, and the running ones are killed now (their callers
+        get :class:`ConversionAborted` and keep the job or file for the next start)."""
+        with self._cv:
+            self._closed = True
+            busy = [c for c in self._all if c not in self._idle]
+            self._cv.notify_all()
+        for c in busy:
+            pid = c.pid
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.close()
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            children = list(self._idle)
+            self._idle.clear()
+            for c in children:
+                self._all.remove(c)
+            self._cv.notify_all()
+        for c in children:
+            c.close()
+
+
 class Converter:
     """Convert for the daemon: native ZPL for a ZPL printer in-process (a cheap passthrough, no
-    round trip), everything else in the isolated child with its hard time limit."""
+    round trip), everything else in a renderer child with its hard time limit. Results are kept
+    (by content hash and printer spec, up to :data:`KEEP_BYTES`) so the label the hot folder
+    checked is not rendered a second time for its job."""
 
-    def __init__(self, timeout: float = 30.0) -> None:
-        self.isolate = Isolate(timeout)
+    KEEP_BYTES = 64 * 1024 * 1024
+
+    def __init__(self, timeout: float = 30.0, renderers: int = 2, max_renderers: int | None = None) -> None:
+        self.isolate = RendererPool(renderers, timeout, max_renderers)
+        self._kept: "OrderedDict[tuple[str, PrinterSpec], list[bytes]]" = OrderedDict()
+        self._kept_bytes = 0
+        self._lock = threading.Lock()
 
     def convert(self, data: bytes, spec: PrinterSpec) -> list[bytes]:
         from .render.sniff import sniff
 
+        key = (hashlib.sha256(data).hexdigest(), spec)
+        with self._lock:
+            hit = self._kept.get(key)
+            if hit is not None:
+                self._kept.move_to_end(key)
+                return list(hit)
         if spec.lang == "zpl" and sniff(data).kind == "zpl":
             from .convert import convert
 
-            return convert(data, spec)
-        return self.isolate.convert(data, spec)
+            try:
+                out = convert(data, spec)
+            except PrintstationError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a parser bug is this label's failure
+                raise BadInput(f"cannot read this ZPL: {type(exc).__name__}") from None
+        else:
+            out = self.isolate.convert(data, spec)
+        self._keep(key, out)
+        return list(out)
+
+    def _keep(self, key: tuple[str, PrinterSpec], out: list[bytes]) -> None:
+        size = sum(len(b) for b in out)
+        if size > self.KEEP_BYTES // 4:
+            return
+        with self._lock:
+            old = self._kept.pop(key, None)
+            if old is not None:
+                self._kept_bytes -= sum(len(b) for b in old)
+            self._kept[key] = list(out)
+            self._kept_bytes += size
+            while self._kept_bytes > self.KEEP_BYTES and self._kept:
+                _, dropped = self._kept.popitem(last=False)
+                self._kept_bytes -= sum(len(b) for b in dropped)
+
+    def abort(self) -> None:
+        """Stop converting now (shutdown): see :meth:`RendererPool.abort`."""
+        self.isolate.abort()
 
     def close(self) -> None:
         self.isolate.close()

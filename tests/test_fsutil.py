@@ -34,3 +34,35 @@ def test_temp_name_is_hidden_and_skipped_as_tmp():
     assert name.startswith(".label.pdf.") and name.endswith(".tmp")
     assert temp_name("label.pdf") != name
     assert len(temp_name("n" * 255)) <= 255
+
+
+def test_atomic_write_never_replaces_a_special_file(tmp_path):
+    target = tmp_path / "target.bin"
+    target.write_bytes(b"theirs")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for special in (link, fifo):
+        with pytest.raises(OSError, match="not a regular file"):
+            atomic_write(special, b"ours")
+    assert link.is_symlink() and target.read_bytes() == b"theirs" and fifo.is_fifo()
+    # special="write": written in place through the link, the link stays a link.
+    atomic_write(link, b"ours", special="write")
+    assert link.is_symlink() and target.read_bytes() == b"ours"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link", "target.bin"]
+
+
+def test_read_regular_never_follows_or_reads_special_files(tmp_path):
+    from printstation.fsutil import read_regular
+
+    (tmp_path / "ok").write_bytes(b"12345")
+    assert read_regular(tmp_path / "ok", 5) == b"12345"
+    with pytest.raises(OSError, match="larger than 4 bytes"):
+        read_regular(tmp_path / "ok", 4)
+    (tmp_path / "link").symlink_to(tmp_path / "ok")
+    with pytest.raises(OSError, match="symlink"):
+        read_regular(tmp_path / "link", 100)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(OSError, match="FIFO"):
+        read_regular(tmp_path / "fifo", 100)  # not blocked waiting for a writer

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, PrintstationError, UsageError
+from ..names import printable
 
 DEFAULT_API = "http://127.0.0.1:8631"
 #: What to do when the daemon does not answer (appended to the "cannot reach" error).
@@ -153,7 +154,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _describe(job: dict[str, Any]) -> str:
     extra = f" ({job['name']})" if job.get("name") else ""
     err = f": {job['error']}" if job.get("error") and job["state"] == "failed" else ""
-    return f"job {job['id']} {job['state']} on {job['printer']}{extra}{err}"
+    return printable(f"job {job['id']} {job['state']} on {job['printer']}{extra}{err}")
 
 
 def trouble_note(body: dict[str, Any]) -> str:
@@ -215,7 +216,7 @@ def cmd_print(args: argparse.Namespace) -> int:
         for (f, _), kind in zip(blobs, kinds):  # every file is checked before any is queued
             check_label(f, kind, printer)
         for f, data in blobs:
-            params: dict[str, Any] = {"name": Path(f).name if f != "-" else "stdin", "printer": printer["name"]}
+            params: dict[str, Any] = {"name": printable(Path(f).name) if f != "-" else "stdin", "printer": printer["name"]}
             if args.copies:
                 params["copies"] = args.copies
             if args.key:
@@ -225,11 +226,11 @@ def cmd_print(args: argparse.Namespace) -> int:
             try:
                 status, job = client.call_status("POST", "/jobs", params=params, content=data)
             except (UsageError, BadInput) as exc:
-                print(f"printstation: error: {f}: {exc}", file=sys.stderr)
+                print(f"printstation: error: {printable(f)}: {exc}", file=sys.stderr)
                 failed += 1
                 continue
             if job["state"] == "failed":  # refused at once (e.g. a label too large for the media)
-                print(f"printstation: error: {f}: job {job['id']} failed: {job.get('error')}", file=sys.stderr)
+                print(f"printstation: error: {printable(f)}: job {job['id']} failed: {job.get('error')}", file=sys.stderr)
                 refused += 1
                 continue
             prefix = f"{f}: " if len(blobs) > 1 else ""
@@ -267,6 +268,7 @@ def _wait_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:
 def _table(rows: list[list[str]], head: list[str], wide: bool = True) -> None:
     """Columns padded to their widest cell. The last column is wrapped under itself to the
     terminal's width unless ``wide`` (the whole text on one line); it is never cut."""
+    rows = [[printable(str(c)) for c in r] for r in rows]  # no ESC sequence or newline reaches the terminal
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
     indent = sum(w + 2 for w in widths[:-1])
     room = shutil.get_terminal_size((120, 24)).columns - indent

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import BadInput, UsageError
 from ..fsutil import atomic_write
@@ -70,11 +73,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: Largest input read (the queue's own limit); /dev/zero or an endless pipe is refused, not read.
+MAX_INPUT = 64 * 1024 * 1024
+
+
+def read_limited(fh: BinaryIO, name: str, limit: int | None = None) -> bytes:
+    """At most ``limit`` (default :data:`MAX_INPUT`) bytes of ``fh``; more is a one-line BadInput."""
+    limit = MAX_INPUT if limit is None else limit
+    data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BadInput(f"{name}: input larger than {limit // (1024 * 1024)} MiB: refused")
+    return data
+
+
 def _read(path: str) -> bytes:
     if path == "-":
-        return sys.stdin.buffer.read()
+        return read_limited(sys.stdin.buffer, "stdin")
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            return read_limited(fh, path)
     except IsADirectoryError:
         raise UsageError(f"{path} is a directory") from None
     except FileNotFoundError:
@@ -83,16 +100,31 @@ def _read(path: str) -> bytes:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..convert import convert
-    from ..guard import time_limit
+def _convert(data: bytes, spec: PrinterSpec) -> list[bytes]:
+    """Convert in a child process killed after ``render_timeout`` (as the daemon does): a
+    renderer stuck in C code cannot be interrupted from inside."""
+    from ..errors import RenderTimeout
+    from ..isolate import Isolate
 
+    import threading
+
+    # fork is cheap and safe in the single-threaded CLI; spawn when embedded in a threaded host.
+    iso = Isolate(spec.render_timeout, context="fork" if threading.active_count() == 1 else "spawn",
+                  preload=False)
+    try:
+        return iso.convert(data, spec)
+    except RenderTimeout:
+        raise RenderTimeout(f"rendering took longer than {spec.render_timeout:g} s: refused") from None
+    finally:
+        iso.close()
+
+
+def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     if spec.lang == "png" and args.output == "-" and sys.stdout.isatty():
         raise UsageError("PNG is binary and stdout is a terminal: use -o FILE (or pipe it)")
     data = _read(args.input)
-    with time_limit(spec.render_timeout):
-        labels = convert(data, spec)
+    labels = _convert(data, spec)
     if not labels:
         raise BadInput("input holds no label")
     out = args.output
@@ -116,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
 def _write(path: str, data: bytes) -> None:
     """Write an output file atomically; an unwritable path is a one-line usage error."""
     try:
-        atomic_write(path, data, fsync=False)
+        # A symlink, FIFO or device (-o /dev/usb/lp0) is written in place, never replaced.
+        atomic_write(path, data, fsync=False, special="write")
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        why = "a FIFO with no reader" if exc.errno == errno.ENXIO else \
+            "a symlink to a missing file" if exc.errno == errno.ENOENT and os.path.islink(path) else exc.strerror or exc
+        raise UsageError(f"cannot write {path}: {why}") from None

@@ -222,8 +222,10 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
     its ZPL out in 203-dpi dots; a 300-dpi Zebra would otherwise print it at two thirds size).
     """
     from ..render.sniff import split_zpl
+    from .zpl_guard import check_stream
 
     out: list[bytes] = []
+    check_stream(zpl)  # ~XA without ^XA, giant numbers, truncated formats/graphics: one clear reason
     formats = split_zpl(zpl)
     layout = LayoutCheck(spec, design_dpi)  # each field's extent against the media
     for i, fmt in enumerate(formats):

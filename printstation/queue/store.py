@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -38,8 +39,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import BadInput, PrintstationError, UsageError
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, read_regular
+from ..names import base_name, printable
 
+log = logging.getLogger(__name__)
+
+#: ``PRAGMA user_version`` of the queue database this code writes.
+SCHEMA_VERSION = 1
 STATES = ("queued", "sending", "done", "failed", "canceled", "interrupted")
 #: States a job does not leave by itself.
 FINAL_STATES = frozenset({"done", "failed", "canceled", "interrupted"})
@@ -95,6 +101,10 @@ class StoreLocked(PrintstationError):
     """Another daemon holds the data dir."""
 
 
+class QueueDamaged(PrintstationError):
+    """The queue database cannot be trusted (corrupt, or missing while job files remain)."""
+
+
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -137,16 +147,18 @@ class JobStore:
         self.data_dir = Path(data_dir)
         self.jobs_dir = self.data_dir / "jobs"
         try:
-            self.jobs_dir.mkdir(parents=True, exist_ok=True)
+            self.jobs_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"cannot create data dir {self.data_dir}: {exc.strerror or exc}") from None
-        self._lockfile = open(self.data_dir / "printstation.lock", "a+")
+        self._lockfile = os.fdopen(os.open(self.data_dir / "printstation.lock",
+                                           os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600), "a+")
         try:
             fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lockfile.close()
             raise StoreLocked(f"data dir {self.data_dir} is in use by another printstation daemon") from None
         self.path = self.data_dir / "queue.sqlite3"
+        self._check_db()  # damaged, or missing while job files remain: one line, exit 1
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = sqlite3.Row
@@ -160,8 +172,51 @@ class JobStore:
             self._db.execute("ALTER TABLE jobs ADD COLUMN fit INTEGER NOT NULL DEFAULT 0")
         self._listeners: list[Callable[[Job], None]] = []
         self._remove_orphans()
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")  # the schema this code wrote
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _check_db(self) -> None:
+        """Before opening: a damaged database, or a missing (emptied) one while ``jobs/`` still
+        holds job files, is refused with one line instead of a traceback or an empty queue; a
+        new one is created 0600."""
+        try:
+            fresh = not self.path.exists() or self.path.stat().st_size == 0
+            if fresh:
+                own = {self.path.name + x for x in ("", "-wal", "-shm", "-journal")}
+                # A database moved aside next to it (queue.sqlite3.bad): the operator chose to start empty.
+                moved = [f for f in self.data_dir.glob(self.path.name + "*") if f.name not in own]
+                left = [f for f in self.jobs_dir.iterdir() if f.name.split(".", 1)[0].isdigit()]
+                if left and not moved:
+                    raise QueueDamaged(
+                        f"queue database {self.path} is missing or empty but {self.jobs_dir} still holds "
+                        f"{len(left)} job file(s): refusing to start with an empty queue (restore the "
+                        f"database, or move {self.jobs_dir} aside to start empty)")
+                for x in ("-wal", "-shm", "-journal"):  # the old database's journal: never replayed
+                    stale = self.path.with_name(self.path.name + x)
+                    if stale.exists():
+                        stale.rename(stale.with_name(f"{stale.name}.stale-{int(time.time())}"))
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+                return
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            try:
+                check = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
+                if check != ["ok"]:
+                    raise sqlite3.DatabaseError("; ".join(str(c) for c in check[:3]))
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+            finally:
+                db.close()
+            if version > SCHEMA_VERSION:
+                raise QueueDamaged(f"queue database {self.path} has schema version {version}, newer than this "
+                                   f"printstation ({SCHEMA_VERSION}): upgrade printstation or move it aside")
+        except sqlite3.DatabaseError as exc:
+            self._lockfile.close()
+            raise QueueDamaged(f"queue database {self.path} is damaged: {exc} "
+                               "(move it aside to start empty)") from None
+        except BaseException:
+            self._lockfile.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -196,6 +251,8 @@ class JobStore:
             top = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM jobs").fetchone()[0]
             ids = {r[0] for r in self._db.execute("SELECT id FROM jobs WHERE id > ?", (top - 1000,))}
         for f in self.jobs_dir.iterdir():
+            if f.is_symlink() or not f.is_file():
+                continue  # not a file the store wrote: never removed
             stem = f.name.split(".", 1)[0]
             if f.name.startswith(".") and f.name.endswith(".tmp"):
                 f.unlink(missing_ok=True)
@@ -218,8 +275,10 @@ class JobStore:
             raise UsageError(f"copies {copies} out of range (1..{MAX_COPIES})")
         if key is not None and not (0 < len(key) <= 200):
             raise UsageError("idempotency key must be 1..200 characters")
-        if name is not None:
-            name = os.path.basename(name.replace("\\", "/"))[:255] or None
+        if name is not None:  # control characters and undecodable bytes escaped (logs, terminals)
+            name = printable(base_name(name))[:255] or None
+        if source_ref is not None:
+            source_ref = printable(source_ref)[:1024]
         with self._lock:
             if key is not None:
                 existing = self.find_key(key)
@@ -316,14 +375,17 @@ class JobStore:
         return bytes(row[0])
 
     def converted(self, job_id: int, ext: str) -> bytes | None:
-        try:
-            return self.converted_path(job_id, ext).read_bytes()
+        try:  # never through a planted symlink, FIFO or device: such a file is converted again
+            return read_regular(self.converted_path(job_id, ext), MAX_PAYLOAD * 8)
         except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("job %s: %s not used: %s", job_id, self.converted_path(job_id, ext), exc.strerror or exc)
             return None
 
     def save_converted(self, job_id: int, ext: str, data: bytes) -> None:
         # Not fsynced: after a crash a missing file is simply converted again (same bytes).
-        atomic_write(self.converted_path(job_id, ext), data, fsync=False)
+        atomic_write(self.converted_path(job_id, ext), data, fsync=False, mode=0o640)
 
     # -- transitions -------------------------------------------------------------------------------
 
@@ -439,4 +501,5 @@ class JobStore:
             return {r[0] for r in self._db.execute("SELECT name FROM printers WHERE paused=1")}
 
 
-__all__ = ["Conflict", "FINAL_STATES", "Job", "JobStore", "NotFound", "STATES", "StoreLocked", "iso"]
+__all__ = ["Conflict", "FINAL_STATES", "Job", "JobStore", "NotFound", "QueueDamaged", "STATES", "StoreLocked",
+           "iso"]

@@ -84,6 +84,8 @@ class PrinterWorker:
         self.state = "paused" if paused else "idle"
         self.reason: str | None = "paused by operator" if paused else None
         self.current: int | None = None
+        #: The job being converted (an error escaping its conversion fails it: poison never blocks).
+        self.current_job: int | None = None
         self._trouble: str | None = None  # "status" or "transport" while the printer is unwell
         self._next_try = 0.0
         self._backoff = BACKOFF_MIN
@@ -159,12 +161,36 @@ class PrinterWorker:
                 self._cond.wait(seconds)
 
     def _run(self) -> None:
+        last_error = None
         while not self._stopping:
+            job = None
             try:
                 self._step()
+                last_error = None
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the printer's queue
-                self._wait(self._worker_error(exc))
+                from ..storage import is_disk_full
+
+                if is_disk_full(exc):  # not the job's fault: wait for space, the job stays queued
+                    self._wait(self._worker_error(exc))
+                    continue
+                job = self.current_job
+                what = f"{type(exc).__name__}: {exc}"
+                if what != last_error:  # logged once, not once per retry
+                    log.exception("printer %s: worker error%s", self.name, f" on job {job}" if job else "")
+                last_error = what
+                if job is not None and self._fail_poison(job, f"internal error: {type(exc).__name__}"):
+                    continue
+                self._wait(1.0)
+            finally:
+                self.current_job = None
         self.transport.close()
+
+    def _fail_poison(self, job_id: int, reason: str) -> bool:
+        """Fail the job that broke a step so the next one goes on; False when even that fails."""
+        try:
+            return self.store.fail(job_id, reason) is not None
+        except Exception:  # noqa: BLE001
+            return False
 
     def _step(self) -> None:
         if self.manual_paused:
@@ -186,7 +212,9 @@ class PrinterWorker:
             return
         if not self._printer_ready():
             return
+        self.current_job = job.id  # only while converting: a send error is the transport's business
         data = self._prepare(job)
+        self.current_job = None
         if data is None or self._stopping or self.manual_paused:
             return
         self._send(job, data)
@@ -268,8 +296,16 @@ class PrinterWorker:
             if not data:
                 raise PrintstationError("the label converts to nothing")
         except PrintstationError as exc:
+            if type(exc).__name__ == "ConversionAborted":  # shutting down: converted after the restart
+                self._wait(0.5)
+                return None
             log.warning("job %s (%s): %s", job.id, job.name or job.source, exc)
             self.store.fail(job.id, str(exc))
+            return None
+        except Exception as exc:  # noqa: BLE001 - poison never blocks the queue: this job fails
+            reason = f"conversion failed: {type(exc).__name__}"
+            log.warning("job %s (%s): %s", job.id, job.name or job.source, reason)
+            self.store.fail(job.id, reason)
             return None
         self._keep_converted(job.id, data)
         return data

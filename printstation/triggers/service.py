@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from .. import metrics
 from ..errors import PrintstationError
+from ..names import preview
 from ..spec import PrinterSpec
 from .rules import COMMANDS, ScanSettings, normalize
 from .state import TriggerState
@@ -124,11 +125,16 @@ class ScanService:
 
     # ------------------------------------------------------------------------------------
     def scan(self, code: str, *, printer: str | None = None, scanner: str = "api",
-             debounce: bool = True, debounce_ms: int | None = None) -> dict[str, Any]:
-        """Run one scanned code through the rules; returns the scan log record."""
+             debounce: bool = True, debounce_ms: int | None = None,
+             shown: str | None = None) -> dict[str, Any]:
+        """Run one scanned code through the rules; returns the scan log record.
+
+        ``shown`` replaces the code in the scan log and the log line (a hot-folder ``.txt`` line
+        is recorded as a redacted preview, never in full)."""
         code = normalize(code)
         target = printer or self.default_printer
-        rec: dict[str, Any] = {"ts": time.time(), "scanner": scanner, "printer": target, "code": code,
+        rec: dict[str, Any] = {"ts": time.time(), "scanner": scanner, "printer": target,
+                               "code": code if shown is None else shown,
                                "action": None, "ref": None}
         if not code:
             return self._record(rec, Outcome("ignored", detail="empty code"))
@@ -144,13 +150,19 @@ class ScanService:
             target = rec["printer"] = m.printer
         if target not in self.printers:
             return self._record(rec, Outcome("failed", detail=f"no printer named {target!r}"))
+        if shown is not None and m.ref:  # a hot-folder line: what the rule took from it is not kept either
+            rec["ref"] = preview(m.ref)
         try:
             out = self._act(m.action, m.ref, target, scanner)
         except PrintstationError as exc:
             out = Outcome("failed", detail=str(exc))
         except Exception as exc:  # a daemon stays up: record the fault, keep scanning
-            log.exception("scan %r (%s) failed", code, m.action)
+            log.exception("scan %r (%s) failed", rec["code"], m.action)
             out = Outcome("failed", detail=f"internal error: {type(exc).__name__}: {exc}")
+        if shown is not None and out.detail:
+            out.detail = out.detail.replace(code, shown)
+            if m.ref and len(m.ref) >= 6:
+                out.detail = out.detail.replace(m.ref, preview(m.ref))
         return self._record(rec, out)
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:

@@ -77,6 +77,7 @@ class Triggers:
                                  default_printer=cfg.default_printer, labels=self.fetcher, control=daemon,
                                  find_box=self.sync.find_box if self.sync else None)
         self.hotfolder = None
+        self._own_converter: Any = None
         self.scanners: list[ScannerThread] = []
 
     @classmethod
@@ -92,14 +93,16 @@ class Triggers:
         cfg = self.daemon.config
         hf = cfg.hotfolder
         if hf.enabled:
-            from ..convert import convert
             from .hotfolder import HotFolder
 
             try:
+                # The check runs in the daemon's renderer children under render_timeout, and its
+                # result is kept for the job (the label is rendered once).
                 self.hotfolder = HotFolder(hf.path, self.daemon, printers=self.scans.printers,
                                            default_printer=cfg.default_printer, scans=self.scans,
                                            settle_ms=hf.settle_ms, keep_days=hf.keep_days,
-                                           validate=lambda data, spec: convert(data, spec))
+                                           max_mb=getattr(hf, "max_mb", 32), validate=self._converter().convert,
+                                           keep=self._keep_converted)
                 self.hotfolder.start()
             except Exception as exc:  # noqa: BLE001
                 log.error("hot folder %s not started: %s", hf.path, exc)
@@ -115,6 +118,24 @@ class Triggers:
             self._add_scanner(StreamSource(), None, self.settings.debounce_ms, "stdin")
         if self.sync is not None:
             self.sync.start()
+
+    def _converter(self) -> Any:
+        conv = getattr(self.daemon, "converter", None)
+        if conv is None:  # a daemon stand-in without renderers: isolate anyway
+            from ..isolate import Converter
+
+            conv = self._own_converter = Converter()
+        return conv
+
+    def _keep_converted(self, job: Any, printer: str, labels: list[bytes]) -> None:
+        """Store the hot folder's conversion as the job's printer bytes (unless the worker did)."""
+        store = getattr(self.daemon, "store", None)
+        worker = getattr(self.daemon, "workers", {}).get(printer)
+        data = b"".join(labels)
+        if store is None or worker is None or not data or getattr(job, "state", None) != "queued":
+            return
+        if store.converted(job.id, worker.ext) is None:
+            store.save_converted(job.id, worker.ext, data)
 
     def _add_scanner(self, src: Any, printer: str | None, debounce_ms: int, name: str) -> None:
         def on_code(code: str, scanner: str) -> None:
@@ -132,6 +153,8 @@ class Triggers:
             self.hotfolder.stop()
         if self.sync is not None:
             self.sync.stop()
+        if self._own_converter is not None:
+            self._own_converter.close()
         for c in (getattr(self.fetcher, "wb", None), getattr(self.fetcher, "ali", None)):
             close = getattr(c, "close", None)
             if close:

@@ -200,9 +200,11 @@ def test_txt_list_unmatched_lines_reported(tmp_path, store, printers, enc):
     finally:
         folder.stop()
     text = (hot / ".failed" / "list.txt.error.txt").read_text()
-    assert "line 3: hello world: unmatched" in text and "line 4: PS:PAUSE" in text
+    # Lines are named by number and a redacted preview, never copied in full.
+    assert "line 3: 'hell…' (11 chars): unmatched" in text and "line 4: 'PS:P…' (8 chars)" in text
+    assert "hello world" not in text and "PS:PAUSE" not in text
     recs = folder.scans.recent()
-    assert [r["code"] for r in recs] == ["PS:PAUSE", "hello world"]
+    assert [r["code"] for r in recs] == ["'PS:P…' (8 chars)", "'hell…' (11 chars)"]
 
 
 def test_keep_days_cleanup(tmp_path, store, printers):

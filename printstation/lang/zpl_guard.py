@@ -1,0 +1,63 @@
+"""Poison ZPL refused before passthrough, each with a one-line reason.
+
+A ZPL stream goes to the printer byte for byte, so what the printer would misread must be caught
+here: a "format" with ``~XA`` but no ``^XA`` start, a position or size with thousands of digits
+(``^FO`` + 5,000 digits used to crash the parser), a stream that ends inside a format (``^XA``
+after the last ``^XZ``), and binary graphic data (``^GFB``/``^GFC``) shorter than it declares —
+the printer would swallow the following jobs' bytes as the rest of the picture.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import BadInput
+
+#: Longest number a parameter of the commands below may have (dots, counts, sizes).
+MAX_DIGITS = 7
+#: Commands whose parameters are numbers (positions, sizes, counts) — not field data.
+_NUMERIC = re.compile(rb"[\^~](F[OTB]|L[HTSL]|PW|PQ|BY|G[BCDE]|PR|MD|SD|A[0-9A-Z@]|B[0-9A-Z])([^\^~]*)", re.I)
+_LONG = re.compile(rb"\d{%d,}" % (MAX_DIGITS + 1))
+_GF = re.compile(rb"\^GF([ABC]),(\d*),(\d*),(\d*),", re.I)
+_START = re.compile(rb"\^XA", re.I)
+_END = re.compile(rb"\^XZ", re.I)
+
+
+def check_format(fmt: bytes, index: int) -> None:
+    """Refuse one ``…^XZ`` format the printer would misread (``index`` counts from 0)."""
+    label = f"ZPL label {index + 1}"
+    start = _START.search(fmt)
+    if start is None:
+        raise BadInput(f"{label} has no ^XA start command before its ^XZ")
+    for m in _NUMERIC.finditer(fmt, start.end()):
+        long = _LONG.search(m.group(2))
+        if long is not None:
+            cmd = m.group(0)[:3].decode("latin-1")
+            raise BadInput(f"{label}: {cmd} has a number with {len(long.group(0))} digits "
+                           f"(at most {MAX_DIGITS})")
+    for m in _GF.finditer(fmt, start.end()):
+        if any(len(g) > MAX_DIGITS for g in m.groups()[1:]):
+            raise BadInput(f"{label}: ^GF has a number with more than {MAX_DIGITS} digits")
+        if m.group(1).upper() == b"A" or not m.group(2):
+            continue  # ASCII hex ends at the next command; binary data is counted
+        total = int(m.group(2))
+        have = len(fmt) - m.end() - 3  # up to the closing ^XZ
+        if have < total:
+            raise BadInput(f"{label}: truncated ^GF graphic ({have} of {total} bytes)")
+
+
+def check_stream(zpl: bytes) -> None:
+    """Refuse a ZPL stream with a poisoned format or one that ends inside a format."""
+    from ..render.sniff import split_zpl
+
+    last = None
+    for last in _END.finditer(zpl):
+        pass
+    tail = zpl[last.end():] if last is not None else zpl
+    if re.search(rb"[\^~]XA", tail, re.I):
+        raise BadInput("truncated ZPL: the last label starts (^XA) but never ends (no ^XZ)")
+    for i, fmt in enumerate(split_zpl(zpl)):
+        check_format(fmt, i)
+
+
+__all__ = ["MAX_DIGITS", "check_format", "check_stream"]
