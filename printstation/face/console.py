@@ -165,13 +165,13 @@ def market_health() -> dict[str, dict[str, Any]]:
     return out
 
 
-_PREVIEW_KIND: dict[int, str] = {}
-
-
 def preview_kind(d: Any, job_id: int) -> str:
     """``"png"`` (``/jobs/{id}/preview.png`` renders it) or ``"fields"`` (native ZPL: the printer
     draws it; ``/jobs/{id}/fields`` lists what it prints). Cached: a job's bytes never change."""
-    kind = _PREVIEW_KIND.get(job_id)
+    cache: dict[int, str] | None = getattr(d, "_console_previews", None)
+    if cache is None:
+        cache = d._console_previews = {}
+    kind = cache.get(job_id)
     if kind is None:
         from ..render.sniff import sniff
 
@@ -179,9 +179,9 @@ def preview_kind(d: Any, job_id: int) -> str:
             kind = "fields" if sniff(d.store.payload(job_id)).kind == "zpl" else "png"
         except PrintstationError:
             kind = "none"
-        if len(_PREVIEW_KIND) > 10_000:
-            _PREVIEW_KIND.clear()
-        _PREVIEW_KIND[job_id] = kind
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[job_id] = kind
     return kind
 
 
