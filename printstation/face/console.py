@@ -7,6 +7,7 @@ Origin and Sec-Fetch-Site checks, so the page works only same-origin)::
     GET  /console/state[?printer=&state=&limit=]   printers, jobs, scans, today's counts, markets
     GET  /jobs/{id}/fields       a native ZPL job's fields (it has no raster preview)
     GET  /events                 Server-Sent Events (printstation.face.events)
+    GET  /login                  {"required": bool, "ok": bool}: must the page ask for the token?
     POST /login                  {"token": "…"} → a session cookie (when [api] token_file is set)
     POST /logout                 clears it
 
@@ -123,6 +124,13 @@ api.session_ok = session_ok
 def _tcp_token(req: Request) -> str | None:
     app = getattr(req.exchange.server, "handler", None)
     return getattr(app, "token", None) if getattr(app, "tcp", False) else None
+
+
+@route("GET", r"/login")
+def login_state(d: Any, req: Request) -> Result:
+    """``{"required": bool, "ok": bool}``: whether the page must ask for the token first."""
+    token = _tcp_token(req)
+    return 200, {"required": bool(token), "ok": not token or session_ok(token, req.headers, "GET")}
 
 
 @route("POST", r"/login")

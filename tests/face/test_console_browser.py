@@ -217,3 +217,44 @@ def test_readable_on_desktop_and_phone(station, open_page, viewport, tmp_path):
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], sel
     page.screenshot(path=str(tmp_path / f"console-{viewport['width']}.png"), full_page=True)
     assert console.errors == []
+
+
+def test_login_with_the_api_token(tmp_path, open_page):
+    tok = tmp_path / "token"
+    tok.write_text("console-token-0123456789abcdef\n")
+    with RecordingSink() as a:
+        cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [{"name": "zebra", "uri": a.uri}],
+                           api={"token_file": str(tok)})
+        with running(cfg) as d:
+            url = d.api.url
+            page, console = open_page(url + "/")
+            page.locator("#login").wait_for()
+            assert page.locator('[data-printer="zebra"]').count() == 0
+            page.locator('input[name="token"]').fill("wrong-token-0123456789")
+            page.locator('button[data-action="login"]').click()
+            page.locator("#notice.bad").wait_for()
+            assert page.locator("#login").is_visible()
+            page.locator('input[name="token"]').fill("console-token-0123456789abcdef")
+            page.locator('button[data-action="login"]').click()
+            page.locator('[data-printer="zebra"]').wait_for()
+            page.locator('#live[data-live="live"]').wait_for()
+            (cookie,) = page.context.cookies()
+            assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == ("ps_session", True, "Strict")
+            assert "console-token" not in cookie["value"]
+            assert page.evaluate("() => document.cookie") == ""  # no script can read it
+            job = submit_with_token(url, "console-token-0123456789abcdef")
+            page.locator(f'[data-job="{job["id"]}"]').wait_for()
+            page.locator('[data-printer="zebra"] button[data-action="pause"]').click()
+            wait_until(lambda: d.workers["zebra"].manual_paused)
+            page.locator('button[data-action="logout"]').click()
+            page.locator("#login").wait_for()
+            assert page.context.cookies() == []
+            # the only error is the refused wrong token
+            assert [e for e in console.errors if "401" not in e] == []
+
+
+def submit_with_token(url: str, token: str) -> dict:
+    r = httpx.post(url + "/jobs?name=t.zpl", content=wb_sticker_zpl("!TOKEN001"),
+                   headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert r.status_code == 201, r.text
+    return r.json()

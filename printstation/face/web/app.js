@@ -396,6 +396,9 @@
     upload([...ev.dataTransfer.files]);
   });
 
-  refresh();
-  connect();
+  // with [api] token_file set, ask for the token before anything else (no 401s to begin with)
+  call("GET", "/login").then((s) => {
+    if (s.required && !s.ok) showLogin();
+    else { refresh(); connect(); }
+  }).catch(() => { refresh(); connect(); });
 })();
