@@ -84,7 +84,7 @@ def test_printers_jobs_previews_and_hostile_names(station, open_page, tmp_path):
     # a hostile job name is text, not markup
     evil_row = page.locator(f'[data-job="{evil["id"]}"]')
     assert d.store.get(evil["id"]).name == HOSTILE
-    assert evil_row.locator("td.name").inner_text() == HOSTILE
+    assert evil_row.locator(".jobname").inner_text() == HOSTILE
     assert page.locator('img[src="x"]').count() == 0
     assert evil_row.locator("script").count() == 0
     assert page.evaluate("() => document.querySelectorAll('script').length") == 1  # /app.js only
@@ -171,7 +171,7 @@ def test_upload_drag_and_drop_and_scan(station, open_page, tmp_path):
     rec2 = wait_until(lambda: [r for r in d.triggers.scans.recent(5) if r["id"] > rec["id"]])[0]
     row = page.locator(f'[data-scan="{rec2["id"]}"]')
     row.wait_for()
-    assert row.locator("td.code").inner_text() == rec2["code"]
+    assert row.locator(".scancode").inner_text() == rec2["code"]
     assert page.locator('img[src="x"]').count() == 0
     assert console.errors == [] and console.dialogs == []
 

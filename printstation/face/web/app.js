@@ -29,7 +29,7 @@
     const d = typeof value === "number" ? new Date(value * 1000) : new Date(value);
     if (isNaN(d.getTime())) return String(value);
     const today = new Date();
-    const time = d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+    const time = d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false});
     return d.toDateString() === today.toDateString() ? time : d.toLocaleDateString() + " " + time;
   }
 
@@ -199,18 +199,17 @@
   const jobRows = new Map();  // job id → {row, sig}
 
   function jobRow(j) {
-    const source = j.source + (j.source_ref ? " " + j.source_ref : "") + (j.reprint_of ? " (reprint of " + j.reprint_of + ")" : "");
-    const times = [["queued", j.created], ["sent", j.sent], ["done", j.done]]
-      .filter(([, t]) => t).map(([k, t]) => k + " " + localTime(t)).join(", ");
+    const source = j.source + (j.source_ref ? " " + j.source_ref : "") + (j.reprint_of ? " · reprint of #" + j.reprint_of : "");
+    const times = [["queued", j.created], ["sent", j.sent], ["done", j.done]].filter(([, t]) => t)
+      .map(([k, t]) => el("div", {}, el("span", {class: "muted", text: k + " "}), localTime(t)));
     return el("tr", {data: {job: j.id, state: j.state}, id: "job-" + j.id},
       el("td", {class: "thumbcell"}, thumbnail(j)),
-      el("td", {class: "id"}, el("span", {text: "#" + j.id}), el("br"), el("span", {class: "muted", text: j.printer})),
-      el("td", {class: "name", text: j.name || "–"}),
-      el("td", {class: "source", text: source}),
-      el("td", {class: "copies", text: j.copies === null ? "1" : j.copies}),
+      el("td", {class: "id"}, el("b", {text: "#" + j.id}), el("div", {class: "muted", text: j.printer})),
+      el("td", {class: "name"}, el("div", {class: "jobname", text: j.name || "–"}), el("div", {class: "muted source", text: source})),
+      el("td", {class: "copies", text: "×" + (j.copies === null ? 1 : j.copies)}),
       el("td", {class: "jobstate"}, el("span", {class: "state", data: {state: j.state}, text: j.state}),
         j.error ? el("div", {class: "error", text: j.error}) : null),
-      el("td", {class: "times", text: times}),
+      el("td", {class: "times"}, ...times),
       el("td", {class: "actions"},
         REPRINTABLE.has(j.state) ? el("button", {type: "button", data: {action: "reprint"}, text: "reprint"}) : null,
         CANCELABLE.has(j.state) ? el("button", {type: "button", data: {action: "cancel"}, text: "cancel"}) : null));
@@ -229,25 +228,24 @@
       return row;
     });
     for (const id of [...jobRows.keys()]) if (!seen.has(id)) jobRows.delete(id);
-    if (!rows.length) rows.push(el("tr", {}, el("td", {colspan: 8, class: "muted", text: "no jobs"})));
+    if (!rows.length) rows.push(el("tr", {}, el("td", {colspan: 7, class: "muted", text: "no jobs"})));
     body.replaceChildren(...rows);
   }
 
   function renderScans(state) {
     const body = byId("scans");
     if (!state.scanning) {
-      body.replaceChildren(el("tr", {}, el("td", {colspan: 7, class: "muted", text: "scan triggers are not running"})));
+      body.replaceChildren(el("tr", {}, el("td", {colspan: 5, class: "muted", text: "scan triggers are not running"})));
       return;
     }
     const rows = state.scans.map((s) => el("tr", {data: {scan: s.id, outcome: s.outcome}},
-      el("td", {text: localTime(s.ts)}),
-      el("td", {text: s.scanner}),
-      el("td", {class: "code", text: s.code}),
-      el("td", {text: (s.action || "–") + (s.ref ? " " + s.ref : "")}),
-      el("td", {class: "outcome", text: s.outcome}),
+      el("td", {class: "time", text: localTime(s.ts)}),
+      el("td", {class: "code"}, el("div", {class: "scancode", text: s.code}), el("div", {class: "muted", text: s.scanner + (s.printer ? " → " + s.printer : "")})),
+      el("td", {}, el("div", {class: "outcome", text: s.outcome}),
+        el("div", {class: "muted", text: (s.action || "–") + (s.ref && s.ref !== s.code ? " " + s.ref : "")})),
       el("td", {}, s.job && /^[0-9]+$/.test(String(s.job)) ? el("a", {href: "#job-" + s.job, text: "#" + s.job}) : (s.job || "")),
       el("td", {class: "detail", text: s.detail || ""})));
-    if (!rows.length) rows.push(el("tr", {}, el("td", {colspan: 7, class: "muted", text: "no scans yet"})));
+    if (!rows.length) rows.push(el("tr", {}, el("td", {colspan: 5, class: "muted", text: "no scans yet"})));
     body.replaceChildren(...rows);
   }
 
