@@ -13,6 +13,7 @@ Endpoints (all answers JSON except the preview PNG and the metrics text)::
     POST /jobs/{id}/reprint
     POST /jobs/{id}/cancel
     GET  /metrics
+    GET  /, /console/state, /events, …            the web console (printstation.face.console)
 
 Errors are ``{"error": "…"}`` with 400 (bad request), 401 (token), 403 (a browser request from
 another origin), 404 (no such job/printer), 409 (state does not allow it), 411/413 (body),
