@@ -249,6 +249,14 @@ def test_login_with_the_api_token(tmp_path, open_page):
             page.locator('button[data-action="logout"]').click()
             page.locator("#login").wait_for()
             assert page.context.cookies() == []
+            # log in again; a session that ends (cookie gone) brings the login back by itself
+            page.locator('input[name="token"]').fill("console-token-0123456789abcdef")
+            page.locator('button[data-action="login"]').click()
+            page.locator('#live[data-live="live"]').wait_for()
+            page.context.clear_cookies()
+            submit_with_token(url, "console-token-0123456789abcdef")
+            page.locator("#login").wait_for()
+            assert page.locator('[data-printer="zebra"]').is_hidden()
             # the only error is the refused wrong token
             assert [e for e in console.errors if "401" not in e] == []
 

@@ -75,6 +75,9 @@
 
   // -- login -----------------------------------------------------------------------------------
   function showLogin() {
+    if (source) source.close();  // nothing to listen to until logged in
+    source = null;
+    clearTimeout(pollTimer);
     byId("login").hidden = false;
     byId("main").hidden = true;
     setLive("login", "log in");
@@ -97,8 +100,6 @@
 
   byId("logout").addEventListener("click", async () => {
     try { await call("POST", "/logout", "{}"); } catch (e) { /* shown by the next refresh */ }
-    if (source) source.close();
-    source = null;
     showLogin();
   });
 
@@ -294,7 +295,7 @@
   function poll() {  // while the event stream is down: refresh every second, retry the stream
     clearTimeout(pollTimer);
     pollTimer = setTimeout(() => {
-      if (source && source.readyState === EventSource.OPEN) return;
+      if (!byId("login").hidden || (source && source.readyState === EventSource.OPEN)) return;
       refresh();
       if (!source || source.readyState === EventSource.CLOSED) connect();
       poll();
@@ -308,7 +309,8 @@
     source.addEventListener("hello", () => { setLive("live", "live"); refresh(); });
     source.addEventListener("change", () => refresh());
     source.addEventListener("error", () => {
-      if (byId("login").hidden) setLive("reconnecting", "reconnecting…");
+      if (!byId("login").hidden) return;
+      setLive("reconnecting", "reconnecting…");
       poll();
     });
   }
