@@ -242,3 +242,22 @@ def test_zpl_fields_are_bounded_and_never_raise():
         zplfields.fields(junk)
     many = zplfields.fields(b"^XA" + b"^FO1,1^FD" + b"y" * 999 + b"^FS" * 1 + b"^FO1,1^FDz^FS" * 500 + b"^XZ")
     assert len(many) == zplfields.MAX_FIELDS and len(many[0]["data"]) == zplfields.MAX_DATA
+
+
+def test_every_web_file_is_package_data():
+    """An installed station serves the page: pyproject ships every file of face/web."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    import printstation
+
+    root = Path(printstation.__file__).parent
+    conf = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    globs = conf["tool"]["setuptools"]["package-data"]["printstation"]
+    files = [p.relative_to(root).as_posix() for p in (root / "face" / "web").iterdir() if p.is_file()]
+    assert {"face/web/index.html", "face/web/app.js", "face/web/app.css"} <= set(files)
+    for f in files:
+        assert any(fnmatch.fnmatch(f, g) for g in globs), f"{f} is not in [tool.setuptools.package-data]"
+    for path, (name, _) in console.STATIC.items():
+        assert (root / "face" / "web" / name).is_file(), path
