@@ -13,6 +13,7 @@ Endpoints (all answers JSON except the preview PNG and the metrics text)::
     POST /jobs/{id}/reprint
     POST /jobs/{id}/cancel
     GET  /metrics
+    GET  /, /console/state, /events, …            the web console (printstation.face.console)
 
 Errors are ``{"error": "…"}`` with 400 (bad request), 401 (token), 403 (a browser request from
 another origin), 404 (no such job/printer), 409 (state does not allow it), 411/413 (body),
@@ -263,6 +264,12 @@ def metrics_text(d: "Daemon", req: Request) -> Result:
 
 # -- HTTP plumbing ------------------------------------------------------------------------------
 
+#: Paths served without the API token: the web console's static page (it holds no data).
+PUBLIC_PATHS: set[str] = set()
+#: ``(token, headers, method) -> bool``: a valid web-console session cookie (set by
+#: :mod:`printstation.face.console`); none until that module is loaded.
+session_ok: Callable[[str, Any, str], bool] = lambda token, headers, method: False  # noqa: E731
+
 #: Host names every TCP request may carry (with no port or the listen port).
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 #: A refused Host or Origin is logged at most once per this many seconds per value.
@@ -376,10 +383,12 @@ class ApiApp:
             self.refused("Sec-Fetch-Site", site, "browser request from another site")
             raise HttpError(403, f"browser request from another site refused (Sec-Fetch-Site: {site})")
 
-    def check_token(self, headers: Any, path: str) -> None:
-        if self.token and self.tcp and path != "/healthz":
+    def check_token(self, headers: Any, path: str, method: str = "GET") -> None:
+        if self.token and self.tcp and path != "/healthz" and path not in PUBLIC_PATHS:
             auth = headers.get("authorization") or ""
             given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+            if not auth and session_ok(self.token, headers, method):  # the web console's cookie
+                return
             if not hmac.compare_digest(given.encode(), self.token.encode()):
                 raise HttpError(401, "missing or wrong API token (Authorization: Bearer …)")
 
@@ -400,11 +409,15 @@ class ApiApp:
                 raise HttpError(400, "too many query parameters") from None
             query = dict(pairs)
             path = parts.path.rstrip("/") or "/"
-            self.check_token(head.headers, path)
+            self.check_token(head.headers, path, method)
             req = Request(method, path, query, head.headers, ex, max_body=self.max_body)
             result = self._call(method, path, req, extra)
             status = result[0]
-            if len(result) == 3:
+            if ex.detached:  # a long-lived answer (GET /events) now owned by its route
+                pass
+            elif len(result) == 4:  # (status, body, content type, extra headers)
+                ex.respond(status, result[1], result[2], result[3])  # type: ignore[arg-type,misc]
+            elif len(result) == 3:
                 ex.respond(status, result[1], result[2])  # type: ignore[arg-type,misc]
             else:
                 ex.respond(status, json.dumps(result[1], ensure_ascii=False).encode(), "application/json")
@@ -552,3 +565,6 @@ class ApiServer:
                 self.sock_path.unlink()
             except OSError:
                 pass
+
+
+from .face import console as _console  # noqa: E402,F401 - registers GET / (the web console) and /events

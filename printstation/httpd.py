@@ -190,6 +190,8 @@ class Exchange:
         self.responded = False
         self._continued = False
         self.close_after = not head.keep_alive
+        #: True once the handler took the connection over (:meth:`detach`).
+        self.detached = False
 
     @property
     def client(self) -> object:
@@ -260,6 +262,18 @@ class Exchange:
             return False
         return True
 
+    def detach(self, head: bytes) -> socket.socket:
+        """Hand the connection to the caller for a long-lived answer (Server-Sent Events):
+        ``head`` (the response head) is sent, and no worker thread stays with the socket. It
+        still counts against ``max_connections`` until the owner calls
+        :meth:`HttpServer.release` (after closing it); the idle timeout does not apply to it."""
+        self.close_after = True
+        self.conn.sock.settimeout(self.conn.server.read_timeout)
+        self.responded = True
+        self.conn.sock.sendall(head)
+        self.detached = True
+        return self.conn.sock
+
     def respond(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
         if self.consumed < self.head.content_length and (self.close_after or not self._discard_body()):
             # The body was not read (refused before it): the connection cannot be reused.
@@ -318,6 +332,12 @@ class HttpServer:
         self.sock.setblocking(False)
 
     # -- public ------------------------------------------------------------------------------------
+
+    def release(self) -> None:
+        """A detached connection (:meth:`Exchange.detach`) was closed by its owner: a slot is free."""
+        with self._lock:
+            self._active -= 1
+        self._wake()
 
     @property
     def open_connections(self) -> int:
@@ -525,11 +545,13 @@ class HttpServer:
     # -- workers ----------------------------------------------------------------------------------
 
     def _serve(self, c: Connection) -> None:
-        keep = False
+        keep: bool | None = False
         try:
             keep = self._serve_requests(c)
         except Exception:  # noqa: BLE001 - one bad connection must not take a worker down
             log.exception("%s: connection error", self.name)
+        if keep is None:  # detached: its owner closes it and calls release()
+            return
         if keep and not self._stop.is_set():
             self._returned.put(c)
             self._wake()
@@ -539,8 +561,9 @@ class HttpServer:
                 self._active -= 1
             self._wake()  # a slot is free: the selector may accept again
 
-    def _serve_requests(self, c: Connection) -> bool:
-        """Answer every complete request in the buffer; True to keep the connection."""
+    def _serve_requests(self, c: Connection) -> bool | None:
+        """Answer every complete request in the buffer; True to keep the connection, None when
+        the handler detached it."""
         while True:
             end = c.head_end()
             if end < 0:
@@ -562,7 +585,11 @@ class HttpServer:
             try:
                 self.handler(ex)
             except OSError:
+                if ex.detached:
+                    return None
                 return False
+            if ex.detached:
+                return None
             if ex.close_after or not ex.responded or self._stop.is_set():
                 return False
 

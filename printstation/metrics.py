@@ -135,6 +135,36 @@ def histogram(name: str, help: str, labels: Iterable[str] = (), buckets: Iterabl
     return _register(Histogram, name, help, labels, buckets=buckets)
 
 
+#: The last event of a kind per key, e.g. ``("market_error", "wb") → (time, "HTTP 429 GET /…")``:
+#: for the web console's status strip (not part of the Prometheus text).
+_NOTES: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+def note(kind: str, key: str, text: str) -> None:
+    """Remember ``text`` as the last ``kind`` event of ``key`` (e.g. a market's last error)."""
+    import time
+
+    with _LOCK:
+        if len(_NOTES) < 1024 or (kind, key) in _NOTES:
+            _NOTES[(kind, key)] = (time.time(), text[:500])
+
+
+def notes(kind: str) -> dict[str, tuple[float, str]]:
+    """``{key: (time, text)}`` of the last ``kind`` events."""
+    with _LOCK:
+        return {k: v for (kd, k), v in _NOTES.items() if kd == kind}
+
+
+def values(metric: str) -> dict[tuple[str, ...], float]:
+    """A counter's or gauge's current values by label values (empty when not registered)."""
+    with _LOCK:
+        m = _REGISTRY.get(metric)
+    if not isinstance(m, Counter):
+        return {}
+    with m._lock:
+        return dict(m._values)
+
+
 def render() -> str:
     """Every registered metric in Prometheus text exposition format."""
     with _LOCK:

@@ -401,6 +401,7 @@ class ApiClient:
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 CALLS.inc(market=self.market, status="error")
                 reason = self.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+                metrics.note("market_error", self.market, f"{method} {path}: {reason}")
                 if tries >= self.retry.retries:
                     raise Unavailable(self.market, 0, "unreachable",
                                       f"{method} {path} failed after {tries + 1} tries: {reason}") from None
@@ -415,6 +416,8 @@ class ApiClient:
                                self.redact(f"{method} {path}: {type(exc).__name__}: {exc}")) from None
             status = resp.status_code
             CALLS.inc(market=self.market, status=str(status))
+            if status >= 400:
+                metrics.note("market_error", self.market, f"HTTP {status} {method} {path}")
             log.debug("%s %s %s → %d (%.0f ms)", self.market, method, path, status,
                       (self.clock() - t0) * 1000)
             if status == 429:

@@ -366,6 +366,21 @@ class JobStore:
             rows = self._db.execute("SELECT printer, state, COUNT(*) FROM jobs GROUP BY printer, state")
             return {(r[0], r[1]): r[2] for r in rows}
 
+    def counts_since(self, since: float) -> dict[str, dict[str, int]]:
+        """Per printer, jobs that ended ``done``/``failed`` at or after ``since`` (epoch seconds)
+        and reprints made since then: ``{printer: {"done": n, "failed": n, "reprints": n}}``."""
+        out: dict[str, dict[str, int]] = {}
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT printer, state, COUNT(*) FROM jobs WHERE state IN ('done','failed') AND updated >= ?"
+                " GROUP BY printer, state", (since,)).fetchall()
+            rows += self._db.execute(
+                "SELECT printer, 'reprints', COUNT(*) FROM jobs WHERE reprint_of IS NOT NULL AND created >= ?"
+                " GROUP BY printer", (since,)).fetchall()
+        for printer, what, n in rows:
+            out.setdefault(printer, {"done": 0, "failed": 0, "reprints": 0})[what] = n
+        return out
+
     def payload(self, job_id: int) -> bytes:
         """The label bytes as submitted."""
         with self._lock:

@@ -1,0 +1,248 @@
+"""The operator console: the station's own web page, served by the control API.
+
+Routes (registered with :func:`printstation.api.route`; every request passes the API's Host,
+Origin and Sec-Fetch-Site checks, so the page works only same-origin)::
+
+    GET  /                       the page (index.html) — also /app.js, /app.css, /icon.svg
+    GET  /console/state[?printer=&state=&limit=]   printers, jobs, scans, today's counts, markets
+    GET  /jobs/{id}/fields       a native ZPL job's fields (it has no raster preview)
+    GET  /events                 Server-Sent Events (printstation.face.events)
+    GET  /login                  {"required": bool, "ok": bool}: must the page ask for the token?
+    POST /login                  {"token": "…"} → a session cookie (when [api] token_file is set)
+    POST /logout                 clears it
+
+Static answers carry ``Content-Security-Policy: default-src 'self'`` (no inline script, style
+or handler can run; nothing is loaded from elsewhere) and ``X-Frame-Options: DENY``.
+
+**Authentication when ``[api] token_file`` is set.** The static files need no token (they hold no
+data). The page asks for the token once and ``POST /login`` answers with a cookie
+``ps_session`` — ``HttpOnly`` (no script can read it), ``SameSite=Strict`` (never sent by a
+request another site starts), ``Path=/``, valid :data:`SESSION_HOURS` hours — holding an expiry
+and an HMAC of it keyed with the token (never the token itself; a new token ends every session).
+The cookie stands in for the bearer token on GET requests; on any other method it counts only
+when the request carries a same-origin ``Origin`` header (browsers send one with every POST), so a
+form or a page elsewhere cannot ride on it (CSRF); the API's Origin/Sec-Fetch-Site checks refuse
+cross-site requests before that. A request with an ``Authorization`` header is judged by that
+header alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from .. import api, metrics
+from ..api import HttpError, Request, Result, route
+from ..errors import PrintstationError
+from . import events, zplfields
+
+log = logging.getLogger(__name__)
+
+STATIC = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/app.css": ("app.css", "text/css; charset=utf-8"),
+    "/icon.svg": ("icon.svg", "image/svg+xml"),
+}
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+COOKIE = "ps_session"
+SESSION_HOURS = 12
+#: Newest jobs and scans the page shows.
+JOBS_SHOWN = 100
+SCANS_SHOWN = 50
+
+api.PUBLIC_PATHS.update(STATIC)
+api.PUBLIC_PATHS.update({"/login", "/logout"})
+_cache: dict[str, bytes] = {}
+
+
+def _static(name: str) -> bytes:
+    data = _cache.get(name)
+    if data is None:
+        data = _cache[name] = resources.files(__package__).joinpath("web", name).read_bytes()
+    return data
+
+
+def _serve_static(d: Any, req: Request) -> Result:
+    name, ctype = STATIC[req.path]
+    return 200, _static(name), ctype, PAGE_HEADERS
+
+
+for _path in STATIC:
+    route("GET", "/" if _path == "/" else _path.replace(".", r"\."))(_serve_static)
+
+
+# -- the session cookie ------------------------------------------------------------------------
+
+def _mac(token: str, expires: int) -> str:
+    return hmac.new(token.encode(), f"printstation-console v1 {expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def make_session(token: str, now: float | None = None) -> str:
+    expires = int((time.time() if now is None else now) + SESSION_HOURS * 3600)
+    return f"v1.{expires}.{_mac(token, expires)}"
+
+
+def _cookie(headers: Any) -> str | None:
+    for line in headers.get_all("cookie"):
+        for part in line.split(";"):
+            k, _, v = part.strip().partition("=")
+            if k == COOKIE:
+                return v.strip()
+    return None
+
+
+def session_ok(token: str, headers: Any, method: str) -> bool:
+    """A valid, unexpired session cookie; on a method other than GET/HEAD only with ``Origin``
+    (the API already refused an Origin that is not this station's)."""
+    value = _cookie(headers)
+    if not value or len(value) > 200:
+        return False
+    if method not in ("GET", "HEAD") and not headers.get("origin"):
+        return False
+    parts = value.split(".")
+    if len(parts) != 3 or parts[0] != "v1" or not parts[1].isdigit() or len(parts[1]) > 12:
+        return False
+    expires = int(parts[1])
+    if expires < time.time():
+        return False
+    return hmac.compare_digest(parts[2].encode(), _mac(token, expires).encode())
+
+
+api.session_ok = session_ok
+
+
+def _tcp_token(req: Request) -> str | None:
+    app = getattr(req.exchange.server, "handler", None)
+    return getattr(app, "token", None) if getattr(app, "tcp", False) else None
+
+
+@route("GET", r"/login")
+def login_state(d: Any, req: Request) -> Result:
+    """``{"required": bool, "ok": bool}``: whether the page must ask for the token first."""
+    token = _tcp_token(req)
+    return 200, {"required": bool(token), "ok": not token or session_ok(token, req.headers, "GET")}
+
+
+@route("POST", r"/login")
+def login(d: Any, req: Request) -> Result:
+    token = _tcp_token(req)
+    body = req.json()
+    if not token:
+        return 200, {"auth": False}
+    given = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(given, str) or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        time.sleep(0.5)  # a guess costs time
+        raise HttpError(401, "wrong token")
+    cookie = f"{COOKIE}={make_session(token)}; Max-Age={SESSION_HOURS * 3600}; Path=/; HttpOnly; SameSite=Strict"
+    return 200, b'{"auth": true}', "application/json", {"Set-Cookie": cookie}
+
+
+@route("POST", r"/logout")
+def logout(d: Any, req: Request) -> Result:
+    return 200, b"{}", "application/json", {"Set-Cookie": f"{COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"}
+
+
+# -- data for the page -------------------------------------------------------------------------
+
+def market_health() -> dict[str, dict[str, Any]]:
+    """Per marketplace: calls, errors (non-2xx answers and failures), 429s, the last error."""
+    out: dict[str, dict[str, Any]] = {}
+    for (market, status), n in metrics.values("printstation_market_calls_total").items():
+        m = out.setdefault(market, {"calls": 0, "errors": 0, "rate_limited": 0, "last_error": None,
+                                    "last_error_at": None})
+        m["calls"] += int(n)
+        if not (status.isdigit() and 200 <= int(status) < 400):
+            m["errors"] += int(n)
+    for (market,), n in metrics.values("printstation_market_429_total").items():
+        out.setdefault(market, {"calls": 0, "errors": 0, "rate_limited": 0, "last_error": None,
+                                "last_error_at": None})["rate_limited"] = int(n)
+    for market, (ts, text) in metrics.notes("market_error").items():
+        if market in out:
+            out[market]["last_error"] = text
+            out[market]["last_error_at"] = datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+    return out
+
+
+def preview_kind(d: Any, job_id: int) -> str:
+    """``"png"`` (``/jobs/{id}/preview.png`` renders it) or ``"fields"`` (native ZPL: the printer
+    draws it; ``/jobs/{id}/fields`` lists what it prints). Cached: a job's bytes never change."""
+    cache: dict[int, str] | None = getattr(d, "_console_previews", None)
+    if cache is None:
+        cache = d._console_previews = {}
+    kind = cache.get(job_id)
+    if kind is None:
+        from ..render.sniff import sniff
+
+        try:
+            kind = "fields" if sniff(d.store.payload(job_id)).kind == "zpl" else "png"
+        except PrintstationError:
+            kind = "none"
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[job_id] = kind
+    return kind
+
+
+def _start_of_today() -> float:
+    now = datetime.now().astimezone()
+    return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+@route("GET", r"/console/state")
+def state(d: Any, req: Request) -> Result:
+    printer = req.query.get("printer") or None
+    if printer and d.config.printer(printer) is None:
+        raise HttpError(404, f"no printer named {printer!r}")
+    limit = req.int_arg("limit", JOBS_SHOWN, 1, 1000) or JOBS_SHOWN
+    jobs = []
+    for j in d.store.list(printer=printer, state=req.query.get("state") or None, limit=limit):
+        row = j.to_dict()
+        row.pop("key", None)
+        row["preview"] = preview_kind(d, j.id)
+        jobs.append(row)
+    t = getattr(d, "triggers", None)
+    scans = t.scans.recent(SCANS_SHOWN) if t is not None else []
+    today = d.store.counts_since(_start_of_today())
+    names = [p["name"] for p in d.printers()]
+    return 200, {
+        "printers": d.printers(),
+        "jobs": jobs,
+        "scans": scans,
+        "scanning": t is not None,
+        "today": {n: today.get(n, {"done": 0, "failed": 0, "reprints": 0}) for n in names},
+        "markets": market_health(),
+        "default_printer": d.config.default_printer,
+        "auth": bool(_tcp_token(req)),
+    }
+
+
+@route("GET", r"/jobs/(?P<job_id>[0-9]+)/fields")
+def job_fields(d: Any, req: Request, job_id: str) -> Result:
+    from ..render.sniff import sniff
+
+    n = api.job_id_arg(job_id)
+    try:
+        s = sniff(d.store.payload(n))
+    except PrintstationError as exc:
+        if isinstance(exc, api.NotFound):
+            raise
+        return 200, {"native": False, "fields": [], "note": str(exc)}
+    if s.kind != "zpl":
+        return 200, {"native": False, "fields": [], "note": f"a {s.kind} label: see /jobs/{n}/preview.png"}
+    return 200, {"native": True, "fields": zplfields.fields(s.data), "note": "printed natively by the printer"}
+
+
+@route("GET", r"/events")
+def event_stream(d: Any, req: Request) -> Result:
+    events.stream(d, req.exchange)
+    return 200, {}
