@@ -11,6 +11,8 @@ from .base import (ApiAuthError, ApiClient, ApiError, BadLabel, RateLimited, Ret
                    TokenBucket, Unavailable)
 from .cache import LabelCache, LabelKey
 from .fetcher import AliLabel, LabelFetcher
+from .lamoda import LamodaClient
+from .ozon import OzonClient
 from .settings import (Credentials, MarketSettings, MarketsSettings, ali_client, load_config,
                        parse_markets, resolve_credentials, wb_client)
 from .wb import BoxSticker, StickerResult, SupplyNotClosed, SupplyQR, WBClient
@@ -20,5 +22,5 @@ __all__ = [
     "Credentials", "LabelCache", "LabelFetcher", "LabelKey", "MarketSettings", "MarketsSettings",
     "RateLimited", "RetryPolicy", "Secret", "StickerResult", "SupplyNotClosed", "SupplyQR",
     "TokenBucket", "Unavailable", "WBClient", "ali_client", "load_config", "parse_markets",
-    "resolve_credentials", "wb_client",
+    "resolve_credentials", "wb_client", "OzonClient", "LamodaClient",
 ]
