@@ -246,6 +246,10 @@ class ScanService:
             out = self._queue(printer, data, f"ali-{lid}", f"ali-{lid}.pdf", ref)
             out.detail = f"logistic order {lid}" + (f"; {out.detail}" if out.detail else "")
             return out
+        if action in ("ozon-label", "ozon-return"):
+            from .ozon import act
+
+            return act(self, action, ref, printer, spec)
         raise ScanFailed(f"unknown action {action!r}")
 
     def _command(self, action: str, printer: str) -> Outcome:

@@ -22,7 +22,8 @@ log = logging.getLogger("printstation.triggers")
 
 
 def _labels(config: Any) -> tuple[Any, Any]:
-    """``(LabelFetcher or None, WBClient or None)`` from ``[markets]`` / env / credentials."""
+    """``(LabelFetcher or None, WBClient or None)`` from ``[markets]`` / env / credentials (the
+    fetcher also holds the Ozon and Lamoda clients when those are configured)."""
     try:
         from ..markets import LabelCache, LabelFetcher
         from ..markets.settings import MarketsSettings, ali_client, wb_client
@@ -39,9 +40,12 @@ def _labels(config: Any) -> tuple[Any, Any]:
         ali = ali_client(settings)
     except PrintstationError as exc:
         log.info("LAliExpress labels off: %s", exc)
-    if wb is None and ali is None:
+    from .ozon import more_clients
+
+    ozon, lamoda = more_clients(settings)
+    if wb is None and ali is None and ozon is None and lamoda is None:
         return None, None
-    return LabelFetcher(wb=wb, ali=ali, cache=LabelCache(config.data_dir)), wb
+    return LabelFetcher(wb=wb, ali=ali, cache=LabelCache(config.data_dir), ozon=ozon, lamoda=lamoda), wb
 
 
 class Triggers:
@@ -52,7 +56,8 @@ class Triggers:
         base: ScanSettings = cfg.sections.get("scan") or ScanSettings()
         user = tuple((r.match.pattern, r.action) for r in (cfg.rules or ()))
         self.settings = ScanSettings(debounce_ms=base.debounce_ms, wb_order_digits=base.wb_order_digits,
-                                     ali_tracking=base.ali_tracking, user_rules=user)
+                                     ali_tracking=base.ali_tracking, ozon_return=base.ozon_return,
+                                     user_rules=user)
         self.fetcher, wb = _labels(cfg)
         self.sync = None
         sync: SyncSettings = cfg.sections.get("sync") or SyncSettings()
@@ -65,6 +70,15 @@ class Triggers:
         self.scans = ScanService(self.settings, self.state, daemon, printers=printers,
                                  default_printer=cfg.default_printer, labels=self.fetcher, control=daemon,
                                  find_box=self.sync.find_box if self.sync else None)
+        self.ozon_sync = None  # Ozon returns (issue 16): synced like WB, looked up by return scans
+        if getattr(self.fetcher, "ozon", None) is not None:
+            from .ozonsync import OzonSync
+
+            self.ozon_sync = OzonSync(self.fetcher.ozon, self.state, interval_s=sync.interval_s,
+                                      min_gap_ms=sync.min_gap_ms)
+            self.scans.ozon_sync = self.ozon_sync
+        self.webhooks = None
+        self.hook_log = None
         self.hotfolder = None
         self.scanners: list[ScannerThread] = []
 
@@ -104,6 +118,21 @@ class Triggers:
             self._add_scanner(StreamSource(), None, self.settings.debounce_ms, "stdin")
         if self.sync is not None:
             self.sync.start()
+        sync: SyncSettings = cfg.sections.get("sync") or SyncSettings()
+        if self.ozon_sync is not None and sync.enabled is not False:
+            self.ozon_sync.start()
+        self._start_webhooks()
+
+    def _start_webhooks(self) -> None:
+        from .. import webhooks
+
+        webhooks.register_api()
+        try:
+            self.webhooks = webhooks.start_for(self)
+        except PrintstationError as exc:
+            log.error("webhook listener not started: %s", exc)
+        if self.webhooks is not None:
+            self.hook_log = self.webhooks.hooks.hooks
 
     def _add_scanner(self, src: Any, printer: str | None, debounce_ms: int, name: str) -> None:
         def on_code(code: str, scanner: str) -> None:
@@ -121,7 +150,12 @@ class Triggers:
             self.hotfolder.stop()
         if self.sync is not None:
             self.sync.stop()
-        for c in (getattr(self.fetcher, "wb", None), getattr(self.fetcher, "ali", None)):
+        if self.ozon_sync is not None:
+            self.ozon_sync.stop()
+        if self.webhooks is not None:
+            self.webhooks.stop()
+        for c in (getattr(self.fetcher, "wb", None), getattr(self.fetcher, "ali", None),
+                  getattr(self.fetcher, "ozon", None), getattr(self.fetcher, "lamoda", None)):
             close = getattr(c, "close", None)
             if close:
                 try:

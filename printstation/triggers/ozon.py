@@ -1,0 +1,79 @@
+"""Scan actions for Ozon (called from :meth:`ScanService._act`):
+
+* ``ozon-label`` — an FBS posting number (``12345678-0001-1``): its package label (PDF page from
+  Ozon, cached) is queued, idempotency key ``ozon-<posting>``;
+* ``ozon-return`` — a return parcel's barcode: the return is found in local state (synced by
+  :mod:`printstation.triggers.ozonsync`; one paced lookup when it is not there yet) and our own
+  returns label (:mod:`printstation.render.returns_label`) is drawn for the printer's media,
+  converted once here so a barcode that would not verify fails the scan with its reason, and
+  queued with the key ``ozon-return-<id>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import BadInput
+from ..render.returns_label import returns_label_svg
+
+
+def act(service: Any, action: str, ref: str, printer: str, spec: Any) -> Any:
+    from .service import ScanFailed
+
+    if action == "ozon-label":
+        data = service._need_labels().ozon_label(ref)
+        return service._queue(printer, data, f"ozon-{ref}", f"ozon-{ref}.pdf", ref)
+    sync = getattr(service, "ozon_sync", None)
+    if sync is None:
+        raise ScanFailed("Ozon access is not configured ([markets.ozon]): returns cannot be looked up")
+    ret = sync.returns.by_barcode(ref)
+    looked_up = False
+    if ret is None:
+        looked_up = True
+        ret = sync.lookup(ref)
+    if ret is None:
+        raise ScanFailed(f"Ozon return barcode {ref} is not among the FBS returns"
+                         + (" (looked up in Ozon just now)" if looked_up else ""))
+    try:
+        svg = returns_label_svg(ret, spec)
+        check_barcode(svg, spec, str(ret["product_offer_id"]))
+    except BadInput as exc:
+        raise ScanFailed(f"return {ret['id']}: returns label: {exc}") from None
+    out = service._queue(printer, svg, f"ozon-return-{ret['id']}", f"ozon-return-{ret['id']}.svg", ref)
+    detail = f"return {ret['id']}, article {ret['product_offer_id']}, posting {ret.get('posting_number') or '-'}"
+    out.detail = detail + (f"; {out.detail}" if out.detail else "")
+    return out
+
+
+def check_barcode(svg: bytes, spec: Any, value: str) -> None:
+    """Convert the label for ``spec`` and insist its Code128 reads back as ``value``."""
+    from ..convert import convert_labels
+
+    labels = convert_labels(svg, spec)
+    if getattr(spec, "verify", "fail") == "off":
+        return
+    found = [b for lab in labels for b in lab.barcodes]
+    if not any(b.barcode.text == value and b.verified for b in found):
+        got = ", ".join(f"{b.barcode.text!r} verified={b.verified}" for b in found) or "no barcode found"
+        raise BadInput(f"its Code128 of {value!r} does not verify at {spec.dpi} dpi ({got})")
+
+
+def more_clients(settings: Any) -> tuple[Any, Any]:
+    """``(OzonClient or None, LamodaClient or None)`` from ``[markets]`` / env / credentials."""
+    import logging
+
+    from ..errors import PrintstationError
+    from ..markets.settings import lamoda_client, ozon_client
+
+    log = logging.getLogger("printstation.triggers")
+    out = []
+    for name, make in (("Ozon", ozon_client), ("Lamoda", lamoda_client)):
+        try:
+            out.append(make(settings))
+        except PrintstationError as exc:
+            log.info("%s labels off: %s", name, exc)
+            out.append(None)
+    return out[0], out[1]
+
+
+__all__ = ["act", "check_barcode", "more_clients"]
