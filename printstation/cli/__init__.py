@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "printstation.cli.daemon",
     "printstation.cli.client",
     "printstation.cli.markets",
+    "printstation.cli.markets_ol",
     "printstation.cli.scan",
     "printstation.cli.doctor",
 )
