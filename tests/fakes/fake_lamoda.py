@@ -30,6 +30,8 @@ class FakeLamoda(FakeServer):
         self.client_secret = client_secret or "lmsecret-" + secrets.token_urlsafe(18)
         self.token_life = token_life
         self.valid_tokens: set[str] = set()
+        self.refuse_all = False  # every bearer token answers 401 (a revoked account)
+        self.serve_not_pdf = False  # labels answer JSON instead of a PDF
         self.issued: list[str] = []
         self.orders: dict[str, list[str]] = {}
         self.shipments: dict[str, list[str]] = {}
@@ -41,7 +43,7 @@ class FakeLamoda(FakeServer):
 
     def check_auth(self, headers: Any) -> bool:
         v = headers.get("Authorization") or ""
-        return v.startswith("Bearer ") and v[7:] in self.valid_tokens
+        return not self.refuse_all and v.startswith("Bearer ") and v[7:] in self.valid_tokens
 
     def unauthorized(self) -> Reply:
         return Reply(401, {"error": "invalid_token", "error_description": "The access token is invalid or expired"})
@@ -85,6 +87,8 @@ class FakeLamoda(FakeServer):
             return Reply(400, {"code": "BadRequest", "message": f"{param} is required"})
         if ref not in table:
             return Reply(404, {"code": "NotFound", "message": f"{what} {ref} not found"})
+        if self.serve_not_pdf:
+            return Reply(200, {"status": "ok", "labels": []})
         return Reply(200, self.pdf(table[ref]), "application/pdf")
 
     def _packs(self, call: Call) -> Reply:

@@ -8,7 +8,7 @@
 ``label_shape`` picks the answer of ``/v2/posting/fbs/package-label``: ``"pdf"`` (the PDF itself,
 ``application/pdf``) or ``"json"`` (``{"content_type", "file_name", "file_content": base64}``).
 Each label page carries a Code128 of its posting number (75×120 mm, like Ozon's). Faults beyond
-the base ones: :attr:`extra_pages`, :attr:`corrupt_base64`, postings in another status, more than
+the base ones: :attr:`extra_pages`, :attr:`corrupt_base64`, :attr:`serve_not_pdf`, postings in another status, more than
 20 postings asked (400), a 429 with ``Retry-After`` through ``fail_next(429, headers=…)``.
 """
 
@@ -45,6 +45,7 @@ class FakeOzon(FakeServer):
         self.returns: list[dict[str, Any]] = []
         self.extra_pages = 0
         self.corrupt_base64 = False
+        self.serve_not_pdf = False  # the label answer is an HTML page
         self._next = 30_000_000
         self._next_ret = 900_000_000
         self._seed_lock = threading.Lock()
@@ -122,6 +123,8 @@ class FakeOzon(FakeServer):
                 return ozon_error(404, 5, f"posting {p} not found")
             if self.postings[p]["status"] != "awaiting_deliver":
                 return ozon_error(400, 3, f"POSTING_NOT_AWAITING_DELIVER: posting {p} is {self.postings[p]['status']}")
+        if self.serve_not_pdf:
+            return Reply(200, b"<html><body>Access denied</body></html>", "text/html")
         pdf = self.label_pdf(list(numbers) + ["EXTRA-PAGE"] * self.extra_pages)
         if self.label_shape == "pdf":
             return Reply(200, pdf, "application/pdf")
