@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-from pathlib import Path
 from typing import Any, Iterator
 
-from .markets import _config_arg, _group, _outdir, _safe_name, _save, _show, _with_progress
+from .markets import (_config_arg, _group, _outdir, _safe_name, _save, _settings_and_cache, _show,
+                      _with_progress)
 
 RETURN_COLUMNS = ("id", "return_barcode", "posting_number", "product_offer_id", "product_name", "quantity",
                   "return_reason_name", "return_date", "status")
@@ -26,13 +25,10 @@ RETURN_COLUMNS = ("id", "return_barcode", "posting_number", "product_offer_id", 
 @contextlib.contextmanager
 def _fetcher(args: argparse.Namespace, market: str) -> Iterator[Any]:
     """A label fetcher holding the ``market`` ("ozon" or "lamoda") client; closed after."""
-    from ..markets import LabelCache, LabelFetcher
-    from ..markets.settings import lamoda_client, load_config, ozon_client
+    from ..markets import LabelFetcher
+    from ..markets.settings import lamoda_client, ozon_client
 
-    settings, data_dir = load_config(getattr(args, "config", None))
-    if data_dir is None and os.environ.get("PRINTSTATION_DATA_DIR"):
-        data_dir = Path(os.environ["PRINTSTATION_DATA_DIR"])
-    cache = LabelCache(data_dir) if data_dir else None
+    settings, cache = _settings_and_cache(args)
     client = ozon_client(settings) if market == "ozon" else lamoda_client(settings)
     f = LabelFetcher(cache=cache, **{market: client})
     try:

@@ -514,6 +514,14 @@ def chunks(seq: list, n: int) -> Iterator[list]:
         yield seq[i:i + n]
 
 
+def client_id(market: str, value: str | None) -> str:
+    """A marketplace client id (Ozon ``Client-Id``, Lamoda ``client_id``); :class:`AuthError` if none."""
+    v = str(value or "").strip()
+    if not v:
+        raise AuthError(f"no {market} client id configured")
+    return v
+
+
 def positive_ids(ids: Iterable[int | str], what: str) -> list[int]:
     """``ids`` as positive ints; a bad one is a :class:`UsageError` naming it as ``what``."""
     out = []

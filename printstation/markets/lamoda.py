@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .base import ApiAuthError, ApiClient, ApiError, BadLabel, Secret
+from .base import client_id as require_client_id
 from .content import pdf_pages
 
 DEFAULT_URL = "https://api-b2b.lamoda.ru"
@@ -55,12 +56,7 @@ class LamodaClient(ApiClient):
                  timeout: float = 30.0, max_pdf_bytes: int = MAX_PDF_BYTES, **kw: Any) -> None:
         super().__init__(base_url, client_secret, auth_header="Authorization", rate_per_min=rate_per_min,
                          burst=burst, timeout=timeout, **kw)
-        client_id = str(client_id or "").strip()
-        if not client_id:
-            from ..errors import AuthError
-
-            raise AuthError("no lamoda client id configured")
-        self.client_id = client_id
+        self.client_id = require_client_id(self.market, client_id)
         self._auth = {}  # the bearer token is set per call
         self.max_pdf_bytes = max_pdf_bytes
         self._token_lock = threading.Lock()

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 from ..errors import UsageError
 from .base import ApiClient, ApiError, BadLabel, Secret, chunks
+from .base import client_id as require_client_id
 from .content import pdf_pages
 
 DEFAULT_URL = "https://api-seller.ozon.ru"
@@ -82,13 +83,8 @@ class OzonClient(ApiClient):
                  timeout: float = 30.0, max_pdf_bytes: int = MAX_PDF_BYTES, **kw: Any) -> None:
         super().__init__(base_url, api_key, auth_header="Api-Key", rate_per_min=rate_per_min,
                          burst=burst, timeout=timeout, **kw)
-        client_id = str(client_id or "").strip()
-        if not client_id:
-            from ..errors import AuthError
-
-            raise AuthError("no ozon client id configured")
-        self.client_id = client_id
-        self._auth = {"Client-Id": client_id, **self._auth}
+        self.client_id = require_client_id(self.market, client_id)
+        self._auth = {"Client-Id": self.client_id, **self._auth}
         self.max_pdf_bytes = max_pdf_bytes
 
     # -- labels ---------------------------------------------------------------------------------

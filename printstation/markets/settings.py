@@ -339,22 +339,24 @@ def ali_client(settings: MarketsSettings | MarketSettings | None = None, env: Ma
                                 max_pdf_bytes=int(s.max_pdf_mb * 1024 * 1024), **kw)
 
 
+def _client_id_client(market: str, cls: Any, settings: MarketsSettings | MarketSettings | None,
+                      env: Mapping[str, str] | None, kw: dict[str, Any]) -> Any:
+    """An Ozon / Lamoda client: a client id plus a secret."""
+    s = settings[market] if isinstance(settings, MarketsSettings) else (settings or MarketSettings.default(market))
+    c = resolve_credentials(market, s, env)
+    return cls(c.base_url, c.token, client_id=c.client_id, rate_per_min=s.rate_per_min, burst=s.burst,
+               timeout=s.timeout, retry=RetryPolicy(retries=s.retries),
+               max_pdf_bytes=int(s.max_pdf_mb * 1024 * 1024), **kw)
+
+
 def ozon_client(settings: MarketsSettings | MarketSettings | None = None, env: Mapping[str, str] | None = None,
                 **kw: Any) -> ozon.OzonClient:
-    s = settings.ozon if isinstance(settings, MarketsSettings) else (settings or MarketSettings.default("ozon"))
-    c = resolve_credentials("ozon", s, env)
-    return ozon.OzonClient(c.base_url, c.token, client_id=c.client_id, rate_per_min=s.rate_per_min,
-                           burst=s.burst, timeout=s.timeout, retry=RetryPolicy(retries=s.retries),
-                           max_pdf_bytes=int(s.max_pdf_mb * 1024 * 1024), **kw)
+    return _client_id_client("ozon", ozon.OzonClient, settings, env, kw)
 
 
 def lamoda_client(settings: MarketsSettings | MarketSettings | None = None, env: Mapping[str, str] | None = None,
                   **kw: Any) -> lamoda.LamodaClient:
-    s = settings.lamoda if isinstance(settings, MarketsSettings) else (settings or MarketSettings.default("lamoda"))
-    c = resolve_credentials("lamoda", s, env)
-    return lamoda.LamodaClient(c.base_url, c.token, client_id=c.client_id, rate_per_min=s.rate_per_min,
-                               burst=s.burst, timeout=s.timeout, retry=RetryPolicy(retries=s.retries),
-                               max_pdf_bytes=int(s.max_pdf_mb * 1024 * 1024), **kw)
+    return _client_id_client("lamoda", lamoda.LamodaClient, settings, env, kw)
 
 
 __all__ = ["MarketSettings", "MarketsSettings", "Credentials", "parse_markets", "load_config",

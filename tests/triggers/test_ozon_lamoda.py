@@ -20,6 +20,7 @@ from support.render_back import decode, render_back
 from tests.fakes import FakeLamoda, FakeOzon
 
 from .conftest import wait_for
+from .test_e2e import printed as done
 
 SECRET = "hook-" + "7f3a9c" * 6
 
@@ -95,11 +96,6 @@ def scan(w, code, printer=None, scanner=None):
     assert r.status_code == 200, r.text
     return r.json()
 
-
-def done(w, job_id):
-    d = w["d"]
-    return wait_for(lambda: d.store.get(int(job_id)).state in ("done", "failed") and d.store.get(int(job_id)),
-                    what=f"job {job_id} done")
 
 
 def codes(sink_bytes: bytes, lang: str, dpi: int) -> list[str]:
