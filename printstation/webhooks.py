@@ -35,9 +35,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from . import metrics
 from .errors import ConfigError, PrintstationError
 
 log = logging.getLogger("printstation.webhooks")
+HOOKS = metrics.counter("printstation_webhooks_total", "Webhook notifications by outcome", ("source", "outcome"))
+REFUSED = metrics.counter("printstation_webhook_refused_total", "Webhook requests refused", ("status",))
 
 MAX_CONNECTIONS = 32
 MAX_NOTIFICATIONS = 100  # in one POST
@@ -233,6 +236,7 @@ class LamodaHooks:
             except Exception as exc:  # noqa: BLE001 - the listener outlives any one notification
                 log.exception("webhook %s failed", rid)
                 outcome = {"outcome": "failed", "detail": f"internal error: {type(exc).__name__}: {exc}"}
+            HOOKS.inc(source="lamoda", outcome=str(outcome.get("outcome")))
             try:
                 self.hooks.update(rid, **outcome)
             except Exception:  # noqa: BLE001
@@ -332,6 +336,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_found(self) -> None:
         self._reply(404, {"error": "not found"})
 
+    def _refuse(self, status: int, error: str) -> None:
+        REFUSED.inc(status=str(status))
+        self._reply(status, {"error": error})
+
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _not_found
 
     def do_GET(self) -> None:
@@ -346,25 +354,26 @@ class _Handler(BaseHTTPRequestHandler):
         prefix = "/hooks/lamoda/"
         given = path[len(prefix):] if path.startswith(prefix) else ""
         if not hmac.compare_digest(given.encode("utf-8", "replace"), lst.secret.encode()):
+            REFUSED.inc(status="404")
             self._not_found()
             return
         if self.headers.get("Transfer-Encoding"):
-            self._reply(411, {"error": "Content-Length required"})
+            self._refuse(411, "Content-Length required")
             return
         length_text = self.headers.get("Content-Length")
         if length_text is None:
-            self._reply(411, {"error": "Content-Length required"})
+            self._refuse(411, "Content-Length required")
             return
         try:
             length = int(length_text)
             if length < 0:
                 raise ValueError
         except ValueError:
-            self._reply(400, {"error": "bad Content-Length"})
+            self._refuse(400, "bad Content-Length")
             return
         limit = lst.settings.max_body_kb * 1024
         if length > limit:
-            self._reply(413, {"error": f"body larger than {limit} bytes"})
+            self._refuse(413, f"body larger than {limit} bytes")
             return
         try:
             body = self.rfile.read(length)
@@ -372,23 +381,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if len(body) != length:
-            self._reply(400, {"error": "body shorter than Content-Length"})
+            self._refuse(400, "body shorter than Content-Length")
             return
         try:
             doc = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            self._reply(400, {"error": "body is not JSON"})
+            self._refuse(400, "body is not JSON")
             return
         notes = doc if isinstance(doc, list) else [doc]
         if not notes or len(notes) > MAX_NOTIFICATIONS or not all(isinstance(n, dict) for n in notes):
-            self._reply(400, {"error": f"expected a notification object or an array of 1..{MAX_NOTIFICATIONS}"})
+            self._refuse(400, f"expected a notification object or an array of 1..{MAX_NOTIFICATIONS}")
             return
         ids = []
         try:
             for n in notes:
                 ids.append(lst.hooks.receive(n, self.client_address[0]))
         except queue.Full:
-            self._reply(503, {"error": "busy, send again later"})
+            self._refuse(503, "busy, send again later")
             return
         self._reply(200, {"ok": True, "received": len(ids), "ids": ids})
 
