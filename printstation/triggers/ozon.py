@@ -45,6 +45,18 @@ def act(service: Any, action: str, ref: str, printer: str, spec: Any) -> Any:
     return out
 
 
+def known_return(service: Any, code: str) -> Any:
+    """A code no rule matched that is the ``return_barcode`` of a synced Ozon return → ``ozon-return``."""
+    from .rules import Match
+
+    sync = getattr(service, "ozon_sync", None)
+    try:
+        found = sync is not None and sync.returns.by_barcode(code) is not None
+    except Exception:  # noqa: BLE001 - a lookup problem leaves the code unmatched
+        found = False
+    return Match("ozon-return", code, "(synced Ozon return barcode)") if found else None
+
+
 def check_barcode(svg: bytes, spec: Any, value: str) -> None:
     """Convert the label for ``spec`` and insist its Code128 reads back as ``value``."""
     from ..convert import convert_labels
@@ -76,4 +88,4 @@ def more_clients(settings: Any) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
-__all__ = ["act", "check_barcode", "more_clients"]
+__all__ = ["act", "check_barcode", "known_return", "more_clients"]

@@ -131,6 +131,10 @@ class ScanService:
         if debounce and self._bounced(scanner, code, self.settings.debounce_ms if debounce_ms is None else debounce_ms):
             return self._record(rec, Outcome("debounced", detail="same code from the same scanner just now"))
         m = self.settings.classify(code)
+        if m is None and getattr(self, "ozon_sync", None) is not None:
+            from .ozon import known_return
+
+            m = known_return(self, code)  # a synced Ozon return barcode of any format
         if m is None:
             return self._record(rec, Outcome("unmatched", detail="no rule matches this code"))
         rec["action"], rec["ref"] = m.action, m.ref

@@ -138,6 +138,15 @@ def test_return_not_synced_yet_is_looked_up_once(world):
     assert "looked up" in rec["detail"] and rec["job"] is None
 
 
+def test_synced_return_barcode_of_another_format_still_matches(world):
+    w = world
+    odd = w["oz"].add_return(return_barcode="RETURN-ABC-77", product_offer_id="ODD-1")
+    w["d"].triggers.ozon_sync.sync_once()
+    rec = scan(w, "RETURN-ABC-77", "tspl")
+    assert rec["action"] == "ozon-return" and rec["outcome"] == "queued" and rec["key"] == f"ozon-return-{odd['id']}"
+    assert scan(w, "RETURN-ABC-78", "tspl")["outcome"] == "unmatched"
+
+
 def test_posting_scan_prints_the_package_label(world):
     w = world
     p = w["oz"].add_posting()["posting_number"]
