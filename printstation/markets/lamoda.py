@@ -60,17 +60,19 @@ class LamodaClient(ApiClient):
         self._auth = {}  # the bearer token is set per call
         self.max_pdf_bytes = max_pdf_bytes
         self._token_lock = threading.Lock()
-        self._access: Secret | None = None
+        # The bearer token: not a Secret (that would add every hourly token to the log redaction
+        # list for the life of the process); it is never logged and redact() masks it in errors.
+        self._access: str | None = None
         self._expires = 0.0
         self.token_fetches = 0
 
     def redact(self, text: str) -> str:
         text = super().redact(text)
-        acc = self._access.reveal() if self._access else ""
+        acc = self._access or ""
         return text.replace(acc, "***") if acc and text else text
 
     # -- token ----------------------------------------------------------------------------------
-    def access_token(self, *, renew: bool = False) -> Secret:
+    def access_token(self, *, renew: bool = False) -> str:
         """The cached bearer token, fetched when missing, about to expire or ``renew``."""
         with self._token_lock:
             if not renew and self._access is not None and self.clock() < self._expires:
@@ -95,7 +97,7 @@ class LamodaClient(ApiClient):
             life = body.get("expires_in")
             life = float(life) if isinstance(life, (int, float)) and not isinstance(life, bool) and life > 0 \
                 else 300.0
-            self._access = Secret(tok)
+            self._access = tok.strip()
             self._expires = self.clock() + max(1.0, min(life - TOKEN_MARGIN_S, life * 0.9))
             return self._access
 
@@ -103,12 +105,12 @@ class LamodaClient(ApiClient):
         """A call with the bearer token; on 401 the token is fetched again and the call retried once."""
         tok = self.access_token()
         try:
-            return super().request(method, path, headers={"Authorization": "Bearer " + tok.reveal()}, **kw)
+            return super().request(method, path, headers={"Authorization": "Bearer " + tok}, **kw)
         except ApiAuthError as exc:
             if exc.status != 401:
                 raise
         tok = self.access_token(renew=True)
-        return super().request(method, path, headers={"Authorization": "Bearer " + tok.reveal()}, **kw)
+        return super().request(method, path, headers={"Authorization": "Bearer " + tok}, **kw)
 
     # -- labels ---------------------------------------------------------------------------------
     def label(self, kind: str, ref: str) -> bytes:
