@@ -290,6 +290,13 @@ class _Server(ThreadingHTTPServer):
         self.address_family = family
         super().__init__(addr, _Handler)
 
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (getfqdn: a DNS lookup); not needed here.
+        import socketserver
+
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):  # too many open connections: drop this one
             self.shutdown_request(request)

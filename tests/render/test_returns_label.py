@@ -16,12 +16,10 @@ RET = {"id": 900000123, "product_offer_id": "ART-123456-XL", "posting_number": "
        "return_reason_name": "Не подошёл размер", "return_date": "2026-11-21T08:30:00Z", "sku": 123456789}
 
 
-@pytest.mark.parametrize("lang", ["tspl", "zpl", "escpos", "epl2"])
+@pytest.mark.parametrize("lang,dpi", [("tspl", 203), ("tspl", 300), ("zpl", 203), ("zpl", 300),
+                                      ("epl2", 203), ("epl2", 300), ("escpos", 203)])
 @pytest.mark.parametrize("media", ["58x40", "40x30", "100x150", "75x120"])
-@pytest.mark.parametrize("dpi", [203, 300])
 def test_barcode_decodes_to_the_article_on_every_media(lang, media, dpi):
-    if lang == "escpos" and dpi == 300:
-        pytest.skip("ESC/POS printers here are 203 dpi")
     spec = PrinterSpec(lang=lang, media=Media.parse(media), dpi=dpi)
     svg = returns_label_svg(RET, spec)
     (label,) = convert_labels(svg, spec)
@@ -29,7 +27,7 @@ def test_barcode_decodes_to_the_article_on_every_media(lang, media, dpi):
     (back,) = render_back(lang, label.data, dpi)
     assert decode(back.image) == ["ART-123456-XL"]
     h, w = back.image.shape
-    assert (w, h) == (spec.width_dots, spec.height_dots) or lang in ("escpos",)
+    assert h == spec.height_dots and w >= spec.width_dots - 8  # ESC/POS rows are whole bytes
 
 
 @pytest.mark.parametrize("offer", ["12345678901234", "a", "SKU/42 x", "x" * 12 + "-" + "9" * 6])
