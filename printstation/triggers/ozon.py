@@ -71,7 +71,10 @@ def check_barcode(svg: bytes, spec: Any, value: str) -> None:
 
 
 def more_clients(settings: Any) -> tuple[Any, Any]:
-    """``(OzonClient or None, LamodaClient or None)`` from ``[markets]`` / env / credentials."""
+    """``(OzonClient or None, LamodaClient or None)`` from ``[markets]`` / env / credentials.
+
+    Left off on purpose (nothing configured) is logged at INFO; a configured secret file that
+    cannot be used at WARNING."""
     import logging
 
     from ..errors import PrintstationError
@@ -79,13 +82,29 @@ def more_clients(settings: Any) -> tuple[Any, Any]:
 
     log = logging.getLogger("printstation.triggers")
     out = []
-    for name, make in (("Ozon", ozon_client), ("Lamoda", lamoda_client)):
+    for market, name, make in (("ozon", "Ozon", ozon_client), ("lamoda", "Lamoda", lamoda_client)):
         try:
             out.append(make(settings))
         except PrintstationError as exc:
-            log.info("%s labels off: %s", name, exc)
+            configured = getattr(getattr(settings, market, None), "token_file", None) is not None
+            log.log(logging.WARNING if configured else logging.INFO, "%s labels off: %s", name, exc)
             out.append(None)
     return out[0], out[1]
 
 
-__all__ = ["act", "check_barcode", "known_return", "more_clients"]
+def add_clients(fetcher: Any, config: Any) -> Any:
+    """The daemon's label fetcher with the Ozon and Lamoda clients in it (one made if needed)."""
+    from ..markets import LabelCache, LabelFetcher
+    from ..markets.settings import MarketsSettings
+
+    settings = config.markets if isinstance(config.markets, MarketsSettings) else None
+    ozon, lamoda = more_clients(settings)
+    if ozon is None and lamoda is None:
+        return fetcher
+    if fetcher is None:
+        return LabelFetcher(cache=LabelCache(config.data_dir), ozon=ozon, lamoda=lamoda)
+    fetcher.ozon, fetcher.lamoda = ozon, lamoda
+    return fetcher
+
+
+__all__ = ["act", "add_clients", "check_barcode", "known_return", "more_clients"]

@@ -117,9 +117,9 @@ class ScanSettings:
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     wb_order_digits: tuple[int, int] = (9, 11)
     ali_tracking: str = DEFAULT_ALI_TRACKING
-    ozon_return: str = DEFAULT_OZON_RETURN
     user_rules: tuple[tuple[str, str], ...] = ()
     rules: tuple[Rule, ...] = field(default=(), compare=False)
+    ozon_return: str = DEFAULT_OZON_RETURN
 
     def __post_init__(self) -> None:
         if not self.rules:

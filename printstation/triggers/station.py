@@ -22,8 +22,7 @@ log = logging.getLogger("printstation.triggers")
 
 
 def _labels(config: Any) -> tuple[Any, Any]:
-    """``(LabelFetcher or None, WBClient or None)`` from ``[markets]`` / env / credentials (the
-    fetcher also holds the Ozon and Lamoda clients when those are configured)."""
+    """``(LabelFetcher or None, WBClient or None)`` from ``[markets]`` / env / credentials."""
     try:
         from ..markets import LabelCache, LabelFetcher
         from ..markets.settings import MarketsSettings, ali_client, wb_client
@@ -40,12 +39,15 @@ def _labels(config: Any) -> tuple[Any, Any]:
         ali = ali_client(settings)
     except PrintstationError as exc:
         log.info("LAliExpress labels off: %s", exc)
-    from .ozon import more_clients
-
-    ozon, lamoda = more_clients(settings)
-    if wb is None and ali is None and ozon is None and lamoda is None:
+    if wb is None and ali is None:
         return None, None
-    return LabelFetcher(wb=wb, ali=ali, cache=LabelCache(config.data_dir), ozon=ozon, lamoda=lamoda), wb
+    return LabelFetcher(wb=wb, ali=ali, cache=LabelCache(config.data_dir)), wb
+
+
+def _ozon_lamoda(fetcher: Any, config: Any) -> Any:
+    from .ozon import add_clients
+
+    return add_clients(fetcher, config)
 
 
 class Triggers:
@@ -59,6 +61,7 @@ class Triggers:
                                      ali_tracking=base.ali_tracking, ozon_return=base.ozon_return,
                                      user_rules=user)
         self.fetcher, wb = _labels(cfg)
+        self.fetcher = _ozon_lamoda(self.fetcher, cfg)  # issue 16: Ozon and Lamoda clients
         self.sync = None
         sync: SyncSettings = cfg.sections.get("sync") or SyncSettings()
         if wb is not None and sync.enabled is not False:
