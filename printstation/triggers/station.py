@@ -44,12 +44,6 @@ def _labels(config: Any) -> tuple[Any, Any]:
     return LabelFetcher(wb=wb, ali=ali, cache=LabelCache(config.data_dir)), wb
 
 
-def _ozon_lamoda(fetcher: Any, config: Any) -> Any:
-    from .ozon import add_clients
-
-    return add_clients(fetcher, config)
-
-
 class Triggers:
     def __init__(self, daemon: Any) -> None:
         self.daemon = daemon
@@ -61,7 +55,9 @@ class Triggers:
                                      ali_tracking=base.ali_tracking, ozon_return=base.ozon_return,
                                      user_rules=user)
         self.fetcher, wb = _labels(cfg)
-        self.fetcher = _ozon_lamoda(self.fetcher, cfg)  # issue 16: Ozon and Lamoda clients
+        from .ozon import add_clients  # issue 16: the Ozon and Lamoda clients join the fetcher
+
+        self.fetcher = add_clients(self.fetcher, cfg)
         self.sync = None
         sync: SyncSettings = cfg.sections.get("sync") or SyncSettings()
         if wb is not None and sync.enabled is not False:
