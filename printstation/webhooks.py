@@ -451,6 +451,15 @@ class WebhookListener:
         self.hooks.stop()
 
 
+def _queue_for(scans: Any) -> Callable[..., Any]:
+    from .triggers.ozon import queue_label
+
+    def queue(printer: str, data: bytes, key: str, name: str, ref: str) -> Any:
+        return queue_label(scans, printer, data, key, name, ref, f"pack labels of order {ref}", None)
+
+    return queue
+
+
 def start_for(triggers: Any) -> WebhookListener | None:
     """Start the listener for the daemon's triggers when ``[webhooks] listen`` is set."""
     cfg = triggers.daemon.config
@@ -462,7 +471,7 @@ def start_for(triggers: Any) -> WebhookListener | None:
     hooks = LamodaHooks(HookLog(triggers.state), print_on_status=tuple(getattr(lam, "print_on_status", ()) or ()),
                         printer=getattr(lam, "printer", None) or cfg.default_printer,
                         printers=triggers.scans.printers, labels=triggers.fetcher,
-                        queue_label=triggers.scans._queue)
+                        queue_label=_queue_for(triggers.scans))
     return WebhookListener(settings, secret, hooks).start()
 
 

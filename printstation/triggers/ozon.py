@@ -17,12 +17,25 @@ from ..errors import BadInput
 from ..render.returns_label import returns_label_svg
 
 
-def act(service: Any, action: str, ref: str, printer: str, spec: Any) -> Any:
+def queue_label(service: Any, printer: str, data: bytes, key: str, name: str, ref: str, what: str,
+                again: tuple[str, str] | None, reprint: bool = False) -> Any:
+    """``ScanService._queue`` under either of its signatures: ``(…, ref)`` and, since issue 13,
+    ``(…, ref, what, again, reprint)`` (``what`` names the label in duplicate messages, ``again``
+    is the (action, ref) that fetches it again for ``PS:REPRINT``)."""
+    import inspect
+
+    if "what" in inspect.signature(service._queue).parameters:
+        return service._queue(printer, data, key, name, ref, what, again, reprint)
+    return service._queue(printer, data, key, name, ref)
+
+
+def act(service: Any, action: str, ref: str, printer: str, spec: Any, reprint: bool = False) -> Any:
     from .service import ScanFailed
 
     if action == "ozon-label":
         data = service._need_labels().ozon_label(ref)
-        return service._queue(printer, data, f"ozon-{ref}", f"ozon-{ref}.pdf", ref)
+        return queue_label(service, printer, data, f"ozon-{ref}", f"ozon-{ref}.pdf", ref, f"posting {ref}",
+                           ("ozon-label", ref), reprint)
     sync = getattr(service, "ozon_sync", None)
     if sync is None:
         raise ScanFailed("Ozon access is not configured ([markets.ozon]): returns cannot be looked up")
@@ -39,7 +52,8 @@ def act(service: Any, action: str, ref: str, printer: str, spec: Any) -> Any:
         check_barcode(svg, spec, str(ret["product_offer_id"]))
     except BadInput as exc:
         raise ScanFailed(f"return {ret['id']}: returns label: {exc}") from None
-    out = service._queue(printer, svg, f"ozon-return-{ret['id']}", f"ozon-return-{ret['id']}.svg", ref)
+    out = queue_label(service, printer, svg, f"ozon-return-{ret['id']}", f"ozon-return-{ret['id']}.svg", ref,
+                      f"return {ret['id']}", ("ozon-return", ref), reprint)
     detail = f"return {ret['id']}, article {ret['product_offer_id']}, posting {ret.get('posting_number') or '-'}"
     out.detail = detail + (f"; {out.detail}" if out.detail else "")
     return out
@@ -107,4 +121,4 @@ def add_clients(fetcher: Any, config: Any) -> Any:
     return fetcher
 
 
-__all__ = ["act", "add_clients", "check_barcode", "known_return", "more_clients"]
+__all__ = ["act", "add_clients", "check_barcode", "known_return", "more_clients", "queue_label"]

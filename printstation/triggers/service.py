@@ -253,7 +253,8 @@ class ScanService:
         if action in ("ozon-label", "ozon-return"):
             from .ozon import act
 
-            return act(self, action, ref, printer, spec)
+            # ``reprint`` is a parameter of _act since issue 13 (PS:REPRINT after a duplicate)
+            return act(self, action, ref, printer, spec, reprint=bool(locals().get("reprint", False)))
         raise ScanFailed(f"unknown action {action!r}")
 
     def _command(self, action: str, printer: str) -> Outcome:
