@@ -167,7 +167,7 @@ def parse_market(name: str, table: Any, path: str, base_dir: Path | None = None)
     for inline in _INLINE_SECRETS:
         if inline in table:
             env_tok = ENV[name][1]
-            raise ConfigError(f"{where}.{inline}: secrets are not allowed in the config file; use "
+            raise ConfigError(f"{where}.{inline}: {SECRET_NAME[name]}s are not allowed in the config file; use "
                               f"{SECRET_FILE_KEY[name]}, env {env_tok} or $CREDENTIALS_DIRECTORY/{CRED_FILES[name]}")
     unknown = sorted(set(table) - KEYS[name])
     if unknown:
