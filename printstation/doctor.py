@@ -312,8 +312,10 @@ def _token_hint(market: str) -> str:
 
     name = CRED_FILES.get(market, f"{market}-token")
     portal = _PORTALS.get(market, "the marketplace's seller portal")
+    extra = (f", set client_id in [markets.{market}], add LoadCredential={name}:/etc/printstation/{name} "
+             "in a drop-in (systemctl edit printstation)") if market in ("ozon", "lamoda") else ""
     return (f"create a token in {portal}, save it as /etc/printstation/{name} (root, mode 600: "
-            f"install -m 600 /dev/null /etc/printstation/{name}, then paste the token into it) "
+            f"install -m 600 /dev/null /etc/printstation/{name}, then paste the token into it){extra} "
             "and systemctl restart printstation")
 
 

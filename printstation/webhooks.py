@@ -468,8 +468,11 @@ def start_for(triggers: Any) -> WebhookListener | None:
         return None
     secret = read_secret(settings)
     lam = getattr(cfg.markets, "lamoda", None)
+    printer = getattr(lam, "printer", None) or cfg.default_printer
+    if printer not in triggers.scans.printers:
+        log.error("[markets.lamoda] printer %r is not a configured printer: pack labels cannot print", printer)
     hooks = LamodaHooks(HookLog(triggers.state), print_on_status=tuple(getattr(lam, "print_on_status", ()) or ()),
-                        printer=getattr(lam, "printer", None) or cfg.default_printer,
+                        printer=printer,
                         printers=triggers.scans.printers, labels=triggers.fetcher,
                         queue_label=_queue_for(triggers.scans))
     return WebhookListener(settings, secret, hooks).start()

@@ -1,5 +1,6 @@
-"""Marketplace clients: Wildberries (FBS stickers, supply QR, boxes, orders, supplies) and
-LAliExpress (label PDFs, shipment lookup, handover lists), with a label cache in front.
+"""Marketplace clients: Wildberries (FBS stickers, supply QR, boxes, orders, supplies),
+LAliExpress (label PDFs, shipment lookup, handover lists), Ozon (FBS package labels, FBS returns)
+and Lamoda (pack and pallet labels), with a label cache in front.
 
     from printstation.markets import LabelCache, LabelFetcher, WBClient, AliClient
     fetcher = LabelFetcher(wb=WBClient(url, token), cache=LabelCache(data_dir))
