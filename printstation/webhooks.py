@@ -392,7 +392,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             doc = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurd nesting
             self._refuse(400, "body is not JSON")
             return
         notes = doc if isinstance(doc, list) else [doc]

@@ -221,6 +221,8 @@ def test_webhook_refuses_what_it_must(world):
     assert post_hook(w, b"{not json").status_code == 400
     assert post_hook(w, b"\xff\xfe").status_code == 400
     assert post_hook(w, b'"a string"').status_code == 400
+    assert post_hook(w, b"[" * 1900 + b"]" * 1900).status_code == 400  # nesting deeper than the parser goes
+    assert post_hook(w, [{"type": "statusChanged"}] * 101).status_code == 400
     assert post_hook(w, b"x" * 5000).status_code == 413
     assert len(hook_records(w, 1000)) == n  # nothing recorded
 
