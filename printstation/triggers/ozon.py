@@ -1,4 +1,4 @@
-"""Scan actions for Ozon (called from :meth:`ScanService._act`):
+"""Scan actions for Ozon and Lamoda (called from :meth:`ScanService._act`):
 
 * ``ozon-label`` — an FBS posting number (``12345678-0001-1``): its package label (PDF page from
   Ozon, cached) is queued, idempotency key ``ozon-<posting>``;
@@ -6,7 +6,10 @@
   :mod:`printstation.triggers.ozonsync`; one paced lookup when it is not there yet) and our own
   returns label (:mod:`printstation.render.returns_label`) is drawn for the printer's media,
   converted once here so a barcode that would not verify fails the scan with its reason, and
-  queued with the key ``ozon-return-<id>``.
+  queued with the key ``ozon-return-<id>``;
+* ``lamoda-pack`` / ``lamoda-pallet`` (in your ``[[rules]]`` only) — the pack labels of an order
+  (key ``lamoda-pack-<order>``, the same as the webhook's) or the pallet labels of a shipment
+  (``lamoda-pallet-<id>``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ def queue_label(service: Any, printer: str, data: bytes, key: str, name: str, re
 def act(service: Any, action: str, ref: str, printer: str, spec: Any, reprint: bool = False) -> Any:
     from .service import ScanFailed
 
+    if action in ("lamoda-pack", "lamoda-pallet"):  # your [[rules]] only: Lamoda numbers have no fixed form
+        kind, what = ("packs", "order") if action == "lamoda-pack" else ("pallets", "shipment")
+        (r,) = service._need_labels().lamoda_labels(kind, [ref])
+        if not r.ok:
+            raise ScanFailed(f"lamoda {what} {r.ref}: {r.error}")
+        return queue_label(service, printer, r.data, f"{action}-{r.ref}", f"{action}-{r.ref}.pdf", ref,
+                           f"{what} {r.ref}", (action, ref), reprint)
     if action == "ozon-label":
         data = service._need_labels().ozon_label(ref)
         return queue_label(service, printer, data, f"ozon-{ref}", f"ozon-{ref}.pdf", ref, f"posting {ref}",

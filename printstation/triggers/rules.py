@@ -32,7 +32,7 @@ from ..errors import ConfigError
 #: Every action a rule may name. ``ignore`` records the scan and does nothing.
 ACTIONS: tuple[str, ...] = (
     "wb-supply-qr", "wb-box", "wb-order", "wb-product", "ali-tracking", "ali-label",
-    "ozon-return", "ozon-label",
+    "ozon-return", "ozon-label", "lamoda-pack", "lamoda-pallet",
     "pause", "resume", "reprint", "cancel", "ignore",
 )
 COMMANDS = ("pause", "resume", "reprint", "cancel")

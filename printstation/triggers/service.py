@@ -250,7 +250,7 @@ class ScanService:
             out = self._queue(printer, data, f"ali-{lid}", f"ali-{lid}.pdf", ref)
             out.detail = f"logistic order {lid}" + (f"; {out.detail}" if out.detail else "")
             return out
-        if action in ("ozon-label", "ozon-return"):
+        if action in ("ozon-label", "ozon-return", "lamoda-pack", "lamoda-pallet"):
             from .ozon import act
 
             # ``reprint`` is a parameter of _act since issue 13 (PS:REPRINT after a duplicate)

@@ -57,6 +57,12 @@ def world(tmp_path_factory):
 [sync]
 interval_s = 3600
 min_gap_ms = 200
+[[rules]]
+match = "^LMO:(?P<id>.+)$"
+action = "lamoda-pack"
+[[rules]]
+match = "^LMS:(?P<id>.+)$"
+action = "lamoda-pallet"
 [markets.ozon]
 base_url = "{oz.url}"
 client_id = "{oz.client_id}"
@@ -193,6 +199,22 @@ def test_webhook_status_queues_pack_labels_on_the_configured_printer_once(world)
     rec2 = hook_records(w, 1)[0]
     assert rec2["outcome"] == "duplicate" and rec2["job"] == rec["job"]
     assert len(w["packs"].data) == n_bytes
+
+
+def test_lamoda_rules_print_packs_and_pallets(world):
+    w = world
+    packs = w["lm"].add_order("LM-7007", packs=1)
+    pallets = w["lm"].add_shipment("SH-31", pallets=2)
+    before = len(w["packs"].data)
+    a = scan(w, "LMO:LM-7007", "packs")
+    b = scan(w, "LMS:SH-31", "packs")
+    assert (a["outcome"], a["key"], b["outcome"], b["key"]) == ("queued", "lamoda-pack-LM-7007", "queued",
+                                                                "lamoda-pallet-SH-31"), (a, b)
+    done(w, a["job"])
+    done(w, b["job"])
+    assert sorted(codes(w["packs"].data[before:], "tspl", 203)) == sorted(packs + pallets)
+    c = scan(w, "LMO:NOPE-1", "packs")
+    assert c["outcome"] == "failed" and "lamoda order NOPE-1" in c["detail"] and "404" in c["detail"]
 
 
 def test_webhook_other_notifications_recorded_only(world):
