@@ -122,6 +122,19 @@ class Triggers:
             self.ozon_sync.start()
         self._start_webhooks()
 
+    def _stop_ozon_lamoda(self) -> None:
+        """Issue 16's parts: the webhook listener, the Ozon returns sync, their clients."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
+        if self.ozon_sync is not None:
+            self.ozon_sync.stop()
+        for c in (getattr(self.fetcher, "ozon", None), getattr(self.fetcher, "lamoda", None)):
+            if c is not None:
+                try:
+                    c.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
     def _start_webhooks(self) -> None:
         from .. import webhooks
 
@@ -143,18 +156,14 @@ class Triggers:
         return self.scans.scan(code, printer=printer, scanner=scanner)
 
     def stop(self) -> None:
+        self._stop_ozon_lamoda()
         for s in self.scanners:
             s.stop(timeout=1.0)
         if self.hotfolder is not None:
             self.hotfolder.stop()
         if self.sync is not None:
             self.sync.stop()
-        if self.ozon_sync is not None:
-            self.ozon_sync.stop()
-        if self.webhooks is not None:
-            self.webhooks.stop()
-        for c in (getattr(self.fetcher, "wb", None), getattr(self.fetcher, "ali", None),
-                  getattr(self.fetcher, "ozon", None), getattr(self.fetcher, "lamoda", None)):
+        for c in (getattr(self.fetcher, "wb", None), getattr(self.fetcher, "ali", None)):
             close = getattr(c, "close", None)
             if close:
                 try:
