@@ -46,6 +46,17 @@ def lamoda_ref(ref: str, what: str) -> str:
     return s
 
 
+def _seconds(v: Any, default: float = 300.0) -> float:
+    """``expires_in`` as seconds (a number or a numeric string); ``default`` when unusable."""
+    if isinstance(v, bool):
+        return default
+    try:
+        s = float(v)
+    except (TypeError, ValueError):
+        return default
+    return s if 0 < s < 10 * 365 * 86400 else default
+
+
 class LamodaClient(ApiClient):
     """Lamoda B2B Platform API client."""
 
@@ -94,9 +105,7 @@ class LamodaClient(ApiClient):
             tok = body.get("access_token") if isinstance(body, dict) else None
             if not isinstance(tok, str) or not tok.strip():
                 raise ApiAuthError(self.market, resp.status_code, "BadToken", "token answer has no access_token")
-            life = body.get("expires_in")
-            life = float(life) if isinstance(life, (int, float)) and not isinstance(life, bool) and life > 0 \
-                else 300.0
+            life = _seconds(body.get("expires_in"))
             self._access = tok.strip()
             self._expires = self.clock() + max(1.0, min(life - TOKEN_MARGIN_S, life * 0.9))
             return self._access

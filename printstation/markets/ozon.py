@@ -120,6 +120,8 @@ class OzonClient(ApiClient):
             page = [r for r in body.get("returns") or [] if isinstance(r, dict)]
             out += page
             nxt = body.get("last_id")
+            if isinstance(nxt, str) and nxt.strip().isdigit():
+                nxt = int(nxt)
             if not page or len(page) < limit or not isinstance(nxt, int) or isinstance(nxt, bool) \
                     or nxt in seen or nxt == last_id:
                 return out

@@ -60,6 +60,17 @@ def test_token_renewed_before_it_expires(fake_clock):
         assert len(lm.calls_to("/auth/token")) == 2 and c.token_fetches == 2
 
 
+@pytest.mark.parametrize("life", ["600", 600.0, None, "soon", -5])
+def test_odd_expires_in(life, fake_clock):
+    with FakeLamoda() as lm:
+        lm.token_life = life
+        lm.add_order("A1")
+        with client(lm, clock=fake_clock, sleep=fake_clock.sleep) as c:
+            c.pack_labels("A1")
+            c.pack_labels("A1")
+        assert len(lm.calls_to("/auth/token")) == 1
+
+
 def test_401_refreshes_the_token_once_and_retries(lm):
     lm.add_order("A1")
     with client(lm) as c:
