@@ -272,7 +272,7 @@ def _check_serial(label: str, port: str, baud: int) -> Check:
 
 # -- marketplaces --------------------------------------------------------------------------------
 
-MARKET_TITLES = {"wb": "WB", "ali": "LAliExpress"}
+MARKET_TITLES = {"wb": "WB", "ali": "LAliExpress", "ozon": "Ozon", "lamoda": "Lamoda"}
 
 
 def check_market(market: str, settings: Any, configured: bool, env: Mapping[str, str],
@@ -294,7 +294,9 @@ def check_market(market: str, settings: Any, configured: bool, env: Mapping[str,
         return Check(label, False, str(exc), _token_hint(market))
     retry = RetryPolicy(retries=1, base=0.2, cap=1.0, max_429=1, max_wait_429=5.0)
     try:
-        if market == "wb":
+        if market in ("ozon", "lamoda"):
+            _probe_ol(market, creds, s, timeout, retry)
+        elif market == "wb":
             from .markets.wb import WBClient
 
             with WBClient(creds.base_url, creds.token, auth_scheme=s.auth_scheme, timeout=timeout,
@@ -324,12 +326,37 @@ def check_market(market: str, settings: Any, configured: bool, env: Mapping[str,
     return Check(label, True, f"{title} accepted the token from {creds.source}")
 
 
+def _probe_ol(market: str, creds: Any, s: Any, timeout: float, retry: Any) -> None:
+    """Ozon: list one return; Lamoda: get a token. Raises when refused or unreachable."""
+    if market == "ozon":
+        from .markets.ozon import OzonClient
+
+        with OzonClient(creds.base_url, creds.token, client_id=creds.client_id, timeout=timeout, retry=retry,
+                        rate_per_min=s.rate_per_min, burst=s.burst) as client:
+            client.json("POST", "/v3/returns/company/fbs", json_body={"filter": {}, "limit": 1, "last_id": 0})
+    else:
+        from .markets.lamoda import LamodaClient
+
+        with LamodaClient(creds.base_url, creds.token, client_id=creds.client_id, timeout=timeout, retry=retry,
+                          rate_per_min=s.rate_per_min, burst=s.burst) as client:
+            client.check()
+
+
+_PORTALS = {"wb": "the WB seller portal (Settings → API access, category Marketplace)",
+            "ali": "the LAliExpress seller portal (API tokens)",
+            "ozon": "the Ozon seller portal (Settings → Seller API, role with FBS and returns)",
+            "lamoda": "the Lamoda B2B partner portal (API access: client id and secret)"}
+
+
 def _token_hint(market: str) -> str:
-    name = f"{market}-token"
-    portal = "the WB seller portal (Settings → API access, category Marketplace)" if market == "wb" \
-        else "the LAliExpress seller portal (API tokens)"
+    from .markets.settings import CRED_FILES
+
+    name = CRED_FILES.get(market, f"{market}-token")
+    portal = _PORTALS.get(market, "the marketplace's seller portal")
+    extra = (f", set client_id in [markets.{market}], add LoadCredential={name}:/etc/printstation/{name} "
+             "in a drop-in (systemctl edit printstation)") if market in ("ozon", "lamoda") else ""
     return (f"create a token in {portal}, save it as /etc/printstation/{name} (root, mode 600: "
-            f"install -m 600 /dev/null /etc/printstation/{name}, then paste the token into it) "
+            f"install -m 600 /dev/null /etc/printstation/{name}, then paste the token into it){extra} "
             "and systemctl restart printstation")
 
 
@@ -416,10 +443,36 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
     if not env.get("CREDENTIALS_DIRECTORY") and path is not None:
         env["CREDENTIALS_DIRECTORY"] = str(path.resolve().parent)
     raw_markets = _raw(path).get("markets", {})
-    for market in ("wb", "ali"):
+    for market in ("wb", "ali", "ozon", "lamoda"):
         configured = isinstance(raw_markets, dict) and market in raw_markets
         checks.append(check_market(market, cfg.markets, configured, env, timeout))
+    wh = check_webhooks(cfg, env)
+    if wh is not None:
+        checks.append(wh)
     return checks
+
+
+def check_webhooks(cfg: Any, env: Mapping[str, str]) -> Check | None:
+    """``[webhooks] listen``: the secret is readable and usable, the printer exists."""
+    from .webhooks import WebhookSettings, read_secret
+
+    ws = cfg.sections.get("webhooks")
+    if not isinstance(ws, WebhookSettings) or not ws.enabled:
+        return None
+    try:
+        read_secret(ws, env)
+    except PrintstationError as exc:
+        return Check("webhooks", False, str(exc),
+                     "create it: install -m 600 /dev/null /etc/printstation/webhook-secret; "
+                     "openssl rand -hex 24 > /etc/printstation/webhook-secret; set [webhooks] secret_file")
+    lam = getattr(cfg.markets, "lamoda", None)
+    printer = getattr(lam, "printer", None) or cfg.default_printer
+    if cfg.printer(printer) is None:
+        return Check("webhooks", False, f"[markets.lamoda] printer {printer!r} is not a configured printer",
+                     "name one of the [[printers]] in [markets.lamoda] printer")
+    host, port = ws.listen
+    return Check("webhooks", True, f"listening on {host}:{port} for Lamoda notifications; pack labels print on "
+                                   f"{printer!r}")
 
 
 def _raw(path: Path | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "printstation.cli.client",
     "printstation.cli.printers",
     "printstation.cli.markets",
+    "printstation.cli.markets_ol",
     "printstation.cli.scan",
     "printstation.cli.doctor",
 )

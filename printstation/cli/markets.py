@@ -84,16 +84,24 @@ def _size(text: str) -> tuple[int, int]:
     return int(w), int(h)
 
 
-@contextlib.contextmanager
-def _fetcher(args: argparse.Namespace, market: str) -> Iterator[Any]:
-    """A label fetcher for ``market`` ("wb" or "ali") from the config; its client closed after."""
-    from ..markets import LabelCache, LabelFetcher
-    from ..markets.settings import ali_client, load_config, wb_client
+def _settings_and_cache(args: argparse.Namespace) -> tuple[Any, Any]:
+    """``[markets]`` settings from ``--config`` and the label cache (None without a data dir)."""
+    from ..markets import LabelCache
+    from ..markets.settings import load_config
 
     settings, data_dir = load_config(getattr(args, "config", None))
     if data_dir is None and os.environ.get("PRINTSTATION_DATA_DIR"):
         data_dir = Path(os.environ["PRINTSTATION_DATA_DIR"])
-    cache = LabelCache(data_dir) if data_dir else None
+    return settings, (LabelCache(data_dir) if data_dir else None)
+
+
+@contextlib.contextmanager
+def _fetcher(args: argparse.Namespace, market: str) -> Iterator[Any]:
+    """A label fetcher for ``market`` ("wb" or "ali") from the config; its client closed after."""
+    from ..markets import LabelFetcher
+    from ..markets.settings import ali_client, wb_client
+
+    settings, cache = _settings_and_cache(args)
     if market == "wb":
         f = LabelFetcher(wb=wb_client(settings), cache=cache)
     else:

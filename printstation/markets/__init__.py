@@ -1,5 +1,6 @@
-"""Marketplace clients: Wildberries (FBS stickers, supply QR, boxes, orders, supplies) and
-LAliExpress (label PDFs, shipment lookup, handover lists), with a label cache in front.
+"""Marketplace clients: Wildberries (FBS stickers, supply QR, boxes, orders, supplies),
+LAliExpress (label PDFs, shipment lookup, handover lists), Ozon (FBS package labels, FBS returns)
+and Lamoda (pack and pallet labels), with a label cache in front.
 
     from printstation.markets import LabelCache, LabelFetcher, WBClient, AliClient
     fetcher = LabelFetcher(wb=WBClient(url, token), cache=LabelCache(data_dir))
@@ -11,6 +12,8 @@ from .base import (ApiAuthError, ApiClient, ApiError, BadLabel, RateLimited, Ret
                    TokenBucket, Unavailable)
 from .cache import LabelCache, LabelKey
 from .fetcher import AliLabel, LabelFetcher
+from .lamoda import LamodaClient
+from .ozon import OzonClient
 from .settings import (Credentials, MarketSettings, MarketsSettings, ali_client, load_config,
                        parse_markets, resolve_credentials, wb_client)
 from .wb import BoxSticker, StickerResult, SupplyNotClosed, SupplyQR, WBClient
@@ -20,5 +23,5 @@ __all__ = [
     "Credentials", "LabelCache", "LabelFetcher", "LabelKey", "MarketSettings", "MarketsSettings",
     "RateLimited", "RetryPolicy", "Secret", "StickerResult", "SupplyNotClosed", "SupplyQR",
     "TokenBucket", "Unavailable", "WBClient", "ali_client", "load_config", "parse_markets",
-    "resolve_credentials", "wb_client",
+    "resolve_credentials", "wb_client", "OzonClient", "LamodaClient",
 ]

@@ -388,8 +388,10 @@ class ApiClient:
 
     # -- the one request path -------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json_body: Any = None) -> httpx.Response:
-        """Send one call through the bucket with retries; 2xx answer or a raised ApiError."""
+                json_body: Any = None, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """Send one call through the bucket with retries; 2xx answer or a raised ApiError.
+
+        ``headers`` replaces the client's auth headers for this one call (a bearer token)."""
         tries = 0
         waits_429 = 0
         while True:
@@ -397,7 +399,7 @@ class ApiClient:
             t0 = self.clock()
             try:
                 resp = self._http.request(method, path, params=params, json=json_body,
-                                          headers=self._auth)
+                                          headers=self._auth if headers is None else headers)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 CALLS.inc(market=self.market, status="error")
                 reason = self.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
@@ -425,6 +427,8 @@ class ApiClient:
                 wait = _header_seconds(resp, "X-Ratelimit-Retry")
                 if wait is None:
                     wait = _header_seconds(resp, "X-Ratelimit-Reset")
+                if wait is None:
+                    wait = _header_seconds(resp, "Retry-After")  # Ozon, Lamoda: plain HTTP
                 if wait is None:
                     wait = 1.0 / self.bucket.rate
                 self.bucket.block(wait)  # the full wait, whatever we do next: never sooner
@@ -511,6 +515,14 @@ class _Retryable(Exception):
 def chunks(seq: list, n: int) -> Iterator[list]:
     for i in range(0, len(seq), n):
         yield seq[i:i + n]
+
+
+def client_id(market: str, value: str | None) -> str:
+    """A marketplace client id (Ozon ``Client-Id``, Lamoda ``client_id``); :class:`AuthError` if none."""
+    v = str(value or "").strip()
+    if not v:
+        raise AuthError(f"no {market} client id configured")
+    return v
 
 
 def positive_ids(ids: Iterable[int | str], what: str) -> list[int]:

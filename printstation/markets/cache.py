@@ -24,8 +24,8 @@ log = logging.getLogger("printstation.markets.cache")
 
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 _NAME = re.compile(r"[a-z][a-z0-9]{0,15}")
-MARKETS = ("wb", "ali")
-KINDS = ("order", "supply", "box", "label", "handover")
+MARKETS = ("wb", "ali", "ozon", "lamoda")
+KINDS = ("order", "supply", "box", "label", "handover", "posting", "pack", "pallet")
 
 
 @dataclass(frozen=True)

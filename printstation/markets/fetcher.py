@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from ..errors import MarketplaceError, UsageError
 from .aliexpress import LABELS_PER_CALL, AliClient, _ids
 from .base import ApiAuthError, ApiError, BadLabel, Outcome, chunks
 from .cache import LabelCache, LabelKey
 from .content import split_pdf
+from .fetcher_ol import LamodaLabel, OzonLabel, OzonLamodaLabels
 from .wb import BoxSticker, StickerResult, WBClient, _order_ids, check_size, check_type
 
 log = logging.getLogger("printstation.markets.fetcher")
@@ -36,12 +37,14 @@ class AliLabel(Outcome):
     error: str | None = None
 
 
-class LabelFetcher:
-    """Get a WB order sticker / supply QR / box sticker or an Ali label by id, cached."""
+class LabelFetcher(OzonLamodaLabels):
+    """Get a WB order sticker / supply QR / box sticker or an Ali label by id, cached (Ozon and
+    Lamoda labels: :mod:`printstation.markets.fetcher_ol`)."""
 
     def __init__(self, wb: WBClient | None = None, ali: AliClient | None = None,
-                 cache: LabelCache | None = None) -> None:
+                 cache: LabelCache | None = None, *, ozon: Any = None, lamoda: Any = None) -> None:
         self.wb, self.ali, self.cache = wb, ali, cache
+        self.ozon, self.lamoda = ozon, lamoda
 
     def _wb(self) -> WBClient:
         if self.wb is None:
@@ -192,4 +195,4 @@ class LabelFetcher:
         return lid, self.ali_label(lid)
 
 
-__all__ = ["LabelFetcher", "AliLabel"]
+__all__ = ["LabelFetcher", "AliLabel", "OzonLabel", "LamodaLabel"]

@@ -20,9 +20,34 @@ Config keys (all optional)::
     retries = 4
     max_pdf_mb = 20            # label PDFs larger than this are refused
 
+    [markets.ozon]
+    base_url = "https://api-seller.ozon.ru"
+    client_id = "123456"       # Client-Id (not a secret); or env PRINTSTATION_OZON_CLIENT_ID
+    api_key_file = "/etc/printstation/ozon-api-key"
+    rate_per_min = 60
+    burst = 5
+    timeout = 30
+    retries = 4
+    max_pdf_mb = 20
+
+    [markets.lamoda]
+    base_url = "https://api-b2b.lamoda.ru"
+    client_id = "…"            # or env PRINTSTATION_LAMODA_CLIENT_ID
+    client_secret_file = "/etc/printstation/lamoda-client-secret"
+    rate_per_min = 60
+    burst = 5
+    timeout = 30
+    retries = 4
+    max_pdf_mb = 20
+    print_on_status = ["confirmed"]   # webhook statusChanged → pack labels queued …
+    printer = "zebra"                 # … on this printer (default: the default printer)
+
 Tokens, first found wins: the config's ``token_file``; env ``PRINTSTATION_WB_TOKEN`` /
 ``PRINTSTATION_ALI_TOKEN``; ``$CREDENTIALS_DIRECTORY/wb-token`` / ``ali-token`` (systemd
-``LoadCredential=``). Base URL: the config's ``base_url``, else env ``PRINTSTATION_WB_URL`` /
+``LoadCredential=``). Ozon's API key: ``api_key_file``, env ``PRINTSTATION_OZON_API_KEY``,
+``$CREDENTIALS_DIRECTORY/ozon-api-key``; Lamoda's client secret: ``client_secret_file``, env
+``PRINTSTATION_LAMODA_CLIENT_SECRET``, ``$CREDENTIALS_DIRECTORY/lamoda-client-secret``; their
+client ids: ``client_id`` or env ``PRINTSTATION_OZON_CLIENT_ID`` / ``PRINTSTATION_LAMODA_CLIENT_ID``. Base URL: the config's ``base_url``, else env ``PRINTSTATION_WB_URL`` /
 ``PRINTSTATION_ALI_URL``, else the marketplace default.
 """
 
@@ -37,19 +62,36 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ..errors import AuthError, ConfigError
-from . import aliexpress, wb
+from . import aliexpress, lamoda, ozon, wb
 from .base import RetryPolicy, Secret
 
-MARKETS = ("wb", "ali")
-DEFAULT_URLS = {"wb": wb.DEFAULT_URL, "ali": aliexpress.DEFAULT_URL}
+MARKETS = ("wb", "ali", "ozon", "lamoda")
+DEFAULT_URLS = {"wb": wb.DEFAULT_URL, "ali": aliexpress.DEFAULT_URL, "ozon": ozon.DEFAULT_URL,
+                "lamoda": lamoda.DEFAULT_URL}
 DEFAULT_LIMITS = {"wb": (wb.DEFAULT_RATE_PER_MIN, wb.DEFAULT_BURST),
-                  "ali": (aliexpress.DEFAULT_RATE_PER_MIN, aliexpress.DEFAULT_BURST)}
+                  "ali": (aliexpress.DEFAULT_RATE_PER_MIN, aliexpress.DEFAULT_BURST),
+                  "ozon": (ozon.DEFAULT_RATE_PER_MIN, ozon.DEFAULT_BURST),
+                  "lamoda": (lamoda.DEFAULT_RATE_PER_MIN, lamoda.DEFAULT_BURST)}
 ENV = {"wb": ("PRINTSTATION_WB_URL", "PRINTSTATION_WB_TOKEN"),
-       "ali": ("PRINTSTATION_ALI_URL", "PRINTSTATION_ALI_TOKEN")}
-CRED_FILES = {"wb": "wb-token", "ali": "ali-token"}
+       "ali": ("PRINTSTATION_ALI_URL", "PRINTSTATION_ALI_TOKEN"),
+       "ozon": ("PRINTSTATION_OZON_URL", "PRINTSTATION_OZON_API_KEY"),
+       "lamoda": ("PRINTSTATION_LAMODA_URL", "PRINTSTATION_LAMODA_CLIENT_SECRET")}
+CRED_FILES = {"wb": "wb-token", "ali": "ali-token", "ozon": "ozon-api-key", "lamoda": "lamoda-client-secret"}
+#: Markets that also need a client id (config ``client_id`` or this env variable).
+CLIENT_ID_ENV = {"ozon": "PRINTSTATION_OZON_CLIENT_ID", "lamoda": "PRINTSTATION_LAMODA_CLIENT_ID"}
+#: The config key naming the file that holds the market's secret.
+SECRET_FILE_KEY = {"wb": "token_file", "ali": "token_file", "ozon": "api_key_file",
+                   "lamoda": "client_secret_file"}
+#: What the secret is called in messages.
+SECRET_NAME = {"wb": "token", "ali": "token", "ozon": "API key", "lamoda": "client secret"}
+#: Keys that would put a secret in the config file: refused.
+_INLINE_SECRETS = ("token", "api_key", "client_secret")
 
 _COMMON_KEYS = {"base_url", "token_file", "rate_per_min", "burst", "timeout", "retries"}
-KEYS = {"wb": _COMMON_KEYS | {"auth_scheme"}, "ali": _COMMON_KEYS | {"max_pdf_mb"}}
+_OL_KEYS = (_COMMON_KEYS - {"token_file"}) | {"client_id", "max_pdf_mb"}
+KEYS = {"wb": _COMMON_KEYS | {"auth_scheme"}, "ali": _COMMON_KEYS | {"max_pdf_mb"},
+        "ozon": _OL_KEYS | {"api_key_file"},
+        "lamoda": _OL_KEYS | {"client_secret_file", "print_on_status", "printer"}}
 
 
 @dataclass(frozen=True)
@@ -65,6 +107,9 @@ class MarketSettings:
     timeout: float = 30.0
     retries: int = 4
     max_pdf_mb: float = 20.0
+    client_id: str | None = None  # Ozon / Lamoda
+    print_on_status: tuple[str, ...] = ()  # Lamoda webhook: statuses that queue pack labels
+    printer: str | None = None  # Lamoda webhook: where they print
 
     @classmethod
     def default(cls, name: str) -> "MarketSettings":
@@ -76,6 +121,8 @@ class MarketSettings:
 class MarketsSettings:
     wb: MarketSettings = field(default_factory=lambda: MarketSettings.default("wb"))
     ali: MarketSettings = field(default_factory=lambda: MarketSettings.default("ali"))
+    ozon: MarketSettings = field(default_factory=lambda: MarketSettings.default("ozon"))
+    lamoda: MarketSettings = field(default_factory=lambda: MarketSettings.default("lamoda"))
 
     def __getitem__(self, name: str) -> MarketSettings:
         return getattr(self, name)
@@ -89,6 +136,7 @@ class Credentials:
     base_url: str
     token: Secret
     source: str
+    client_id: str = ""  # Ozon / Lamoda
 
 
 def _number(v: Any, where: str, *, integer: bool = False, minimum: float = 0, strict: bool = True) -> Any:
@@ -116,10 +164,11 @@ def parse_market(name: str, table: Any, path: str, base_dir: Path | None = None)
     where = f"{path}.{name}"
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table")
-    if "token" in table:
-        env_tok = ENV[name][1]
-        raise ConfigError(f"{where}.token: tokens are not allowed in the config file; use token_file, "
-                          f"env {env_tok} or $CREDENTIALS_DIRECTORY/{CRED_FILES[name]}")
+    for inline in _INLINE_SECRETS:
+        if inline in table:
+            env_tok = ENV[name][1]
+            raise ConfigError(f"{where}.{inline}: {SECRET_NAME[name]}s are not allowed in the config file; use "
+                              f"{SECRET_FILE_KEY[name]}, env {env_tok} or $CREDENTIALS_DIRECTORY/{CRED_FILES[name]}")
     unknown = sorted(set(table) - KEYS[name])
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(sorted(KEYS[name]))})")
@@ -127,10 +176,11 @@ def parse_market(name: str, table: Any, path: str, base_dir: Path | None = None)
     kw: dict[str, Any] = {}
     if "base_url" in table:
         kw["base_url"] = _url(table["base_url"], f"{where}.base_url")
-    if "token_file" in table:
-        v = table["token_file"]
+    file_key = SECRET_FILE_KEY[name]
+    if file_key in table:
+        v = table[file_key]
         if not isinstance(v, str) or not v.strip():
-            raise ConfigError(f"{where}.token_file: expected a file path")
+            raise ConfigError(f"{where}.{file_key}: expected a file path")
         p = Path(v).expanduser()
         if not p.is_absolute() and base_dir is not None:
             p = base_dir / p
@@ -152,7 +202,34 @@ def parse_market(name: str, table: Any, path: str, base_dir: Path | None = None)
             raise ConfigError(f"{where}.retries: at most 20, got {kw['retries']}")
     if "max_pdf_mb" in table:
         kw["max_pdf_mb"] = float(_number(table["max_pdf_mb"], f"{where}.max_pdf_mb"))
+    if name in CLIENT_ID_ENV:
+        kw.update(_parse_ol(table, where))
     return MarketSettings(**{**s.__dict__, **kw})
+
+
+def _parse_ol(table: dict, where: str) -> dict[str, Any]:
+    """Ozon / Lamoda keys: ``client_id``, and Lamoda's ``print_on_status`` and ``printer``."""
+    kw: dict[str, Any] = {}
+    if "client_id" in table:
+        v = table["client_id"]
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str) or not v.strip() or len(v) > 128:
+            raise ConfigError(f"{where}.client_id: expected the client id as a string")
+        kw["client_id"] = v.strip()
+    if "print_on_status" in table:
+        v = table["print_on_status"]
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+            raise ConfigError(f"{where}.print_on_status: expected a list of status names")
+        kw["print_on_status"] = tuple(x.strip() for x in v)
+    if "printer" in table:
+        v = table["printer"]
+        if not isinstance(v, str) or not v.strip():
+            raise ConfigError(f"{where}.printer: expected a printer name")
+        kw["printer"] = v.strip()
+    return kw
 
 
 def parse_markets(table: dict, path: str = "markets", base_dir: Path | None = None) -> MarketsSettings:
@@ -166,7 +243,7 @@ def parse_markets(table: dict, path: str = "markets", base_dir: Path | None = No
         raise ConfigError(f"{path}: expected a table")
     unknown = sorted(set(table) - set(MARKETS))
     if unknown:
-        raise ConfigError(f"{path}.{unknown[0]}: unknown marketplace (known: wb, ali)")
+        raise ConfigError(f"{path}.{unknown[0]}: unknown marketplace (known: {', '.join(MARKETS)})")
     return MarketsSettings(**{name: parse_market(name, table[name], path, base_dir)
                               for name in MARKETS if name in table})
 
@@ -214,7 +291,7 @@ def _read_token(p: Path, what: str) -> Secret:
 
 def resolve_credentials(market: str, settings: MarketSettings | MarketsSettings | None = None,
                         env: Mapping[str, str] | None = None) -> Credentials:
-    """Base URL and token for ``market`` ("wb" or "ali"); :class:`AuthError` when no token is found."""
+    """Base URL and token (and client id) for ``market``; :class:`AuthError` when one is missing."""
     if market not in MARKETS:
         raise ValueError(f"unknown market {market!r}")
     if isinstance(settings, MarketsSettings):
@@ -223,18 +300,25 @@ def resolve_credentials(market: str, settings: MarketSettings | MarketsSettings 
     env = os.environ if env is None else env
     url_var, tok_var = ENV[market]
     base_url = s.base_url or (_url(env[url_var], f"env {url_var}") if env.get(url_var) else DEFAULT_URLS[market])
+    client_id = ""
+    if market in CLIENT_ID_ENV:
+        id_var = CLIENT_ID_ENV[market]
+        client_id = s.client_id or env.get(id_var, "").strip()
+        if not client_id:
+            raise AuthError(f"no {market.upper()} client id: set client_id in [markets.{market}] or env {id_var}")
+    file_key = SECRET_FILE_KEY[market]
     if s.token_file is not None:
-        return Credentials(market, base_url, _read_token(s.token_file, f"markets.{market}.token_file"),
-                           f"token_file {s.token_file}")
+        return Credentials(market, base_url, _read_token(s.token_file, f"markets.{market}.{file_key}"),
+                           f"{file_key} {s.token_file}", client_id)
     if env.get(tok_var, "").strip():
-        return Credentials(market, base_url, Secret(env[tok_var]), f"env {tok_var}")
+        return Credentials(market, base_url, Secret(env[tok_var]), f"env {tok_var}", client_id)
     cred_dir = env.get("CREDENTIALS_DIRECTORY")
     if cred_dir:
         p = Path(cred_dir) / CRED_FILES[market]
         if p.exists():
             return Credentials(market, base_url, _read_token(p, "$CREDENTIALS_DIRECTORY"),
-                               f"credential {CRED_FILES[market]}")
-    raise AuthError(f"no {market.upper()} token: set token_file in [markets.{market}], env {tok_var}, "
+                               f"credential {CRED_FILES[market]}", client_id)
+    raise AuthError(f"no {market.upper()} {SECRET_NAME[market]}: set {file_key} in [markets.{market}], env {tok_var}, "
                     f"or provide $CREDENTIALS_DIRECTORY/{CRED_FILES[market]}")
 
 
@@ -255,5 +339,25 @@ def ali_client(settings: MarketsSettings | MarketSettings | None = None, env: Ma
                                 max_pdf_bytes=int(s.max_pdf_mb * 1024 * 1024), **kw)
 
 
+def _client_id_client(market: str, cls: Any, settings: MarketsSettings | MarketSettings | None,
+                      env: Mapping[str, str] | None, kw: dict[str, Any]) -> Any:
+    """An Ozon / Lamoda client: a client id plus a secret."""
+    s = settings[market] if isinstance(settings, MarketsSettings) else (settings or MarketSettings.default(market))
+    c = resolve_credentials(market, s, env)
+    return cls(c.base_url, c.token, client_id=c.client_id, rate_per_min=s.rate_per_min, burst=s.burst,
+               timeout=s.timeout, retry=RetryPolicy(retries=s.retries),
+               max_pdf_bytes=int(s.max_pdf_mb * 1024 * 1024), **kw)
+
+
+def ozon_client(settings: MarketsSettings | MarketSettings | None = None, env: Mapping[str, str] | None = None,
+                **kw: Any) -> ozon.OzonClient:
+    return _client_id_client("ozon", ozon.OzonClient, settings, env, kw)
+
+
+def lamoda_client(settings: MarketsSettings | MarketSettings | None = None, env: Mapping[str, str] | None = None,
+                  **kw: Any) -> lamoda.LamodaClient:
+    return _client_id_client("lamoda", lamoda.LamodaClient, settings, env, kw)
+
+
 __all__ = ["MarketSettings", "MarketsSettings", "Credentials", "parse_markets", "load_config",
-           "resolve_credentials", "wb_client", "ali_client"]
+           "resolve_credentials", "wb_client", "ali_client", "ozon_client", "lamoda_client"]

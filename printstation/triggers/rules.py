@@ -12,6 +12,8 @@ code                  action                                      reference
 digits (9–11)         ``wb-order``                                order id
 EAN-13/8, UPC, GTIN   ``wb-product``  (check digit must be valid)  SKU barcode
 Ali tracking number   ``ali-tracking``                            tracking number
+Ozon return barcode   ``ozon-return`` (``[scan] ozon_return``)    return barcode
+Ozon posting number   ``ozon-label``  (``12345678-0001-1``)       posting number
 ====================  ==========================================  ===============
 
 The reference an action acts on is the regex's named group ``id`` if it has one, else its
@@ -30,6 +32,7 @@ from ..errors import ConfigError
 #: Every action a rule may name. ``ignore`` records the scan and does nothing.
 ACTIONS: tuple[str, ...] = (
     "wb-supply-qr", "wb-box", "wb-order", "wb-product", "ali-tracking", "ali-label",
+    "ozon-return", "ozon-label", "lamoda-pack", "lamoda-pallet",
     "pause", "resume", "reprint", "cancel", "ignore",
 )
 COMMANDS = ("pause", "resume", "reprint", "cancel")
@@ -40,6 +43,10 @@ DEFAULT_WB_ORDER_DIGITS = "9-11"
 #: ``CN…``, ``YT…``…): two to four capital letters then 8–24 digits and an optional tail.
 DEFAULT_ALI_TRACKING = r"^[A-Z]{2}\d{9}[A-Z]{2}$|^[A-Z]{2,4}\d{8,24}[A-Z0-9]{0,4}$"
 GTIN_LENGTHS = (8, 12, 13, 14)
+#: The barcode Ozon puts on a return parcel (``return_barcode``: ``ii`` and digits).
+DEFAULT_OZON_RETURN = r"^[iI]{2}\d{6,20}$"
+#: An Ozon FBS posting number.
+OZON_POSTING = r"^\d+-\d+-\d+$"
 
 
 def gtin_valid(code: str) -> bool:
@@ -116,6 +123,7 @@ class ScanSettings:
     #: ``(match, action)`` or ``(match, action, printer)`` per user rule.
     user_rules: tuple[tuple[str, ...], ...] = ()
     rules: tuple[Rule, ...] = field(default=(), compare=False)
+    ozon_return: str = DEFAULT_OZON_RETURN
 
     def __post_init__(self) -> None:
         if not self.rules:
@@ -141,6 +149,8 @@ def default_rules(settings: ScanSettings) -> list[Rule]:
         Rule(re.compile(r"^WB-TRBX-\d+$"), "wb-box", builtin=True),
         Rule(re.compile(rf"^\d{{{lo},{hi}}}$"), "wb-order", builtin=True),
         Rule(re.compile(r"^(?:\d{8}|\d{12,14})$"), "wb-product", check=gtin_valid, builtin=True),
+        Rule(_compile(settings.ozon_return, "scan.ozon_return"), "ozon-return", builtin=True),
+        Rule(re.compile(OZON_POSTING), "ozon-label", builtin=True),
         Rule(_compile(settings.ali_tracking, "scan.ali_tracking"), "ali-tracking", builtin=True),
     ]
 
@@ -183,9 +193,9 @@ def parse_rules(items: Any, key: str = "rules") -> tuple[tuple[str, ...], ...]:
 
 def parse_scan(section: Mapping[str, Any] | None, rules: Sequence[tuple[str, ...]] = (),
                key: str = "scan") -> ScanSettings:
-    """Validate the ``[scan]`` table (debounce_ms, wb_order_digits, ali_tracking)."""
+    """Validate the ``[scan]`` table (debounce_ms, wb_order_digits, ali_tracking, ozon_return)."""
     section = dict(section or {})
-    known = {"debounce_ms", "wb_order_digits", "ali_tracking"}
+    known = {"debounce_ms", "wb_order_digits", "ali_tracking", "ozon_return"}
     unknown = set(section) - known
     if unknown:
         raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -195,8 +205,10 @@ def parse_scan(section: Mapping[str, Any] | None, rules: Sequence[tuple[str, ...
     digits = _digits_range(section.get("wb_order_digits", DEFAULT_WB_ORDER_DIGITS), f"{key}.wb_order_digits")
     ali = section.get("ali_tracking", DEFAULT_ALI_TRACKING)
     _compile(ali, f"{key}.ali_tracking")
+    ozon_return = section.get("ozon_return", DEFAULT_OZON_RETURN)
+    _compile(ozon_return, f"{key}.ozon_return")
     return ScanSettings(debounce_ms=debounce, wb_order_digits=digits, ali_tracking=ali,
-                        user_rules=tuple(rules))
+                        ozon_return=ozon_return, user_rules=tuple(rules))
 
 
 def normalize(code: str) -> str:

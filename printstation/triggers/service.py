@@ -143,6 +143,10 @@ class ScanService:
                                       self.settings.debounce_ms if debounce_ms is None else debounce_ms):
             return self._record(rec, Outcome("debounced", detail="same code from the same scanner just now"))
         m = self.settings.classify(code)
+        if m is None and getattr(self, "ozon_sync", None) is not None:
+            from .ozon import known_return
+
+            m = known_return(self, code)  # a synced Ozon return barcode of any format
         if m is None:
             return self._record(rec, Outcome("unmatched", detail="no rule matches this code"))
         rec["action"], rec["ref"] = m.action, m.ref
@@ -285,6 +289,11 @@ class ScanService:
             if out.outcome != "duplicate":
                 out.detail = f"logistic order {lid}" + (f"; {out.detail}" if out.detail else "")
             return out
+        if action in ("ozon-label", "ozon-return", "lamoda-pack", "lamoda-pallet"):
+            from .ozon import act
+
+            # ``reprint`` is a parameter of _act since issue 13 (PS:REPRINT after a duplicate)
+            return act(self, action, ref, printer, spec, reprint=bool(locals().get("reprint", False)))
         raise ScanFailed(f"unknown action {action!r}")
 
     def _command(self, action: str, printer: str, scanner: str = "api") -> Outcome:

@@ -1,6 +1,7 @@
 """Config sections of the triggers, plugged into :mod:`printstation.config`:
 
-* ``[scan]`` — ``debounce_ms`` (1500), ``wb_order_digits`` ("9-11"), ``ali_tracking`` (regex);
+* ``[scan]`` — ``debounce_ms`` (1500), ``wb_order_digits`` ("9-11"), ``ali_tracking`` (regex),
+  ``ozon_return`` (regex);
 * ``[sync]`` — background WB sync: ``enabled`` (true when a WB token is found), ``interval_s``
   (60), ``lookback_days`` (14), ``min_gap_ms`` (500: at most 2 sync calls a second);
 * ``[[rules]]`` — the daemon's parser plus a check that each ``action`` is one we know; a rule's

@@ -63,8 +63,12 @@ class Triggers:
         user = tuple((r.match.pattern, r.action) + ((r.options["printer"],) if r.options.get("printer") else ())
                      for r in (cfg.rules or ()))
         self.settings = ScanSettings(debounce_ms=base.debounce_ms, wb_order_digits=base.wb_order_digits,
-                                     ali_tracking=base.ali_tracking, user_rules=user)
+                                     ali_tracking=base.ali_tracking, ozon_return=base.ozon_return,
+                                     user_rules=user)
         self.fetcher, wb = _labels(cfg)
+        from .ozon import add_clients  # issue 16: the Ozon and Lamoda clients join the fetcher
+
+        self.fetcher = add_clients(self.fetcher, cfg)
         self.sync = None
         sync: SyncSettings = cfg.sections.get("sync") or SyncSettings()
         if wb is not None and sync.enabled is not False:
@@ -76,6 +80,15 @@ class Triggers:
         self.scans = ScanService(self.settings, self.state, daemon, printers=printers,
                                  default_printer=cfg.default_printer, labels=self.fetcher, control=daemon,
                                  find_box=self.sync.find_box if self.sync else None)
+        self.ozon_sync = None  # Ozon returns (issue 16): synced like WB, looked up by return scans
+        if getattr(self.fetcher, "ozon", None) is not None:
+            from .ozonsync import OzonSync
+
+            self.ozon_sync = OzonSync(self.fetcher.ozon, self.state, interval_s=sync.interval_s,
+                                      min_gap_ms=sync.min_gap_ms)
+            self.scans.ozon_sync = self.ozon_sync
+        self.webhooks = None
+        self.hook_log = None
         self.hotfolder = None
         self._own_converter: Any = None
         self.scanners: list[ScannerThread] = []
@@ -118,6 +131,34 @@ class Triggers:
             self._add_scanner(StreamSource(), None, self.settings.debounce_ms, "stdin")
         if self.sync is not None:
             self.sync.start()
+        sync: SyncSettings = cfg.sections.get("sync") or SyncSettings()
+        if self.ozon_sync is not None and sync.enabled is not False:
+            self.ozon_sync.start()
+        self._start_webhooks()
+
+    def _stop_ozon_lamoda(self) -> None:
+        """Issue 16's parts: the webhook listener, the Ozon returns sync, their clients."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
+        if self.ozon_sync is not None:
+            self.ozon_sync.stop()
+        for c in (getattr(self.fetcher, "ozon", None), getattr(self.fetcher, "lamoda", None)):
+            if c is not None:
+                try:
+                    c.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def _start_webhooks(self) -> None:
+        from .. import webhooks
+
+        webhooks.register_api()
+        try:
+            self.webhooks = webhooks.start_for(self)
+        except PrintstationError as exc:
+            log.error("webhook listener not started: %s", exc)
+        if self.webhooks is not None:
+            self.hook_log = self.webhooks.hooks.hooks
 
     def _converter(self) -> Any:
         conv = getattr(self.daemon, "converter", None)
@@ -147,6 +188,7 @@ class Triggers:
         return self.scans.scan(code, printer=printer, scanner=scanner)
 
     def stop(self) -> None:
+        self._stop_ozon_lamoda()
         for s in self.scanners:
             s.stop(timeout=1.0)
         if self.hotfolder is not None:

@@ -31,6 +31,9 @@ DELIVERED_LOOKUP = 10
 
 
 class WBSync:
+    #: Names the sync in its thread and log lines (subclasses sync other markets).
+    name = "WB"
+
     def __init__(self, client: Any, state: TriggerState, *, interval_s: float = 60.0,
                  lookback_days: int = 14, min_gap_ms: int = 500) -> None:
         self.client = client
@@ -105,7 +108,7 @@ class WBSync:
 
     # -- thread -------------------------------------------------------------------------------
     def start(self) -> "WBSync":
-        self._thread = threading.Thread(target=self._run, name="wbsync", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{self.name.lower()}sync", daemon=True)
         self._thread.start()
         return self
 
@@ -127,6 +130,6 @@ class WBSync:
                     break
                 self.last_error = str(exc)
                 delay = min(self.interval, 10.0) if self.rounds == 0 else self.interval
-                log.warning("WB sync failed (%s); next try in %.0f s", exc, delay)
+                log.warning("%s sync failed (%s); next try in %.0f s", self.name, exc, delay)
             self._kick.wait(delay)
             self._kick.clear()

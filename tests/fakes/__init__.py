@@ -320,6 +320,9 @@ def bad_request(reply: Reply) -> _BadRequest:
 
 
 from .fake_ali import FakeAli  # noqa: E402
+from .fake_lamoda import FakeLamoda  # noqa: E402
+from .fake_ozon import FakeOzon  # noqa: E402
 from .fake_wb import FakeWB  # noqa: E402
 
-__all__ = ["Call", "FakeAli", "FakeServer", "FakeWB", "Reply", "ServerBucket", "bad_request"]
+__all__ = ["Call", "FakeAli", "FakeLamoda", "FakeOzon", "FakeServer", "FakeWB", "Reply", "ServerBucket",
+           "bad_request"]

@@ -26,7 +26,7 @@ def test_defaults_and_full_tables(tmp_path):
     ({"wb": {"token": "abc"}}, "markets.wb.token"),
     ({"ali": {"token": "abc"}}, "markets.ali.token"),
     ({"wb": {"colour": 1}}, "markets.wb.colour"),
-    ({"ozon": {}}, "markets.ozon"),
+    ({"yandex": {}}, "markets.yandex"),
     ({"wb": {"auth_scheme": "basic"}}, "markets.wb.auth_scheme"),
     ({"wb": {"rate_per_min": 0}}, "markets.wb.rate_per_min"),
     ({"wb": {"rate_per_min": "fast"}}, "markets.wb.rate_per_min"),

@@ -1,0 +1,503 @@
+"""The webhook listener: Lamoda B2B notifications (seed 001), on its own port.
+
+It is separate from the control API because it may face the network; it serves exactly two
+things, everything else is 404:
+
+* ``POST /hooks/lamoda/<secret>`` — a notification (a JSON object, or an array of them). The
+  secret (``[webhooks] secret_file``, else ``$CREDENTIALS_DIRECTORY/webhook-secret``) is compared
+  in constant time; a wrong one answers 404 exactly like an unknown path and nothing is done or
+  recorded. No ``Content-Length`` → 411, a body over ``max_body_kb`` → 413, not JSON → 400. Every
+  accepted notification is recorded (table ``webhooks`` of ``triggers.sqlite``, ``GET /webhooks``
+  on the control API) and answered 200 at once; the work happens on a background thread.
+* ``GET /healthz`` → ``{"ok": true}``.
+
+A ``statusChanged`` whose status is in ``[markets.lamoda] print_on_status`` queues the pack
+labels of that order (``trackingId``) on ``[markets.lamoda] printer`` (default: the default
+printer) with the idempotency key ``lamoda-pack-<order>``: Lamoda's re-sends print nothing twice.
+
+Every connection has a read timeout (``read_timeout_s``), at most :data:`MAX_CONNECTIONS` are
+served at once, and the request line (which holds the secret) is never logged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import queue
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import metrics
+from .errors import ConfigError, PrintstationError
+
+log = logging.getLogger("printstation.webhooks")
+HOOKS = metrics.counter("printstation_webhooks_total", "Webhook notifications by outcome", ("source", "outcome"))
+REFUSED = metrics.counter("printstation_webhook_refused_total", "Webhook requests refused", ("status",))
+
+MAX_CONNECTIONS = 32
+MAX_NOTIFICATIONS = 100  # in one POST
+QUEUE_SIZE = 1000
+SECRET_RE = re.compile(r"[A-Za-z0-9._~-]{16,256}")
+CRED_NAME = "webhook-secret"
+KEYS = {"listen", "secret_file", "max_body_kb", "read_timeout_s"}
+
+DDL = (
+    """create table if not exists webhooks (
+        id integer primary key autoincrement, ts real not null, source text not null, remote text,
+        type text, ref text, status text, outcome text not null, job text, key text, detail text)""",
+)
+FIELDS = ("id", "ts", "source", "remote", "type", "ref", "status", "outcome", "job", "key", "detail")
+MAX_RECORDS = 10_000
+
+
+# -- config ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """``[webhooks]``: off unless ``listen`` is set."""
+
+    listen: tuple[str, int] | None = None
+    secret_file: Path | None = None
+    max_body_kb: int = 256
+    read_timeout_s: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None
+
+
+def parse_webhooks(value: Any, path: str = "webhooks") -> WebhookSettings:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: expected a table")
+    for k in value:
+        if k not in KEYS:
+            raise ConfigError(f"{path}.{k}: unknown key (known: {', '.join(sorted(KEYS))})")
+    if "secret" in value:
+        raise ConfigError(f"{path}.secret: the secret is not allowed in the config file; use secret_file")
+    listen = None
+    if value.get("listen") not in (None, "", False):
+        from .config import parse_listen
+
+        if not isinstance(value["listen"], str):
+            raise ConfigError(f"{path}.listen: expected \"HOST:PORT\"")
+        listen = parse_listen(value["listen"], f"{path}.listen")
+    secret_file = None
+    if "secret_file" in value:
+        v = value["secret_file"]
+        if not isinstance(v, str) or not v.strip():
+            raise ConfigError(f"{path}.secret_file: expected a file path")
+        secret_file = Path(v).expanduser()
+        if not secret_file.is_absolute():
+            from . import config
+
+            base = getattr(config, "_SOURCE_DIR", None)
+            if base is not None:
+                secret_file = base / secret_file
+    kb = value.get("max_body_kb", 256)
+    if isinstance(kb, bool) or not isinstance(kb, int) or not 1 <= kb <= 4096:
+        raise ConfigError(f"{path}.max_body_kb: expected an integer 1..4096, got {kb!r}")
+    to = value.get("read_timeout_s", 10.0)
+    if isinstance(to, bool) or not isinstance(to, (int, float)) or not 0.5 <= to <= 300:
+        raise ConfigError(f"{path}.read_timeout_s: expected a number 0.5..300, got {to!r}")
+    return WebhookSettings(listen, secret_file, kb, float(to))
+
+
+def read_secret(settings: WebhookSettings, env: Mapping[str, str] | None = None) -> str:
+    """The path secret: ``secret_file``, else ``$CREDENTIALS_DIRECTORY/webhook-secret``."""
+    env = os.environ if env is None else env
+    p = settings.secret_file
+    if p is None and env.get("CREDENTIALS_DIRECTORY"):
+        p = Path(env["CREDENTIALS_DIRECTORY"]) / CRED_NAME
+    if p is None:
+        raise ConfigError("webhooks: no secret: set [webhooks] secret_file "
+                          f"(or provide $CREDENTIALS_DIRECTORY/{CRED_NAME})")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(4097)
+    except OSError as exc:
+        raise ConfigError(f"webhooks.secret_file: cannot read {p}: {exc.strerror or exc}") from None
+    try:
+        secret = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        secret = ""
+    if not SECRET_RE.fullmatch(secret):
+        raise ConfigError(f"webhooks.secret_file: {p} must hold 16..256 URL-safe characters "
+                          "(A-Z a-z 0-9 . _ ~ -), e.g. from: openssl rand -hex 24")
+    from .logs import register_secret
+
+    register_secret(secret)
+    return secret
+
+
+# -- records -----------------------------------------------------------------------------------
+
+class HookLog:
+    """The ``webhooks`` table of the trigger state: every notification and what it did."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self._n = 0
+        with state.tx() as db:
+            for stmt in DDL:
+                db.execute(stmt)
+
+    def add(self, rec: dict[str, Any]) -> int:
+        with self.state.tx() as db:
+            cur = db.execute(f"insert into webhooks ({', '.join(FIELDS[1:])}) values ({', '.join('?' * (len(FIELDS) - 1))})",
+                             tuple(rec.get(k) for k in FIELDS[1:]))
+            rid = int(cur.lastrowid)
+            self._n += 1
+            if self._n % 500 == 0:
+                db.execute("delete from webhooks where id <= ?", (rid - MAX_RECORDS,))
+        return rid
+
+    def update(self, rid: int, **fields: Any) -> None:
+        cols = [k for k in fields if k in FIELDS[1:]]
+        with self.state.tx() as db:
+            db.execute(f"update webhooks set {', '.join(f'{c}=?' for c in cols)} where id=?",
+                       (*[fields[c] for c in cols], rid))
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.state.tx() as db:
+            rows = db.execute(f"select {', '.join(FIELDS)} from webhooks order by id desc limit ?", (limit,)).fetchall()
+        return [dict(zip(FIELDS, r)) for r in rows]
+
+
+# -- what a notification does ------------------------------------------------------------------
+
+def _text(v: Any, n: int = 128) -> str | None:
+    if v is None or isinstance(v, (dict, list)):
+        return None
+    s = " ".join(str(v).split())
+    return s[:n] if s else None
+
+
+def _norm(status: str) -> str:
+    return " ".join(status.replace("_", " ").split()).casefold()
+
+
+class LamodaHooks:
+    """Records notifications and acts on them on one background thread."""
+
+    def __init__(self, hooks: HookLog, *, print_on_status: tuple[str, ...], printer: str | None,
+                 printers: Mapping[str, Any], labels: Any, queue_label: Callable[..., Any]) -> None:
+        self.hooks = hooks
+        self.print_on = {_norm(s) for s in print_on_status}
+        self.printer = printer
+        self.printers = printers
+        self.labels = labels
+        self.queue_label = queue_label  # (printer, data, key, name, ref) -> Outcome
+        self._q: "queue.Queue[tuple[int, dict] | None]" = queue.Queue(QUEUE_SIZE)
+        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self.processed = 0
+        self._idle = threading.Condition()
+
+    def start(self) -> "LamodaHooks":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._q.put_nowait(None)
+        except queue.Full:
+            pass
+        self._thread.join(timeout=5)
+
+    def receive(self, note: dict[str, Any], remote: str) -> int:
+        """Record one notification and hand it to the worker; its record id."""
+        status = _text(note.get("status") or note.get("newStatus") or note.get("orderStatus"))
+        rec = {"ts": time.time(), "source": "lamoda", "remote": remote, "type": _text(note.get("type"), 64),
+               "ref": _text(note.get("trackingId") or note.get("orderNr"), 64), "status": status,
+               "outcome": "received"}
+        rid = self.hooks.add(rec)
+        try:
+            self._q.put_nowait((rid, rec))
+        except queue.Full:
+            self.hooks.update(rid, outcome="failed", detail="too many notifications waiting; dropped")
+            raise
+        return rid
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            rid, rec = item
+            try:
+                outcome = self.handle(rec)
+            except Exception as exc:  # noqa: BLE001 - the listener outlives any one notification
+                log.exception("webhook %s failed", rid)
+                outcome = {"outcome": "failed", "detail": f"internal error: {type(exc).__name__}: {exc}"}
+            HOOKS.inc(source="lamoda", outcome=str(outcome.get("outcome")))
+            try:
+                self.hooks.update(rid, **outcome)
+            except Exception:  # noqa: BLE001
+                log.exception("cannot record webhook %s", rid)
+            level = logging.WARNING if outcome.get("outcome") == "failed" else logging.INFO
+            log.log(level, "lamoda %s order %s status %s → %s%s", rec.get("type") or "-", rec.get("ref") or "-",
+                    rec.get("status") or "-", outcome.get("outcome"),
+                    f": {outcome['detail']}" if outcome.get("detail") else "")
+            with self._idle:
+                self.processed += 1
+                self._idle.notify_all()
+
+    def wait_processed(self, n: int, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self.processed >= n, timeout)
+
+    def handle(self, rec: dict[str, Any]) -> dict[str, Any]:
+        if rec.get("type") != "statusChanged":
+            return {"outcome": "ignored", "detail": f"{rec.get('type') or 'untyped'} notification: recorded only"}
+        order, status = rec.get("ref"), rec.get("status")
+        if not order:
+            return {"outcome": "failed", "detail": "statusChanged without trackingId"}
+        if not status or _norm(status) not in self.print_on:
+            return {"outcome": "ignored", "detail": f"status {status!r} is not in [markets.lamoda] print_on_status"}
+        if self.labels is None or getattr(self.labels, "lamoda", None) is None:
+            return {"outcome": "failed", "detail": "Lamoda access is not configured ([markets.lamoda])"}
+        printer = self.printer
+        if printer not in self.printers:
+            return {"outcome": "failed", "detail": f"no printer named {printer!r} ([markets.lamoda] printer)"}
+        key = f"lamoda-pack-{order}"
+        try:
+            data = self.labels.lamoda_pack_labels(order)
+            out = self.queue_label(printer, data, key, f"{key}.pdf", order)
+        except PrintstationError as exc:
+            return {"outcome": "failed", "key": key, "detail": str(exc)}
+        return {"outcome": out.outcome, "job": out.job, "key": out.key or key,
+                "detail": f"pack labels of order {order} on {printer}" + (f"; {out.detail}" if out.detail else "")}
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr: tuple[str, int], listener: "WebhookListener") -> None:
+        self.listener = listener
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
+        self.address_family = family
+        super().__init__(addr, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (getfqdn: a DNS lookup); not needed here.
+        import socketserver
+
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):  # too many open connections: drop this one
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.0"  # one request a connection
+    server_version = "printstation"
+    sys_version = ""
+
+    def setup(self) -> None:
+        self.timeout = self.server.listener.settings.read_timeout_s
+        super().setup()
+
+    def log_message(self, *args: Any) -> None:  # the request line holds the secret: never logged
+        pass
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except OSError:
+            pass
+
+    def _not_found(self) -> None:
+        self._reply(404, {"error": "not found"})
+
+    def _refuse(self, status: int, error: str) -> None:
+        REFUSED.inc(status=str(status))
+        self._reply(status, {"error": error})
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _not_found
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/healthz":
+            self._reply(200, {"ok": True})
+        else:
+            self._not_found()
+
+    def do_POST(self) -> None:
+        lst = self.server.listener
+        path = self.path.split("?", 1)[0]
+        prefix = "/hooks/lamoda/"
+        given = path[len(prefix):] if path.startswith(prefix) else ""
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), lst.secret.encode()):
+            REFUSED.inc(status="404")
+            self._not_found()
+            return
+        if self.headers.get("Transfer-Encoding"):
+            self._refuse(411, "Content-Length required")
+            return
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            self._refuse(411, "Content-Length required")
+            return
+        try:
+            length = int(length_text)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self._refuse(400, "bad Content-Length")
+            return
+        limit = lst.settings.max_body_kb * 1024
+        if length > limit:
+            self._refuse(413, f"body larger than {limit} bytes")
+            return
+        try:
+            body = self.rfile.read(length)
+        except (socket.timeout, OSError):
+            self.close_connection = True
+            return
+        if len(body) != length:
+            self._refuse(400, "body shorter than Content-Length")
+            return
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurd nesting
+            self._refuse(400, "body is not JSON")
+            return
+        notes = doc if isinstance(doc, list) else [doc]
+        if not notes or len(notes) > MAX_NOTIFICATIONS or not all(isinstance(n, dict) for n in notes):
+            self._refuse(400, f"expected a notification object or an array of 1..{MAX_NOTIFICATIONS}")
+            return
+        ids = []
+        try:
+            for n in notes:
+                ids.append(lst.hooks.receive(n, self.client_address[0]))
+        except queue.Full:
+            self._refuse(503, "busy, send again later")
+            return
+        self._reply(200, {"ok": True, "received": len(ids), "ids": ids})
+
+
+class WebhookListener:
+    """``[webhooks] listen``: the HTTP server thread in front of :class:`LamodaHooks`."""
+
+    def __init__(self, settings: WebhookSettings, secret: str, hooks: LamodaHooks) -> None:
+        if not settings.enabled:
+            raise ConfigError("webhooks: no listen address")
+        self.settings, self.secret, self.hooks = settings, secret, hooks
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "WebhookListener":
+        assert self.settings.listen
+        try:
+            self._httpd = _Server(self.settings.listen, self)
+        except OSError as exc:
+            host, port = self.settings.listen
+            raise ConfigError(f"webhooks.listen: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        self.hooks.start()
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="webhook-listener", daemon=True)
+        self._thread.start()
+        log.info("webhook listener on %s", self.url)
+        return self
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self._httpd is not None
+        return self._httpd.server_address[:2]  # type: ignore[return-value]
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        self.hooks.stop()
+
+
+def _queue_for(scans: Any) -> Callable[..., Any]:
+    from .triggers.ozon import queue_label
+
+    def queue(printer: str, data: bytes, key: str, name: str, ref: str) -> Any:
+        return queue_label(scans, printer, data, key, name, ref, f"pack labels of order {ref}", None)
+
+    return queue
+
+
+def start_for(triggers: Any) -> WebhookListener | None:
+    """Start the listener for the daemon's triggers when ``[webhooks] listen`` is set."""
+    cfg = triggers.daemon.config
+    settings: WebhookSettings = cfg.sections.get("webhooks") or WebhookSettings()
+    if not settings.enabled:
+        return None
+    secret = read_secret(settings)
+    lam = getattr(cfg.markets, "lamoda", None)
+    printer = getattr(lam, "printer", None) or cfg.default_printer
+    if printer not in triggers.scans.printers:
+        log.error("[markets.lamoda] printer %r is not a configured printer: pack labels cannot print", printer)
+    hooks = LamodaHooks(HookLog(triggers.state), print_on_status=tuple(getattr(lam, "print_on_status", ()) or ()),
+                        printer=printer,
+                        printers=triggers.scans.printers, labels=triggers.fetcher,
+                        queue_label=_queue_for(triggers.scans))
+    return WebhookListener(settings, secret, hooks).start()
+
+
+__all__ = ["WebhookSettings", "parse_webhooks", "read_secret", "HookLog", "LamodaHooks", "WebhookListener",
+           "start_for"]
+
+
+_API_REGISTERED = False
+
+
+def register_api() -> None:
+    """``GET /webhooks?limit=N`` on the control API: the newest notifications, what they did."""
+    global _API_REGISTERED
+    if _API_REGISTERED:
+        return
+    _API_REGISTERED = True
+    from .api import HttpError, route
+
+    @route("GET", r"/webhooks")
+    def get_webhooks(d: Any, req: Any) -> tuple[int, Any]:
+        t = getattr(d, "triggers", None)
+        hooks = getattr(t, "hook_log", None)
+        if hooks is None:
+            raise HttpError(503, "the webhook listener is not running ([webhooks] listen)")
+        limit = req.int_arg("limit", 50, 1, 1000)
+        return 200, {"webhooks": hooks.recent(limit or 50)}
