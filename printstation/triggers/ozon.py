@@ -22,14 +22,9 @@ from ..render.returns_label import returns_label_svg
 
 def queue_label(service: Any, printer: str, data: bytes, key: str, name: str, ref: str, what: str,
                 again: tuple[str, str] | None, reprint: bool = False) -> Any:
-    """``ScanService._queue`` under either of its signatures: ``(…, ref)`` and, since issue 13,
-    ``(…, ref, what, again, reprint)`` (``what`` names the label in duplicate messages, ``again``
-    is the (action, ref) that fetches it again for ``PS:REPRINT``)."""
-    import inspect
-
-    if "what" in inspect.signature(service._queue).parameters:
-        return service._queue(printer, data, key, name, ref, what, again, reprint)
-    return service._queue(printer, data, key, name, ref)
+    """Queue through ``ScanService._queue`` (``what`` names the label in duplicate messages,
+    ``again`` is the (action, ref) that fetches it again for ``PS:REPRINT``)."""
+    return service._queue(printer, data, key, name, ref, what, again, reprint)
 
 
 def act(service: Any, action: str, ref: str, printer: str, spec: Any, reprint: bool = False) -> Any:

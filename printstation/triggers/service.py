@@ -292,8 +292,7 @@ class ScanService:
         if action in ("ozon-label", "ozon-return", "lamoda-pack", "lamoda-pallet"):
             from .ozon import act
 
-            # ``reprint`` is a parameter of _act since issue 13 (PS:REPRINT after a duplicate)
-            return act(self, action, ref, printer, spec, reprint=bool(locals().get("reprint", False)))
+            return act(self, action, ref, printer, spec, reprint=reprint)
         raise ScanFailed(f"unknown action {action!r}")
 
     def _command(self, action: str, printer: str, scanner: str = "api") -> Outcome:
