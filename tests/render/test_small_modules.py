@@ -167,3 +167,59 @@ def test_bar_area_is_the_bar_rows_only() -> None:
     assert area == (50, 249, 40, 99)
     # zxing's corners may cover only some of the bar rows: the area still grows to all of them
     assert barcodes._bar_area(img, [(50, 70), (249, 70), (249, 72), (50, 72)]) == (50, 249, 40, 99)
+
+
+def _framed_page(symbols: list[tuple[str, float, float, float]]) -> bytes:
+    """A 100×150 mm page with a 0.4 mm frame, a text line and 2-D symbols (fmt, x, y, module mm)."""
+    body = "".join(_rects(_modules(fmt, VALUES[fmt], 0), x, y, mod) for fmt, x, y, mod in symbols)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="100mm" height="150mm" viewBox="0 0 100 150">'
+            f'<rect width="100" height="150" fill="white"/>'
+            f'<rect x="2" y="2" width="96" height="146" fill="none" stroke="black" stroke-width="0.4"/>'
+            f'<line x1="2" y1="75" x2="98" y2="75" stroke="black" stroke-width="0.3"/>'
+            f'<text x="5" y="12" font-family="DejaVu Sans" font-size="5">AliExpress Russia</text>'
+            f'<g fill="black">{body}</g></svg>').encode()
+
+
+@pytest.mark.parametrize("kind", ["svg", "pdf"])
+def test_framed_page_every_symbol_found(kind: str) -> None:
+    """The 2-D pass reads only where there is ink (a frame and rules left out of the grouping):
+    symbols right against the frame, against a rule, in a corner, small and large, are all found."""
+    symbols = [("DataMatrix", 92.5, 3.5, 0.2),       # in the frame's corner, 1.1 mm from both lines
+               ("QRCode", 60.0, 20.0, 0.2),          # alone in white
+               ("Aztec", 10.0, 75.8, 0.2),           # right under the rule
+               ("PDF417", 20.0, 130.0, 0.2),         # near the bottom line
+               ("QRCode", 55.0, 90.0, 1.0)]          # big modules (21 mm)
+    values = {VALUES[f] for f, *_ in symbols}
+    svg = _framed_page(symbols)
+    spec = PrinterSpec(media=Media(100, 150), dpi=203)
+    [label] = convert_labels(svg if kind == "svg" else _pdf(svg), spec)
+    got = sorted((r.barcode.format, r.barcode.content.decode()) for r in label.barcodes)
+    assert got == sorted((f, VALUES[f]) for f, *_ in symbols)
+    assert all(r.verified and r.redrawn for r in label.barcodes)
+    [back] = zpl_raster(label.data)
+    assert values <= set(decode(back.image))
+
+
+def test_ink_regions_hold_every_symbol_and_skip_white() -> None:
+    """Every 2-D symbol of a framed page lies inside one region; the regions leave the white out."""
+    from printstation.render.svg import SvgSource
+
+    symbols = [("DataMatrix", 92.5, 3.5, 0.2), ("QRCode", 60.0, 20.0, 0.2), ("Aztec", 10.0, 75.8, 0.2)]
+    src = SvgSource(_framed_page(symbols))
+    scale = 12 * 25.4 / 96  # 12 px per mm
+    img = src.render(scale)
+    regions = barcodes.ink_regions(img)
+    area = sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in regions)
+    assert area < 0.25 * img.size
+    for fmt, x, y, mod in symbols:
+        n = _modules(fmt, VALUES[fmt], 0).shape
+        sx0, sy0 = x * 12, y * 12
+        sx1, sy1 = sx0 + n[1] * mod * 12, sy0 + n[0] * mod * 12
+        assert any(y0 <= sy0 and sy1 <= y1 and x0 <= sx0 and sx1 <= x1 for y0, y1, x0, x1 in regions), fmt
+
+
+def test_ink_regions_whole_image_when_no_white() -> None:
+    """A scan's noise (no pure white) is read as the whole image."""
+    rng = np.random.default_rng(1)
+    img = rng.integers(200, 255, size=(400, 600), dtype=np.uint8)
+    assert barcodes.ink_regions(img) == [(0, 400, 0, 600)]
