@@ -69,7 +69,7 @@ def read(gray: np.ndarray, *, pure: bool = False, formats: tuple[str, ...] = SUP
     help with huge bitmaps, not at the detection scale we draw vectors at.
     """
     zx = _zx()
-    pad = np.pad(gray, 16, constant_values=255)
+    pad = padded(gray, PAD)
     fmts = tuple(getattr(zx.BarcodeFormat, f) for f in formats)
     if binary:
         return list(zx.read_barcodes(pad, formats=fmts, try_rotate=rotate, try_downscale=False,
@@ -78,6 +78,15 @@ def read(gray: np.ndarray, *, pure: bool = False, formats: tuple[str, ...] = SUP
     big = pad.size > 1_500_000 if downscale is None else downscale
     return list(zx.read_barcodes(pad, formats=fmts, try_rotate=rotate, try_downscale=big,
                                  try_invert=False, text_mode=zx.TextMode.HRI, is_pure=pure))
+
+
+def padded(gray: np.ndarray, n: int) -> np.ndarray:
+    """``gray`` (any view: strided rows, a transpose, a crop) in a white margin of ``n`` px, as one
+    new contiguous array (a third of ``np.pad``'s time on a sticker, and no copy before it)."""
+    h, w = gray.shape
+    out = np.full((h + 2 * n, w + 2 * n), 255, np.uint8)
+    out[n : n + h, n : n + w] = gray
+    return out
 
 
 #: zxing-cpp format names by kind. A linear symbol needs resolution across its bars only.
@@ -159,12 +168,10 @@ def scan(img: np.ndarray, scale: float, *, bitmap: bool = False) -> list[Barcode
                 orientation=(90 - o) % 360 if transposed else o, symbology=r.symbology_identifier,
             ))
 
-    rows = np.ascontiguousarray(img[::k])
-    add(read(rows, formats=LINEAR_FORMATS, rotate=False, downscale=False),
+    add(read(img[::k], formats=LINEAR_FORMATS, rotate=False, downscale=False),
         lambda x, y: (x / scale, y * k / scale), False, lambda x, y: (x, y * k))
-    cols = np.ascontiguousarray(img[:, ::k].T)
     # (in the transposed image's own coordinates: its rows are the source's columns)
-    add(read(cols, formats=LINEAR_FORMATS, rotate=False, downscale=False),
+    add(read(img[:, ::k].T, formats=LINEAR_FORMATS, rotate=False, downscale=False),
         lambda x, y: (y * k / scale, x / scale), True, lambda x, y: (x, y * k))
     mimg = img
     if stripes:
@@ -177,7 +184,7 @@ def scan(img: np.ndarray, scale: float, *, bitmap: bool = False) -> list[Barcode
                 view[y0 : y1 + 1, x0 : x1 + 1] = 255
     big = bitmap and (img.shape[0] + 2 * PAD) * (img.shape[1] + 2 * PAD) > 1_500_000
     for y0, y1, x0, x1 in ink_regions(mimg):
-        add(read(np.ascontiguousarray(mimg[y0:y1, x0:x1]), formats=MATRIX_FORMATS, rotate=True, downscale=big),
+        add(read(mimg[y0:y1, x0:x1], formats=MATRIX_FORMATS, rotate=True, downscale=big),
             lambda x, y, x0=x0, y0=y0: ((x + x0) / scale, (y + y0) / scale), False)
     return out
 

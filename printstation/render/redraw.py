@@ -98,7 +98,7 @@ def _plausible(fmt: str, n: int) -> bool:
 
 def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool) -> bool:
     """Draw a module matrix cleanly and check it decodes to ``fmt``/``content``."""
-    from .barcodes import read
+    from .barcodes import padded, read
 
     scale = 3
     if linear:
@@ -106,7 +106,7 @@ def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool) -> 
     else:
         img = np.kron(modules, np.ones((scale, scale), dtype=bool))
     gray = np.where(img, 0, 255).astype(np.uint8)
-    gray = np.pad(gray, 12 * scale, constant_values=255)
+    gray = padded(gray, 12 * scale)
     return any(r.valid and r.format.name == fmt and bytes(r.bytes) == content
                for r in read(gray, formats=(fmt,), binary=True, pure=True))
 
