@@ -333,12 +333,13 @@ def _canvas_box(page: Page, b: Barcode) -> tuple[float, float, float, float]:
 
 
 def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float, float],
-                  module_dots: float, turns: int | None = None) -> bool:
+                  module_dots: float, turns: int | None = None, drawn: bool = False) -> bool:
     """Whether ``b`` decodes from its own crop of the 1-bit raster: its box, widened by the
     symbology's quiet zone (``module_dots`` per module) and a few dots, read as a 1-bit image with
     the known format only. Ink intruding into the quiet zone is in the crop, as a scanner sees it.
     ``turns``: quarter turns of a linear symbol on the raster, when known (read in that direction
-    only; a miss falls back to the whole-label read in :func:`finish`)."""
+    only; a miss falls back to the whole-label read in :func:`finish`). ``drawn``: the symbol was
+    redrawn in ``box`` (a linear one is then read on every :data:`SQUEEZE`-th row)."""
     from .redraw import QUIET
 
     h, w = raster.shape
@@ -350,7 +351,11 @@ def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float
     gray = np.where(raster[y0:y1, x0:x1], 0, 255).astype(np.uint8)
     rotate = turns is None or b.format not in LINEAR_FORMATS
     if not rotate and turns % 2:  # type: ignore[operator]
-        gray = np.ascontiguousarray(gray.T)  # bars across the rows, as in a horizontal symbol
+        gray = gray.T  # bars across the rows, as in a horizontal symbol
+    if not rotate and drawn and gray.shape[0] >= 16 * SQUEEZE:
+        # A redrawn linear symbol is one module row repeated, on rows whose quiet zones were
+        # checked free of ink (redraw._place): every SQUEEZE-th row reads what every row reads.
+        gray = gray[::SQUEEZE]
     return any(r.valid and r.format.name == b.format and bytes(r.bytes) == b.content
                for r in read(gray, formats=(b.format,), binary=True, rotate=rotate))
 
@@ -388,7 +393,7 @@ def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None
     for i, b in enumerate(found):
         turns = int(round(b.orientation / 90.0)) + page.placement.rotation // 90
         if i in boxes:
-            ok = crop_verifies(raster, b, boxes[i], redrawn[i], turns)
+            ok = crop_verifies(raster, b, boxes[i], redrawn[i], turns, drawn=True)
         else:
             box = _canvas_box(page, b)
             ok = crop_verifies(raster, b, box, _module_estimate(b, box), turns)
