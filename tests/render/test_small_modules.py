@@ -43,6 +43,17 @@ def _modules(fmt: str, value: str, turn: int) -> np.ndarray:
     return np.rot90(m, -(turn // 90)) if turn else m
 
 
+def _rects(m: np.ndarray, ox: float, oy: float, mod: float, bar_h: float | None = None) -> str:
+    out = []
+    for r, row in enumerate(m):
+        padded = np.concatenate(([False], row, [False])).astype(np.int8)
+        edges = np.flatnonzero(np.diff(padded))
+        for c0, c1 in zip(edges[::2], edges[1::2]):
+            out.append(f'<rect x="{ox + c0 * mod:.4f}" y="{oy + r * mod:.4f}" width="{(c1 - c0) * mod:.4f}" '
+                       f'height="{bar_h if bar_h is not None else mod:.4f}"/>')
+    return "".join(out)
+
+
 def symbol_svg(fmt: str, module_mm: float, turn: int = 0) -> bytes:
     """A 58×40 mm SVG (mm user units) with one 2-D symbol of ``module_mm`` modules and a text line."""
     value = VALUES[fmt]
@@ -50,13 +61,7 @@ def symbol_svg(fmt: str, module_mm: float, turn: int = 0) -> bytes:
     w, h = SIZE_MM
     ox = (w - m.shape[1] * module_mm) / 2
     oy = (h - m.shape[0] * module_mm) / 2 - 3
-    rects = []
-    for r, row in enumerate(m):
-        padded = np.concatenate(([False], row, [False])).astype(np.int8)
-        edges = np.flatnonzero(np.diff(padded))
-        for c0, c1 in zip(edges[::2], edges[1::2]):
-            rects.append(f'<rect x="{ox + c0 * module_mm:.4f}" y="{oy + r * module_mm:.4f}" '
-                         f'width="{(c1 - c0) * module_mm:.4f}" height="{module_mm:.4f}"/>')
+    rects = [_rects(m, ox, oy, module_mm)]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}mm" height="{h}mm" viewBox="0 0 {w} {h}">'
             f'<rect width="{w}" height="{h}" fill="white"/><g fill="black">{"".join(rects)}</g>'
             f'<text x="4" y="{h - 3}" font-family="DejaVu Sans" font-size="3">{value}</text></svg>').encode()
@@ -120,17 +125,6 @@ def test_small_module_symbol_turned(fmt: str, turn: int) -> None:
 @pytest.mark.parametrize("fmt", list(VALUES))
 def test_small_module_symbol_png(fmt: str) -> None:
     _check(symbol_png(fmt, 2), fmt)  # 0.2 mm modules at WB's 10 px/mm
-
-
-def _rects(m: np.ndarray, ox: float, oy: float, mod: float, bar_h: float | None = None) -> str:
-    out = []
-    for r, row in enumerate(m):
-        padded = np.concatenate(([False], row, [False])).astype(np.int8)
-        edges = np.flatnonzero(np.diff(padded))
-        for c0, c1 in zip(edges[::2], edges[1::2]):
-            out.append(f'<rect x="{ox + c0 * mod:.4f}" y="{oy + r * mod:.4f}" width="{(c1 - c0) * mod:.4f}" '
-                       f'height="{bar_h if bar_h is not None else mod:.4f}"/>')
-    return "".join(out)
 
 
 @pytest.mark.parametrize("fmt", list(VALUES))
