@@ -195,7 +195,7 @@ TILE = 16  # (the bit packing below assumes 16)
 #: ink is at most :data:`RULE_PX` pixels thick …
 RULE_TILES = 8
 RULE_PX = 6
-#: … and reads each region with this margin (px) around its tiles.
+#: … and reads each region with this margin (px, a whole number of tiles) around its tiles.
 REGION_MARGIN = 2 * TILE
 #: Regions covering more than this share of the image are read as the whole image (one read).
 REGION_SHARE = 0.6
@@ -206,14 +206,15 @@ def ink_regions(img: np.ndarray) -> list[tuple[int, int, int, int]]:
 
     zxing's 2-D detectors cost about the same per pixel on white paper as on ink (a 100×150 mm
     page at 12 px/mm: ~9 ms, blank or not), so the pass reads only where there is ink: tiles of
-    :data:`TILE` px holding any non-white pixel, grouped 8-connected, each group's box widened by
-    :data:`REGION_MARGIN` (overlapping boxes merged). A 2-D symbol cannot be split between two
-    groups: every row and column across a QR code, DataMatrix, Aztec or PDF417 symbol meets ink
-    within a few modules (finder, timing, L and reference patterns, start/stop bars), so it has no
-    white band 2 × margin + 1 tile wide. Long thin rules (a label's frame) are left out of the
-    grouping — they would join every group into the whole page — but not out of the crops (each
-    keeps its margin of them); a symbol is never that thin. Falls back to the whole image when the
-    crops would cover most of it, or when the image has no pure white (a scan's noise)."""
+    :data:`TILE` px holding any non-white pixel, widened by :data:`REGION_MARGIN`, cut into boxes
+    along rows and columns of the tile grid that hold no widened tile (recursively, both ways), so
+    a connected group of tiles always stays whole in one box. A 2-D symbol cannot be split
+    between two groups: every row and column across a QR code, DataMatrix, Aztec or PDF417 symbol
+    meets ink within a few modules (finder, timing, L and reference patterns, start/stop bars), so
+    it has no white band 2 × margin + 1 tile wide. Long thin rules (a label's frame) are left out
+    of the grouping — they would join every group into the whole page — but not out of the crops
+    (each keeps its margin of them); a symbol is never that thin. Falls back to the whole image
+    when the crops would cover most of it, or when the image has no pure white (a scan's noise)."""
     h, w = img.shape
     th, tw = -(-h // TILE), -(-w // TILE)
     if th < 4 or tw < 4:
@@ -241,30 +242,40 @@ def ink_regions(img: np.ndarray) -> list[tuple[int, int, int, int]]:
                 if b - a >= RULE_TILES:
                     r[i, a:b] = True
     keep = inked & ~rule
-    # Each run of kept tiles in a tile row, widened by the margin; boxes that overlap are merged
-    # until none do (tiles 8-connected always end in one box).
-    m = REGION_MARGIN
-    edges = np.diff(np.pad(keep.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    ys, xs = np.nonzero(edges)
-    starts = edges[ys, xs] > 0
-    y = ys[starts]
-    boxes = np.stack([np.maximum(0, y * TILE - m), np.minimum(h, (y + 1) * TILE + m),
-                      np.maximum(0, xs[starts] * TILE - m), np.minimum(w, xs[~starts] * TILE + m)], axis=1)
-    while len(boxes) > 1:
-        over = ((boxes[:, None, 0] < boxes[None, :, 1]) & (boxes[None, :, 0] < boxes[:, None, 1])
-                & (boxes[:, None, 2] < boxes[None, :, 3]) & (boxes[None, :, 2] < boxes[:, None, 3]))
-        label = np.arange(len(boxes))
-        while True:  # connected components of the overlap graph: smallest index reachable
-            nxt = np.where(over, label[None, :], len(boxes)).min(axis=1)
-            if (nxt == label).all():
-                break
-            label = nxt
-        if len(np.unique(label)) == len(boxes):
-            break
-        groups = np.unique(label)
-        boxes = np.stack([np.array([boxes[label == g, 0].min(), boxes[label == g, 1].max(),
-                                    boxes[label == g, 2].min(), boxes[label == g, 3].max()]) for g in groups])
-    boxes = boxes.tolist()
+    # Kept tiles widened by the margin (a square dilation of the tile grid), then cut apart along
+    # rows and columns with no widened tile (alternately, until no box splits further): a cut
+    # never crosses a connected group, so each group stays whole in one box.
+    k = REGION_MARGIN // TILE
+    grown = keep.copy()
+    for d in range(1, k + 1):
+        grown[:, d:] |= keep[:, :-d]
+        grown[:, :-d] |= keep[:, d:]
+    wide = grown.copy()
+    for d in range(1, k + 1):
+        grown[d:] |= wide[:-d]
+        grown[:-d] |= wide[d:]
+
+    def runs(line: np.ndarray) -> list[tuple[int, int]]:
+        e = np.flatnonzero(np.diff(np.concatenate(([0], line.astype(np.int8), [0]))))
+        return list(zip(e[::2].tolist(), e[1::2].tolist()))
+
+    todo = [(0, th, 0, tw, 0)]
+    done: list[tuple[int, int, int, int]] = []
+    while todo:
+        y0, y1, x0, x1, axis = todo.pop()
+        sub = grown[y0:y1, x0:x1]
+        parts = runs(sub.any(axis=1 - axis))
+        if axis == 0:
+            pieces = [(y0 + a, y0 + b, x0, x1) for a, b in parts]
+        else:
+            pieces = [(y0, y1, x0 + a, x0 + b) for a, b in parts]
+        if len(pieces) == 1 and pieces[0] == (y0, y1, x0, x1) and axis == 1:
+            # no cut along either axis (rows were tried just before)
+            done.append(pieces[0])
+            continue
+        for piece in pieces:
+            todo.append((*piece, 1 - axis))
+    boxes = [[a * TILE, min(h, b * TILE), c * TILE, min(w, d * TILE)] for a, b, c, d in done]
     if sum((b[1] - b[0]) * (b[3] - b[2]) for b in boxes) > REGION_SHARE * h * w:
         return whole
     return [tuple(b) for b in boxes]  # type: ignore[misc]
