@@ -120,18 +120,21 @@ def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int,
     x0, x1 = xl + int(dark[0]), xl + int(dark[-1])
     ref = img[ym, x0 : x1 + 1] < 128
 
-    def run(a: int, b: int) -> tuple[int, int]:
-        """The rows around ``ym`` within [a, b) that repeat its pattern."""
-        same = ((img[a:b, x0 : x1 + 1] < 128) != ref).sum(axis=1) <= STRIPE_TOLERANCE
-        off = np.flatnonzero(~same) + a
-        up, down = off[off < ym], off[off > ym]
-        return (int(up[-1]) + 1 if up.size else a), (int(down[0]) - 1 if down.size else b - 1)
+    def edge(step: int) -> int:
+        """The last row from ``ym`` going ``step`` (±1) that repeats its pattern, looked for in
+        growing chunks (only about the symbol's own height is thresholded)."""
+        at, n = ym, 32
+        while True:
+            lo, hi = (at, min(h, at + n)) if step > 0 else (max(0, at - n + 1), at + 1)
+            same = ((img[lo:hi, x0 : x1 + 1] < 128) != ref).sum(axis=1) <= STRIPE_TOLERANCE
+            off = np.flatnonzero(~same)
+            if off.size:
+                return lo + int(off[0]) - 1 if step > 0 else lo + int(off[-1]) + 1
+            if (hi >= h) if step > 0 else (lo <= 0):
+                return h - 1 if step > 0 else 0
+            at, n = (hi if step > 0 else lo - 1), 2 * n
 
-    span = max(16, yh - yl + 1)  # near the rows zxing read first; all rows if the bars go on
-    a, b = max(0, yl - span), min(h, yh + span + 1)
-    y0, y1 = run(a, b)
-    if (y0 == a and a > 0) or (y1 == b - 1 and b < h):
-        y0, y1 = run(0, h)
+    y0, y1 = edge(-1), edge(1)
     return x0, x1, y0, y1
 
 
