@@ -105,7 +105,8 @@ STRIPE_TOLERANCE = 2
 
 def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int] | None:
     """The rows (y0..y1) and columns (x0..x1), inclusive, of a horizontal linear symbol's bars in
-    ``img`` that repeat its middle row's pattern to :data:`STRIPE_TOLERANCE` pixels."""
+    ``img`` that repeat its middle row's pattern to :data:`STRIPE_TOLERANCE` pixels, when they
+    form a block of at least 9 rows with white all around it (else ``None``)."""
     h, w = img.shape
     xs = [c[0] for c in corners]
     ys = [c[1] for c in corners]
@@ -135,6 +136,27 @@ def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int,
             at, n = (hi if step > 0 else lo - 1), 2 * n
 
     y0, y1 = edge(-1), edge(1)
+    # Only a block of bars with white all around is blanked: within 3 rows above and below it a
+    # row with no ink across its columns (the rows before that may only be its bars' antialiased
+    # ends: ink where the bars are), and 3 white columns on its left and right. Bars that run into
+    # anything else (a symbol printed over them, a box) are left alone: a thin band of identical
+    # rows can be one module row of a 2-D symbol, and zxing's detectors answer differently when
+    # ink next to a symbol goes.
+    if y1 - y0 < 8:
+        return None
+    for step, start in ((-1, y0 - 1), (1, y1 + 1)):
+        for y in range(start, start + 3 * step, step):
+            if not 0 <= y < h:
+                break
+            row = img[y, x0 : x1 + 1] < 128
+            if not row.any():
+                break
+            if (row & ~ref).any():
+                return None
+        else:
+            return None
+    if (img[y0 : y1 + 1, max(0, x0 - 3) : x0] < 128).any() or (img[y0 : y1 + 1, x1 + 1 : x1 + 4] < 128).any():
+        return None
     return x0, x1, y0, y1
 
 
