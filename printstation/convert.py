@@ -132,11 +132,33 @@ def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None
             _close(src)
 
 
+_HEAP_TUNED = False
+
+
+def _keep_heap() -> None:
+    """glibc: keep freed image buffers in the heap for the next page instead of handing them back
+    to the kernel (multi-MB renders above the default 128 KiB mmap threshold were fresh pages every
+    time: ~1.5 ms of page faults per 100×150 mm page). Bounded: 32 MiB per buffer, 64 MiB kept."""
+    global _HEAP_TUNED
+    if _HEAP_TUNED:
+        return
+    _HEAP_TUNED = True
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def convert_page(src: Source, i: int, printer: PrinterSpec, digest: str, *, rasters: bool = True) -> Label:
     """One page of an input → one label (render, binarise, barcode proof, emit)."""
     from . import lang as langs
     from .render import barcodes
 
+    _keep_heap()
     module = langs.get(printer.lang)
     page = rasterize(src, printer, key=f"{digest}:{i}")
     raster = page.binarize(printer)

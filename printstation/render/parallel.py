@@ -14,7 +14,6 @@ does not let have children), and the pages convert one after the other.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
 import threading
 from collections import deque
@@ -76,6 +75,8 @@ def workers_for(pages: int, asked: int | None = None) -> int:
         return 1  # the cores are taken: extra processes would only add their own overhead
     if n <= 1 or pages < MIN_PAGES:
         return 1
+    import multiprocessing as mp  # here: a one-process conversion does not need it (~10 ms)
+
     if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
         return 1
     if mp.current_process().daemon:  # multiprocessing forbids children there (the daemon's isolate)
@@ -142,6 +143,8 @@ def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: 
                 rasters: bool) -> Iterator[Label]:
     """Labels of a ``pages``-page PDF converted on ``procs`` forked processes, in page order."""
     from ..convert import Label
+
+    import multiprocessing as mp
 
     _preload(spec)  # imported once here, inherited by every worker (not imported once per worker)
     ctx = mp.get_context("fork")

@@ -98,7 +98,7 @@ def _plausible(fmt: str, n: int) -> bool:
 
 def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool) -> bool:
     """Draw a module matrix cleanly and check it decodes to ``fmt``/``content``."""
-    from .barcodes import read
+    from .barcodes import padded, read
 
     scale = 3
     if linear:
@@ -106,7 +106,7 @@ def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool) -> 
     else:
         img = np.kron(modules, np.ones((scale, scale), dtype=bool))
     gray = np.where(img, 0, 255).astype(np.uint8)
-    gray = np.pad(gray, 12 * scale, constant_values=255)
+    gray = padded(gray, 12 * scale)
     return any(r.valid and r.format.name == fmt and bytes(r.bytes) == content
                for r in read(gray, formats=(fmt,), binary=True, pure=True))
 
@@ -179,19 +179,21 @@ def _linear_box(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[in
         """Rows a..b-1 that repeat the middle row's bar pattern (≥ 90 % agreement): bar rows."""
         return ((img[a:b, x0 : x1 + 1] < 128) == ref).mean(axis=1) >= 0.9
 
-    # The nearest break above and below the middle row; looked for near the symbol first (the
-    # same answer as over the whole height when it is there), then over the whole height.
-    win = max(64, 2 * (yh - yl + 1))
-    a = max(0, ym - win)
-    breaks_up = a + np.flatnonzero(~same(a, ym))
-    if not breaks_up.size and a > 0:
-        breaks_up = np.flatnonzero(~same(0, ym))
-    b = min(h, ym + win)
-    breaks_down = np.flatnonzero(~same(ym, b))
-    if not breaks_down.size and b < h:
-        breaks_down = np.flatnonzero(~same(ym, h))
-    y0 = int(breaks_up[-1]) + 1 if breaks_up.size else 0
-    y1 = ym + int(breaks_down[0]) - 1 if breaks_down.size else h - 1
+    def nearest_break(start: int, stop: int) -> int | None:
+        """The row nearest ``start`` (going towards ``stop``) that is not a bar row, looked for in
+        growing chunks outward: only about the symbol's own height gets thresholded."""
+        step, n = (1 if stop > start else -1), 32
+        while start != stop:
+            a, b = (start, min(stop, start + n)) if step > 0 else (max(stop, start - n), start)
+            bad = np.flatnonzero(~same(a, b))
+            if bad.size:
+                return a + int(bad[0] if step > 0 else bad[-1])
+            start, n = (b if step > 0 else a), 2 * n
+        return None
+
+    up, down = nearest_break(ym, 0), nearest_break(ym, h)
+    y0 = up + 1 if up is not None else 0
+    y1 = down - 1 if down is not None else h - 1
     return x0, x1, y0, y1
 
 

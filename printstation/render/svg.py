@@ -186,8 +186,10 @@ def _gray(buf) -> np.ndarray:  # noqa: ANN001 - a cairocffi ImageSurface
     buf.flush()
     w, h, stride = buf.get_width(), buf.get_height(), buf.get_stride()
     # cairo ARGB32 is native-endian BGRA on little-endian machines; Pillow's C
-    # converter takes it to gray ~10× faster than numpy arithmetic.
-    im = Image.frombuffer("RGBA", (w, h), bytes(buf.get_data()), "raw", "BGRA", stride, 1)
+    # converter takes it to gray ~10× faster than numpy arithmetic. Read in place (a bytes()
+    # copy of the surface was 0.85 ms of a 58×40 sticker's detection render); the gray image is
+    # a new buffer, so the surface can be finished right after.
+    im = Image.frombuffer("RGBA", (w, h), buf.get_data(), "raw", "BGRA", stride, 1)
     return np.asarray(im.convert("L"))
 
 

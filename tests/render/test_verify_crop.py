@@ -83,8 +83,8 @@ def test_good_label_is_proven_on_crops_only(monkeypatch: pytest.MonkeyPatch) -> 
     whole: list[int] = []
     real_crop, real_whole = barcodes.crop_verifies, barcodes.decoded_set
 
-    def crop_spy(raster, b, box, module_dots, turns=None):
-        ok = real_crop(raster, b, box, module_dots, turns)
+    def crop_spy(raster, b, box, module_dots, turns=None, **kw):
+        ok = real_crop(raster, b, box, module_dots, turns, **kw)
         crops.append((int(box[2] - box[0]) * int(box[3] - box[1]), ok))
         return ok
 
