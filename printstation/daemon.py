@@ -170,6 +170,10 @@ class Daemon:
                 self.converter.isolate.start()
             except PrintstationError as exc:
                 log.warning("conversion process: %s", exc)
+            except (EOFError, OSError) as exc:  # stopped while the child was starting: it starts on demand
+                if not self.stopping:
+                    log.warning("conversion process: warm-up failed (%s): it starts with the first label",
+                                type(exc).__name__)
 
     def stop(self, grace: float = STOP_GRACE) -> None:
         """Stop accepting, finish or hand back the jobs on the wire (bounded), close the queue."""
