@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "printstation.cli.markets",
     "printstation.cli.scan",
     "printstation.cli.doctor",
+    "printstation.cli.db",
 )
 
 

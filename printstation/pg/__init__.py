@@ -133,6 +133,8 @@ class Database:
         self.timeout = timeout
         self.closing = threading.Event()
         self._psycopg = psycopg
+        # The pool logs every failed connect (a flood in an outage): the station logs once per outage.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         self.pool = ConnectionPool(kwargs=params, min_size=min_size, max_size=max_size, open=False,
                                    timeout=timeout, check=ConnectionPool.check_connection,
                                    reconnect_timeout=0, name=name[:40])
@@ -150,7 +152,15 @@ class Database:
         return self._secrets.scrub(str(text))
 
     def unavailable(self, exc: BaseException) -> StoreUnavailable:
+        from psycopg_pool import PoolTimeout
+
+        if isinstance(exc, PoolTimeout):  # the pool says only "no connection in time": ask the server why
+            try:
+                self._psycopg.connect(**{**self.pool.kwargs, "connect_timeout": "2"}).close()
+            except self._psycopg.Error as real:
+                exc = real
         why = " ".join(self.scrub(str(exc) or type(exc).__name__).split())
+        why = why.removeprefix("connection failed: ")
         self.last_error = why
         return StoreUnavailable(f"database {self.shown} unreachable: {why}")
 

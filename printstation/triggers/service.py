@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 
 from .. import metrics
-from ..errors import PrintstationError
+from ..errors import PrintstationError, StoreUnavailable
 from ..names import preview
 from ..spec import PrinterSpec
 from .rules import COMMANDS, ScanSettings, normalize
@@ -154,6 +154,9 @@ class ScanService:
             rec["ref"] = preview(m.ref)
         try:
             out = self._act(m.action, m.ref, target, scanner)
+        except StoreUnavailable:  # the shared database is away: held with a clear error (API 503)
+            log.warning("scan %r (%s) held: the database is unreachable", rec["code"], m.action)
+            raise
         except PrintstationError as exc:
             out = Outcome("failed", detail=str(exc))
         except Exception as exc:  # a daemon stays up: record the fault, keep scanning
@@ -193,6 +196,8 @@ class ScanService:
                 out.outcome, f": {out.detail}" if out.detail else "")
         try:
             return self.state.add_scan(rec)
+        except StoreUnavailable:  # the shared database is away: API 503, nothing half-done is hidden
+            raise
         except Exception:  # the scan log must never take the scan path down
             log.exception("cannot record scan")
             return rec
