@@ -45,7 +45,7 @@ def free_port() -> int:
 
 
 class PgServer:
-    def __init__(self) -> None:
+    def __init__(self, *, fsync: bool = False) -> None:
         bin_dir = pg_bin()
         if bin_dir is None:
             raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
@@ -69,7 +69,8 @@ class PgServer:
                   "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions")
         with open(self.data / "postgresql.conf", "a") as f:
             f.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
-                    f"unix_socket_directories = '{self.root}'\nfsync = off\nmax_connections = 200\n"
+                    f"unix_socket_directories = '{self.root}'\nfsync = {'on' if fsync else 'off'}\n"
+                    "max_connections = 200\n"
                     "shared_buffers = 32MB\n")
         self.start()
 
