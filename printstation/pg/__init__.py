@@ -104,7 +104,7 @@ class _Secrets:
 class Database:
     """A pool of connections to the shared database. Thread-safe."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0,
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 16, timeout: float = 5.0,
                  name: str = "printstation") -> None:
         check_url(url)
         import psycopg  # noqa: F401 - only a station with a database loads the driver
@@ -296,7 +296,7 @@ def check(db: Database) -> dict[str, Any]:
             "ok": not pending and not newer}
 
 
-def open_database(url: str, name: str = "printstation", *, max_size: int = 8) -> Database:
+def open_database(url: str, name: str = "printstation", *, max_size: int = 16) -> Database:
     """Connect and bring the schema up to date (``printstation run`` does this at start)."""
     db = Database(url, name=name, max_size=max_size)
     try:

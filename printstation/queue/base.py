@@ -129,6 +129,22 @@ def check_submit(data: bytes, copies: int | None, key: str | None) -> None:
         raise UsageError("idempotency key must be 1..200 characters")
 
 
+def job_filters(printer: str | None, state: str | None, mark: str) -> tuple[list[str], list[Any]]:
+    """``(where, args)`` for listing jobs of ``printer`` in ``state`` (``mark``: the driver's
+    placeholder, ``?`` or ``%s``); an unknown state is a one-line :class:`UsageError`."""
+    where: list[str] = []
+    args: list[Any] = []
+    if printer:
+        where.append(f"printer={mark}")
+        args.append(printer)
+    if state:
+        if state not in STATES:
+            raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
+        where.append(f"state={mark}")
+        args.append(state)
+    return where, args
+
+
 def clean_fields(name: str | None, source_ref: str | None) -> tuple[str | None, str | None]:
     """A job's file name and source reference as stored: control characters and undecodable
     bytes escaped (logs, terminals), bounded."""

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..pg import Database, open_database
-from .base import (COLUMNS, INTERRUPTED_MSG, RESENT_MSG, STATES, Conflict, Job, JobBackend, NotFound, check_submit,
-                   clean_fields, interrupted_msg, job_from, lock_data_dir)
+from .base import (COLUMNS, INTERRUPTED_MSG, RESENT_MSG, Conflict, Job, JobBackend, NotFound, check_submit,
+                   clean_fields, interrupted_msg, job_filters, job_from, lock_data_dir)
 
 #: Seconds a transition of a job whose bytes went out keeps retrying an unreachable server.
 RETRY_S = 120.0
@@ -131,20 +131,10 @@ class PgJobStore(JobBackend):
 
     def list(self, printer: str | None = None, state: str | None = None, limit: int = 100,
              station: str | None = None) -> list[Job]:
-        from ..errors import UsageError
-
-        where, args = [], []
+        where, args = job_filters(printer, state, "%s")
         if station != "all":
             where.append("station=%s")
             args.append(station or self.station)
-        if printer:
-            where.append("printer=%s")
-            args.append(printer)
-        if state:
-            if state not in STATES:
-                raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
-            where.append("state=%s")
-            args.append(state)
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT %s"
         return [_job(r) for r in self._all(sql, (*args, int(limit)))]  # type: ignore[misc]
 

@@ -35,10 +35,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import UsageError
 from .base import (COLUMNS, FINAL_STATES, INTERRUPTED_MSG, MAX_COPIES, MAX_PAYLOAD, RESENT_MSG, STATES, Conflict,
                    Job, JobBackend, NotFound, QueueDamaged, StoreLocked, StoreUnavailable, check_submit, clean_fields,
-                   interrupted_msg, iso, job_from, lock_data_dir)
+                   interrupted_msg, iso, job_filters, job_from, lock_data_dir)
 
 log = logging.getLogger(__name__)
 
@@ -229,15 +228,7 @@ class JobStore(JobBackend):
     def list(self, printer: str | None = None, state: str | None = None, limit: int = 100,
              station: str | None = None) -> list[Job]:
         """Jobs, newest first (one station's store: ``station`` does not narrow it)."""
-        where, args = [], []
-        if printer:
-            where.append("printer=?")
-            args.append(printer)
-        if state:
-            if state not in STATES:
-                raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
-            where.append("state=?")
-            args.append(state)
+        where, args = job_filters(printer, state, "?")
         sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY id DESC LIMIT ?"
         with self._lock:

@@ -3,8 +3,8 @@
 The synced WB supplies, orders and boxes are one copy for the warehouse (written by the station
 that leads the sync, read by all); claims (``wb_printed``) are atomic across stations: the
 order's primary key makes a second claim fail, and "the next unclaimed order for this EAN" is
-picked with ``FOR UPDATE SKIP LOCKED`` so two benches scanning the same product at the same
-moment get two different orders. The scan log keeps each station's scans (``station`` column).
+claimed by that insert too, so two benches scanning the same product at the same moment get two
+different orders. The scan log keeps each station's scans (``station`` column).
 
 The WB sync leader holds a session advisory lock on its own connection: when that station dies
 its connection ends, the lock is free, and another station takes it at its next round.
@@ -84,17 +84,11 @@ class PgTriggerState(TriggerStateBase):
     # -- WB state -------------------------------------------------------------------------------
     def put_supplies(self, supplies: Iterable[dict[str, Any]]) -> None:
         now = time.time()
-        rows = [(str(s["id"]), bool(s.get("done")), s.get("createdAt"), s.get("closedAt"), s.get("name"), now)
-                for s in supplies]
-
-        def txn(conn: Any) -> None:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO wb_supplies (id, done, created_at, closed_at, name, synced) VALUES (%s,%s,%s,%s,%s,%s)"
-                    " ON CONFLICT (id) DO UPDATE SET done=excluded.done, created_at=excluded.created_at,"
-                    " closed_at=excluded.closed_at, name=excluded.name, synced=excluded.synced", rows)
-
-        self.db.run(txn)
+        self._many("INSERT INTO wb_supplies (id, done, created_at, closed_at, name, synced) VALUES (%s,%s,%s,%s,%s,%s)"
+                   " ON CONFLICT (id) DO UPDATE SET done=excluded.done, created_at=excluded.created_at,"
+                   " closed_at=excluded.closed_at, name=excluded.name, synced=excluded.synced",
+                   [(str(s["id"]), bool(s.get("done")), s.get("createdAt"), s.get("closedAt"), s.get("name"), now)
+                    for s in supplies])
 
     def put_orders(self, orders: Iterable[dict[str, Any]]) -> None:
         now = time.time()
@@ -115,27 +109,24 @@ class PgTriggerState(TriggerStateBase):
 
         self.db.run(txn)
 
-    def set_supply_orders(self, supply_id: str, order_ids: Iterable[int]) -> None:
-        now = time.time()
-        rows = [(int(oid), supply_id, now) for oid in order_ids]
-
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         def txn(conn: Any) -> None:
             with conn.cursor() as cur:
-                cur.executemany("INSERT INTO wb_orders (id, supply_id, skus, synced) VALUES (%s,%s,'[]',%s)"
-                                " ON CONFLICT (id) DO UPDATE SET supply_id=excluded.supply_id", rows)
+                cur.executemany(sql, rows)
 
         self.db.run(txn)
+
+    def set_supply_orders(self, supply_id: str, order_ids: Iterable[int]) -> None:
+        now = time.time()
+        self._many("INSERT INTO wb_orders (id, supply_id, skus, synced) VALUES (%s,%s,'[]',%s)"
+                   " ON CONFLICT (id) DO UPDATE SET supply_id=excluded.supply_id",
+                   [(int(oid), supply_id, now) for oid in order_ids])
 
     def put_boxes(self, supply_id: str, box_ids: Iterable[str]) -> None:
         now = time.time()
-        rows = [(str(b), supply_id, now) for b in box_ids]
-
-        def txn(conn: Any) -> None:
-            with conn.cursor() as cur:
-                cur.executemany("INSERT INTO wb_boxes (id, supply_id, synced) VALUES (%s,%s,%s) ON CONFLICT (id)"
-                                " DO UPDATE SET supply_id=excluded.supply_id, synced=excluded.synced", rows)
-
-        self.db.run(txn)
+        self._many("INSERT INTO wb_boxes (id, supply_id, synced) VALUES (%s,%s,%s) ON CONFLICT (id)"
+                   " DO UPDATE SET supply_id=excluded.supply_id, synced=excluded.synced",
+                   [(str(b), supply_id, now) for b in box_ids])
 
     def box_supply(self, box_id: str) -> str | None:
         row = self._one("SELECT supply_id FROM wb_boxes WHERE id=%s", (box_id,))
@@ -154,22 +145,27 @@ class PgTriggerState(TriggerStateBase):
 
     # -- claims ---------------------------------------------------------------------------------
     def claim_next_order(self, sku: str, via: str, printer: str | None = None) -> int | None:
+        # The claim is the insert into wb_printed (primary key: the order): of two scans racing
+        # for one order, one inserts, the other waits for its commit, inserts nothing and takes
+        # the next candidate. (No row locks on wb_orders: the sync upserts those rows, and
+        # SKIP LOCKED would skip every order it is rewriting.)
         def txn(conn: Any) -> int | None:
             while True:
-                row = conn.execute(
+                rows = conn.execute(
                     "SELECT o.id FROM wb_order_skus k JOIN wb_orders o ON o.id = k.order_id"
                     " JOIN wb_supplies s ON s.id = o.supply_id"
                     " WHERE k.sku = %s AND NOT s.done AND NOT EXISTS (SELECT 1 FROM wb_printed p WHERE p.order_id = o.id)"
-                    " ORDER BY o.created_at, o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED", (sku,)).fetchone()
-                if row is None:
+                    " ORDER BY o.created_at, o.id LIMIT 8", (sku,)).fetchall()
+                if not rows:
                     return None
-                got = conn.execute(
-                    "INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,%s,%s,%s,%s)"
-                    " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-                    (row[0], time.time(), via, self.station, printer)).fetchone()
-                if got is not None:
-                    return int(got[0])
-                # claimed by an order-id scan elsewhere a moment ago: look again
+                for (oid,) in rows:
+                    got = conn.execute(
+                        "INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,%s,%s,%s,%s)"
+                        " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+                        (oid, time.time(), via, self.station, printer)).fetchone()
+                    if got is not None:
+                        return int(got[0])
+                # every candidate was claimed elsewhere a moment ago: look again
 
         return self.db.run(txn)
 
