@@ -325,7 +325,10 @@ class Daemon:
         return out
 
     def status_line(self) -> str:
-        counts = self.store.counts() if self.store is not None else {}
+        try:
+            counts = self.store.counts() if self.store is not None else {}
+        except PrintstationError:  # a shared database away: the daemon runs on (see /healthz)
+            return f"{len(self.workers)} printer(s); database unreachable"
         queued = sum(n for (_, s), n in counts.items() if s == "queued")
         trouble = [f"{w.name} {w.state}" for w in self.workers.values() if w.state in ("offline", "error", "paused")]
         return f"{len(self.workers)} printer(s), {queued} queued" + (f"; {', '.join(trouble)}" if trouble else "")

@@ -177,7 +177,8 @@ class Database:
         """A pooled connection in a transaction (committed when the block ends, rolled back on an
         error); an unreachable server raises :class:`StoreUnavailable`."""
         try:
-            with self.pool.connection(timeout=self.timeout) as conn:
+            # while the server is known to be away, answer fast (the pool keeps trying behind)
+            with self.pool.connection(timeout=1.0 if self.last_error else self.timeout) as conn:
                 yield conn
         except StoreUnavailable:
             raise

@@ -289,6 +289,7 @@ def test_database_outage_degrades_and_resumes_without_a_restart(tmp_path, own_pg
         own_pg.stop()  # while those are being printed
         health = httpx.get(d.api.url + "/healthz", timeout=30).json()
         assert health["status"] == "degraded" and health["database"] == "unreachable"
+        assert "database unreachable" in d.status_line()  # the foreground loop's status runs on
         r = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDlost^FS^XZ", timeout=30)
         assert r.status_code == 503 and "unreachable" in r.json()["error"]
         assert own_pg.url().split("@")[0].split(":")[-1] not in r.text  # never the password
