@@ -196,7 +196,9 @@ class PgJobStore(JobBackend):
                                 "queued")
 
     def interrupt(self, job_id: int, reason: str, *, resend: bool) -> Job | None:
-        job = self.get(job_id)
+        job = _job(self._one(_SELECT + " WHERE id=%s", (int(job_id),), RETRY_S))  # its bytes went out
+        if job is None:
+            raise NotFound(f"no job {job_id}")
         if resend and job.resends == 0:
             return self._transition(
                 job_id, "state='queued', resends=resends+1, attempts=attempts+1, error=%s",

@@ -32,7 +32,7 @@ from typing import Any, Callable
 from .. import metrics
 from ..config import PrinterConfig
 from ..errors import PrintstationError, StoreUnavailable, TransportError
-from .store import Job, JobStore
+from .base import Job, JobBackend
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def status_hint(printer: str, reason: str | None) -> str:
 class PrinterWorker:
     """Drives one printer's queue in its own thread."""
 
-    def __init__(self, cfg: PrinterConfig, store: JobStore, convert: Callable[[bytes, Any], list[bytes]],
+    def __init__(self, cfg: PrinterConfig, store: JobBackend, convert: Callable[[bytes, Any], list[bytes]],
                  *, paused: bool = False) -> None:
         from ..transport import from_uri
 
