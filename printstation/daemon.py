@@ -85,7 +85,11 @@ class Daemon:
         from .logs import log_job
 
         self.store.on_change(log_job)  # one key=value line per job state change
-        paused = self.store.paused()
+        try:
+            paused = self.store.paused()
+        except PrintstationError as exc:  # a shared database away at start: runs degraded
+            log.warning("printers' pause flags unknown: %s", exc)
+            paused = set()
         for p in cfg.printers:
             self._start_worker(p, p.name in paused)
 

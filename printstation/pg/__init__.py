@@ -141,6 +141,42 @@ class Database:
         self.pool.open(wait=False)
         self.last_error: str | None = None
         self._local = threading.local()
+        #: Run once, in order, when the server is first reached: the migrations, then the hooks
+        #: of :meth:`when_ready` (a station started while the database was away catches up).
+        self._hooks: list[Callable[[], None]] = []
+        self._ready = False
+        self._preparing = False
+        self._ready_lock = threading.RLock()
+
+    def when_ready(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once the schema is up to date (now, if it is)."""
+        with self._ready_lock:
+            if not self._ready:
+                self._hooks.append(fn)
+                return
+        fn()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    def ensure_ready(self) -> None:
+        """Apply the migrations and run the :meth:`when_ready` hooks, once; raises
+        :class:`StoreUnavailable` (tried again at the next call) while the server is away."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready or self._preparing:  # done meanwhile, or a hook's own query
+                return
+            self._preparing = True
+            try:
+                migrate(self)
+                while self._hooks:
+                    self._hooks[0]()
+                    self._hooks.pop(0)
+                self._ready = True
+            finally:
+                self._preparing = False
 
     def retrying(self) -> bool:
         """True inside :meth:`run` on a second or later attempt (an earlier commit may have landed)."""
@@ -200,6 +236,7 @@ class Database:
             attempt += 1
             try:
                 self._local.attempt = attempt
+                self.ensure_ready()
                 with self.connection() as conn:
                     return fn(conn)
             except StoreUnavailable as exc:
@@ -301,7 +338,7 @@ def open_database(url: str, name: str = "printstation", *, max_size: int = 16) -
     """Connect and bring the schema up to date (``printstation run`` does this at start)."""
     db = Database(url, name=name, max_size=max_size)
     try:
-        migrate(db)
+        db.ensure_ready()
     except BaseException:
         db.close()
         raise

@@ -16,14 +16,18 @@ outage neither loses the job's outcome nor prints it twice; a submit or a read f
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..pg import Database, open_database
+from ..errors import StoreUnavailable
+from ..pg import Database
 from .base import (COLUMNS, INTERRUPTED_MSG, RESENT_MSG, Conflict, Job, JobBackend, NotFound, check_submit,
                    clean_fields, interrupted_msg, job_filters, job_from, lock_data_dir)
+
+log = logging.getLogger("printstation.queue.store")
 
 #: Seconds a transition of a job whose bytes went out keeps retrying an unreachable server.
 RETRY_S = 120.0
@@ -45,11 +49,18 @@ class PgJobStore(JobBackend):
         self._lockfile = lock_data_dir(self.data_dir)
         try:
             self._own_db = not isinstance(database, Database)
-            self.db = open_database(database, f"printstation {station}") if isinstance(database, str) else database
+            self.db = Database(database, name=f"printstation {station}") if isinstance(database, str) else database
         except BaseException:
             self._lockfile.close()
             raise
-        self._remove_orphans()
+        self.db.when_ready(self._remove_orphans)
+        try:
+            self.db.ensure_ready()  # migrations; a database away at start is caught up with later
+        except StoreUnavailable as exc:
+            log.error("%s; the station starts degraded and catches up when it is back", exc)
+        except BaseException:
+            self.close()
+            raise
 
     def _remove_orphans(self) -> None:
         top = self._one("SELECT COALESCE(MAX(id), 0) AS n FROM jobs WHERE station=%s", (self.station,))["n"]
@@ -219,6 +230,16 @@ class PgJobStore(JobBackend):
         return job
 
     def recover(self, resend: Callable[[str], bool]) -> list[Job]:
+        if not self.db.ready:  # the database was away at start: recovery runs before anything else
+            self.db.when_ready(lambda: self._recover_late(resend))
+            return []
+        return self._recover(resend)
+
+    def _recover_late(self, resend: Callable[[str], bool]) -> None:
+        for job in self._recover(resend):
+            log.warning("job %s on %s was on the wire at the last stop: %s", job.id, job.printer, job.state)
+
+    def _recover(self, resend: Callable[[str], bool]) -> list[Job]:
         rows = self._all(_SELECT + " WHERE station=%s AND state='sending' ORDER BY id", (self.station,))
         out = []
         for row in rows:

@@ -308,3 +308,33 @@ def test_database_outage_degrades_and_resumes_without_a_restart(tmp_path, own_pg
     finally:
         d.stop(grace=5)
         sink.close()
+
+
+@pytest.mark.slow
+def test_a_station_started_while_the_database_is_away_catches_up(tmp_path, own_pg):
+    from printstation.queue.pgstore import PgJobStore
+
+    sink = RecordingSink()
+    url = own_pg.new_database()
+    crashed = PgJobStore(tmp_path / "data-a", url, "a")  # the station's last run died mid-job
+    job = crashed.submit("zebra", b"^XA^FDwire^FS^XZ")[0]
+    crashed.mark_sending(job.id)
+    waiting = crashed.submit("zebra", b"^XA^FDwaiting^FS^XZ")[0]
+    crashed.close()
+    own_pg.stop()
+    d = Daemon(configmod.load(station_toml(tmp_path, "a", url, [dict(name="zebra", uri=sink.uri, lang="zpl")])))
+    d.start()  # the API comes up without the database
+    try:
+        health = httpx.get(d.api.url + "/healthz", timeout=30).json()
+        assert health["status"] == "degraded"
+        r = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDno^FS^XZ", timeout=30)
+        assert r.status_code == 503 and "unreachable" in r.json()["error"]
+        own_pg.start()
+        wait_until(lambda: httpx.get(d.api.url + "/healthz", timeout=30).json().get("database") == "ok", 30)
+        new = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDnew^FS^XZ", timeout=30).json()["id"]
+        all_done(d, [new, waiting.id])
+        assert d.store.get(job.id).state == "interrupted"  # recovered before any job was taken
+        assert b"^FDwire^FS" not in sink.data and sink.data.count(b"^FDwaiting^FS") == 1
+    finally:
+        d.stop(grace=5)
+        sink.close()
