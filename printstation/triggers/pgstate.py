@@ -39,14 +39,19 @@ class PgTriggerState(TriggerStateBase):
 
     def close(self) -> None:
         with self._lead_lock:
-            if self._lead_conn is not None:
-                try:
-                    self._lead_conn.close()
-                except Exception:  # noqa: BLE001
-                    pass
-                self._lead_conn = None
+            self._drop_lead()
         if self._own_db:
             self.db.close()
+
+    def _drop_lead(self) -> None:
+        """Close the leader connection (its advisory locks end with it); the lock is held."""
+        if self._lead_conn is not None:
+            try:
+                self._lead_conn.close()
+            except Exception:  # noqa: BLE001 - a broken connection
+                pass
+        self._lead_conn = None
+        self._leading.clear()
 
     def health(self) -> str | None:
         return self.db.health()
@@ -227,13 +232,7 @@ class PgTriggerState(TriggerStateBase):
                     return True
                 got = bool(self._lead_conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
             except psycopg.Error as exc:
-                if self._lead_conn is not None:
-                    try:
-                        self._lead_conn.close()
-                    except Exception:  # noqa: BLE001
-                        pass
-                self._lead_conn = None
-                self._leading.clear()
+                self._drop_lead()
                 log.warning("%s: cannot take the lead: %s", job, self.db.scrub(str(exc)))
                 return False
             if got != self._leading.get(job, None):
