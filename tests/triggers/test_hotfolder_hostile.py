@@ -161,13 +161,13 @@ def test_hostile_names_are_escaped_in_jobs_and_logs(tmp_path, store, printers, c
 def test_open_append_close_cycles_make_one_job(tmp_path, store, printers, polling):
     hot, folder = make(tmp_path, store, printers, polling=polling, settle_ms=400)
     folder.start()
-    data = zpl("CYCLES" + "9" * 60)
+    data = zpl("CYCLES" + "9" * 8)  # fits 58×40 (Code 128 subset B, ^BY2)
     path = hot / "cycles.zpl"
     try:
         gate = threading.Event()
-        for i in range(0, len(data), 2):  # 30+ separate open/append/close cycles
+        for i in range(len(data)):  # 40+ separate open/append/close cycles
             with open(path, "ab") as fh:
-                fh.write(data[i:i + 2])
+                fh.write(data[i:i + 1])
             gate.wait(0.05)
         job = wait_for(lambda: store.list(), what="the job")
         wait_for(lambda: (hot / ".done").exists() and not path.exists(), what="moved")
