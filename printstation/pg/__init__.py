@@ -334,6 +334,30 @@ def check(db: Database) -> dict[str, Any]:
             "ok": not pending and not newer}
 
 
+def diagnose(url: str, timeout: float = 3.0) -> tuple[bool, str, str]:
+    """``(ok, detail, hint)`` for ``printstation doctor``: the server answers, the schema is current."""
+    try:
+        db = Database(url, name="printstation doctor", timeout=timeout, max_size=1)
+    except PrintstationError as exc:
+        return False, str(exc), "fix [station] database (or PRINTSTATION_DATABASE)"
+    except ImportError:
+        return False, "the PostgreSQL driver is not installed", "pip install 'printstation[postgres]'"
+    try:
+        state = check(db)
+    except PrintstationError as exc:
+        return False, str(exc), ("start the server or check host, port, user and password (URL, PGPASSFILE "
+                                 "or the database-password credential)")
+    finally:
+        db.close()
+    if state["pending"]:
+        return True, f"{db.shown}: schema version {state['version']}, pending {', '.join(state['pending'])}", \
+            "the station applies them at start (or run `printstation db migrate`)"
+    if not state["ok"]:
+        return False, f"{db.shown}: schema version {state['version']} is newer than this printstation", \
+            "upgrade printstation"
+    return True, f"{db.shown}: schema version {state['version']}", ""
+
+
 def open_database(url: str, name: str = "printstation", *, max_size: int = 16) -> Database:
     """Connect and bring the schema up to date (``printstation run`` does this at start)."""
     db = Database(url, name=name, max_size=max_size)

@@ -154,3 +154,17 @@ def test_migrations_are_applied_once_and_a_newer_database_is_refused(pg_url):
             migrate(db)
     finally:
         db.close()
+
+
+def test_doctor_checks_the_database(pg_url, tmp_path, monkeypatch):
+    from printstation.doctor import run_checks
+
+    monkeypatch.delenv("PRINTSTATION_DATABASE", raising=False)
+    cfg = tmp_path / "ps.toml"
+    for url, ok, words in ((pg_url, True, "pending 0001_init"),
+                           (pg_url.replace(PASSWORD, "not-it-" + PASSWORD[:4]), False, "password authentication")):
+        cfg.write_text(f'[station]\ndata_dir = "{tmp_path / "d"}"\ndatabase = "{url}"\n'
+                       f'[[printers]]\nname = "a"\nuri = "dir://{tmp_path / "o"}"\n')
+        db = [c for c in run_checks(cfg, timeout=2) if c.name == "database"]
+        assert len(db) == 1 and db[0].ok is ok and words in db[0].detail, db
+        assert PASSWORD not in db[0].detail and ":***@" in db[0].detail
