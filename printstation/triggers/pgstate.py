@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from typing import Any, Iterable
 
 from ..pg import SYNC_LOCK, Database
@@ -24,7 +25,11 @@ from .statebase import STALE_CLAIM_S, TriggerStateBase
 
 log = logging.getLogger("printstation.triggers")
 
-_LOCKS = {"wbsync": SYNC_LOCK}
+
+
+def lock_key(job: str) -> int:
+    """The advisory lock key of a leader job (``wbsync``, ``ozonsync`` …): stable across stations."""
+    return SYNC_LOCK if job == "wbsync" else SYNC_LOCK + 1 + zlib.crc32(job.encode())
 
 
 class PgTriggerState(TriggerStateBase):
@@ -217,9 +222,7 @@ class PgTriggerState(TriggerStateBase):
     def lead(self, job: str) -> bool:
         """Hold (or try to take) the advisory lock of ``job`` on a connection of its own; False
         while another station holds it or the database is away."""
-        key = _LOCKS.get(job)
-        if key is None:
-            return True
+        key = lock_key(job)
         import psycopg
 
         with self._lead_lock:

@@ -121,6 +121,7 @@ def test_one_sync_leader_at_a_time(open_state):
         return
     b = open_state("b")
     assert not b.lead("wbsync")
+    assert b.lead("ozonsync") and not a.lead("ozonsync")  # each sync job has its own leader
     assert b.get_meta("wbsync_station") == "a"
     a.close()  # station a dies: its session ends, the lock is free
     assert b.lead("wbsync")
