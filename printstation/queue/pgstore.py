@@ -16,6 +16,7 @@ outage neither loses the job's outcome nor prints it twice; a submit or a read f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -25,7 +26,7 @@ from typing import Any, Callable
 from ..errors import StoreUnavailable
 from ..pg import Database
 from .base import (COLUMNS, INTERRUPTED_MSG, RESENT_MSG, Conflict, Job, JobBackend, NotFound, check_submit,
-                   clean_fields, interrupted_msg, job_filters, job_from, lock_data_dir)
+                   StoreLocked, clean_fields, interrupted_msg, job_filters, job_from, lock_data_dir)
 
 log = logging.getLogger("printstation.queue.store")
 
@@ -53,6 +54,8 @@ class PgJobStore(JobBackend):
         except BaseException:
             self._lockfile.close()
             raise
+        self._name_conn: Any = None
+        self.db.when_ready(self._hold_name)
         self.db.when_ready(self._remove_orphans)
         try:
             self.db.ensure_ready()  # migrations; a database away at start is caught up with later
@@ -62,6 +65,26 @@ class PgJobStore(JobBackend):
             self.close()
             raise
 
+    def _hold_name(self) -> None:
+        """Hold an advisory lock on this station's name for as long as it runs: a second station
+        started with the same ``[station] name`` (e.g. two benches cloned with one host name)
+        would take the first one's jobs for its own printers, so it is refused."""
+        import zlib
+
+        import psycopg
+
+        try:
+            conn = psycopg.connect(**self.db.pool.kwargs, autocommit=True)
+            key = zlib.crc32(self.station.encode()) - (1 << 31)  # a signed int4
+            got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (0x7073, key)).fetchone()[0]
+        except psycopg.OperationalError as exc:
+            raise self.db.unavailable(exc) from None
+        if not got:
+            conn.close()
+            raise StoreLocked(f"station name {self.station!r} is in use by another running station on "
+                              f"{self.db.shown}: give each station its own [station] name")
+        self._name_conn = conn
+
     def _remove_orphans(self) -> None:
         top = self._one("SELECT COALESCE(MAX(id), 0) AS n FROM jobs WHERE station=%s", (self.station,))["n"]
         ids = {r["id"] for r in self._all("SELECT id FROM jobs WHERE station=%s AND id > %s",
@@ -70,6 +93,10 @@ class PgJobStore(JobBackend):
 
     def close(self) -> None:
         try:
+            if self._name_conn is not None:  # the name is free the moment this returns
+                with contextlib.suppress(Exception):
+                    self._name_conn.execute("SELECT pg_advisory_unlock_all()")
+                self._name_conn.close()
             if self._own_db:
                 self.db.close()
         finally:

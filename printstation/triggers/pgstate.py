@@ -52,6 +52,8 @@ class PgTriggerState(TriggerStateBase):
         """Close the leader connection (its advisory locks end with it); the lock is held."""
         if self._lead_conn is not None:
             try:
+                if not self._lead_conn.broken:  # released now, not when the server notices the close
+                    self._lead_conn.execute("SELECT pg_advisory_unlock_all()")
                 self._lead_conn.close()
             except Exception:  # noqa: BLE001 - a broken connection
                 pass

@@ -168,3 +168,19 @@ def test_doctor_checks_the_database(pg_url, tmp_path, monkeypatch):
         db = [c for c in run_checks(cfg, timeout=2) if c.name == "database"]
         assert len(db) == 1 and db[0].ok is ok and words in db[0].detail, db
         assert PASSWORD not in db[0].detail and ":***@" in db[0].detail
+
+
+def test_two_running_stations_with_one_name_are_refused(pg_url, tmp_path):
+    from printstation.queue.base import StoreLocked
+    from printstation.queue.pgstore import PgJobStore
+
+    a = PgJobStore(tmp_path / "a", pg_url, "bench")
+    try:
+        with pytest.raises(StoreLocked, match="station name 'bench' is in use by another running station"):
+            PgJobStore(tmp_path / "b", pg_url, "bench")
+        other = PgJobStore(tmp_path / "c", pg_url, "bench-2")
+        other.close()
+    finally:
+        a.close()
+    again = PgJobStore(tmp_path / "b", pg_url, "bench")  # the name is free once that station stopped
+    again.close()

@@ -123,6 +123,9 @@ def test_one_sync_leader_at_a_time(open_state):
     assert not b.lead("wbsync")
     assert b.lead("ozonsync") and not a.lead("ozonsync")  # each sync job has its own leader
     assert b.get_meta("wbsync_station") == "a"
-    a.close()  # station a dies: its session ends, the lock is free
-    assert b.lead("wbsync")
+    a.close()  # station a dies: its session ends (the server notices a moment later), the lock is free
+    deadline = time.monotonic() + 10
+    while not b.lead("wbsync"):
+        assert time.monotonic() < deadline, "b never took the lead"
+        time.sleep(0.02)
     assert b.get_meta("wbsync_station") == "b"
