@@ -7,7 +7,7 @@ Endpoints (all answers JSON except the preview PNG and the metrics text)::
     POST /printers/{name}/pause | /printers/{name}/resume
     POST /printers/{name}/test                    a calibration label (printstation.testprint)
     POST /jobs?printer=NAME[&copies=N][&key=K][&name=FILENAME][&fit=1]   body: the label bytes
-    GET  /jobs[?printer=&state=&limit=]
+    GET  /jobs[?printer=&state=&limit=&station=all]
     GET  /jobs/{id}
     GET  /jobs/{id}/preview.png[?page=N]
     POST /jobs/{id}/reprint
@@ -222,10 +222,13 @@ def job_id_arg(text: str) -> int:
 @route("GET", r"/jobs")
 def jobs(d: "Daemon", req: Request) -> Result:
     printer = req.query.get("printer") or None
-    if printer and d.config.printer(printer) is None:
+    station = req.query.get("station") or None  # a shared database: "all", or another station's name
+    if station in (d.config.station.name,):
+        station = None
+    if printer and station is None and d.config.printer(printer) is None:
         raise NotFound(f"no printer named {printer!r}")
     limit = req.int_arg("limit", 100, 1, 100_000) or 100
-    found = d.store.list(printer=printer, state=req.query.get("state") or None, limit=limit)
+    found = d.store.list(printer=printer, state=req.query.get("state") or None, limit=limit, station=station)
     return 200, {"jobs": [j.to_dict() for j in found]}
 
 

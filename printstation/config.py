@@ -145,6 +145,18 @@ def default_data_dir() -> str:
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+def default_station_name() -> str:
+    """``[station] name`` when unset: the host name (its first label)."""
+    import socket
+
+    return (socket.gethostname().split(".")[0] or "station")[:64]
+
+
+def default_database() -> str | None:
+    """``$PRINTSTATION_DATABASE`` when set (it wins over ``[station] database``)."""
+    return os.environ.get("PRINTSTATION_DATABASE") or None
+
+
 @dataclass(frozen=True)
 class StationConfig:
     data_dir: Path = field(default_factory=lambda: Path(default_data_dir()))
@@ -158,6 +170,11 @@ class StationConfig:
     keep_days: int = 14
     #: ``[station] renderers``: warm renderer child processes (SVG/PDF/bitmap conversion).
     renderers: int = 2
+    #: ``[station] name``: this station among those sharing a database (default: the host name).
+    name: str = field(default_factory=default_station_name)
+    #: ``[station] database`` / ``$PRINTSTATION_DATABASE``: a ``postgresql://`` URL shared by
+    #: several stations; None → the embedded SQLite store. Holds a password: never shown.
+    database: str | None = field(default_factory=default_database, repr=False)
 
 
 @dataclass(frozen=True)
@@ -236,14 +253,40 @@ class RuleConfig:
 
 def parse_station(value: Any, path: str) -> StationConfig:
     t = table(value, path)
-    check_keys(t, path, {"data_dir", "default_printer", "log_level", "renderers"} | STATION_STORAGE_KEYS)
+    check_keys(t, path, {"data_dir", "default_printer", "log_level", "renderers"} | STATION_STORAGE_KEYS
+               | STATION_DB_KEYS)
     data_dir = get_str(t, "data_dir", path, default_data_dir())
     if not data_dir:
         raise fail(_join(path, "data_dir"), "must not be empty")
     default = get_str(t, "default_printer", path)
     level = get_str(t, "log_level", path, None, choices=LOG_LEVELS)
     renderers = get_int(t, "renderers", path, 2, lo=1, hi=32) or 2
-    return StationConfig(Path(data_dir), default, level, renderers=renderers, **parse_station_storage(t, path))
+    return StationConfig(Path(data_dir), default, level, renderers=renderers, **parse_station_storage(t, path),
+                         **parse_station_db(t, path))
+
+
+STATION_DB_KEYS = {"name", "database"}
+_STATION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def parse_station_db(t: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """``[station] name, database`` (several stations sharing one PostgreSQL database)."""
+    name = get_str(t, "name", path, None)
+    if name is None:
+        name = default_station_name()
+    elif not _STATION_NAME.fullmatch(name):
+        raise fail(_join(path, "name"), f"bad station name {name!r} (1-64 of A-Z a-z 0-9 . _ -)")
+    env = default_database()
+    database = env or get_str(t, "database", path, None) or None
+    if database:
+        from .pg import check_url  # no driver import: the URL's shape only
+
+        try:
+            check_url(database)
+        except PrintstationError as exc:
+            where = "PRINTSTATION_DATABASE" if env else _join(path, "database")
+            raise fail(where, str(exc)) from None
+    return {"name": name, "database": database}
 
 
 def parse_listen(text: str, path: str) -> tuple[str, int]:

@@ -30,7 +30,7 @@ from . import config as configmod
 from .config import Config
 from .errors import PrintstationError
 from .isolate import Converter
-from .queue.store import Job, JobStore, NotFound
+from .queue.base import Job, JobBackend, NotFound, open_store
 from .queue.worker import PrinterWorker
 from .sdnotify import Notifier
 from .storage import Storage, submit_guard
@@ -60,7 +60,7 @@ class Daemon:
         # Renderer children: [station] renderers warm, up to one per printer (+ the hot folder).
         self.converter = Converter(convert_timeout, renderers=getattr(config.station, "renderers", 2),
                                    max_renderers=len(config.printers) + 1)
-        self.store: JobStore = None  # type: ignore[assignment]
+        self.store: JobBackend = None  # type: ignore[assignment]
         self.workers: dict[str, PrinterWorker] = {}
         self.api: Any = None
         self.services: list[Any] = []
@@ -76,7 +76,8 @@ class Daemon:
 
     def open_queue(self) -> None:
         cfg = self.config
-        self.store = JobStore(cfg.data_dir)
+        # Embedded SQLite under the data dir, or the database several stations share.
+        self.store = open_store(cfg.data_dir, cfg.station.database, cfg.station.name)
         resend = {p.name for p in cfg.printers if p.on_interrupted == "resend"}
         for job in self.store.recover(lambda name: name in resend):
             log.warning("job %s on %s was on the wire at the last stop: %s", job.id, job.printer, job.state)
@@ -84,7 +85,11 @@ class Daemon:
         from .logs import log_job
 
         self.store.on_change(log_job)  # one key=value line per job state change
-        paused = self.store.paused()
+        try:
+            paused = self.store.paused()
+        except PrintstationError as exc:  # a shared database away at start: runs degraded
+            log.warning("printers' pause flags unknown: %s", exc)
+            paused = set()
         for p in cfg.printers:
             self._start_worker(p, p.name in paused)
 
@@ -318,11 +323,20 @@ class Daemon:
         return pages[page - 1]
 
     def health(self) -> dict[str, Any]:
-        return {"ok": True, "printers": len(self.workers), "uptime": round(time.time() - self.started_at, 3),
-                "pid": os.getpid(), "disk": "full" if self.storage.disk_full() else "ok"}
+        out = {"ok": True, "printers": len(self.workers), "uptime": round(time.time() - self.started_at, 3),
+               "pid": os.getpid(), "disk": "full" if self.storage.disk_full() else "ok"}
+        if self.config.station.database and self.store is not None:  # a shared database: is it there?
+            trouble = self.store.health()
+            out.update(station=self.config.station.name, database="unreachable" if trouble else "ok")
+            if trouble:
+                out.update(status="degraded", reason=trouble)
+        return out
 
     def status_line(self) -> str:
-        counts = self.store.counts() if self.store is not None else {}
+        try:
+            counts = self.store.counts() if self.store is not None else {}
+        except PrintstationError:  # a shared database away: the daemon runs on (see /healthz)
+            return f"{len(self.workers)} printer(s); database unreachable"
         queued = sum(n for (_, s), n in counts.items() if s == "queued")
         trouble = [f"{w.name} {w.state}" for w in self.workers.values() if w.state in ("offline", "error", "paused")]
         return f"{len(self.workers)} printer(s), {queued} queued" + (f"; {', '.join(trouble)}" if trouble else "")

@@ -417,6 +417,10 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
                                         + (f"; state dir {state}" if state else "")))
     checks.append(check_writable_dir("data dir", cfg.data_dir))
     checks.append(check_disk_space(cfg.data_dir, getattr(cfg.station, "max_queue_mb", None)))
+    if getattr(cfg.station, "database", None):  # several stations sharing one PostgreSQL database
+        from .pg import diagnose
+
+        checks.append(Check("database", *diagnose(cfg.station.database, timeout)))
     if cfg.hotfolder.enabled:
         checks.append(check_writable_dir("hot folder", cfg.hotfolder.path))
 

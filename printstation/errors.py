@@ -65,3 +65,7 @@ class AuthError(MarketplaceError):
     """The marketplace refused the token (401/403) or no token is configured."""
 
     exit_code = 4
+
+
+class StoreUnavailable(PrintstationError):
+    """The shared database cannot be reached right now: API 503, retried with backoff."""

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "printstation.cli.markets_ol",
     "printstation.cli.scan",
     "printstation.cli.doctor",
+    "printstation.cli.db",
 )
 
 

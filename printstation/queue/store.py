@@ -27,30 +27,22 @@ States::
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import BadInput, PrintstationError, UsageError
-from ..fsutil import atomic_write, read_regular
-from ..names import base_name, printable
+from .base import (COLUMNS, FINAL_STATES, INTERRUPTED_MSG, MAX_COPIES, MAX_PAYLOAD, RESENT_MSG, STATES, Conflict,
+                   Job, JobBackend, NotFound, QueueDamaged, StoreLocked, StoreUnavailable, check_submit, clean_fields,
+                   interrupted_msg, iso, job_filters, job_from, lock_data_dir)
 
 log = logging.getLogger(__name__)
 
 #: ``PRAGMA user_version`` of the queue database this code writes.
 SCHEMA_VERSION = 1
-STATES = ("queued", "sending", "done", "failed", "canceled", "interrupted")
-#: States a job does not leave by itself.
-FINAL_STATES = frozenset({"done", "failed", "canceled", "interrupted"})
-MAX_PAYLOAD = 64 * 1024 * 1024
-MAX_COPIES = 9999
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -85,78 +77,15 @@ CREATE TABLE IF NOT EXISTS printers (
 );
 """
 
-COLUMNS = ("id", "printer", "source", "source_ref", "name", "key", "copies", "state", "attempts",
-           "resends", "error", "size", "created", "updated", "sent", "done", "reprint_of", "fit")
-
-
-class NotFound(UsageError):
-    """No such job (API: 404)."""
-
-
-class Conflict(UsageError):
-    """The job is not in a state that allows this (API: 409)."""
-
-
-class StoreLocked(PrintstationError):
-    """Another daemon holds the data dir."""
-
-
-class QueueDamaged(PrintstationError):
-    """The queue database cannot be trusted (corrupt, or missing while job files remain)."""
-
-
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Job:
-    id: int
-    printer: str
-    source: str
-    source_ref: str | None
-    name: str | None
-    key: str | None
-    copies: int | None
-    state: str
-    attempts: int
-    resends: int
-    error: str | None
-    size: int
-    created: float
-    updated: float
-    sent: float | None
-    done: float | None
-    reprint_of: int | None
-    #: Fit the label to the media even past the printer's ``max_downscale`` (``fit=1``).
-    fit: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k in ("created", "updated", "sent", "done"):
-            d[k] = iso(d[k])
-        return d
-
-
-class JobStore:
-    """The queue. Thread-safe: one SQLite connection guarded by a lock (every call is short)."""
+class JobStore(JobBackend):
+    """The embedded SQLite backend (the default). Thread-safe: one SQLite connection guarded by
+    a lock (every call is short)."""
 
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        super().__init__()
         self.data_dir = Path(data_dir)
         self.jobs_dir = self.data_dir / "jobs"
-        try:
-            self.jobs_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"cannot create data dir {self.data_dir}: {exc.strerror or exc}") from None
-        self._lockfile = os.fdopen(os.open(self.data_dir / "printstation.lock",
-                                           os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600), "a+")
-        try:
-            fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lockfile.close()
-            raise StoreLocked(f"data dir {self.data_dir} is in use by another printstation daemon") from None
+        self._lockfile = lock_data_dir(self.data_dir)
         self.path = self.data_dir / "queue.sqlite3"
         self._check_db()  # damaged, or missing while job files remain: one line, exit 1
         self._lock = threading.RLock()
@@ -170,7 +99,6 @@ class JobStore:
         self._db.executescript(SCHEMA)
         if "fit" not in {r[1] for r in self._db.execute("PRAGMA table_info(jobs)")}:  # older queue
             self._db.execute("ALTER TABLE jobs ADD COLUMN fit INTEGER NOT NULL DEFAULT 0")
-        self._listeners: list[Callable[[Job], None]] = []
         self._remove_orphans()
         if self._db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")  # the schema this code wrote
@@ -225,39 +153,17 @@ class JobStore:
             finally:
                 self._lockfile.close()
 
-    def on_change(self, fn: Callable[[Job], None]) -> None:
-        """Call ``fn(job)`` after every state change (metrics, worker wake-ups)."""
-        self._listeners.append(fn)
-
-    def _notify(self, job: Job | None) -> None:
-        if job is None:
-            return
-        for fn in self._listeners:
-            fn(job)
-
     def _row(self, row: sqlite3.Row | None) -> Job | None:
-        if row is None:
-            return None
-        return Job(**{k: (bool(row[k]) if k == "fit" else row[k]) for k in COLUMNS})
+        return None if row is None else job_from(row)
 
     def _get(self, job_id: int) -> Job | None:
         return self._row(self._db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone())
-
-    def converted_path(self, job_id: int, ext: str) -> Path:
-        return self.jobs_dir / f"{job_id}.{ext}"
 
     def _remove_orphans(self) -> None:
         with self._lock:
             top = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM jobs").fetchone()[0]
             ids = {r[0] for r in self._db.execute("SELECT id FROM jobs WHERE id > ?", (top - 1000,))}
-        for f in self.jobs_dir.iterdir():
-            if f.is_symlink() or not f.is_file():
-                continue  # not a file the store wrote: never removed
-            stem = f.name.split(".", 1)[0]
-            if f.name.startswith(".") and f.name.endswith(".tmp"):
-                f.unlink(missing_ok=True)
-            elif stem.isdigit() and int(stem) > top - 1000 and int(stem) not in ids:
-                f.unlink(missing_ok=True)
+        self.remove_orphan_files(top, ids)
 
     # -- submit -------------------------------------------------------------------------------
 
@@ -267,18 +173,8 @@ class JobStore:
         """Queue a job. Returns ``(job, created)``; an existing idempotency ``key`` returns the
         existing job with ``created=False`` unless ``reprint`` (then a new job, ``reprint_of``
         the existing one)."""
-        if not data:
-            raise BadInput("empty label: nothing to print")
-        if len(data) > MAX_PAYLOAD:
-            raise BadInput(f"label too large ({len(data)} bytes, at most {MAX_PAYLOAD})")
-        if copies is not None and not 1 <= copies <= MAX_COPIES:
-            raise UsageError(f"copies {copies} out of range (1..{MAX_COPIES})")
-        if key is not None and not (0 < len(key) <= 200):
-            raise UsageError("idempotency key must be 1..200 characters")
-        if name is not None:  # control characters and undecodable bytes escaped (logs, terminals)
-            name = printable(base_name(name))[:255] or None
-        if source_ref is not None:
-            source_ref = printable(source_ref)[:1024]
+        check_submit(data, copies, key)
+        name, source_ref = clean_fields(name, source_ref)
         with self._lock:
             if key is not None:
                 existing = self.find_key(key)
@@ -316,14 +212,6 @@ class JobStore:
             if durable:
                 self._db.execute("PRAGMA synchronous=NORMAL")
 
-    def reprint(self, job_id: int) -> Job:
-        """A new queued job with the same bytes, printer, copies and fit (``reprint_of`` = ``job_id``)."""
-        old = self.get(job_id)
-        data = self.payload(job_id)
-        job, _ = self.submit(old.printer, data, copies=old.copies, name=old.name, source=old.source,
-                             source_ref=old.source_ref, reprint_of=old.id, fit=old.fit)
-        return job
-
     # -- reads -----------------------------------------------------------------------------------
 
     def get(self, job_id: int) -> Job:
@@ -337,17 +225,10 @@ class JobStore:
         with self._lock:
             return self._row(self._db.execute("SELECT * FROM jobs WHERE key=?", (key,)).fetchone())
 
-    def list(self, printer: str | None = None, state: str | None = None, limit: int = 100) -> list[Job]:
-        """Jobs, newest first."""
-        where, args = [], []
-        if printer:
-            where.append("printer=?")
-            args.append(printer)
-        if state:
-            if state not in STATES:
-                raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
-            where.append("state=?")
-            args.append(state)
+    def list(self, printer: str | None = None, state: str | None = None, limit: int = 100,
+             station: str | None = None) -> list[Job]:
+        """Jobs, newest first (one station's store: ``station`` does not narrow it)."""
+        where, args = job_filters(printer, state, "?")
         sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY id DESC LIMIT ?"
         with self._lock:
@@ -388,19 +269,6 @@ class JobStore:
         if row is None:
             raise NotFound(f"job {job_id} has no stored label")
         return bytes(row[0])
-
-    def converted(self, job_id: int, ext: str) -> bytes | None:
-        try:  # never through a planted symlink, FIFO or device: such a file is converted again
-            return read_regular(self.converted_path(job_id, ext), MAX_PAYLOAD * 8)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            log.warning("job %s: %s not used: %s", job_id, self.converted_path(job_id, ext), exc.strerror or exc)
-            return None
-
-    def save_converted(self, job_id: int, ext: str, data: bytes) -> None:
-        # Not fsynced: after a crash a missing file is simply converted again (same bytes).
-        atomic_write(self.converted_path(job_id, ext), data, fsync=False, mode=0o640)
 
     # -- transitions -------------------------------------------------------------------------------
 
@@ -445,8 +313,7 @@ class JobStore:
                 (f"{reason}; sent again (on_interrupted = resend)",), ("sending",), durable=True)
         return self._transition(
             job_id, "state='interrupted', done=?, error=?",
-            (time.time(), f"interrupted while sending ({reason}): it may or may not have printed; "
-             "reprint or cancel it"), ("sending",), durable=True)
+            (time.time(), interrupted_msg(reason)), ("sending",), durable=True)
 
     def fail(self, job_id: int, reason: str) -> Job | None:
         return self._transition(job_id, "state='failed', error=?, done=?", (reason, time.time()),
@@ -471,13 +338,11 @@ class JobStore:
             if resend(job.printer) and job.resends == 0:
                 new = self._transition(
                     job.id, "state='queued', resends=resends+1, error=?",
-                    ("interrupted while sending; sent again (on_interrupted = resend)",), ("sending",),
-                    durable=True)
+                    (RESENT_MSG,), ("sending",), durable=True)
             else:
                 new = self._transition(
                     job.id, "state='interrupted', done=?, error=?",
-                    (time.time(), "interrupted while sending: it may or may not have printed; "
-                     "reprint or cancel it"), ("sending",), durable=True)
+                    (time.time(), INTERRUPTED_MSG), ("sending",), durable=True)
             if new is not None:
                 out.append(new)
         return out
@@ -516,5 +381,5 @@ class JobStore:
             return {r[0] for r in self._db.execute("SELECT name FROM printers WHERE paused=1")}
 
 
-__all__ = ["Conflict", "FINAL_STATES", "Job", "JobStore", "NotFound", "QueueDamaged", "STATES", "StoreLocked",
-           "iso"]
+__all__ = ["COLUMNS", "Conflict", "FINAL_STATES", "Job", "JobStore", "MAX_COPIES", "MAX_PAYLOAD", "NotFound",
+           "QueueDamaged", "STATES", "StoreLocked", "StoreUnavailable", "iso"]

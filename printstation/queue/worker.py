@@ -31,8 +31,8 @@ from typing import Any, Callable
 
 from .. import metrics
 from ..config import PrinterConfig
-from ..errors import PrintstationError, TransportError
-from .store import Job, JobStore
+from ..errors import PrintstationError, StoreUnavailable, TransportError
+from .base import Job, JobBackend
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def status_hint(printer: str, reason: str | None) -> str:
 class PrinterWorker:
     """Drives one printer's queue in its own thread."""
 
-    def __init__(self, cfg: PrinterConfig, store: JobStore, convert: Callable[[bytes, Any], list[bytes]],
+    def __init__(self, cfg: PrinterConfig, store: JobBackend, convert: Callable[[bytes, Any], list[bytes]],
                  *, paused: bool = False) -> None:
         from ..transport import from_uri
 
@@ -167,11 +167,17 @@ class PrinterWorker:
             try:
                 self._step()
                 last_error = None
+                if getattr(self, "_away", 0.0):
+                    self._away = 0.0
+                    log.info("printer %s: the job store is back", self.name)
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the printer's queue
                 from ..storage import is_disk_full
 
                 if is_disk_full(exc):  # not the job's fault: wait for space, the job stays queued
                     self._wait(self._worker_error(exc))
+                    continue
+                if isinstance(exc, StoreUnavailable):  # the shared database is away: the job stays
+                    self._wait(self._store_away(exc))
                     continue
                 job = self.current_job
                 what = f"{type(exc).__name__}: {exc}"
@@ -286,8 +292,8 @@ class PrinterWorker:
         data = self.store.converted(job.id, self.ext)
         if data:
             return data
+        payload = self.store.payload(job.id)  # StoreUnavailable: not the label's fault, tried again
         try:
-            payload = self.store.payload(job.id)
             spec = self.cfg.spec if job.copies is None else self.cfg.spec.replace(copies=job.copies)
             if job.fit:  # the job asked to be fitted whatever the shrink
                 spec = spec.replace(max_downscale=0.0)
@@ -309,6 +315,15 @@ class PrinterWorker:
             return None
         self._keep_converted(job.id, data)
         return data
+
+    def _store_away(self, exc: Exception) -> float:
+        """The job store is unreachable: one warning per outage; the wait before trying again
+        (doubling up to 5 s)."""
+        away = getattr(self, "_away", 0.0)
+        if not away:
+            log.warning("printer %s: %s; waiting for it", self.name, exc)
+        self._away = min(5.0, away * 2 or 0.2)
+        return self._away
 
     def _worker_error(self, exc: Exception) -> float:
         """Log an unexpected error of the loop; seconds to wait before the next step. A full data

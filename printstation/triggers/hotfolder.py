@@ -495,6 +495,9 @@ class HotFolder:
                 # stopping (queue closed, check cut short): the file stays for the next start
                 log.info("hot folder: %s left for the next start (%s)", printable(rel), scrub(str(exc)))
                 return
+            if type(exc).__name__ == "StoreUnavailable":  # the shared database is away: tried again later
+                log.warning("hot folder: %s waits: %s", printable(rel), scrub(str(exc)))
+                return
             self._fail(dfd, name, rel, scrub(str(exc)), sig)
             return
         except Exception as exc:

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 
 from .. import metrics
-from ..errors import PrintstationError
+from ..errors import PrintstationError, StoreUnavailable
 from ..names import preview
 from ..spec import PrinterSpec
 from .rules import COMMANDS, ScanSettings, normalize
-from .state import TriggerState
+from .statebase import TriggerStateBase
 
 log = logging.getLogger("printstation.triggers")
 
@@ -104,7 +104,7 @@ def sticker_size(spec: PrinterSpec | None) -> tuple[int, int]:
 
 
 class ScanService:
-    def __init__(self, settings: ScanSettings, state: TriggerState, submitter: Submitter, *,
+    def __init__(self, settings: ScanSettings, state: TriggerStateBase, submitter: Submitter, *,
                  printers: Mapping[str, PrinterSpec], default_printer: str,
                  labels: Labels | None = None, control: Control | None = None,
                  find_box: Callable[[str], str | None] | None = None,
@@ -158,6 +158,9 @@ class ScanService:
             rec["ref"] = preview(m.ref)
         try:
             out = self._act(m.action, m.ref, target, scanner)
+        except StoreUnavailable:  # the shared database is away: held with a clear error (API 503)
+            log.warning("scan %r (%s) held: the database is unreachable", rec["code"], m.action)
+            raise
         except PrintstationError as exc:
             out = Outcome("failed", detail=str(exc))
         except Exception as exc:  # a daemon stays up: record the fault, keep scanning
@@ -197,6 +200,8 @@ class ScanService:
                 out.outcome, f": {out.detail}" if out.detail else "")
         try:
             return self.state.add_scan(rec)
+        except StoreUnavailable:  # the shared database is away: API 503, nothing half-done is hidden
+            raise
         except Exception:  # the scan log must never take the scan path down
             log.exception("cannot record scan")
             return rec
@@ -224,8 +229,9 @@ class ScanService:
         state = job.get("state") if isinstance(job, Mapping) else getattr(job, "state", None)
         if duplicate:
             on = (job.get("printer") if isinstance(job, Mapping) else getattr(job, "printer", None)) or printer
+            station = job.get("station") if isinstance(job, Mapping) else getattr(job, "station", None)
             return Outcome("duplicate", job=jid, key=key, printer=on, again=again,
-                           detail=f"{what} {_already(state)} as job {jid} on {on}")
+                           detail=f"{what} {_already(state)} as job {jid} on {on}{_at(station)}")
         if state == "failed":
             err = job.get("error") if isinstance(job, Mapping) else getattr(job, "error", None)
             return Outcome("failed", job=jid, key=key, detail=f"job failed: {err}")
@@ -239,15 +245,28 @@ class ScanService:
             return Outcome("ignored")
         if action == "wb-order":
             oid = int(ref)
-            data = self._need_labels().wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
-            out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", ref, f"order {oid}",
-                              ("wb-order", str(oid)), reprint)
+            labels = self._need_labels()
+            held = None if reprint else self.state.claim_order(oid, "order", printer)
+            if held is not None and held.get("job") is None:  # a scan elsewhere is queueing it now
+                return Outcome("duplicate", printer=held.get("printer") or printer, again=("wb-order", str(oid)),
+                               detail=f"order {oid} is being printed on {held.get('printer') or '?'}"
+                                      f"{_at(held.get('station'))}")
+            try:
+                data = labels.wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
+                out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", ref, f"order {oid}",
+                                  ("wb-order", str(oid)), reprint)
+            except BaseException:
+                if held is None and not reprint:
+                    self.state.unclaim(oid)
+                raise
             if out.outcome in ("queued", "duplicate"):
-                self.state.mark_printed(oid, out.job, "order")
+                self.state.mark_printed(oid, out.job, "order", out.printer or printer)
+            elif held is None and not reprint:
+                self.state.unclaim(oid)
             return out
         if action == "wb-product":
             labels = self._need_labels()
-            oid = self.state.claim_next_order(ref, via=f"product:{ref}")
+            oid = self.state.claim_next_order(ref, via=f"product:{ref}", printer=printer)
             if oid is None:
                 known = self.state.sku_known(ref)
                 raise ScanFailed(f"no order waiting for product {ref} in an open supply"
@@ -259,7 +278,7 @@ class ScanService:
             except BaseException:
                 self.state.unclaim(oid)
                 raise
-            self.state.mark_printed(oid, out.job, f"product:{ref}")
+            self.state.mark_printed(oid, out.job, f"product:{ref}", out.printer or printer)
             if out.outcome != "duplicate":
                 out.detail = f"order {oid}" + (f"; {out.detail}" if out.detail else "")
             return out
@@ -320,6 +339,11 @@ class ScanService:
         if job is None:
             raise ScanFailed(f"printer {printer!r} has no queued job to cancel")
         return Outcome("canceled", job=job_id(job), printer=printer)
+
+
+def _at(station: str | None) -> str:
+    """`` at station NAME`` when the job or claim belongs to a station of a shared database."""
+    return f" at station {station}" if station else ""
 
 
 def _already(state: str | None) -> str:

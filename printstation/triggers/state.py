@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .statebase import STALE_CLAIM_S, TriggerStateBase
+
 DDL = (
     """create table if not exists scans (
         id integer primary key autoincrement, ts real not null, scanner text not null,
@@ -35,14 +37,17 @@ DDL = (
         id text primary key, supply_id text not null, synced real not null)""",
     """create table if not exists wb_printed (
         order_id integer primary key, ts real not null, job text, via text)""",
+    # the printer a claim is for (duplicate answers name it)
+    "alter table wb_printed add column printer text",
     "create table if not exists meta (key text primary key, value text)",
 )
 SCAN_FIELDS = ("id", "ts", "scanner", "printer", "code", "action", "ref", "outcome", "job", "key", "detail")
 MAX_SCANS = 10_000
 
 
-class TriggerState:
-    """Thread-safe access to the trigger database (one connection, one lock)."""
+class TriggerState(TriggerStateBase):
+    """The embedded SQLite backend: thread-safe access to the trigger database (one
+    connection, one lock)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -55,7 +60,11 @@ class TriggerState:
         self._db.execute("pragma journal_mode=wal")
         self._db.execute("pragma synchronous=normal")
         for stmt in DDL:
-            self._db.execute(stmt)
+            try:
+                self._db.execute(stmt)
+            except sqlite3.OperationalError as exc:  # a column added before
+                if "duplicate column" not in str(exc):
+                    raise
         self._n_scans = 0
 
     def close(self) -> None:
@@ -155,7 +164,7 @@ class TriggerState:
                 " created_at desc, id desc limit ?", (limit,)).fetchall()
         return [r[0] for r in rows]
 
-    def claim_next_order(self, sku: str, via: str) -> int | None:
+    def claim_next_order(self, sku: str, via: str, printer: str | None = None) -> int | None:
         """Atomically pick the oldest order with ``sku`` in an open supply whose sticker has not
         been printed, and mark it printed (claimed); ``None`` when there is none."""
         with self.tx() as db:
@@ -166,18 +175,34 @@ class TriggerState:
                 " order by o.created_at, o.id limit 1", (sku,)).fetchone()
             if row is None:
                 return None
-            db.execute("insert into wb_printed (order_id, ts, via) values (?,?,?)", (row[0], time.time(), via))
+            db.execute("insert into wb_printed (order_id, ts, via, printer) values (?,?,?,?)",
+                       (row[0], time.time(), via, printer))
             return int(row[0])
+
+    def claim_order(self, order_id: int, via: str, printer: str | None = None) -> dict[str, Any] | None:
+        now = time.time()
+        with self.tx() as db:
+            cur = db.execute(
+                "insert into wb_printed (order_id, ts, via, printer) values (?,?,?,?) on conflict(order_id) do update"
+                " set ts=excluded.ts, via=excluded.via, printer=excluded.printer"
+                " where wb_printed.job is null and wb_printed.ts < ?",
+                (int(order_id), now, via, printer, now - STALE_CLAIM_S))
+            if cur.rowcount:
+                return None
+            row = db.execute("select order_id, job, via, printer, ts from wb_printed where order_id=?",
+                             (int(order_id),)).fetchone()
+        return {"order_id": row[0], "job": row[1], "via": row[2], "station": None, "printer": row[3], "ts": row[4]}
 
     def sku_known(self, sku: str) -> bool:
         with self._lock:
             return self._db.execute("select 1 from wb_order_skus where sku=? limit 1", (sku,)).fetchone() is not None
 
-    def mark_printed(self, order_id: int, job: str | None, via: str) -> None:
+    def mark_printed(self, order_id: int, job: str | None, via: str, printer: str | None = None) -> None:
         with self.tx() as db:
-            db.execute("insert into wb_printed (order_id, ts, job, via) values (?,?,?,?)"
-                       " on conflict(order_id) do update set job=excluded.job, via=excluded.via",
-                       (int(order_id), time.time(), job, via))
+            db.execute("insert into wb_printed (order_id, ts, job, via, printer) values (?,?,?,?,?)"
+                       " on conflict(order_id) do update set job=excluded.job, via=excluded.via,"
+                       " printer=coalesce(excluded.printer, wb_printed.printer)",
+                       (int(order_id), time.time(), job, via, printer))
 
     def unclaim(self, order_id: int) -> None:
         with self.tx() as db:

@@ -17,6 +17,7 @@ from .scanner import ScannerThread, StreamSource, source_for
 from .service import ScanService
 from .settings import SyncSettings
 from .state import TriggerState
+from .statebase import TriggerStateBase
 
 log = logging.getLogger("printstation.triggers")
 
@@ -54,11 +55,28 @@ def _off_level(settings: Any, market: str) -> int:
     return logging.WARNING if configured else logging.INFO
 
 
+def open_state(cfg: Any, store: Any = None) -> TriggerStateBase:
+    """The trigger state: ``triggers.sqlite`` in the data dir, or the shared database of
+    ``[station] database`` (through the job store's pool when it has one)."""
+    database = getattr(cfg.station, "database", None)
+    if not database:
+        return TriggerState(cfg.data_dir / "triggers.sqlite")
+    from .pgstate import PgTriggerState
+
+    db = getattr(store, "db", None)
+    if db is not None:
+        return PgTriggerState(db, cfg.station.name)
+    from ..pg import open_database
+
+    return PgTriggerState(open_database(database, f"printstation {cfg.station.name}"), cfg.station.name,
+                          own_db=True)
+
+
 class Triggers:
     def __init__(self, daemon: Any) -> None:
         self.daemon = daemon
         cfg = daemon.config
-        self.state = TriggerState(cfg.data_dir / "triggers.sqlite")
+        self.state = open_state(cfg, getattr(daemon, "store", None))
         base: ScanSettings = cfg.sections.get("scan") or ScanSettings()
         user = tuple((r.match.pattern, r.action) + ((r.options["printer"],) if r.options.get("printer") else ())
                      for r in (cfg.rules or ()))

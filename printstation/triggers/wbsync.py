@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from ..errors import PrintstationError
-from .state import TriggerState
+from .statebase import TriggerStateBase
 
 log = logging.getLogger("printstation.wbsync")
 
@@ -34,7 +34,7 @@ class WBSync:
     #: Names the sync in its thread and log lines (subclasses sync other markets).
     name = "WB"
 
-    def __init__(self, client: Any, state: TriggerState, *, interval_s: float = 60.0,
+    def __init__(self, client: Any, state: TriggerStateBase, *, interval_s: float = 60.0,
                  lookback_days: int = 14, min_gap_ms: int = 500) -> None:
         self.client = client
         self.state = state
@@ -122,6 +122,10 @@ class WBSync:
         delay = self.interval
         while not self._stop.is_set():
             try:
+                if not self.state.lead("wbsync"):  # a shared database: another station syncs
+                    self._kick.wait(self.interval)  # and takes over within one interval if it dies
+                    self._kick.clear()
+                    continue
                 self.sync_once()
                 self.last_error = None
                 delay = self.interval

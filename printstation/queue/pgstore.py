@@ -1,0 +1,310 @@
+"""The PostgreSQL job store: several stations share one database (``[station] database``).
+
+Every job row carries its ``station``; a station takes only its own printers' jobs
+(``FOR UPDATE SKIP LOCKED``), recovers only its own ``sending`` jobs after a crash, counts,
+pauses and purges only its own. Idempotency keys are unique across all stations (one unique
+index), so the same marketplace label queued at two benches is one job. The converted printer
+bytes stay files in the station's own data dir, which it still locks.
+
+The send boundary is the same as with SQLite: ``queued → sending`` is committed (PostgreSQL
+commits are durable) before the first byte goes out; a station killed mid-job finds its job in
+``sending`` at the next start and marks it ``interrupted``. A transition after the bytes went out
+(done, requeue, interrupted) is retried with backoff while the server is unreachable, so a short
+outage neither loses the job's outcome nor prints it twice; a submit or a read fails at once with
+:class:`~printstation.errors.StoreUnavailable` (API 503).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import StoreUnavailable
+from ..pg import Database
+from .base import (COLUMNS, INTERRUPTED_MSG, RESENT_MSG, Conflict, Job, JobBackend, NotFound, check_submit,
+                   StoreLocked, clean_fields, interrupted_msg, job_filters, job_from, lock_data_dir)
+
+log = logging.getLogger("printstation.queue.store")
+
+#: Seconds a transition of a job whose bytes went out keeps retrying an unreachable server.
+RETRY_S = 120.0
+_SELECT = "SELECT " + ", ".join(COLUMNS) + ", station FROM jobs"
+
+
+def _job(row: dict[str, Any] | None) -> Job | None:
+    return None if row is None else job_from(row, row["station"])
+
+
+class PgJobStore(JobBackend):
+    """One station's view of the shared job table. Thread-safe (a connection pool)."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], database: str | Database, station: str) -> None:
+        super().__init__()
+        self.data_dir = Path(data_dir)
+        self.jobs_dir = self.data_dir / "jobs"
+        self.station = station
+        self._lockfile = lock_data_dir(self.data_dir)
+        try:
+            self._own_db = not isinstance(database, Database)
+            self.db = Database(database, name=f"printstation {station}") if isinstance(database, str) else database
+        except BaseException:
+            self._lockfile.close()
+            raise
+        self._name_conn: Any = None
+        self.db.when_ready(self._hold_name)
+        self.db.when_ready(self._remove_orphans)
+        try:
+            self.db.ensure_ready()  # migrations; a database away at start is caught up with later
+        except StoreUnavailable as exc:
+            log.error("%s; the station starts degraded and catches up when it is back", exc)
+        except BaseException:
+            self.close()
+            raise
+
+    def _hold_name(self) -> None:
+        """Hold an advisory lock on this station's name for as long as it runs: a second station
+        started with the same ``[station] name`` (e.g. two benches cloned with one host name)
+        would take the first one's jobs for its own printers, so it is refused."""
+        import zlib
+
+        import psycopg
+
+        try:
+            conn = psycopg.connect(**self.db.pool.kwargs, autocommit=True)
+            key = zlib.crc32(self.station.encode()) - (1 << 31)  # a signed int4
+            got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (0x7073, key)).fetchone()[0]
+        except psycopg.OperationalError as exc:
+            raise self.db.unavailable(exc) from None
+        if not got:
+            conn.close()
+            raise StoreLocked(f"station name {self.station!r} is in use by another running station on "
+                              f"{self.db.shown}: give each station its own [station] name")
+        self._name_conn = conn
+
+    def _remove_orphans(self) -> None:
+        top = self._one("SELECT COALESCE(MAX(id), 0) AS n FROM jobs WHERE station=%s", (self.station,))["n"]
+        ids = {r["id"] for r in self._all("SELECT id FROM jobs WHERE station=%s AND id > %s",
+                                          (self.station, top - 1000))}
+        self.remove_orphan_files(int(top), ids)
+
+    def close(self) -> None:
+        try:
+            if self._name_conn is not None:  # the name is free the moment this returns
+                with contextlib.suppress(Exception):
+                    self._name_conn.execute("SELECT pg_advisory_unlock_all()")
+                self._name_conn.close()
+            if self._own_db:
+                self.db.close()
+        finally:
+            self._lockfile.close()
+
+    def health(self) -> str | None:
+        return self.db.health()
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _cur(self, conn: Any) -> Any:
+        from psycopg.rows import dict_row
+
+        return conn.cursor(row_factory=dict_row)
+
+    def _one(self, sql: str, args: tuple[Any, ...] = (), retry_s: float = 0.0) -> Any:
+        return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchone(), retry_s)
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchall())
+
+    # -- submit -----------------------------------------------------------------------------------
+
+    def submit(self, printer: str, data: bytes, *, copies: int | None = None, key: str | None = None,
+               name: str | None = None, source: str = "api", source_ref: str | None = None,
+               reprint: bool = False, reprint_of: int | None = None, fit: bool = False) -> tuple[Job, bool]:
+        check_submit(data, copies, key)
+        name, source_ref = clean_fields(name, source_ref)
+
+        def txn(conn: Any) -> tuple[Job, bool]:
+            cur = self._cur(conn)
+            nonlocal key, reprint_of
+            if key is not None:
+                row = cur.execute(_SELECT + " WHERE key=%s", (key,)).fetchone()
+                if row is not None:
+                    if not reprint:
+                        return _job(row), False  # type: ignore[return-value]
+                    reprint_of, key = row["id"], None
+            now = time.time()
+            row = cur.execute(
+                "INSERT INTO jobs (station, printer, source, source_ref, name, key, copies, size, created, updated,"
+                " reprint_of, fit) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+                " ON CONFLICT (key) WHERE key IS NOT NULL DO NOTHING RETURNING " + ", ".join(COLUMNS) + ", station",
+                (self.station, printer, source, source_ref, name, key, copies, len(data), now, now, reprint_of,
+                 fit)).fetchone()
+            if row is None:  # the same key queued by another station a moment ago
+                conn.rollback()
+                if reprint:
+                    return txn(conn)
+                existing = cur.execute(_SELECT + " WHERE key=%s", (key,)).fetchone()
+                return _job(existing), False  # type: ignore[return-value]
+            cur.execute("INSERT INTO payloads (id, data) VALUES (%s, %s)", (row["id"], data))
+            return _job(row), True  # type: ignore[return-value]
+
+        job, created = self.db.run(txn)
+        if created:
+            self._notify(job)
+        return job, created
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job:
+        job = _job(self._one(_SELECT + " WHERE id=%s", (int(job_id),)))
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        return job
+
+    def find_key(self, key: str) -> Job | None:
+        return _job(self._one(_SELECT + " WHERE key=%s", (key,)))
+
+    def list(self, printer: str | None = None, state: str | None = None, limit: int = 100,
+             station: str | None = None) -> list[Job]:
+        where, args = job_filters(printer, state, "%s")
+        if station != "all":
+            where.append("station=%s")
+            args.append(station or self.station)
+        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT %s"
+        return [_job(r) for r in self._all(sql, (*args, int(limit)))]  # type: ignore[misc]
+
+    def next_queued(self, printer: str) -> Job | None:
+        return _job(self._one(_SELECT + " WHERE station=%s AND printer=%s AND state='queued' ORDER BY id LIMIT 1",
+                              (self.station, printer)))
+
+    def claim_next(self, printer: str) -> Job | None:
+        now = time.time()
+        job = _job(self._one(
+            "UPDATE jobs SET state='sending', sent=%s, updated=%s WHERE id = (SELECT id FROM jobs"
+            " WHERE station=%s AND printer=%s AND state='queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            " RETURNING " + ", ".join(COLUMNS) + ", station", (now, now, self.station, printer)))
+        self._notify(job)
+        return job
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        rows = self._all("SELECT printer, state, COUNT(*) AS n FROM jobs WHERE station=%s GROUP BY printer, state",
+                         (self.station,))
+        return {(r["printer"], r["state"]): int(r["n"]) for r in rows}
+
+    def payload(self, job_id: int) -> bytes:
+        row = self._one("SELECT data FROM payloads WHERE id=%s", (int(job_id),))
+        if row is None:
+            raise NotFound(f"job {job_id} has no stored label")
+        return bytes(row["data"])
+
+    # -- transitions ------------------------------------------------------------------------------
+
+    def _transition(self, job_id: int, sql: str, args: tuple[Any, ...], allowed: tuple[str, ...], target: str,
+                    retry_s: float = RETRY_S) -> Job | None:
+        """An UPDATE guarded by the current state; the updated job, or None if not allowed. A
+        retry after a lost connection that finds the job already in ``target`` returns it."""
+        def txn(conn: Any) -> Any:
+            cur = self._cur(conn)
+            row = cur.execute(
+                f"UPDATE jobs SET {sql}, updated=%s WHERE id=%s AND state = ANY(%s)"
+                " RETURNING " + ", ".join(COLUMNS) + ", station", (*args, time.time(), int(job_id), list(allowed))
+            ).fetchone()
+            if row is None and self.db.retrying():
+                row = cur.execute(_SELECT + " WHERE id=%s AND state=%s", (int(job_id), target)).fetchone()
+            return row
+
+        job = _job(self.db.run(txn, retry_s))
+        self._notify(job)
+        return job
+
+    def mark_sending(self, job_id: int) -> Job | None:
+        return self._transition(job_id, "state='sending', sent=%s", (time.time(),), ("queued",), "sending", 0.0)
+
+    def mark_done(self, job_id: int) -> Job | None:
+        return self._transition(job_id, "state='done', done=%s, error=NULL", (time.time(),), ("sending",), "done")
+
+    def note_attempt(self, job_id: int, error: str) -> Job | None:
+        return self._transition(job_id, "attempts=attempts+1, error=%s", (error,), ("queued",), "queued", 0.0)
+
+    def requeue(self, job_id: int, error: str) -> Job | None:
+        return self._transition(job_id, "state='queued', attempts=attempts+1, error=%s", (error,), ("sending",),
+                                "queued")
+
+    def interrupt(self, job_id: int, reason: str, *, resend: bool) -> Job | None:
+        job = _job(self._one(_SELECT + " WHERE id=%s", (int(job_id),), RETRY_S))  # its bytes went out
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        if resend and job.resends == 0:
+            return self._transition(
+                job_id, "state='queued', resends=resends+1, attempts=attempts+1, error=%s",
+                (f"{reason}; sent again (on_interrupted = resend)",), ("sending",), "queued")
+        return self._transition(job_id, "state='interrupted', done=%s, error=%s",
+                                (time.time(), interrupted_msg(reason)), ("sending",), "interrupted")
+
+    def fail(self, job_id: int, reason: str) -> Job | None:
+        return self._transition(job_id, "state='failed', error=%s, done=%s", (reason, time.time()),
+                                ("queued", "sending"), "failed")
+
+    def cancel(self, job_id: int) -> Job:
+        job = self._transition(job_id, "state='canceled', done=%s", (time.time(),), ("queued", "interrupted"),
+                               "canceled", 0.0)
+        if job is None:
+            cur = self.get(job_id)
+            raise Conflict(f"job {job_id} is {cur.state}: only queued or interrupted jobs can be canceled")
+        return job
+
+    def recover(self, resend: Callable[[str], bool]) -> list[Job]:
+        if not self.db.ready:  # the database was away at start: recovery runs before anything else
+            self.db.when_ready(lambda: self._recover_late(resend))
+            return []
+        return self._recover(resend)
+
+    def _recover_late(self, resend: Callable[[str], bool]) -> None:
+        for job in self._recover(resend):
+            log.warning("job %s on %s was on the wire at the last stop: %s", job.id, job.printer, job.state)
+
+    def _recover(self, resend: Callable[[str], bool]) -> list[Job]:
+        rows = self._all(_SELECT + " WHERE station=%s AND state='sending' ORDER BY id", (self.station,))
+        out = []
+        for row in rows:
+            job = _job(row)
+            assert job is not None
+            if resend(job.printer) and job.resends == 0:
+                new = self._transition(job.id, "state='queued', resends=resends+1, error=%s", (RESENT_MSG,),
+                                       ("sending",), "queued", 0.0)
+            else:
+                new = self._transition(job.id, "state='interrupted', done=%s, error=%s",
+                                       (time.time(), INTERRUPTED_MSG), ("sending",), "interrupted", 0.0)
+            if new is not None:
+                out.append(new)
+        return out
+
+    # -- bounded storage --------------------------------------------------------------------------
+
+    def queued_bytes(self) -> int:
+        row = self._one("SELECT COALESCE(SUM(size), 0) AS n FROM jobs WHERE station=%s"
+                        " AND state IN ('queued', 'sending')", (self.station,))
+        return int(row["n"])
+
+    def purge_finished(self, before: float, limit: int = 500) -> list[tuple[int, str]]:
+        rows = self._all(
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE station=%s AND state IN ('done', 'failed',"
+            " 'canceled') AND COALESCE(done, updated) < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " RETURNING id, state", (self.station, before, int(limit)))
+        return sorted((int(r["id"]), str(r["state"])) for r in rows)
+
+    # -- printers ---------------------------------------------------------------------------------
+
+    def set_paused(self, printer: str, paused: bool) -> None:
+        self.db.run(lambda conn: conn.execute(
+            "INSERT INTO printers (station, name, paused) VALUES (%s, %s, %s)"
+            " ON CONFLICT (station, name) DO UPDATE SET paused=excluded.paused", (self.station, printer, paused)))
+
+    def paused(self) -> set[str]:
+        return {r["name"] for r in self._all("SELECT name FROM printers WHERE station=%s AND paused", (self.station,))}
+
+
+__all__ = ["PgJobStore"]
