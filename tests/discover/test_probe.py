@@ -223,6 +223,11 @@ def test_doctor_says_when_the_printer_is_not_what_the_config_says(tmp_path):
     lang = rows["printer wronglang model"]
     assert lang.ok is False and lang.detail.startswith("printer answers as TSPL 203 dpi, config says ZPL")
     assert 'lang = "tspl"' in lang.hint
+    # its status row (silent to ~HS) points at the language, not at media or status_poll = 0
+    status = rows["printer wronglang"]
+    assert status.ok is False and status.hint.startswith("the printer does not speak ZPL (see the model row): "
+                                                         'set lang = "tspl"'), status.hint
+    assert "status_poll" not in status.hint and "load media" not in status.hint
     assert rows["printer receipt model"].ok is True
     table = doctor.render(checks)
     assert "printer answers as ZPL 300 dpi, config says 203 dpi" in table
