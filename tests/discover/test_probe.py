@@ -126,6 +126,18 @@ def test_target_syntax():
         serial_uri("ttyUSB0")
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["--tcp", "127.0.0.1:99999"], "bad --tcp '127.0.0.1:99999': port out of range"),
+    (["--tcp", "a b"], "bad --tcp 'a b': expected HOST[:PORT]"),
+    (["--serial", "ttyUSB0"], "bad --serial 'ttyUSB0'"),
+])
+def test_bad_target_is_usage_exit_2(argv, words, capsys):
+    """A malformed --tcp/--serial is bad usage (exit 2, one line), not "no printer found"."""
+    assert main(["printers", "discover", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("printstation: error: ") and words in err and err.count("\n") == 1
+
+
 # -- the command --------------------------------------------------------------------------------
 
 
