@@ -440,6 +440,11 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
         reachable = ": offline" not in checks[-1].detail
         model = identity_check(p, checks[-1].ok, timeout) if reachable else None
         if model is not None:
+            if model.ok is False and 'lang = "' in model.hint and checks[-1].ok is False:
+                # silent to the configured language's status query because it speaks another one
+                st = checks[-1]
+                checks[-1] = Check(st.name, False, st.detail,
+                                   f"the printer does not speak {p.lang.upper()} (see the model row): {model.hint}")
             checks.append(model)
     for sc in cfg.scanners:
         checks.append(check_scanner(sc.device, station_running))

@@ -60,7 +60,8 @@ def submit_test_label(d: "Daemon", name: str, host_header: str | None = None) ->
 
     p = d.config.printer(name)
     if p is None:
-        raise NotFound(f"no printer named {name!r}")
+        names = ", ".join(q.name for q in d.config.printers)
+        raise NotFound(f"no printer named {name!r} (configured printers: {names})")
     spec = p.spec
     if spec.width_dots * spec.height_dots > spec.max_pixels:
         raise BadInput(f"media {spec.media} at {spec.dpi} dpi is too large for a calibration label")
@@ -70,4 +71,7 @@ def submit_test_label(d: "Daemon", name: str, host_header: str | None = None) ->
 
 def route_result(d: "Daemon", name: str, headers: Any) -> tuple[int, dict[str, Any]]:
     job = submit_test_label(d, name, headers.get("Host") if headers is not None else None)
-    return 201, job.to_dict()
+    # like POST /jobs: the answer names printer trouble, and a label that failed at once
+    note = d.printer_note(job.printer, job.id)
+    now = d.store.get(job.id)
+    return 201, {**(now if now.state == "failed" else job).to_dict(), **note}

@@ -28,6 +28,9 @@ START_HINT = ("is it running? start it with `printstation run [--config FILE]` (
 WAIT_POLL = 0.2
 #: Job states ``print --wait`` stops at.
 FINAL_STATES = ("done", "failed", "canceled", "interrupted")
+#: Without --wait, how long ``print`` of several files watches the jobs that waited behind an
+#: earlier one (the daemon's answer could not tell yet) for a refusal at conversion.
+SETTLE_S = 3.0
 
 
 class ApiRefused(PrintstationError):
@@ -242,9 +245,30 @@ def cmd_print(args: argparse.Namespace) -> int:
             jobs.append((f, job))
         if args.wait and jobs and _wait_jobs(client, jobs):
             refused += 1
+        elif not args.wait and len(jobs) > 1:
+            refused += _settle_jobs(client, jobs)
     finally:
         client.close()
     return 3 if refused else 1 if failed else 0
+
+
+def _settle_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:
+    """Jobs queued behind another one of this batch got their answer before their printer looked
+    at them: watch each until the printer takes it (leaves ``queued``), at most ``SETTLE_S``, and
+    report one that failed at once (a label too large for the media). Number failed."""
+    bad = 0
+    deadline = time.monotonic() + SETTLE_S
+    for f, job in jobs:
+        if job.get("printer_state"):  # a printer in trouble takes nothing: its answer said so
+            continue
+        while job["state"] == "queued" and time.monotonic() < deadline:
+            time.sleep(WAIT_POLL)
+            job = client.call("GET", f"/jobs/{job['id']}")
+        if job["state"] == "failed":
+            bad += 1
+            print(f"printstation: error: {printable(f)}: job {job['id']} failed: {job.get('error')}",
+                  file=sys.stderr, flush=True)
+    return bad
 
 
 def _wait_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:

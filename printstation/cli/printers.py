@@ -113,8 +113,11 @@ def _names_in(path: Path) -> list[str]:
 
 
 def cmd_test_print(args: argparse.Namespace) -> int:
-    from .client import _call, _describe
+    from .client import _call, _describe, trouble_note
 
     job = _call(args, "POST", f"/printers/{args.printer}/test")
-    print(_describe(job))
+    if job.get("state") == "failed":  # e.g. the label did not verify for this printer
+        print(f"printstation: error: test label: {_describe(job)}", file=sys.stderr)
+        return 3
+    print(_describe(job) + trouble_note(job))
     return 0

@@ -156,7 +156,8 @@ def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list
     """
     from .. import config as cfgmod
 
-    flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (os.O_RDWR | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0))  # O_NONBLOCK: a FIFO/device given by mistake never blocks
     created = False
     try:
         fd = os.open(path, flags)
@@ -174,6 +175,8 @@ def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise UsageError(f"{path}: not a regular file")
+        if not st.st_mode & 0o222:  # root could write it anyway: a read-only file means "leave it"
+            raise UsageError(f"{path}: is read-only (mode {stat.S_IMODE(st.st_mode):04o}): not changed")
         import fcntl
 
         fcntl.flock(fd, fcntl.LOCK_EX)  # two discovers appending at once: one after the other

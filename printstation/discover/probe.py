@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import PrintstationError, TransportError
+from ..errors import PrintstationError, TransportError, UsageError
 from ..transport import from_uri
 from ..transport.base import Transport, display_uri
 
@@ -372,11 +372,11 @@ def tcp_uri(target: str) -> str:
         target = target[6:]
     m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?|([^:\[\]/\s]+)(?::(\d{1,5}))?", target)
     if not m:
-        raise PrintstationError(f"bad --tcp {target!r}: expected HOST[:PORT]")
+        raise UsageError(f"bad --tcp {target!r}: expected HOST[:PORT]")
     host = f"[{m.group(1)}]" if m.group(1) else m.group(3)
     port = int(m.group(2) or m.group(4) or 9100)
     if not 1 <= port <= 65535:
-        raise PrintstationError(f"bad --tcp {target!r}: port out of range")
+        raise UsageError(f"bad --tcp {target!r}: port out of range")
     return f"tcp://{host}:{port}"
 
 
@@ -385,5 +385,5 @@ def serial_uri(dev: str) -> str:
     if dev.startswith("serial://"):
         return dev
     if not dev.startswith("/"):
-        raise PrintstationError(f"bad --serial {dev!r}: expected a device path like /dev/ttyUSB0")
+        raise UsageError(f"bad --serial {dev!r}: expected a device path like /dev/ttyUSB0")
     return f"serial://{dev}"

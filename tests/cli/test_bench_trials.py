@@ -232,3 +232,45 @@ def test_unknown_format_is_refused_even_without_a_daemon(tmp_path, capsys):
         assert main(["print", str(f), "--api", url]) == 3
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"printstation: error: {f}: unrecognised label format") and len(err.splitlines()) == 1
+
+
+
+def test_several_files_report_a_label_refused_behind_another(tmp_path, monkeypatch, capsys):
+    """The refusal of a large label queued *behind* another file of the same `print` (the
+    daemon answered before its printer looked at it) is still an error line and exit 3; the
+    file in front prints. The printer holds the first label on the wire until the second is
+    queued, so the daemon's answer for the second cannot know yet."""
+    import threading
+
+    from printstation.transport import memory
+
+    sink = memory.sink("behind")
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [
+        {"name": "tsc", "uri": "memory://behind", "lang": "tspl", "media": "58x40"},
+    ], api={"unix_socket": False})
+    with running(cfg) as d:
+        monkeypatch.setenv("PRINTSTATION_API", d.api.url)
+        second_queued = threading.Event()
+
+        def responder(data: bytes) -> bytes | None:
+            if data.startswith(b"SIZE"):  # the first label: held until the second is queued
+                wait_until(lambda: len(d.store.list()) >= 2, timeout=20)
+                second_queued.set()
+            return b"\x00" if data == b"\x1b!?" else None
+
+        sink.responder = responder
+        first = label_file(tmp_path, "first.svg", wb_sticker_svg("!front"))
+        big = label_file(tmp_path, "ali.pdf", pdf_label("RU123456785CN"))  # 100×150 mm onto 58×40
+        assert main(["print", str(first), str(big), "--printer", "tsc"]) == 3
+        out, err = capsys.readouterr()
+        assert second_queued.is_set()
+        assert out.splitlines() == [f"{first}: queued job 1 on tsc", f"{big}: queued job 2 on tsc"]
+        errors = [line for line in err.splitlines() if line.startswith("printstation: error: ")]
+        assert errors == [f"printstation: error: {big}: job 2 failed: label is 100×150 mm, printer tsc has "
+                          "58×40 mm media (it would print at 39% of its size; fetch it in the media's size "
+                          "or print it with fit=1 / --fit)"], errors
+        assert d.store.get(1).state == "done"
+        # several good files: exit 0, nothing more said
+        other = label_file(tmp_path, "other.png", wb_sticker_png("!back"))
+        assert main(["print", str(first), str(other), "--printer", "tsc"]) == 0
+        assert [line for line in capsys.readouterr().err.splitlines() if "error" in line] == []

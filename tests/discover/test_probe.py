@@ -126,6 +126,18 @@ def test_target_syntax():
         serial_uri("ttyUSB0")
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["--tcp", "127.0.0.1:99999"], "bad --tcp '127.0.0.1:99999': port out of range"),
+    (["--tcp", "a b"], "bad --tcp 'a b': expected HOST[:PORT]"),
+    (["--serial", "ttyUSB0"], "bad --serial 'ttyUSB0'"),
+])
+def test_bad_target_is_usage_exit_2(argv, words, capsys):
+    """A malformed --tcp/--serial is bad usage (exit 2, one line), not "no printer found"."""
+    assert main(["printers", "discover", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("printstation: error: ") and words in err and err.count("\n") == 1
+
+
 # -- the command --------------------------------------------------------------------------------
 
 
@@ -223,6 +235,11 @@ def test_doctor_says_when_the_printer_is_not_what_the_config_says(tmp_path):
     lang = rows["printer wronglang model"]
     assert lang.ok is False and lang.detail.startswith("printer answers as TSPL 203 dpi, config says ZPL")
     assert 'lang = "tspl"' in lang.hint
+    # its status row (silent to ~HS) points at the language, not at media or status_poll = 0
+    status = rows["printer wronglang"]
+    assert status.ok is False and status.hint.startswith("the printer does not speak ZPL (see the model row): "
+                                                         'set lang = "tspl"'), status.hint
+    assert "status_poll" not in status.hint and "load media" not in status.hint
     assert rows["printer receipt model"].ok is True
     table = doctor.render(checks)
     assert "printer answers as ZPL 300 dpi, config says 203 dpi" in table

@@ -134,3 +134,24 @@ def test_cli_test_print(station, capsys):
     assert decode(back[0].image) == sorted(["tsc", f"{d.api.url}/"])
     assert main(["test-print", "missing"]) == 2
     assert "no printer named 'missing'" in capsys.readouterr().err
+
+
+def test_test_print_names_printer_trouble_and_lists_printers(tmp_path, monkeypatch, capsys):
+    """A calibration label sent to a printer that never answers ~HS says so at once (as `print`
+    does), and an unknown printer name lists the configured ones."""
+    with RecordingSink(answer_status=False) as mute:
+        cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [
+            {"name": "mute", "uri": mute.uri, "media": "58x40", "dpi": 203, "timeout": 1.0},
+        ])
+        with running(cfg) as d:
+            monkeypatch.setenv("PRINTSTATION_API", d.api.url)
+            with httpx.Client(base_url=d.api.url, timeout=30) as http:
+                body = http.post("/printers/mute/test").json()
+                assert body["printer_state"] == "error", body
+                assert "no answer to status query" in body["printer_reason"]
+            assert main(["test-print", "mute"]) == 0
+            out = capsys.readouterr().out.strip()
+            assert out.endswith(" — printer mute: error: " + body["printer_reason"]), out
+            assert main(["test-print", "zebar"]) == 2
+            err = capsys.readouterr().err.strip()
+            assert err == "printstation: error: no printer named 'zebar' (configured printers: mute)", err

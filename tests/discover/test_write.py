@@ -114,3 +114,20 @@ def test_write_cli_error_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("printstation: error: ")
     assert not (tmp_path / "elsewhere.toml").exists()
+
+
+def test_write_refuses_a_read_only_config_even_as_root(tmp_path, capsys):
+    """A config made read-only (chmod a-w) is left alone, also for root (who could write it),
+    with one line and exit 2; a FIFO given by mistake is refused without blocking."""
+    cfg = tmp_path / "ro.toml"
+    cfg.write_text(BASE)
+    cfg.chmod(0o444)
+    with TcpPrinter("zebra") as z:
+        code = main(["printers", "discover", "--timeout", T, "--tcp", z.address, "--write", str(cfg)])
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"printstation: error: {cfg}: is read-only (mode 0444): not changed\n", err
+    assert cfg.read_text() == BASE and stat.S_IMODE(cfg.stat().st_mode) == 0o444
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(Exception, match="not a regular file"):
+        blocks.append_to_config(fifo, [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")])
