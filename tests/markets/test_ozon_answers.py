@@ -65,3 +65,19 @@ def test_returns_has_next_false_ends_a_full_page():
         with client(oz) as c:
             assert len(c.returns(limit=3)) == 6
     assert len(oz.calls_to("/v3/returns")) == 2  # the second full page says has_next false
+
+
+def test_batch_failing_for_a_transient_reason_is_not_asked_posting_by_posting():
+    """Ozon down (5xx after the retries): each posting fails with the reason; no call per posting."""
+    with FakeOzon() as oz:
+        ps = [oz.add_posting()["posting_number"] for _ in range(5)]
+        oz.fail_next(100, status=503)
+        with client(oz) as c:
+            results = LabelFetcher(ozon=c).ozon_labels(ps)
+        assert not any(r.ok for r in results) and all("503" in r.error for r in results)
+        assert len(oz.calls_to("/v2/posting/fbs/package-label")) == QUICK_RETRY.retries + 1
+        oz.clear_faults()
+        bad = oz.add_posting(status="delivering")["posting_number"]
+        with client(oz) as c:  # a refusal (4xx) still falls back to one by one
+            results = LabelFetcher(ozon=c).ozon_labels(ps + [bad])
+        assert [r.ok for r in results] == [True] * 5 + [False]
