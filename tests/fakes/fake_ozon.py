@@ -148,7 +148,7 @@ class FakeOzon(FakeServer):
 
     def _returns(self, call: Call) -> Reply:
         body = self._json(call)
-        limit, last_id = body.get("limit"), body.get("last_id", 0)
+        limit, last_id = body.get("limit", 500), body.get("last_id", 0)  # both optional (seed 002)
         if not isinstance(limit, int) or not 1 <= limit <= 500:
             return ozon_error(400, 3, "limit: must be 1..500")
         if not isinstance(last_id, int):
