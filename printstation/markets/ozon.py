@@ -56,7 +56,7 @@ def _decode_label(resp: Any, market: str) -> bytes:
     """The PDF of a package-label answer, whichever of the two shapes it came in."""
     data = resp.content
     ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if data.startswith(b"%PDF") or ctype == "application/pdf":
+    if data.startswith(b"%PDF"):  # whatever it is labelled; JSON labelled application/pdf is read as JSON
         return data
     try:
         body = resp.json()

@@ -23,6 +23,7 @@ def client(oz: FakeOzon) -> OzonClient:
     ("json", "application/json", "application/octet-stream", False),
     ("json", "application/json", None, False),          # no content_type in the answer
     ("json", "text/plain", "application/PDF", False),
+    ("json", "application/pdf", "application/pdf", False),  # JSON labelled as a PDF
     ("json", "application/json", "application/pdf", True),  # URL-safe base64
 ])
 def test_label_answer_types_vary_the_bytes_decide(shape, http_type, json_type, urlsafe):
