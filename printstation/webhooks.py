@@ -413,7 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(400, "body shorter than Content-Length")
             return
         try:
-            doc = json.loads(body.decode("utf-8"))
+            doc = json.loads(body.decode("utf-8-sig"))  # a leading BOM is tolerated
         except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurd nesting
             self._refuse(400, "body is not JSON")
             return

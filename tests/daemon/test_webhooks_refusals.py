@@ -49,3 +49,11 @@ def test_wrong_secret_with_a_big_body_gets_404(listener):
     assert (status, answer) == (404, {"error": "not found"})
     status, answer = post(listener, f"/hooks/lamoda/{SECRET}", b'{"type": "itemStatusChanged", "trackingId": "A1"}')
     assert status == 200 and answer["received"] == 1  # still serving
+
+
+def test_body_with_a_bom_is_json_and_bad_json_is_400(listener):
+    note = json.dumps({"type": "statusChanged", "trackingId": "B1", "status": "x"}).encode()
+    status, answer = post(listener, f"/hooks/lamoda/{SECRET}", b"\xef\xbb\xbf" + note)
+    assert status == 200 and answer["received"] == 1
+    status, answer = post(listener, f"/hooks/lamoda/{SECRET}", b"{not json")
+    assert (status, answer) == (400, {"error": "body is not JSON"})
