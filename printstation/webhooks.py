@@ -44,6 +44,9 @@ REFUSED = metrics.counter("printstation_webhook_refused_total", "Webhook request
 
 MAX_CONNECTIONS = 32
 MAX_NOTIFICATIONS = 100  # in one POST
+#: A refused body (too large, wrong secret) is read and dropped up to this much after the answer,
+#: so a client that sends it all before reading sees the answer instead of a reset connection.
+DRAIN_MAX = 64 * 1024 * 1024
 QUEUE_SIZE = 1000
 SECRET_RE = re.compile(r"[A-Za-z0-9._~-]{16,256}")
 CRED_NAME = "webhook-secret"
@@ -347,6 +350,23 @@ class _Handler(BaseHTTPRequestHandler):
         REFUSED.inc(status=str(status))
         self._reply(status, {"error": error})
 
+    def _drain(self) -> None:
+        """After a refusal: read and drop the declared body (at most :data:`DRAIN_MAX`, within
+        ``read_timeout_s``), so the client reads our answer rather than a connection reset."""
+        try:
+            left = min(int(self.headers.get("Content-Length") or 0), DRAIN_MAX)
+        except ValueError:
+            return
+        deadline = time.monotonic() + self.server.listener.settings.read_timeout_s
+        try:
+            while left > 0 and time.monotonic() < deadline:
+                chunk = self.rfile.read1(min(left, 1 << 16))
+                if not chunk:
+                    return
+                left -= len(chunk)
+        except OSError:
+            pass
+
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _not_found
 
     def do_GET(self) -> None:
@@ -363,6 +383,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not hmac.compare_digest(given.encode("utf-8", "replace"), lst.secret.encode()):
             REFUSED.inc(status="404")
             self._not_found()
+            self._drain()
             return
         if self.headers.get("Transfer-Encoding"):
             self._refuse(411, "Content-Length required")
@@ -381,6 +402,7 @@ class _Handler(BaseHTTPRequestHandler):
         limit = lst.settings.max_body_kb * 1024
         if length > limit:
             self._refuse(413, f"body larger than {limit} bytes")
+            self._drain()
             return
         try:
             body = self.rfile.read(length)
@@ -391,7 +413,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(400, "body shorter than Content-Length")
             return
         try:
-            doc = json.loads(body.decode("utf-8"))
+            doc = json.loads(body.decode("utf-8-sig"))  # a leading BOM is tolerated
         except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurd nesting
             self._refuse(400, "body is not JSON")
             return

@@ -141,7 +141,8 @@ def _print_rows(rows: list[dict], columns: Iterable[str]) -> None:
         vals = []
         for c in cols:
             v = r.get(c)
-            vals.append(",".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v)))
+            text = ",".join(map(str, v)) if isinstance(v, list) else ("" if v is None else str(v))
+            vals.append(" ".join(text.split()))  # a tab or line break inside a value must not break the row
         print("\t".join(vals))
 
 

@@ -167,6 +167,9 @@ def error_from_response(market: str, resp: httpx.Response, redact: Callable[[str
         if isinstance(err, dict):  # LAliExpress envelope
             code = str(err.get("code") or "")
             message = str(err.get("message") or "")
+        elif isinstance(err, str) and err:  # OAuth2 (Lamoda's token): {error, error_description}
+            code = err
+            message = str(body.get("error_description") or body.get("message") or "")
         elif "title" in body or "detail" in body:  # WB gateway shape
             code = str(body.get("title") or "")
             message = str(body.get("detail") or "")

@@ -85,8 +85,11 @@ class OzonLamodaLabels:
             except ApiAuthError:
                 raise
             except (ApiError, BadLabel) as exc:
-                if len(chunk) == 1:
-                    out[chunk[0]] = OzonLabel(chunk[0], error=str(exc))
+                # Ozon down or rate limiting after the retries: asking posting by posting would
+                # only repeat that for each one — the whole batch fails with the reason.
+                if len(chunk) == 1 or getattr(exc, "transient", False):
+                    for p in chunk:
+                        out[p] = OzonLabel(p, error=str(exc))
                 else:
                     log.info("ozon labels: batch of %d failed (%s); fetching one by one", len(chunk), exc)
                     for p in chunk:

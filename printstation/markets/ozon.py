@@ -56,7 +56,7 @@ def _decode_label(resp: Any, market: str) -> bytes:
     """The PDF of a package-label answer, whichever of the two shapes it came in."""
     data = resp.content
     ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if data.startswith(b"%PDF") or ctype == "application/pdf":
+    if data.startswith(b"%PDF"):  # whatever it is labelled; JSON labelled application/pdf is read as JSON
         return data
     try:
         body = resp.json()
@@ -64,13 +64,19 @@ def _decode_label(resp: Any, market: str) -> bytes:
         raise BadLabel(f"{market} label answer is neither a PDF nor JSON ({ctype or 'no content type'})") from None
     if not isinstance(body, dict) or not isinstance(body.get("file_content"), str):
         raise BadLabel(f"{market} label answer has no file_content")
-    ct = str(body.get("content_type") or "application/pdf").lower()
-    if "pdf" not in ct:
-        raise BadLabel(f"{market} label answer has content_type {ct!r}, expected a PDF")
+    ct = str(body.get("content_type") or "").lower()
+    text = re.sub(r"\s+", "", body["file_content"])
     try:
-        return base64.b64decode(re.sub(r"\s+", "", body["file_content"]), validate=True)
+        if re.fullmatch(r"[A-Za-z0-9_-]*={0,2}", text) and re.search(r"[_-]", text):
+            data = base64.urlsafe_b64decode(text)  # the URL-safe alphabet
+        else:
+            data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise BadLabel(f"corrupt base64 in {market} label file_content: {exc}") from None
+    if not data.startswith(b"%PDF"):  # the bytes decide; content_type only explains a refusal
+        raise BadLabel(f"{market} label file_content is not a PDF (content_type {ct or 'not given'!r}, "
+                       f"starts with {data[:8]!r})")
+    return data
 
 
 class OzonClient(ApiClient):
@@ -106,10 +112,15 @@ class OzonClient(ApiClient):
 
     # -- returns --------------------------------------------------------------------------------
     def returns(self, filter: dict[str, Any] | None = None, limit: int = RETURNS_PER_PAGE) -> list[dict]:
-        """FBS returns matching ``filter`` (all pages, ``last_id`` paging)."""
+        """FBS returns matching ``filter`` (all pages, ``last_id`` paging).
+
+        The next page starts after the answer's ``last_id`` (else the last return's ``id``). An
+        answer's ``has_next`` (newer API versions) decides whether there is one; without it a
+        short or empty page is the last."""
         if not 1 <= limit <= RETURNS_PER_PAGE:
             raise UsageError(f"limit must be 1..{RETURNS_PER_PAGE}")
         out: list[dict] = []
+        ids: set[Any] = set()
         last_id = 0
         seen: set[int] = set()
         for _ in range(MAX_RETURN_PAGES):
@@ -118,16 +129,25 @@ class OzonClient(ApiClient):
             if not isinstance(body, dict):
                 raise ApiError(self.market, 200, "BadResponse", "returns answer is not an object")
             page = [r for r in body.get("returns") or [] if isinstance(r, dict)]
-            out += page
-            nxt = body.get("last_id")
-            if isinstance(nxt, str) and nxt.strip().isdigit():
-                nxt = int(nxt)
-            if not page or len(page) < limit or not isinstance(nxt, int) or isinstance(nxt, bool) \
-                    or nxt in seen or nxt == last_id:
+            for r in page:  # a server that ignores last_id must not list a return twice
+                if r.get("id") is None or r.get("id") not in ids:
+                    ids.add(r.get("id"))
+                    out.append(r)
+            has_next = body.get("has_next")
+            nxt = _int_id(body.get("last_id")) or (_int_id(page[-1].get("id")) if page else None)
+            if not page or has_next is False or (has_next is not True and len(page) < limit) \
+                    or not nxt or nxt in seen or nxt == last_id:
                 return out
             seen.add(last_id)
             last_id = nxt
         return out
+
+
+def _int_id(v: Any) -> int | None:
+    """A ``last_id``/``id`` as an int (a number or a numeric string); None otherwise."""
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v)
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
 def split_batches(postings: list[str]) -> list[list[str]]:

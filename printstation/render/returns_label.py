@@ -99,6 +99,11 @@ def _clean(v: Any) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in s).split())
 
 
+def offer_value(ret: Mapping[str, Any]) -> str:
+    """What the Code128 carries: ``product_offer_id`` without control characters or stray spaces."""
+    return _clean(ret.get("product_offer_id"))
+
+
 def return_date(v: Any) -> str:
     """``2026-11-21T08:30:00Z`` → ``21.11.2026`` (anything else: as given)."""
     s = _clean(v)
@@ -110,7 +115,7 @@ def return_date(v: Any) -> str:
 
 def returns_label_svg(ret: Mapping[str, Any], spec: PrinterSpec) -> bytes:
     """The returns label of ``ret`` for ``spec``'s media, as SVG in printer dots."""
-    offer = _clean(ret.get("product_offer_id"))
+    offer = offer_value(ret)
     if not offer:
         raise BadInput("the return has no product_offer_id: nothing to put in the barcode")
     W, H = spec.media.width_mm, spec.media.height_mm
@@ -180,4 +185,4 @@ def returns_label_name(ret: Mapping[str, Any]) -> str:
     return f"ozon-return-{_clean(ret.get('id')) or 'x'}.svg"
 
 
-__all__ = ["returns_label_svg", "code128_modules", "fit_text", "wrap", "return_date", "returns_label_name"]
+__all__ = ["returns_label_svg", "offer_value", "code128_modules", "fit_text", "wrap", "return_date", "returns_label_name"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BadInput
-from ..render.returns_label import returns_label_svg
+from ..render.returns_label import offer_value, returns_label_svg
 
 
 def queue_label(service: Any, printer: str, data: bytes, key: str, name: str, ref: str, what: str,
@@ -54,7 +54,7 @@ def act(service: Any, action: str, ref: str, printer: str, spec: Any, reprint: b
                          + (" (looked up in Ozon just now)" if looked_up else ""))
     try:
         svg = returns_label_svg(ret, spec)
-        check_barcode(svg, spec, str(ret["product_offer_id"]))
+        check_barcode(svg, spec, offer_value(ret))
     except BadInput as exc:
         raise ScanFailed(f"return {ret['id']}: returns label: {exc}") from None
     out = queue_label(service, printer, svg, f"ozon-return-{ret['id']}", f"ozon-return-{ret['id']}.svg", ref,

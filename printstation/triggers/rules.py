@@ -68,6 +68,8 @@ class Match:
     rule: str  # the rule's pattern, for the scan log
     #: The rule's ``printer``: its labels go there whatever scanner read the code.
     printer: str | None = None
+    #: A built-in rule matched (not one of the user's ``[[rules]]``).
+    builtin: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Rule:
             ref = m.group(1)
         else:
             ref = code
-        return Match(self.action, ref, self.pattern.pattern, self.printer)
+        return Match(self.action, ref, self.pattern.pattern, self.printer, self.builtin)
 
 
 def _digits_range(text: str, key: str) -> tuple[int, int]:

@@ -143,10 +143,13 @@ class ScanService:
                                       self.settings.debounce_ms if debounce_ms is None else debounce_ms):
             return self._record(rec, Outcome("debounced", detail="same code from the same scanner just now"))
         m = self.settings.classify(code)
-        if m is None and getattr(self, "ozon_sync", None) is not None:
+        if (m is None or (m.builtin and m.action not in (*COMMANDS, "ozon-return"))) \
+                and getattr(self, "ozon_sync", None) is not None:
             from .ozon import known_return
 
-            m = known_return(self, code)  # a synced Ozon return barcode of any format
+            # a synced Ozon return barcode of any format, even one a built-in rule would take
+            # for another marketplace's code (digits only: a WB order id)
+            m = known_return(self, code) or m
         if m is None:
             return self._record(rec, Outcome("unmatched", detail="no rule matches this code"))
         rec["action"], rec["ref"] = m.action, m.ref

@@ -46,6 +46,16 @@ class FakeOzon(FakeServer):
         self.extra_pages = 0
         self.corrupt_base64 = False
         self.serve_not_pdf = False  # the label answer is an HTML page
+        #: The JSON answer's ``content_type`` field, and the HTTP Content-Type of the label answer
+        #: (None: ``application/pdf`` / ``application/json``), e.g. with a charset parameter.
+        self.label_json_type: str | None = "application/pdf"
+        self.label_http_type: str | None = None
+        self.urlsafe_base64 = False
+        #: Returns: at most this many a page whatever ``limit`` asks, and newer answers that say
+        #: ``has_next`` (and may leave ``last_id`` out).
+        self.page_cap: int | None = None
+        self.has_next = False
+        self.omit_last_id = False
         self._next = 30_000_000
         self._next_ret = 900_000_000
         self._seed_lock = threading.Lock()
@@ -127,15 +137,18 @@ class FakeOzon(FakeServer):
             return Reply(200, b"<html><body>Access denied</body></html>", "text/html")
         pdf = self.label_pdf(list(numbers) + ["EXTRA-PAGE"] * self.extra_pages)
         if self.label_shape == "pdf":
-            return Reply(200, pdf, "application/pdf")
-        content = base64.b64encode(pdf).decode()
+            return Reply(200, pdf, self.label_http_type or "application/pdf")
+        content = (base64.urlsafe_b64encode if self.urlsafe_base64 else base64.b64encode)(pdf).decode()
         if self.corrupt_base64:
             content = content[:50] + "!!!" + content[50:]
-        return Reply(200, {"content_type": "application/pdf", "file_name": "labels.pdf", "file_content": content})
+        answer: dict[str, Any] = {"file_name": "labels.pdf", "file_content": content}
+        if self.label_json_type is not None:
+            answer["content_type"] = self.label_json_type
+        return Reply(200, answer, self.label_http_type or "application/json")
 
     def _returns(self, call: Call) -> Reply:
         body = self._json(call)
-        limit, last_id = body.get("limit"), body.get("last_id", 0)
+        limit, last_id = body.get("limit", 500), body.get("last_id", 0)  # both optional (seed 002)
         if not isinstance(limit, int) or not 1 <= limit <= 500:
             return ozon_error(400, 3, "limit: must be 1..500")
         if not isinstance(last_id, int):
@@ -148,8 +161,14 @@ class FakeOzon(FakeServer):
             rows = [r for r in rows if r["product_offer_id"] == flt["product_offer_id"]]
         if flt.get("status"):
             rows = [r for r in rows if r["status"] == flt["status"]]
-        rows = [r for r in rows if r["id"] > last_id][:limit]
-        return Reply(200, {"last_id": rows[-1]["id"] if rows else 0, "returns": rows})
+        after = [r for r in rows if r["id"] > last_id]
+        rows = after[:min(limit, self.page_cap or limit)]
+        answer: dict[str, Any] = {"returns": rows}
+        if not self.omit_last_id:
+            answer["last_id"] = rows[-1]["id"] if rows else 0
+        if self.has_next:
+            answer["has_next"] = len(after) > len(rows)
+        return Reply(200, answer)
 
 
 __all__ = ["FakeOzon", "ozon_error"]

@@ -103,6 +103,16 @@ def test_wrong_client_secret_never_shows(lm, caplog):
     assert bad not in str(ei.value) and bad not in repr(ei.value) and bad not in caplog.text
 
 
+def test_refused_token_says_why_in_oauth_terms(lm):
+    """The token call answers OAuth2's ``{error, error_description}``: both reach the message."""
+    bad = "another-wrong-secret-" + "z" * 10
+    with LamodaClient(lm.url, bad, client_id=lm.client_id, retry=QUICK_RETRY) as c:
+        with pytest.raises(ApiAuthError) as ei:
+            c.check()
+    assert ei.value.code == "invalid_client" and "Client authentication failed" in str(ei.value)
+    assert bad not in str(ei.value)
+
+
 def test_access_token_and_secret_never_in_logs_or_errors(lm, caplog):
     caplog.set_level(logging.DEBUG)
     lm.add_order("A1")

@@ -133,3 +133,15 @@ def test_settings_keys_files_and_refusals(tmp_path):
             parse_markets(bad)
     with pytest.raises(AuthError, match="no LAMODA client secret"):
         resolve_credentials("lamoda", s, env={})
+
+
+def test_ozon_returns_tsv_keeps_one_row_per_return(ol_env, capsys):
+    """A product name with a tab or line break in it does not split its row."""
+    oz = ol_env["ozon"]
+    before = len(oz.returns)
+    oz.add_return(product_name="Куртка\tзимняя\nсиняя", return_reason_name="Брак\r\n")
+    code, out, _ = _run(capsys, "ozon", "returns")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == before + 1
+    assert all(len(line.split("\t")) == 9 for line in lines)
+    assert "Куртка зимняя синяя" in lines[-1].split("\t")

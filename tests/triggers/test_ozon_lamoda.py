@@ -153,6 +153,30 @@ def test_synced_return_barcode_of_another_format_still_matches(world):
     assert scan(w, "RETURN-ABC-78", "tspl")["outcome"] == "unmatched"
 
 
+def test_synced_return_barcode_that_looks_like_a_wb_code_is_a_return(world):
+    """Digits-only return barcodes (a WB order id's shape, a GTIN) go to the return when synced."""
+    w = world
+    digits = [w["oz"].add_return(return_barcode=code, product_offer_id=f"DIG-{i}")
+              for i, code in enumerate(("4711002233", "4006381333931"))]
+    w["d"].triggers.ozon_sync.sync_once()
+    for ret in digits:
+        rec = scan(w, ret["return_barcode"], "tspl")
+        assert rec["action"] == "ozon-return" and rec["key"] == f"ozon-return-{ret['id']}", rec
+        assert rec["outcome"] == "queued"
+    assert scan(w, "4711002234", "tspl")["action"] == "wb-order"  # not a return: the WB rule as before
+
+
+def test_article_with_stray_spaces_prints_its_cleaned_code(world):
+    w = world
+    ret = w["oz"].add_return(product_offer_id="  SP  42 ")
+    w["d"].triggers.ozon_sync.sync_once()
+    before = len(w["tspl"].data)
+    rec = scan(w, ret["return_barcode"], "tspl")
+    assert rec["outcome"] == "queued", rec
+    done(w, rec["job"])
+    assert codes(w["tspl"].data[before:], "tspl", 203) == ["SP 42"]
+
+
 def test_posting_scan_prints_the_package_label(world):
     w = world
     p = w["oz"].add_posting()["posting_number"]
