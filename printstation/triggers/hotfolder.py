@@ -560,16 +560,23 @@ class HotFolder:
         if moved is None:
             return
         ffd, dest = moved
+        # Written under a temporary name of our own, then linked to its name (never replacing
+        # anything there): whoever watches .failed/ sees the reason whole or not at all.
+        tmp = f".{dest}.error.txt.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
-            fd = os.open(dest + ".error.txt", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         0o644, dir_fd=ffd)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=ffd)
             try:
                 os.write(fd, (reason.rstrip() + "\n").encode("utf-8", "backslashreplace"))
             finally:
                 os.close(fd)
+            os.link(tmp, dest + ".error.txt", src_dir_fd=ffd, dst_dir_fd=ffd, follow_symlinks=False)
         except OSError as exc:
             log.error("hot folder: cannot write .failed/%s.error.txt: %s", printable(dest), exc.strerror or exc)
         finally:
+            try:
+                os.unlink(tmp, dir_fd=ffd)
+            except OSError:
+                pass
             os.close(ffd)
 
     def _real_dir(self, parent: int, name: str, where: str) -> int:
