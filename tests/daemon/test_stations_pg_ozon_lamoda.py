@@ -171,3 +171,36 @@ def test_lamoda_notification_at_both_stations_prints_its_packs_once(benches):
     # one job with that key in the whole warehouse
     every = httpx.get(a.api.url + "/jobs?station=all&limit=1000", timeout=10).json()["jobs"]
     assert [j["key"] for j in every].count("lamoda-pack-LM-8001") == 1
+
+
+@pytest.mark.slow
+def test_webhook_answers_503_while_the_database_is_away_and_records_after(tmp_path):
+    """A notification that cannot be recorded is not acknowledged: Lamoda sends it again."""
+    from printstation.pg import open_database
+    from printstation.triggers.pgstate import PgTriggerState
+    from printstation.webhooks import HookLog, LamodaHooks, WebhookListener, WebhookSettings
+    from support.pg_server import PgServer, pg_bin
+
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL server not installed")
+    pytest.importorskip("psycopg")
+    with PgServer() as server:
+        state = PgTriggerState(open_database(server.new_database(), "a", max_size=4), "a", own_db=True)
+        hooks = LamodaHooks(HookLog(state), print_on_status=("confirmed",), printer="packs", printers={},
+                            labels=None, queue_label=lambda *a: None)
+        lst = WebhookListener(WebhookSettings(listen=("127.0.0.1", 0)), SECRET, hooks).start()
+        note = {"type": "itemStatusChanged", "trackingId": "LM-9"}
+        try:
+            server.stop()
+            r = httpx.post(f"{lst.url}/hooks/lamoda/{SECRET}", json=note, timeout=60)
+            assert r.status_code == 503 and r.json() == {"error": "cannot record the notification now, send again later"}
+            assert server.url().split("@")[0].split(":")[-1] not in r.text
+            server.start()
+            r = wait_until(lambda: (x := httpx.post(f"{lst.url}/hooks/lamoda/{SECRET}", json=note, timeout=60))
+                           .status_code == 200 and x, 30, interval=0.2)
+            assert hooks.wait_processed(1, 30)
+            got = state.webhooks()
+            assert [(h["ref"], h["outcome"]) for h in got] == [("LM-9", "ignored")] and r.json()["ids"] == [got[0]["id"]]
+        finally:
+            lst.stop()
+            state.close()
