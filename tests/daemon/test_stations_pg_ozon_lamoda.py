@@ -22,6 +22,7 @@ import pytest
 from printstation import config as configmod
 from printstation.daemon import Daemon
 from support.daemon_harness import toml_value, wait_until
+from support.ol_markets import ol_markets_toml
 from support.pg_server import pg, pg_url  # noqa: F401 - fixtures
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
@@ -46,19 +47,7 @@ interval_s = 3600
 min_gap_ms = 200
 [scan]
 debounce_ms = 0
-[markets.ozon]
-base_url = "{oz.url}"
-client_id = "{oz.client_id}"
-api_key_file = "{tmp / 'ozon.key'}"
-rate_per_min = 60000
-burst = 1000
-[markets.lamoda]
-base_url = "{lm.url}"
-client_id = "{lm.client_id}"
-client_secret_file = "{tmp / 'lamoda.secret'}"
-print_on_status = ["confirmed"]
-printer = "packs"
-[webhooks]
+{ol_markets_toml(tmp, oz, lm, ["confirmed"])}[webhooks]
 listen = "127.0.0.1:0"
 secret_file = "{tmp / 'hook.secret'}"
 """)
@@ -84,8 +73,6 @@ def post_scan(d: Daemon, code: str, printer: str) -> dict[str, Any]:
 def benches(tmp_path, pg_url):
     oz = FakeOzon(label_shape="json").start()
     lm = FakeLamoda().start()
-    (tmp_path / "ozon.key").write_text(oz.api_key)
-    (tmp_path / "lamoda.secret").write_text(lm.client_secret)
     (tmp_path / "hook.secret").write_text(SECRET + "\n")
     ret = oz.add_return(product_offer_id="SHELF-PG-0042", product_name="Куртка зимняя, синяя, размер L")
     sinks = {s: {p: RecordingSink() for p in ("tspl", "packs")} for s in "ab"}
