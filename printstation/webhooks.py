@@ -7,8 +7,10 @@ things, everything else is 404:
   secret (``[webhooks] secret_file``, else ``$CREDENTIALS_DIRECTORY/webhook-secret``) is compared
   in constant time; a wrong one answers 404 exactly like an unknown path and nothing is done or
   recorded. No ``Content-Length`` → 411, a body over ``max_body_kb`` → 413, not JSON → 400. Every
-  accepted notification is recorded (table ``webhooks`` of ``triggers.sqlite``, ``GET /webhooks``
-  on the control API) and answered 200 at once; the work happens on a background thread.
+  accepted notification is recorded (table ``webhooks`` of the trigger state: ``triggers.sqlite``
+  or the shared PostgreSQL database; ``GET /webhooks`` on the control API) and answered 200 at
+  once; the work happens on a background thread. When the record cannot be written (the
+  database is away) the answer is 503 and Lamoda sends it again.
 * ``GET /healthz`` → ``{"ok": true}``.
 
 A ``statusChanged`` whose status is in ``[markets.lamoda] print_on_status`` queues the pack
@@ -37,6 +39,8 @@ from typing import Any, Callable, Mapping
 
 from . import metrics
 from .errors import ConfigError, PrintstationError
+# the records live in the trigger state (SQLite table ``webhooks``, or the shared PostgreSQL database)
+from .triggers.statebase import MAX_WEBHOOKS as MAX_RECORDS, WEBHOOK_FIELDS as FIELDS  # noqa: F401
 
 log = logging.getLogger("printstation.webhooks")
 HOOKS = metrics.counter("printstation_webhooks_total", "Webhook notifications by outcome", ("source", "outcome"))
@@ -51,14 +55,6 @@ QUEUE_SIZE = 1000
 SECRET_RE = re.compile(r"[A-Za-z0-9._~-]{16,256}")
 CRED_NAME = "webhook-secret"
 KEYS = {"listen", "secret_file", "max_body_kb", "read_timeout_s"}
-
-DDL = (
-    """create table if not exists webhooks (
-        id integer primary key autoincrement, ts real not null, source text not null, remote text,
-        type text, ref text, status text, outcome text not null, job text, key text, detail text)""",
-)
-FIELDS = ("id", "ts", "source", "remote", "type", "ref", "status", "outcome", "job", "key", "detail")
-MAX_RECORDS = 10_000
 
 
 # -- config ------------------------------------------------------------------------------------
@@ -143,35 +139,20 @@ def read_secret(settings: WebhookSettings, env: Mapping[str, str] | None = None)
 # -- records -----------------------------------------------------------------------------------
 
 class HookLog:
-    """The ``webhooks`` table of the trigger state: every notification and what it did."""
+    """Every notification and what it did, in the trigger state
+    (:meth:`~printstation.triggers.statebase.TriggerStateBase.add_webhook` and friends)."""
 
     def __init__(self, state: Any) -> None:
         self.state = state
-        self._n = 0
-        with state.tx() as db:
-            for stmt in DDL:
-                db.execute(stmt)
 
     def add(self, rec: dict[str, Any]) -> int:
-        with self.state.tx() as db:
-            cur = db.execute(f"insert into webhooks ({', '.join(FIELDS[1:])}) values ({', '.join('?' * (len(FIELDS) - 1))})",
-                             tuple(rec.get(k) for k in FIELDS[1:]))
-            rid = int(cur.lastrowid)
-            self._n += 1
-            if self._n % 500 == 0:
-                db.execute("delete from webhooks where id <= ?", (rid - MAX_RECORDS,))
-        return rid
+        return self.state.add_webhook(rec)
 
     def update(self, rid: int, **fields: Any) -> None:
-        cols = [k for k in fields if k in FIELDS[1:]]
-        with self.state.tx() as db:
-            db.execute(f"update webhooks set {', '.join(f'{c}=?' for c in cols)} where id=?",
-                       (*[fields[c] for c in cols], rid))
+        self.state.update_webhook(rid, **fields)
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        with self.state.tx() as db:
-            rows = db.execute(f"select {', '.join(FIELDS)} from webhooks order by id desc limit ?", (limit,)).fetchall()
-        return [dict(zip(FIELDS, r)) for r in rows]
+        return self.state.webhooks(limit)
 
 
 # -- what a notification does ------------------------------------------------------------------
@@ -427,6 +408,10 @@ class _Handler(BaseHTTPRequestHandler):
                 ids.append(lst.hooks.receive(n, self.client_address[0]))
         except queue.Full:
             self._refuse(503, "busy, send again later")
+            return
+        except PrintstationError as exc:  # the trigger state (database) is away: Lamoda re-sends
+            log.warning("lamoda notification not recorded: %s", exc)
+            self._refuse(503, "cannot record the notification now, send again later")
             return
         self._reply(200, {"ok": True, "received": len(ids), "ids": ids})
 

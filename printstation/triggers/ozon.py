@@ -44,7 +44,7 @@ def act(service: Any, action: str, ref: str, printer: str, spec: Any, reprint: b
     sync = getattr(service, "ozon_sync", None)
     if sync is None:
         raise ScanFailed("Ozon access is not configured ([markets.ozon]): returns cannot be looked up")
-    ret = sync.returns.by_barcode(ref)
+    ret = sync.find(ref)
     looked_up = False
     if ret is None:
         looked_up = True
@@ -70,7 +70,7 @@ def known_return(service: Any, code: str) -> Any:
 
     sync = getattr(service, "ozon_sync", None)
     try:
-        found = sync is not None and sync.returns.by_barcode(code) is not None
+        found = sync is not None and sync.find(code) is not None
     except Exception:  # noqa: BLE001 - a lookup problem leaves the code unmatched
         found = False
     return Match("ozon-return", code, "(synced Ozon return barcode)") if found else None

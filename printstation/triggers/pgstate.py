@@ -4,7 +4,8 @@ The synced WB supplies, orders and boxes are one copy for the warehouse (written
 that leads the sync, read by all); claims (``wb_printed``) are atomic across stations: the
 order's primary key makes a second claim fail, and "the next unclaimed order for this EAN" is
 claimed by that insert too, so two benches scanning the same product at the same moment get two
-different orders. The scan log keeps each station's scans (``station`` column).
+different orders. The scan log keeps each station's scans (``station`` column), and so do the
+webhook records. The synced Ozon FBS returns are one copy, like the WB state (sync ``ozonsync``).
 
 The WB sync leader holds a session advisory lock on its own connection: when that station dies
 its connection ends, the lock is free, and another station takes it at its next round.
@@ -21,7 +22,8 @@ from typing import Any, Iterable
 
 from ..pg import SYNC_LOCK, Database
 from .state import MAX_SCANS, SCAN_FIELDS
-from .statebase import STALE_CLAIM_S, TriggerStateBase
+from .statebase import (MAX_WEBHOOKS, RETURN_COLUMNS, STALE_CLAIM_S, WEBHOOK_FIELDS, TriggerStateBase,
+                        return_row)
 
 log = logging.getLogger("printstation.triggers")
 
@@ -38,6 +40,7 @@ class PgTriggerState(TriggerStateBase):
         self.station = station
         self._own_db = own_db
         self._n_scans = 0
+        self._n_hooks = 0
         self._lead_conn: Any = None
         self._lead_lock = threading.Lock()
         self._leading: dict[str, bool] = {}
@@ -210,6 +213,61 @@ class PgTriggerState(TriggerStateBase):
 
     def printed(self, order_id: int) -> bool:
         return self._one("SELECT 1 FROM wb_printed WHERE order_id=%s", (int(order_id),)) is not None
+
+    # -- Ozon returns ---------------------------------------------------------------------------
+    def put_returns(self, returns: Iterable[dict[str, Any]]) -> int:
+        rows = [row for row in map(return_row, returns) if row is not None]
+        if rows:
+            now = time.time()
+            self._many(f"INSERT INTO ozon_returns ({', '.join(RETURN_COLUMNS)}, synced)"
+                       f" VALUES ({', '.join(['%s'] * len(RETURN_COLUMNS))}, %s) ON CONFLICT (id) DO UPDATE SET"
+                       f" {', '.join(f'{c}=excluded.{c}' for c in RETURN_COLUMNS[1:])}, synced=excluded.synced",
+                       [(*row, now) for row in rows])
+        return len(rows)
+
+    def find_return(self, barcode: str) -> dict[str, Any] | None:
+        cols = ", ".join(RETURN_COLUMNS)
+
+        def txn(conn: Any) -> Any:
+            row = conn.execute(f"SELECT {cols} FROM ozon_returns WHERE return_barcode=%s ORDER BY id DESC LIMIT 1",
+                               (barcode,)).fetchone()
+            if row is None:
+                row = conn.execute(f"SELECT {cols} FROM ozon_returns WHERE lower(return_barcode)=lower(%s)"
+                                   " ORDER BY id DESC LIMIT 1", (barcode,)).fetchone()
+            return row
+
+        row = self.db.run(txn)
+        return dict(zip(RETURN_COLUMNS, row)) if row else None
+
+    def returns(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._all(f"SELECT {', '.join(RETURN_COLUMNS)} FROM ozon_returns ORDER BY id DESC LIMIT %s",
+                         (int(limit),))
+        return [dict(zip(RETURN_COLUMNS, r)) for r in rows]
+
+    def count_returns(self) -> int:
+        return int(self._one("SELECT count(*) FROM ozon_returns")[0])
+
+    # -- webhook records ------------------------------------------------------------------------
+    def add_webhook(self, rec: dict[str, Any]) -> int:
+        cols = WEBHOOK_FIELDS[1:]
+        row = self._one(f"INSERT INTO webhooks (station, {', '.join(cols)}) VALUES (%s, {', '.join(['%s'] * len(cols))})"
+                        " RETURNING id", (self.station, *(rec.get(k) for k in cols)))
+        self._n_hooks += 1
+        if self._n_hooks % 500 == 0:
+            self._exec("DELETE FROM webhooks WHERE station=%s AND id <= (SELECT id FROM webhooks WHERE station=%s"
+                       " ORDER BY id DESC OFFSET %s LIMIT 1)", (self.station, self.station, MAX_WEBHOOKS))
+        return int(row[0])
+
+    def update_webhook(self, rid: int, **fields: Any) -> None:
+        cols = [k for k in fields if k in WEBHOOK_FIELDS[1:]]
+        if cols:
+            self._exec(f"UPDATE webhooks SET {', '.join(f'{c}=%s' for c in cols)} WHERE id=%s",
+                       (*[fields[c] for c in cols], int(rid)))
+
+    def webhooks(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._all(f"SELECT {', '.join(WEBHOOK_FIELDS)} FROM webhooks WHERE station=%s ORDER BY id DESC LIMIT %s",
+                         (self.station, int(limit)))
+        return [dict(zip(WEBHOOK_FIELDS, r)) for r in rows]
 
     # -- meta -----------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

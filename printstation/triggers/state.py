@@ -3,7 +3,10 @@
 * ``scans`` — every scan and what it did (``GET /scans``), trimmed to the newest 10,000;
 * ``wb_supplies``, ``wb_orders``, ``wb_order_skus``, ``wb_boxes`` — the WB orders and supplies
   synced by :mod:`printstation.triggers.wbsync`, so a product barcode answers from local state;
-* ``wb_printed`` — orders whose sticker was printed (or claimed by a scan in flight).
+* ``wb_printed`` — orders whose sticker was printed (or claimed by a scan in flight);
+* ``ozon_returns`` — the Ozon FBS returns synced by :mod:`printstation.triggers.ozonsync`;
+* ``webhooks`` — every webhook notification and what it did (:mod:`printstation.webhooks`),
+  trimmed to the newest 10,000.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .statebase import STALE_CLAIM_S, TriggerStateBase
+from .statebase import (MAX_WEBHOOKS, RETURN_COLUMNS, STALE_CLAIM_S, WEBHOOK_FIELDS, TriggerStateBase,
+                        return_row)
 
 DDL = (
     """create table if not exists scans (
@@ -40,6 +44,14 @@ DDL = (
     # the printer a claim is for (duplicate answers name it)
     "alter table wb_printed add column printer text",
     "create table if not exists meta (key text primary key, value text)",
+    """create table if not exists ozon_returns (
+        id integer primary key, return_barcode text, posting_number text, product_name text,
+        product_offer_id text, sku text, quantity integer, return_reason_name text, return_date text,
+        status text, synced real not null)""",
+    "create index if not exists ozon_returns_barcode on ozon_returns(return_barcode)",
+    """create table if not exists webhooks (
+        id integer primary key autoincrement, ts real not null, source text not null, remote text,
+        type text, ref text, status text, outcome text not null, job text, key text, detail text)""",
 )
 SCAN_FIELDS = ("id", "ts", "scanner", "printer", "code", "action", "ref", "outcome", "job", "key", "detail")
 MAX_SCANS = 10_000
@@ -66,6 +78,7 @@ class TriggerState(TriggerStateBase):
                 if "duplicate column" not in str(exc):
                     raise
         self._n_scans = 0
+        self._n_hooks = 0
 
     def close(self) -> None:
         with self._lock:
@@ -212,6 +225,65 @@ class TriggerState(TriggerStateBase):
         with self._lock:
             return self._db.execute("select 1 from wb_printed where order_id=?", (int(order_id),)).fetchone() is not None
 
+    # -- Ozon returns ---------------------------------------------------------------------
+    def put_returns(self, returns: Iterable[dict[str, Any]]) -> int:
+        rows = [row for row in map(return_row, returns) if row is not None]
+        now = time.time()
+        with self.tx() as db:
+            db.executemany(
+                f"insert into ozon_returns ({', '.join(RETURN_COLUMNS)}, synced)"
+                f" values ({', '.join('?' * len(RETURN_COLUMNS))}, ?) on conflict(id) do update set"
+                f" {', '.join(f'{c}=excluded.{c}' for c in RETURN_COLUMNS[1:])}, synced=excluded.synced",
+                [(*row, now) for row in rows])
+        return len(rows)
+
+    def find_return(self, barcode: str) -> dict[str, Any] | None:
+        cols = ", ".join(RETURN_COLUMNS)
+        with self._lock:
+            row = self._db.execute(f"select {cols} from ozon_returns where return_barcode=? order by id desc limit 1",
+                                   (barcode,)).fetchone()
+            if row is None:
+                row = self._db.execute(f"select {cols} from ozon_returns where lower(return_barcode)=lower(?)"
+                                       " order by id desc limit 1", (barcode,)).fetchone()
+        return dict(zip(RETURN_COLUMNS, row)) if row else None
+
+    def returns(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(f"select {', '.join(RETURN_COLUMNS)} from ozon_returns order by id desc limit ?",
+                                    (int(limit),)).fetchall()
+        return [dict(zip(RETURN_COLUMNS, r)) for r in rows]
+
+    def count_returns(self) -> int:
+        with self._lock:
+            return int(self._db.execute("select count(*) from ozon_returns").fetchone()[0])
+
+    # -- webhook records ----------------------------------------------------------------------
+    def add_webhook(self, rec: dict[str, Any]) -> int:
+        with self.tx() as db:
+            cur = db.execute(f"insert into webhooks ({', '.join(WEBHOOK_FIELDS[1:])})"
+                             f" values ({', '.join('?' * (len(WEBHOOK_FIELDS) - 1))})",
+                             tuple(rec.get(k) for k in WEBHOOK_FIELDS[1:]))
+            rid = int(cur.lastrowid or 0)
+            self._n_hooks += 1
+            if self._n_hooks % 500 == 0:
+                db.execute("delete from webhooks where id <= ?", (rid - MAX_WEBHOOKS,))
+        return rid
+
+    def update_webhook(self, rid: int, **fields: Any) -> None:
+        cols = [k for k in fields if k in WEBHOOK_FIELDS[1:]]
+        if not cols:
+            return
+        with self.tx() as db:
+            db.execute(f"update webhooks set {', '.join(f'{c}=?' for c in cols)} where id=?",
+                       (*[fields[c] for c in cols], int(rid)))
+
+    def webhooks(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(f"select {', '.join(WEBHOOK_FIELDS)} from webhooks order by id desc limit ?",
+                                    (int(limit),)).fetchall()
+        return [dict(zip(WEBHOOK_FIELDS, r)) for r in rows]
+
+    # -- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         with self._lock:
             row = self._db.execute("select value from meta where key=?", (key,)).fetchone()

@@ -1,5 +1,6 @@
 """The storage interface of the trigger state: the scan log, the synced WB supplies, orders and
-boxes, which orders' stickers were printed (claims), and small meta values.
+boxes, which orders' stickers were printed (claims), the synced Ozon FBS returns, the webhook
+records (Lamoda notifications), and small meta values.
 
 :class:`printstation.triggers.state.TriggerState` is the embedded SQLite backend (one station);
 :class:`printstation.triggers.pgstate.PgTriggerState` keeps the same state in the PostgreSQL
@@ -15,6 +16,48 @@ from typing import Any, Iterable
 #: A claim with no job yet (a scan fetching its label) older than this is taken over: the
 #: station that made it died before it could queue the job.
 STALE_CLAIM_S = 120.0
+
+#: The fields of a synced Ozon FBS return (seed 002 names), ``id`` first.
+RETURN_COLUMNS = ("id", "return_barcode", "posting_number", "product_name", "product_offer_id", "sku",
+                  "quantity", "return_reason_name", "return_date", "status")
+#: The fields of a webhook record (``GET /webhooks``), ``id`` first.
+WEBHOOK_FIELDS = ("id", "ts", "source", "remote", "type", "ref", "status", "outcome", "job", "key", "detail")
+#: Webhook records kept (per station), like the scan log.
+MAX_WEBHOOKS = 10_000
+MAX_TEXT = 1000  # a synced field longer than this is cut (the label shows a line of it at most)
+_INT64 = 2**63
+
+
+def return_row(r: Any) -> tuple[Any, ...] | None:
+    """One Ozon return as the values of :data:`RETURN_COLUMNS`; None without a usable ``id``.
+    ``quantity`` is an integer or None, the other fields text or None."""
+    if not isinstance(r, dict):
+        return None
+    rid = _int(r.get("id"))
+    if rid is None:
+        return None
+    vals: list[Any] = [rid]
+    for c in RETURN_COLUMNS[1:]:
+        v = r.get(c)
+        if c == "quantity":
+            vals.append(_int(v))
+        else:
+            vals.append(None if v is None or isinstance(v, (dict, list)) else str(v)[:MAX_TEXT])
+    return tuple(vals)
+
+
+def _int(v: Any) -> int | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        if isinstance(v, float):
+            if not v.is_integer():
+                return None
+            v = int(v)
+        n = int(v) if isinstance(v, int) else int(str(v).strip())
+    except (ValueError, OverflowError):
+        return None
+    return n if -_INT64 <= n < _INT64 else None
 
 
 class TriggerStateBase(abc.ABC):
@@ -80,6 +123,38 @@ class TriggerStateBase(abc.ABC):
     @abc.abstractmethod
     def printed(self, order_id: int) -> bool: ...
 
+    # -- Ozon FBS returns (written by the Ozon sync, read by return scans) -----------------------
+    @abc.abstractmethod
+    def put_returns(self, returns: Iterable[dict[str, Any]]) -> int:
+        """Insert or update returns by ``id`` (fields :data:`RETURN_COLUMNS`; rows without a
+        usable id are skipped); how many were written."""
+
+    @abc.abstractmethod
+    def find_return(self, barcode: str) -> dict[str, Any] | None:
+        """The newest return (highest ``id``) with this ``return_barcode``: exact, else
+        case-insensitive; None when there is none."""
+
+    @abc.abstractmethod
+    def returns(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The synced returns, newest (highest ``id``) first."""
+
+    @abc.abstractmethod
+    def count_returns(self) -> int: ...
+
+    # -- webhook records (every notification received and what it did) ------------------------
+    @abc.abstractmethod
+    def add_webhook(self, rec: dict[str, Any]) -> int:
+        """Record a notification (fields :data:`WEBHOOK_FIELDS` but ``id``); its record id.
+        The newest :data:`MAX_WEBHOOKS` (of this station) are kept."""
+
+    @abc.abstractmethod
+    def update_webhook(self, rid: int, **fields: Any) -> None:
+        """Set fields of a record (what the notification did); unknown names are ignored."""
+
+    @abc.abstractmethod
+    def webhooks(self, limit: int = 50) -> list[dict[str, Any]]:
+        """This station's records, newest first."""
+
     # -- meta ----------------------------------------------------------------------------------
     @abc.abstractmethod
     def get_meta(self, key: str) -> str | None: ...
@@ -88,7 +163,7 @@ class TriggerStateBase(abc.ABC):
     def set_meta(self, key: str, value: str) -> None: ...
 
     def lead(self, job: str) -> bool:
-        """True when this station does ``job`` (e.g. ``"wbsync"``) now; on a shared database one
+        """True when this station does ``job`` (``"wbsync"``, ``"ozonsync"``) now; on a shared database one
         station at a time (the others read what it writes). The embedded store always leads."""
         return True
 
@@ -96,4 +171,4 @@ class TriggerStateBase(abc.ABC):
         return None
 
 
-__all__ = ["STALE_CLAIM_S", "TriggerStateBase"]
+__all__ = ["MAX_WEBHOOKS", "RETURN_COLUMNS", "STALE_CLAIM_S", "TriggerStateBase", "WEBHOOK_FIELDS", "return_row"]

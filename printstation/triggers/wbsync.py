@@ -33,6 +33,8 @@ DELIVERED_LOOKUP = 10
 class WBSync:
     #: Names the sync in its thread and log lines (subclasses sync other markets).
     name = "WB"
+    #: The leader job (:meth:`TriggerStateBase.lead`): on a shared database one station syncs.
+    lead_job = "wbsync"
 
     def __init__(self, client: Any, state: TriggerStateBase, *, interval_s: float = 60.0,
                  lookback_days: int = 14, min_gap_ms: int = 500) -> None:
@@ -122,7 +124,7 @@ class WBSync:
         delay = self.interval
         while not self._stop.is_set():
             try:
-                if not self.state.lead("wbsync"):  # a shared database: another station syncs
+                if not self.state.lead(self.lead_job):  # a shared database: another station syncs
                     self._kick.wait(self.interval)  # and takes over within one interval if it dies
                     self._kick.clear()
                     continue

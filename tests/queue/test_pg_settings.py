@@ -22,6 +22,15 @@ REPO = Path(__file__).resolve().parents[2]
 PRINTERS = [{"name": "a", "uri": "dir://./out"}]
 
 
+def _all_migrations() -> list[str]:
+    from printstation.pg import migrations
+
+    return [f"{v:04d}_{n}" for v, n, _ in migrations()]
+
+
+ALL = _all_migrations()  # 0001_init, 0002_ozon_lamoda, …
+
+
 def parse(station: dict) -> config.Config:
     return config.parse({"printers": PRINTERS, "station": station})
 
@@ -131,9 +140,9 @@ def test_db_migrate_and_check_commands(pg_url, tmp_path):
     assert r.returncode == 1 and "pending: 0001_init" in r.stdout and PASSWORD not in r.stdout + r.stderr
     r = run("db", "migrate", "--json", PRINTSTATION_DATABASE=pg_url)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["applied"] == ["0001_init"] and PASSWORD not in r.stdout + r.stderr
+    assert json.loads(r.stdout)["applied"] == ALL and PASSWORD not in r.stdout + r.stderr
     r = run("db", "check", PRINTSTATION_DATABASE=pg_url)
-    assert r.returncode == 0 and "schema version 1 (latest 1): ok" in r.stdout
+    assert r.returncode == 0 and f"schema version {len(ALL)} (latest {len(ALL)}): ok" in r.stdout
     r = run("db", "migrate", "--database", pg_url)
     assert r.returncode == 0 and "up to date" in r.stdout
     r = run("db", "check")
@@ -146,12 +155,36 @@ def test_migrations_are_applied_once_and_a_newer_database_is_refused(pg_url):
 
     db = Database(pg_url)
     try:
-        assert migrate(db) == ["0001_init"] and migrate(db) == []
+        assert migrate(db) == ALL and migrate(db) == []
         with db.connection() as conn:
             conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
         assert not check(db)["ok"]
         with pytest.raises(PrintstationError, match="newer than this printstation"):
             migrate(db)
+    finally:
+        db.close()
+
+
+def test_a_database_of_an_earlier_version_is_brought_up_to_date(pg_url, monkeypatch):
+    """A database left at version 1 (stations of an earlier printstation) gets the later
+    migrations, each once, and keeps its data."""
+    import printstation.pg as pgmod
+    from printstation.pg import Database, check, migrate
+
+    db = Database(pg_url)
+    try:
+        newest = pgmod.migrations
+        monkeypatch.setattr(pgmod, "migrations", lambda: newest()[:1])
+        assert migrate(db) == ["0001_init"]
+        monkeypatch.setattr(pgmod, "migrations", newest)
+        with db.connection() as conn:
+            conn.execute("INSERT INTO meta VALUES ('wb_synced', '1')")
+        assert check(db)["pending"] == ALL[1:] and not check(db)["ok"]
+        assert migrate(db) == ALL[1:] and migrate(db) == [] and check(db)["ok"]
+        with db.connection() as conn:
+            assert conn.execute("SELECT value FROM meta").fetchall() == [("1",)]
+            assert conn.execute("SELECT count(*) FROM ozon_returns").fetchone()[0] == 0
+            assert conn.execute("SELECT count(*) FROM webhooks").fetchone()[0] == 0
     finally:
         db.close()
 

@@ -15,6 +15,7 @@ from printstation.daemon import Daemon
 from printstation.triggers.rules import ScanSettings, parse_scan
 from printstation.errors import ConfigError
 from support.daemon_harness import write_config
+from support.ol_markets import ol_markets_toml
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
 from tests.fakes import FakeLamoda, FakeOzon
@@ -42,8 +43,6 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ol")
     oz = FakeOzon(label_shape="json").start()
     lm = FakeLamoda().start()
-    (tmp / "ozon.key").write_text(oz.api_key)
-    (tmp / "lamoda.secret").write_text(lm.client_secret)
     (tmp / "hook.secret").write_text(SECRET + "\n")
     tspl, narrow, zpl, packs = RecordingSink(), RecordingSink(), RecordingSink(), RecordingSink()
     printers = [dict(name="tspl", uri=tspl.uri, lang="tspl", media="58x40"),
@@ -63,19 +62,7 @@ action = "lamoda-pack"
 [[rules]]
 match = "^LMS:(?P<id>.+)$"
 action = "lamoda-pallet"
-[markets.ozon]
-base_url = "{oz.url}"
-client_id = "{oz.client_id}"
-api_key_file = "{tmp / 'ozon.key'}"
-rate_per_min = 60000
-burst = 1000
-[markets.lamoda]
-base_url = "{lm.url}"
-client_id = "{lm.client_id}"
-client_secret_file = "{tmp / 'lamoda.secret'}"
-print_on_status = ["Confirmed", "ready_to_ship"]
-printer = "packs"
-[webhooks]
+{ol_markets_toml(tmp, oz, lm, ["Confirmed", "ready_to_ship"])}[webhooks]
 listen = "127.0.0.1:0"
 secret_file = "{tmp / 'hook.secret'}"
 max_body_kb = 4

@@ -1,5 +1,6 @@
 """The trigger-state contract, run against every backend (SQLite, PostgreSQL): scan log, WB
-state, claims (atomic: concurrent product scans get different orders), meta, the sync leader."""
+state, claims (atomic: concurrent product scans get different orders), meta, the sync leader, the
+synced Ozon returns and the webhook records."""
 
 from __future__ import annotations
 
@@ -129,3 +130,113 @@ def test_one_sync_leader_at_a_time(open_state):
         assert time.monotonic() < deadline, "b never took the lead"
         time.sleep(0.02)
     assert b.get_meta("wbsync_station") == "b"
+
+
+# -- Ozon FBS returns and webhook records (issue 16's state, on both backends) --------------------
+
+def _ret(rid, barcode, offer, **kw):
+    return {"id": rid, "return_barcode": barcode, "posting_number": f"{rid}-0001-1", "product_name": "Куртка",
+            "product_offer_id": offer, "sku": 123456789, "quantity": 1, "return_reason_name": "Не подошёл размер",
+            "return_date": "2026-01-05T10:00:00Z", "status": "returned_to_seller"} | kw
+
+
+def test_ozon_returns(open_state):
+    st = open_state("a")
+    assert st.find_return("ii1") is None and st.returns() == [] and st.count_returns() == 0
+    n = st.put_returns([_ret(1, "ii0000000001", "SHELF-1"), _ret(2, "ii0000000002", "SHELF-2", quantity="3"),
+                        {"id": "not a number", "return_barcode": "x"}, {"return_barcode": "no id"}, "junk",
+                        _ret(2**63, "ii0000000003", "TOO-BIG")])
+    assert n == 2 and st.count_returns() == 2
+    r = st.find_return("ii0000000001")
+    assert r == {"id": 1, "return_barcode": "ii0000000001", "posting_number": "1-0001-1", "product_name": "Куртка",
+                 "product_offer_id": "SHELF-1", "sku": "123456789", "quantity": 1,
+                 "return_reason_name": "Не подошёл размер", "return_date": "2026-01-05T10:00:00Z",
+                 "status": "returned_to_seller"}
+    assert st.find_return("ii0000000002")["quantity"] == 3
+    assert st.find_return("II0000000001")["id"] == 1  # a scanner in caps lock still finds it
+    assert st.find_return("ii000000000") is None and st.find_return("%") is None
+    # a re-sync updates in place; the newest return of a barcode used twice wins
+    assert st.put_returns([_ret(1, "ii0000000001", "SHELF-1B", status="utilized", quantity=None),
+                           _ret(7, "ii0000000002", "SHELF-7")]) == 2
+    assert st.find_return("ii0000000001")["product_offer_id"] == "SHELF-1B"
+    assert st.find_return("ii0000000001")["quantity"] is None
+    assert st.find_return("ii0000000002")["id"] == 7
+    assert [r["id"] for r in st.returns()] == [7, 2, 1] and [r["id"] for r in st.returns(1)] == [7]
+    assert st.put_returns([]) == 0 and st.count_returns() == 3
+    other = open_state("b")  # every station reads the one copy the leader syncs
+    assert other.find_return("ii0000000002")["product_offer_id"] == "SHELF-7" and other.count_returns() == 3
+
+
+def test_webhook_records(open_state):
+    st = open_state("a")
+    assert st.webhooks() == []
+    base = {"ts": time.time(), "source": "lamoda", "remote": "127.0.0.1", "type": "statusChanged",
+            "ref": "LM-1", "status": "confirmed", "outcome": "received"}
+    r1 = st.add_webhook(base)
+    r2 = st.add_webhook(base | {"ref": "LM-2", "type": None, "status": None})
+    assert r2 > r1
+    st.update_webhook(r1, outcome="queued", job="17", key="lamoda-pack-LM-1", detail="pack labels", id=99, nope=1)
+    st.update_webhook(r2)  # nothing to set
+    got = st.webhooks()
+    assert [h["id"] for h in got] == [r2, r1] and [h["id"] for h in st.webhooks(1)] == [r2]
+    assert got[1] == base | {"id": r1, "outcome": "queued", "job": "17", "key": "lamoda-pack-LM-1",
+                             "detail": "pack labels"}
+    assert got[0]["outcome"] == "received" and got[0]["type"] is None and got[0]["job"] is None
+    if open_state.backend == "postgresql":  # each station lists its own notifications; ids never collide
+        b = open_state("b")
+        assert b.webhooks() == []
+        rb = b.add_webhook(base | {"ref": "LM-3"})
+        assert rb not in (r1, r2) and [h["ref"] for h in b.webhooks()] == ["LM-3"]
+        assert [h["ref"] for h in st.webhooks()] == ["LM-2", "LM-1"]
+
+
+def test_webhook_records_are_trimmed(open_state, monkeypatch):
+    import printstation.triggers.pgstate as pgstate
+    import printstation.triggers.state as sqlstate
+
+    for mod in (pgstate, sqlstate):
+        monkeypatch.setattr(mod, "MAX_WEBHOOKS", 100)
+    st = open_state("a")
+    base = {"ts": 1.0, "source": "lamoda", "outcome": "received"}
+    ids = [st.add_webhook(base | {"ref": str(i)}) for i in range(500)]
+    got = st.webhooks(1000)
+    assert got[0]["id"] == ids[-1] and 100 <= len(got) < 500
+
+
+def test_sqlite_file_of_an_earlier_version_keeps_its_returns_and_records(tmp_path):
+    """``triggers.sqlite`` written before these tables moved into the state (the Ozon sync and
+    the webhook listener created them themselves; or not at all): opened as it is."""
+    import sqlite3
+
+    old = tmp_path / "old.sqlite"
+    db = sqlite3.connect(old)
+    db.executescript("""
+        create table ozon_returns (id integer primary key, return_barcode text, posting_number text,
+            product_name text, product_offer_id text, sku text, quantity integer, return_reason_name text,
+            return_date text, status text, synced real not null);
+        create index ozon_returns_barcode on ozon_returns(return_barcode);
+        create table webhooks (id integer primary key autoincrement, ts real not null, source text not null,
+            remote text, type text, ref text, status text, outcome text not null, job text, key text, detail text);
+        insert into ozon_returns values (5, 'ii5', '5-1-1', 'Шапка', 'HAT-5', '55', 1, 'брак', '2025-12-01', 'x', 1.0);
+        insert into webhooks (ts, source, outcome, ref) values (1.0, 'lamoda', 'queued', 'LM-9');
+    """)
+    db.close()
+    st = TriggerState(old)
+    try:
+        assert st.find_return("ii5")["product_offer_id"] == "HAT-5" and st.count_returns() == 1
+        assert st.put_returns([_ret(6, "ii6", "HAT-6")]) == 1 and st.count_returns() == 2
+        assert [h["ref"] for h in st.webhooks()] == ["LM-9"]
+        rid = st.add_webhook({"ts": 2.0, "source": "lamoda", "outcome": "received", "ref": "LM-10"})
+        assert rid == 2 and [h["ref"] for h in st.webhooks()] == ["LM-10", "LM-9"]
+    finally:
+        st.close()
+    before = tmp_path / "before.sqlite"  # a file from before issue 16: no such tables at all
+    db = sqlite3.connect(before)
+    db.executescript("create table meta (key text primary key, value text); insert into meta values ('wb_synced', '1');")
+    db.close()
+    bare = TriggerState(before)
+    try:
+        assert bare.get_meta("wb_synced") == "1"
+        assert bare.find_return("ii5") is None and bare.webhooks() == []
+    finally:
+        bare.close()
