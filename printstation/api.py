@@ -119,9 +119,14 @@ class Request:
     def json(self) -> Any:
         raw = self.body()
         try:
-            return json.loads(raw) if raw.strip() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HttpError(400, f"bad JSON body: {exc}") from None
+            value = json.loads(raw) if raw.strip() else {}
+            # a lone surrogate (``"\ud800"``) decodes but can be neither stored nor answered
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except RecursionError:
+            raise HttpError(400, "bad JSON body: nested too deeply") from None
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError/EncodeError, a huge int
+            raise HttpError(400, f"bad JSON body: {str(exc)[:200]}") from None
+        return value
 
     def int_arg(self, name: str, default: int | None = None, lo: int = 1, hi: int = 1_000_000) -> int | None:
         v = self.query.get(name)
@@ -191,6 +196,8 @@ def api_key(key: str | None) -> str | None:
 def reserved_body(d: "Daemon", req: Request, key: str | None) -> bytes:
     """A submit's body, read while its size is held against the queue quota: ``507`` before a
     byte of an over-quota body is read (a repeat of a known key stores nothing: not held)."""
+    if req.content_length > req.max_body:  # too large for any queue: 413 before the quota's 507
+        return req.body()
     reprint = req.query.get("reprint") in ("1", "true", "yes")
     known = key is not None and not reprint and d.store.find_key(key) is not None
     with contextlib.nullcontext() if known else d.storage.reserve(req.content_length):
@@ -377,8 +384,11 @@ class ApiApp:
                 self.refused("Origin", origin, "cross-origin request")
                 raise HttpError(403, f"cross-origin request from {origin[:80]!r} refused "
                                      "(list the origin in [api] allowed_origins to allow it)")
-        site = (headers.get("sec-fetch-site") or "").strip().lower()
-        if site in ("cross-site", "same-site") and not listed:
+        # every value of every Sec-Fetch-Site field counts (a browser sends one; a forged list
+        # such as "cross-site, same-origin" must not slip through)
+        sites = [t.strip().lower() for v in headers.get_all("sec-fetch-site") for t in v.split(",")]
+        site = next((t for t in sites if t in ("cross-site", "same-site")), "")
+        if site and not listed:
             REFUSED.inc(reason="sec-fetch-site")
             self.refused("Sec-Fetch-Site", site, "browser request from another site")
             raise HttpError(403, f"browser request from another site refused (Sec-Fetch-Site: {site})")

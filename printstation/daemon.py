@@ -234,7 +234,8 @@ class Daemon:
     def reprint(self, job_id: int) -> Job:
         old = self.store.get(job_id)
         self._printer_name(old.printer)
-        return self.store.reprint(job_id)
+        # a reprint stores the label again: the same quota and full-disk checks as a submit (507)
+        return self.storage.guarded(old.size, lambda: self.store.reprint(job_id))
 
     def cancel(self, job_id: int) -> Job:
         return self.store.cancel(job_id)
@@ -244,7 +245,7 @@ class Daemon:
         name = self._printer_name(printer)
         for job in self.store.list(printer=name, limit=50):
             if job.state in ("done", "failed", "interrupted", "canceled"):
-                return self.store.reprint(job.id)
+                return self.reprint(job.id)
         raise NotFound(f"printer {name} has no finished job to reprint")
 
     def cancel_last(self, printer: str | None) -> Job:

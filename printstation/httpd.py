@@ -490,7 +490,14 @@ class HttpServer:
             if c.kept_alive:  # the idle deadline ends; the head gets read_timeout from here
                 c.deadline = time.monotonic() + self.read_timeout
         c.buf += chunk
-        if c.head_end() >= 0:
+        end = c.head_end()
+        if end > MAX_HEAD or (end < 0 and len(c.buf) > MAX_HEAD):
+            self._unwait(c)
+            self._refuse(c, 431, f"request head too large (at most {MAX_HEAD} bytes)")
+        elif end < 0 and b"\n\n" in c.buf:  # a head ended by bare LFs would wait out read_timeout
+            self._unwait(c)
+            self._refuse(c, 400, "bad line ending in the request head (CRLF only)")
+        elif end >= 0:
             self._unwait(c)
             with self._lock:
                 self._active += 1
@@ -500,9 +507,6 @@ class HttpServer:
                 with self._lock:
                     self._active -= 1
                 self._close(c)
-        elif len(c.buf) > MAX_HEAD:
-            self._unwait(c)
-            self._refuse(c, 431, f"request head too large (at most {MAX_HEAD} bytes)")
 
     def _expire(self, c: Connection) -> None:
         if c.got_bytes:

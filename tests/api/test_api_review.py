@@ -1,0 +1,118 @@
+"""Review of the control API's guards against the real daemon (in-process, real sockets): the
+holes a second look found — hostile JSON bodies, a forged Sec-Fetch-Site list, a head past its
+size limit arriving in two reads, bare-LF heads, the 413/507 order, reprints past the quota."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from support.daemon_harness import running, wait_until, write_config, zpl_values
+from support.labelgen import wb_sticker_zpl
+from support.printer_sinks import RecordingSink
+from support.rawhttp import Responses, exchange, request
+
+KB = 1024
+
+
+@pytest.fixture
+def station(tmp_path):
+    with RecordingSink() as sink:
+        cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [{"name": "a", "uri": sink.uri}],
+                           api={"max_body_mb": 1})
+        cfg.write_text(cfg.read_text().replace("[station]\n", "[station]\nmax_queue_mb = 0.5\n"))
+        with running(cfg) as d:
+            yield d, d.api.port, sink
+
+
+def padded(value: str, size: int) -> bytes:
+    label = wb_sticker_zpl(value)
+    return label.replace(b"^XZ", b"^FX" + b"p" * max(0, size - len(label) - 3) + b"^XZ", 1)
+
+
+HOSTILE_JSON = [
+    b'{"code": "\\ud800x"}',                       # a lone surrogate: decodes, cannot be stored
+    b'{"code": "x", "printer": "\\udfff"}',
+    b'{"code": ' + b"9" * 5000 + b"}",             # past Python's int digits limit
+    b"[" * 50_000 + b"]" * 50_000,                 # nesting past the recursion limit
+    b'{"token": "\\ud83d"}',
+]
+
+
+@pytest.mark.parametrize("path", ["/scan", "/login"])
+@pytest.mark.parametrize("body", HOSTILE_JSON, ids=["surrogate", "surrogate2", "bigint", "deep", "surrogate3"])
+def test_hostile_json_bodies_are_400_never_500(station, path, body):
+    d, port, sink = station
+    status, headers, answer = exchange(port, request("POST", path, {"Content-Type": "application/json"}, body))
+    assert status == 400, (status, answer)
+    assert headers["content-type"] == "application/json"
+    assert answer["error"].startswith("bad JSON body") and "\n" not in answer["error"]
+    # the daemon is fine and a normal scan still works
+    status, _, answer = exchange(port, request("POST", "/scan", body=b'{"code": "PS:PAUSE"}'))
+    assert status == 200 and answer["outcome"] == "paused"
+
+
+@pytest.mark.parametrize("values", [["cross-site, same-origin"], ["same-origin", "cross-site"],
+                                    ["none", "same-site"]])
+def test_every_sec_fetch_site_value_counts(station, values):
+    d, port, sink = station
+    headers = [("Sec-Fetch-Site", v) for v in values]
+    for path, body in [("/printers/a/pause", b""), ("/jobs?copies=9", wb_sticker_zpl("!evil"))]:
+        status, _, answer = exchange(port, request("POST", path, headers, body))
+        assert status == 403, (path, status, answer)
+    assert d.store.list() == [] and not d.workers["a"].manual_paused
+
+
+def test_a_head_over_64_kib_is_431_even_when_it_ends_in_the_next_read(station):
+    d, port, sink = station
+    head = request("POST", "/printers/a/pause", {"X-Pad": "a" * (70 * KB)})
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(head)
+        status, _, body = Responses(s).next()
+    assert status == 431, body
+    assert not d.workers["a"].manual_paused
+
+
+def test_a_head_ended_by_bare_line_feeds_is_400_at_once(station):
+    d, port, sink = station
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.settimeout(d.config.api.read_timeout / 2)  # answered now, not after read_timeout
+        s.sendall(b"POST /printers/a/pause HTTP/1.1\nHost: 127.0.0.1\n\n")
+        status, _, body = Responses(s).next()
+    assert status == 400 and b"CRLF" in body
+    assert not d.workers["a"].manual_paused
+
+
+def test_a_body_over_max_body_mb_is_413_even_when_the_queue_is_full(station):
+    d, port, sink = station
+    with httpx.Client(base_url=d.api.url, timeout=30) as http:
+        http.post("/printers/a/pause")
+        assert http.post("/jobs", content=padded("!fill", 400 * KB)).status_code == 201
+        assert http.post("/jobs", content=padded("!over", 200 * KB)).status_code == 507
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(request("POST", "/jobs", {"Content-Length": str(2 * 1024 * KB)}, length=False))
+        status, _, body = Responses(s).next()
+    assert status == 413 and b"max_body_mb" in body
+
+
+def test_reprints_count_against_the_queue_quota(station):
+    d, port, sink = station
+    with httpx.Client(base_url=d.api.url, timeout=30) as http:
+        http.post("/printers/a/pause")
+        first = http.post("/jobs", content=padded("!big", 200 * KB)).json()["id"]
+        assert http.post(f"/jobs/{first}/reprint").status_code == 201
+        over = http.post(f"/jobs/{first}/reprint")
+        assert over.status_code == 507, over.text
+        assert over.json()["error"].startswith("queue full:")
+        assert len(d.store.list()) == 2
+        # the scanner's PS:REPRINT takes the same path: refused, nothing stored
+        http.post(f"/jobs/{first}/cancel")
+        http.post("/jobs", content=padded("!fill", 200 * KB))
+        scan = http.post("/scan", json={"code": "PS:REPRINT"}).json()
+        assert scan["outcome"] == "failed" and "queue full" in scan["detail"], scan
+        assert len(d.store.list()) == 3
+        http.post("/printers/a/resume")
+        wait_until(lambda: all(j.state in ("done", "canceled") for j in d.store.list()), 30)
+    assert sorted(zpl_values(sink.data)) == ["!big", "!fill"]
