@@ -57,9 +57,12 @@ class Daemon:
         #: Command-line options of ``printstation run`` (for triggers, e.g. ``scanner_stdin``).
         self.options = dict(options or {})
         self.notifier = notifier or Notifier()
-        # Renderer children: [station] renderers warm, up to one per printer (+ the hot folder).
+        # Renderer children: [station] renderers warm, up to one per printer (+ the hot folder,
+        # + one for previews: at most one preview renders at a time, so the web console's
+        # thumbnails never hold a printer's label back).
         self.converter = Converter(convert_timeout, renderers=getattr(config.station, "renderers", 2),
-                                   max_renderers=len(config.printers) + 1)
+                                   max_renderers=len(config.printers) + 2)
+        self._preview_slot = threading.Lock()
         self.store: JobStore = None  # type: ignore[assignment]
         self.workers: dict[str, PrinterWorker] = {}
         self.api: Any = None
@@ -309,7 +312,9 @@ class Daemon:
         if p is None:
             raise NotFound(f"job {job_id}'s printer {job.printer!r} is not configured")
         spec = p.spec.replace(lang="png", copies=1, max_downscale=0.0 if job.fit else p.spec.max_downscale)
-        pages = self.converter.isolate.convert(self.store.payload(job_id), spec)
+        data = self.store.payload(job_id)
+        with self._preview_slot:  # one renderer at most (see __init__); kept by content like jobs
+            pages = self.converter.convert(data, spec)
         if not 1 <= page <= len(pages):
             raise NotFound(f"job {job_id} has {len(pages)} page(s), no page {page}")
         return pages[page - 1]

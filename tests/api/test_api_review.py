@@ -136,3 +136,47 @@ def test_a_wildcard_listen_address_is_not_a_host_name(tmp_path):
             assert not d.workers["a"].manual_paused
             for host in (f"127.0.0.1:{port}", f"station.lan:{port}", "localhost"):
                 assert exchange(port, request("GET", "/printers", auth, host=host))[0] == 200, host
+
+
+@pytest.mark.slow
+def test_previews_never_hold_a_printers_label_back(tmp_path):
+    """The console loads thumbnails in parallel: previews of a slow label take one renderer at
+    most, so a label queued meanwhile on another printer converts and prints at once."""
+    import threading
+
+    from support.labelgen import wb_sticker_png
+    from support.render_back import decode, render_back
+    from tests.daemon.test_hostile_inputs import FINAL, config, slow_svg
+
+    cfg = config(tmp_path, {"a": "tspl", "b": "tspl"}, hot=False)
+    with running(cfg, convert_timeout=6) as d, httpx.Client(base_url=d.api.url, timeout=60) as http:
+        http.post("/printers/a/pause")
+        slow = http.post("/jobs", params={"printer": "a"}, content=slow_svg(60000)).json()["id"]
+        answers: list[int] = []
+        entered: list[int] = []
+        real_preview = d.preview
+
+        def counted_preview(job_id: int, page: int = 1) -> bytes:
+            entered.append(job_id)
+            return real_preview(job_id, page)
+
+        d.preview = counted_preview  # type: ignore[method-assign]
+
+        def preview() -> None:
+            answers.append(httpx.get(f"{d.api.url}/jobs/{slow}/preview.png", timeout=120).status_code)
+
+        viewers = [threading.Thread(target=preview) for _ in range(3)]  # as many as renderers before
+        for t in viewers:
+            t.start()
+        pool = d.converter.isolate
+        # every viewer asked, and a preview renders the slow label
+        wait_until(lambda: len(entered) == len(viewers) and len(pool._all) > len(pool._idle), 30)
+        fast = http.post("/jobs", params={"printer": "b"}, content=wb_sticker_png("FAST123")).json()["id"]
+        wait_until(lambda: http.get(f"/jobs/{fast}").json()["state"] in FINAL, 60)
+        assert http.get(f"/jobs/{fast}").json()["state"] == "done"
+        assert answers == [], "the label on b waited for the previews"
+        backs = render_back("tspl", (tmp_path / "out" / "b" / f"{fast}.tspl").read_bytes(), 203)
+        assert "FAST123" in decode(backs[0].image)
+        for t in viewers:
+            t.join(120)
+        assert answers == [422] * len(viewers)  # "rendering timed out", one at a time
