@@ -72,6 +72,12 @@ REFUSED = metrics.counter("printstation_api_refused_total",
                           "API requests refused as not from the station's own clients", ("reason",))
 
 
+def json_bytes(value: Any) -> bytes:
+    """A JSON answer in UTF-8; a lone surrogate in stored text (an undecodable name) stays a
+    JSON escape instead of failing the answer."""
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
 class HttpError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -442,7 +448,7 @@ class ApiApp:
             elif len(result) == 3:
                 ex.respond(status, result[1], result[2])  # type: ignore[arg-type,misc]
             else:
-                ex.respond(status, json.dumps(result[1], ensure_ascii=False).encode(), "application/json")
+                ex.respond(status, json_bytes(result[1]), "application/json")
         except (HttpError, PrintstationError) as exc:
             status = error_status(exc)
             if status in (403, 413, 421):  # nothing more to hear from this client: no body is drained
@@ -482,7 +488,7 @@ class ApiApp:
             ex.close_after = True
             return
         try:
-            ex.respond(status, json.dumps({"error": message}, ensure_ascii=False).encode(), "application/json",
+            ex.respond(status, json_bytes({"error": message}), "application/json",
                        extra)
         except OSError:
             ex.close_after = True
