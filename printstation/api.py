@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import ipaddress
 import json
 import logging
 import os
@@ -313,15 +312,6 @@ def split_origin(value: str) -> tuple[str, str, int] | None:
     return (m.group(1), m.group(2), port) if 0 < port < 65536 else None
 
 
-def is_wildcard(host: str) -> bool:
-    """A listen address meaning "every interface" (``0.0.0.0``, ``::``): not a name a client may
-    give in ``Host``."""
-    try:
-        return ipaddress.ip_address(host).is_unspecified
-    except ValueError:
-        return False
-
-
 def host_literal(host: str) -> str:
     return f"[{host.lower()}]" if ":" in host else host.lower()
 
@@ -354,9 +344,7 @@ class ApiApp:
         api = daemon.config.api
         self.daemon, self.token, self.tcp, self.port = daemon, token, tcp, port
         self.max_body = min(MAX_PAYLOAD, int(getattr(api, "max_body_mb", 32) * 1024 * 1024))
-        names = set(LOOPBACK_HOSTS)
-        if not is_wildcard(api.host):  # "0.0.0.0" names no host ("0.0.0.0 day"): never accepted
-            names.add(host_literal(api.host))
+        names = set(LOOPBACK_HOSTS) | {host_literal(api.host)}
         self.host_any_port: set[tuple[str, int]] = set()
         for entry in getattr(api, "allowed_hosts", ()):
             parsed = split_host(entry)
