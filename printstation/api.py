@@ -96,6 +96,10 @@ def error_status(exc: HttpError | PrintstationError) -> int:
     return next(code for cls, code in ERROR_STATUS if isinstance(exc, cls))
 
 
+#: The largest JSON request body (``POST /scan``, ``POST /login``: a code, a token).
+MAX_JSON = 64 * 1024
+
+
 @dataclass
 class Request:
     method: str
@@ -123,6 +127,11 @@ class Request:
         return self._body
 
     def json(self) -> Any:
+        """The body as JSON (at most :data:`MAX_JSON` bytes: 413 before a larger one is read, so
+        parallel JSON requests cannot hold ``max_body_mb`` each in memory); 400 when it is not
+        valid JSON."""
+        if self.content_length > MAX_JSON:
+            raise HttpError(413, f"JSON body too large ({self.content_length} bytes, at most {MAX_JSON})")
         raw = self.body()
         try:
             value = json.loads(raw) if raw.strip() else {}

@@ -160,3 +160,18 @@ def test_previews_never_hold_a_printers_label_back(tmp_path):
         for t in viewers:
             t.join(120)
         assert answers == [422] * len(viewers)  # "rendering timed out", one at a time
+
+
+@pytest.mark.parametrize("path", ["/scan", "/login"])
+def test_a_large_json_body_is_413_before_it_is_read(station, path):
+    """A scan or a login is a few bytes: a body of max_body_mb is refused from its head, so
+    parallel JSON requests cannot hold max_body_mb of memory each."""
+    d, port, sink = station
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(request("POST", path, {"Content-Length": str(512 * KB), "Content-Type": "application/json"},
+                          length=False))
+        status, headers, body = Responses(s).next()  # nothing of the body was sent: answered anyway
+    assert status == 413 and b"JSON body too large" in body and headers["content-type"] == "application/json"
+    # a normal scan still works
+    status, _, answer = exchange(port, request("POST", "/scan", body=b'{"code": "PS:PAUSE"}'))
+    assert status == 200 and answer["outcome"] == "paused"
