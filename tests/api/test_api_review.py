@@ -175,3 +175,28 @@ def test_a_large_json_body_is_413_before_it_is_read(station, path):
     # a normal scan still works
     status, _, answer = exchange(port, request("POST", "/scan", body=b'{"code": "PS:PAUSE"}'))
     assert status == 200 and answer["outcome"] == "paused"
+
+
+def test_the_fields_of_a_huge_native_zpl_label_are_read_from_its_start_only(station, monkeypatch):
+    """GET /jobs/{id}/fields (the console loads it for every native ZPL row) parses at most
+    FIELDS_SCAN bytes: a label of max_body_mb never costs the daemon seconds of CPU per look."""
+    from printstation.face import console, zplfields
+
+    d, port, sink = station
+    seen: list[int] = []
+    real = zplfields.fields
+    monkeypatch.setattr(zplfields, "fields", lambda zpl: seen.append(len(zpl)) or real(zpl))
+    big = b"^XA" + b"^FO10,10^A0N,20,20^FDhello^FS" * 15_000 + b"^XZ"  # 435 KB
+    with httpx.Client(base_url=d.api.url, timeout=60) as http:
+        http.post("/printers/a/pause")
+        job = http.post("/jobs", content=big)
+        assert job.status_code == 201, job.text
+        r = http.get(f"/jobs/{job.json()['id']}/fields")
+        assert r.status_code == 200
+        info = r.json()
+        assert info["native"] and info["fields"][0]["data"] == "hello" and len(info["fields"]) == zplfields.MAX_FIELDS
+        assert "first 256 KiB" in info["note"]
+        small = http.post("/jobs", content=wb_sticker_zpl("!small")).json()["id"]
+        assert http.get(f"/jobs/{small}/fields").json()["note"] == "printed natively by the printer"
+        http.post(f"/jobs/{job.json()['id']}/cancel")
+    assert seen and max(seen) <= console.FIELDS_SCAN
