@@ -48,7 +48,9 @@ ACCEPT_PAUSE = 0.5
 MIN_BODY_RATE = 16 * 1024
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET = re.compile(rb"[\x21-\x7e]+")
+#: Visible ASCII, and raw UTF-8 bytes (no client should send them, but ``/jobs/٣`` is then just a
+#: path that names nothing: 404, like its percent-encoded form).
+_TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+")
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]{1,18}")
@@ -140,7 +142,7 @@ def parse_head(raw: bytes) -> Head:
         if len(fields) > MAX_FIELDS:
             raise ProtocolError(431, f"too many header fields (at most {MAX_FIELDS})")
     headers = Headers(fields)
-    head = Head(method.decode("ascii"), target.decode("ascii"), ver, headers)
+    head = Head(method.decode("ascii"), target.decode("utf-8", "replace"), ver, headers)
     if ver >= (1, 1) and len(headers.get_all("host")) != 1:
         raise ProtocolError(400, "exactly one Host header is required")
     if len(headers.get_all("host")) > 1:
