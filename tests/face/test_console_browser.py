@@ -162,7 +162,7 @@ def test_upload_drag_and_drop_and_scan(station, open_page, tmp_path):
     page.locator('input[name="code"]').fill("PS:PAUSE")
     page.locator('button[data-action="scan"]').click()
     wait_until(lambda: d.workers["zebra"].manual_paused)
-    rec = d.triggers.scans.recent(1)[0]
+    rec = wait_until(lambda: d.triggers.scans.recent(1))[0]  # recorded just after the pause
     assert (rec["code"], rec["scanner"], rec["outcome"]) == ("PS:PAUSE", "api", "paused")
     page.locator(f'[data-scan="{rec["id"]}"]').wait_for()
     # a hostile scanned code is text too
