@@ -71,6 +71,12 @@ REFUSED = metrics.counter("printstation_api_refused_total",
                           "API requests refused as not from the station's own clients", ("reason",))
 
 
+def json_bytes(value: Any) -> bytes:
+    """A JSON answer in UTF-8; a lone surrogate in stored text (an undecodable name) stays a
+    JSON escape instead of failing the answer."""
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
 class HttpError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -88,6 +94,10 @@ def error_status(exc: HttpError | PrintstationError) -> int:
     if isinstance(exc, HttpError):
         return exc.status
     return next(code for cls, code in ERROR_STATUS if isinstance(exc, cls))
+
+
+#: The largest JSON request body (``POST /scan``, ``POST /login``: a code, a token).
+MAX_JSON = 64 * 1024
 
 
 @dataclass
@@ -117,11 +127,21 @@ class Request:
         return self._body
 
     def json(self) -> Any:
+        """The body as JSON (at most :data:`MAX_JSON` bytes: 413 before a larger one is read, so
+        parallel JSON requests cannot hold ``max_body_mb`` each in memory); 400 when it is not
+        valid JSON."""
+        if self.content_length > MAX_JSON:
+            raise HttpError(413, f"JSON body too large ({self.content_length} bytes, at most {MAX_JSON})")
         raw = self.body()
         try:
-            return json.loads(raw) if raw.strip() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HttpError(400, f"bad JSON body: {exc}") from None
+            value = json.loads(raw) if raw.strip() else {}
+            # a lone surrogate (``"\ud800"``) decodes but can be neither stored nor answered
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except RecursionError:
+            raise HttpError(400, "bad JSON body: nested too deeply") from None
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError/EncodeError, a huge int
+            raise HttpError(400, f"bad JSON body: {str(exc)[:200]}") from None
+        return value
 
     def int_arg(self, name: str, default: int | None = None, lo: int = 1, hi: int = 1_000_000) -> int | None:
         v = self.query.get(name)
@@ -191,6 +211,8 @@ def api_key(key: str | None) -> str | None:
 def reserved_body(d: "Daemon", req: Request, key: str | None) -> bytes:
     """A submit's body, read while its size is held against the queue quota: ``507`` before a
     byte of an over-quota body is read (a repeat of a known key stores nothing: not held)."""
+    if req.content_length > req.max_body:  # too large for any queue: 413 before the quota's 507
+        return req.body()
     reprint = req.query.get("reprint") in ("1", "true", "yes")
     known = key is not None and not reprint and d.store.find_key(key) is not None
     with contextlib.nullcontext() if known else d.storage.reserve(req.content_length):
@@ -380,8 +402,11 @@ class ApiApp:
                 self.refused("Origin", origin, "cross-origin request")
                 raise HttpError(403, f"cross-origin request from {origin[:80]!r} refused "
                                      "(list the origin in [api] allowed_origins to allow it)")
-        site = (headers.get("sec-fetch-site") or "").strip().lower()
-        if site in ("cross-site", "same-site") and not listed:
+        # every value of every Sec-Fetch-Site field counts (a browser sends one; a forged list
+        # such as "cross-site, same-origin" must not slip through)
+        sites = [t.strip().lower() for v in headers.get_all("sec-fetch-site") for t in v.split(",")]
+        site = next((t for t in sites if t in ("cross-site", "same-site")), "")
+        if site and not listed:
             REFUSED.inc(reason="sec-fetch-site")
             self.refused("Sec-Fetch-Site", site, "browser request from another site")
             raise HttpError(403, f"browser request from another site refused (Sec-Fetch-Site: {site})")
@@ -423,7 +448,7 @@ class ApiApp:
             elif len(result) == 3:
                 ex.respond(status, result[1], result[2])  # type: ignore[arg-type,misc]
             else:
-                ex.respond(status, json.dumps(result[1], ensure_ascii=False).encode(), "application/json")
+                ex.respond(status, json_bytes(result[1]), "application/json")
         except (HttpError, PrintstationError) as exc:
             status = error_status(exc)
             if status in (403, 413, 421):  # nothing more to hear from this client: no body is drained
@@ -463,7 +488,7 @@ class ApiApp:
             ex.close_after = True
             return
         try:
-            ex.respond(status, json.dumps({"error": message}, ensure_ascii=False).encode(), "application/json",
+            ex.respond(status, json_bytes({"error": message}), "application/json",
                        extra)
         except OSError:
             ex.close_after = True

@@ -57,9 +57,12 @@ class Daemon:
         #: Command-line options of ``printstation run`` (for triggers, e.g. ``scanner_stdin``).
         self.options = dict(options or {})
         self.notifier = notifier or Notifier()
-        # Renderer children: [station] renderers warm, up to one per printer (+ the hot folder).
+        # Renderer children: [station] renderers warm, up to one per printer (+ the hot folder,
+        # + one for previews: at most one preview renders at a time, so the web console's
+        # thumbnails never hold a printer's label back).
         self.converter = Converter(convert_timeout, renderers=getattr(config.station, "renderers", 2),
-                                   max_renderers=len(config.printers) + 1)
+                                   max_renderers=len(config.printers) + 2)
+        self._preview_slot = threading.Lock()
         self.store: JobBackend = None  # type: ignore[assignment]
         self.workers: dict[str, PrinterWorker] = {}
         self.api: Any = None
@@ -243,7 +246,8 @@ class Daemon:
     def reprint(self, job_id: int) -> Job:
         old = self.store.get(job_id)
         self._printer_name(old.printer)
-        return self.store.reprint(job_id)
+        # a reprint stores the label again: the same quota and full-disk checks as a submit (507)
+        return self.storage.guarded(old.size, lambda: self.store.reprint(job_id))
 
     def cancel(self, job_id: int) -> Job:
         return self.store.cancel(job_id)
@@ -253,7 +257,7 @@ class Daemon:
         name = self._printer_name(printer)
         for job in self.store.list(printer=name, limit=50):
             if job.state in ("done", "failed", "interrupted", "canceled"):
-                return self.store.reprint(job.id)
+                return self.reprint(job.id)
         raise NotFound(f"printer {name} has no finished job to reprint")
 
     def cancel_last(self, printer: str | None) -> Job:
@@ -317,7 +321,9 @@ class Daemon:
         if p is None:
             raise NotFound(f"job {job_id}'s printer {job.printer!r} is not configured")
         spec = p.spec.replace(lang="png", copies=1, max_downscale=0.0 if job.fit else p.spec.max_downscale)
-        pages = self.converter.isolate.convert(self.store.payload(job_id), spec)
+        data = self.store.payload(job_id)
+        with self._preview_slot:  # one renderer at most (see __init__); kept by content like jobs
+            pages = self.converter.convert(data, spec)
         if not 1 <= page <= len(pages):
             raise NotFound(f"job {job_id} has {len(pages)} page(s), no page {page}")
         return pages[page - 1]

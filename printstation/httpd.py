@@ -48,7 +48,9 @@ ACCEPT_PAUSE = 0.5
 MIN_BODY_RATE = 16 * 1024
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET = re.compile(rb"[\x21-\x7e]+")
+#: Visible ASCII, and raw UTF-8 bytes (no client should send them, but ``/jobs/٣`` is then just a
+#: path that names nothing: 404, like its percent-encoded form).
+_TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+")
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]{1,18}")
@@ -140,7 +142,7 @@ def parse_head(raw: bytes) -> Head:
         if len(fields) > MAX_FIELDS:
             raise ProtocolError(431, f"too many header fields (at most {MAX_FIELDS})")
     headers = Headers(fields)
-    head = Head(method.decode("ascii"), target.decode("ascii"), ver, headers)
+    head = Head(method.decode("ascii"), target.decode("utf-8", "replace"), ver, headers)
     if ver >= (1, 1) and len(headers.get_all("host")) != 1:
         raise ProtocolError(400, "exactly one Host header is required")
     if len(headers.get_all("host")) > 1:
@@ -490,7 +492,14 @@ class HttpServer:
             if c.kept_alive:  # the idle deadline ends; the head gets read_timeout from here
                 c.deadline = time.monotonic() + self.read_timeout
         c.buf += chunk
-        if c.head_end() >= 0:
+        end = c.head_end()
+        if end > MAX_HEAD or (end < 0 and len(c.buf) > MAX_HEAD):
+            self._unwait(c)
+            self._refuse(c, 431, f"request head too large (at most {MAX_HEAD} bytes)")
+        elif end < 0 and b"\n\n" in c.buf:  # a head ended by bare LFs would wait out read_timeout
+            self._unwait(c)
+            self._refuse(c, 400, "bad line ending in the request head (CRLF only)")
+        elif end >= 0:
             self._unwait(c)
             with self._lock:
                 self._active += 1
@@ -500,9 +509,6 @@ class HttpServer:
                 with self._lock:
                     self._active -= 1
                 self._close(c)
-        elif len(c.buf) > MAX_HEAD:
-            self._unwait(c)
-            self._refuse(c, 431, f"request head too large (at most {MAX_HEAD} bytes)")
 
     def _expire(self, c: Connection) -> None:
         if c.got_bytes:

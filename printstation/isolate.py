@@ -7,7 +7,7 @@ and on overrun kills the child (SIGKILL) and starts a new one on the next call. 
 fails with "rendering timed out".
 
 :class:`RendererPool` keeps ``[station] renderers`` children warm (default 2) and starts more on
-demand — up to one per printer plus one for the hot folder — so one slow label never holds
+demand — up to one per printer plus one for the hot folder and one for previews — so one slow label never holds
 another printer's conversion; the extra children end when their label is done.
 :class:`Converter` is what the daemon uses for every path (printer workers, the hot folder's
 check, previews); it keeps recent results so a label checked by the hot folder is not rendered

@@ -56,6 +56,7 @@ class StorageFull(PrintstationError):
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def submit_guard(submit_ex: F) -> F:
@@ -68,18 +69,14 @@ def submit_guard(submit_ex: F) -> F:
     def guarded(daemon: Any, printer: Any, data: bytes, *args: Any, **kw: Any) -> Any:
         st: Storage = daemon.storage
         key, reprint = kw.get("key"), kw.get("reprint", False)
-        with st.submit_lock:
-            if not daemon.stopping and daemon.store is not None and (
-                    key is None or reprint or daemon.store.find_key(key) is None):
-                daemon._printer_name(printer)  # a wrong printer is a 404 before any 507
-                st.check_quota(len(data))
-                st.check_disk(len(data))
-            try:
-                return submit_ex(daemon, printer, data, *args, **kw)
-            except Exception as exc:
-                if is_disk_full(exc):
-                    raise st.note_full(len(data)) from None
-                raise
+
+        def new_label() -> bool:  # a repeat of a known key stores nothing
+            if daemon.store is None or not (key is None or reprint or daemon.store.find_key(key) is None):
+                return False
+            daemon._printer_name(printer)  # a wrong printer is a 404 before any 507
+            return True
+
+        return st.guarded(len(data), lambda: submit_ex(daemon, printer, data, *args, **kw), new_label)
 
     return guarded  # type: ignore[return-value]
 
@@ -154,6 +151,21 @@ class Storage:
         finally:
             with self._lock:
                 self._inflight -= n
+
+    def guarded(self, n: int, store: Callable[[], T], check: Callable[[], bool] = lambda: True) -> T:
+        """``store()`` — which stores ``n`` new label bytes (a submit, a reprint) — run under
+        :attr:`submit_lock` after the quota and full-disk checks (skipped when ``check()``, called
+        under the lock, says nothing new is stored); "disk full" from it → :class:`StorageFull`."""
+        with self.submit_lock:
+            if not self.daemon.stopping and check():
+                self.check_quota(n)
+                self.check_disk(n)
+            try:
+                return store()
+            except Exception as exc:
+                if is_disk_full(exc):
+                    raise self.note_full(n) from None
+                raise
 
     def check_quota(self, n: int) -> None:
         why = self._over_quota(n, 0)

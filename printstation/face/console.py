@@ -54,6 +54,8 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+#: Bytes of a native ZPL label read for its fields list (GET /jobs/{id}/fields).
+FIELDS_SCAN = 256 * 1024
 COOKIE = "ps_session"
 SESSION_HOURS = 12
 #: Newest jobs and scans the page shows.
@@ -239,7 +241,10 @@ def job_fields(d: Any, req: Request, job_id: str) -> Result:
         return 200, {"native": False, "fields": [], "note": str(exc)}
     if s.kind != "zpl":
         return 200, {"native": False, "fields": [], "note": f"a {s.kind} label: see /jobs/{n}/preview.png"}
-    return 200, {"native": True, "fields": zplfields.fields(s.data), "note": "printed natively by the printer"}
+    data, note = s.data, "printed natively by the printer"
+    if len(data) > FIELDS_SCAN:  # the list shows 200 fields: never parse a huge label for it
+        data, note = data[:FIELDS_SCAN], f"{note} (fields of its first {FIELDS_SCAN // 1024} KiB)"
+    return 200, {"native": True, "fields": zplfields.fields(data), "note": note}
 
 
 @route("GET", r"/events")
