@@ -204,11 +204,11 @@ def datamatrix_codewords(data: bytes) -> tuple[int, int]:
     i = 0
     while i < len(data):
         if chr(data[i]).isdigit() and i + 1 < len(data) and chr(data[i + 1]).isdigit():
+            n += 1  # two digits to a codeword
             i += 2
         else:
             n += 2 if data[i] > 127 else 1
             i += 1
-        continue
     return n, min(n, math.ceil(len(data) * 2 / 3))
 
 

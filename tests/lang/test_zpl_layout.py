@@ -47,6 +47,8 @@ FIXED = {
     "text-block": "^A0N,30,30^FB300,3,0,C^FDa longer line of text that wraps in the block^FS",
     "text-cyrillic": "^CI28^A0N,36,36^FDДоставка Москва^FS",
     "text-default-font": "^FDDEFAULT FONT^FS",
+    # GS1-style DataMatrix (Chestny ZNAK codes): mostly digits, two to a codeword.
+    "datamatrix-digits": "^BXN,6,200^FD0104600000000000215abcde91EE0692xyz^FS",
 }
 
 
