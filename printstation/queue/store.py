@@ -31,6 +31,7 @@ import fcntl
 import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import BadInput, PrintstationError, UsageError
-from ..fsutil import atomic_write, read_regular
+from ..fsutil import atomic_write, file_kind, read_regular
 from ..names import base_name, printable
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ class JobStore:
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
         self.data_dir = Path(data_dir)
         self.jobs_dir = self.data_dir / "jobs"
+        self._check_jobs_dir()  # a planted symlink or file in its place: refused, never followed
         try:
             self.jobs_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
         except OSError as exc:
@@ -176,6 +178,19 @@ class JobStore:
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")  # the schema this code wrote
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _check_jobs_dir(self) -> None:
+        """``jobs/`` must be a real directory: converted bytes are read from and written to it, so
+        a symlink to another folder would print (or sweep) files the station never wrote."""
+        try:
+            st = os.lstat(self.jobs_dir)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise UsageError(f"cannot use {self.jobs_dir}: {exc.strerror or exc}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise QueueDamaged(f"{self.jobs_dir} is a {file_kind(st.st_mode)}, not a directory: refusing to "
+                               "use it (move it aside; the station makes a new one)")
 
     def _check_db(self) -> None:
         """Before opening: a damaged database, or a missing (emptied) one while ``jobs/`` still
