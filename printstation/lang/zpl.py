@@ -91,34 +91,52 @@ def acs_lower_bound(raster: np.ndarray) -> int:
     return int((nib[:, 1:] != nib[:, :-1]).sum()) + int(new.sum())
 
 
-def acs_decode(text: str, bytes_per_row: int) -> bytes:
-    """Inverse of :func:`acs_encode` (also accepts plain hex)."""
+def acs_decode(text: str, bytes_per_row: int, limit: int | None = None) -> bytes:
+    """Inverse of :func:`acs_encode` (also accepts plain hex), in one pass over ``text``.
+
+    ``limit``: stop once that many bytes (whole rows) are decoded — a repeat count or a long
+    text never builds more than that (hostile ZPL declares one size and sends another)."""
     step = bytes_per_row * 2
+    max_rows = None if limit is None else -(-limit // bytes_per_row)
     rows: list[str] = []
     cur: list[str] = []
+    have = 0  # characters in ``cur``
     n = 0
     for ch in text:
+        if max_rows is not None and len(rows) >= max_rows:
+            break
         if ch in "\r\n ":
             continue
         if "G" <= ch <= "Y":
             n += ord(ch) - ord("F")
-        elif "g" <= ch <= "z":
+            continue
+        if "g" <= ch <= "z":
             n += (ord(ch) - ord("f")) * 20
-        elif ch == ",":
-            cur.append("0" * (step - len("".join(cur))))
+            continue
+        if ch == ",":
+            piece = "0" * (step - have)
         elif ch == "!":
-            cur.append("F" * (step - len("".join(cur))))
+            piece = "F" * (step - have)
         elif ch == ":":
             rows.append(rows[-1] if rows else "0" * step)
             continue
         else:
-            cur.append(ch * (n or 1))
+            count = n or 1
+            if max_rows is not None:
+                count = min(count, (max_rows - len(rows)) * step)
+            piece = ch * count
             n = 0
-        line = "".join(cur)
-        if len(line) >= step:
-            rows.append(line[:step])
-            cur = [line[step:]] if len(line) > step else []
-    if cur and "".join(cur):
+        cur.append(piece)
+        have += len(piece)
+        if have >= step:
+            line = "".join(cur)
+            k = 0
+            while len(line) - k >= step:
+                rows.append(line[k : k + step])
+                k += step
+            rest = line[k:]
+            cur, have = ([rest] if rest else []), len(rest)
+    if have and (max_rows is None or len(rows) < max_rows):
         rows.append("".join(cur).ljust(step, "0"))
     return bytes.fromhex("".join(rows))
 

@@ -20,6 +20,8 @@ _NUMERIC = re.compile(rb"[\^~](F[OTB]|L[HTSL]|PW|PQ|BY|G[BCDE]|PR|MD|SD|A[0-9A-Z
 _LONG = re.compile(rb"\d{%d,}" % (MAX_DIGITS + 1))
 _GF = re.compile(rb"\^GF([ABC]),(\d*),(\d*),(\d*),", re.I)
 _START = re.compile(rb"\^XA", re.I)
+#: ``~DGd:name,t,w,``: a downloaded graphic's total bytes and bytes per row (anywhere in a stream).
+_DG = re.compile(rb"~DG[^,\^~]*,([^,\^~]*),([^,\^~]*),", re.I)
 _END = re.compile(rb"\^XZ", re.I)
 
 
@@ -56,6 +58,9 @@ def check_stream(zpl: bytes) -> None:
     tail = zpl[last.end():] if last is not None else zpl
     if re.search(rb"[\^~]XA", tail, re.I):
         raise BadInput("truncated ZPL: the last label starts (^XA) but never ends (no ^XZ)")
+    for m in _DG.finditer(zpl):
+        if any(_LONG.search(g) for g in m.groups()):
+            raise BadInput(f"ZPL ~DG graphic has a size with more than {MAX_DIGITS} digits")
     for i, fmt in enumerate(split_zpl(zpl)):
         check_format(fmt, i)
 

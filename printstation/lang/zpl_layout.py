@@ -29,6 +29,7 @@ count; QR the version (segno) × magnification; MaxiCode 1.11 × 1.054 in.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -44,6 +45,10 @@ TOLERANCE_MM = 1.0
 MAX_NUM = 32000
 #: Largest graphic decoded to find its ink (bytes); larger ones count as their full box.
 MAX_GRAPHIC_BYTES = 1024 * 1024
+#: Work one stream's check may spend (about a command read, or a QR character sized, each):
+#: a stream built to be slow to estimate (stored formats recalled thousands of times, thousands
+#: of long QR fields) is let through unjudged after it, never holding a printer or the folder.
+WORK_BUDGET = 300_000
 #: Common label sizes (mm) a layout's size is named by when it is close to one.
 COMMON_SIZES: tuple[tuple[int, int], ...] = (
     (30, 20), (40, 25), (40, 30), (43, 25), (58, 30), (58, 40), (58, 60), (75, 50), (75, 120),
@@ -199,14 +204,15 @@ def datamatrix_codewords(data: bytes) -> tuple[int, int]:
     i = 0
     while i < len(data):
         if chr(data[i]).isdigit() and i + 1 < len(data) and chr(data[i + 1]).isdigit():
+            n += 1  # two digits to a codeword
             i += 2
         else:
             n += 2 if data[i] > 127 else 1
             i += 1
-        continue
     return n, min(n, math.ceil(len(data) * 2 / 3))
 
 
+@functools.lru_cache(maxsize=256)
 def qr_version(data: str, ecc: str) -> int | None:
     """The QR version a printer picks for ``data`` at error level ``ecc`` (segno's choice)."""
     if len(data) > 7089:
@@ -252,8 +258,8 @@ def _graphic_ink(kind: str, data: bytes, total: int, bpr: int) -> Box | None:
             if text.startswith((":Z64:", ":B64:")):
                 packed = base64.b64decode(text[5:].split(":", 1)[0])
                 raw = zlib.decompressobj().decompress(packed, total) if text[1] == "Z" else packed[:total]
-            else:
-                raw = acs_decode(text, bpr)
+            else:  # hex takes 2 characters a byte (line ends aside): the rest cannot add ink
+                raw = acs_decode(text[: 4 * total + 1024], bpr, total)
         raw = raw[:total].ljust(total, b"\0")
         rows = total // bpr
         bits = np.unpackbits(np.frombuffer(raw[: rows * bpr], np.uint8).reshape(rows, bpr), axis=1)
@@ -263,6 +269,10 @@ def _graphic_ink(kind: str, data: bytes, total: int, bpr: int) -> Box | None:
         return (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
     except Exception:  # corrupt data: the poison checks name it; here it is just unknown
         return None
+
+
+class _OverBudget(Exception):
+    """The stream's :data:`WORK_BUDGET` is spent."""
 
 
 @dataclass
@@ -379,6 +389,12 @@ class LayoutCheck:
         self.graphics: dict[str, _Graphic] = {}
         self.stored: dict[str, list[tuple[str, str, bytes]]] = {}
         self.caret, self.tilde, self.delim = "^", "~", ","
+        self.work = 0
+
+    def _spend(self, units: int) -> None:
+        self.work += units
+        if self.work > WORK_BUDGET:
+            raise _OverBudget
 
     # -- public ------------------------------------------------------------------------------
     def check(self, fmt: bytes, index: int) -> None:
@@ -416,8 +432,14 @@ class LayoutCheck:
 
     def layout(self, fmt: bytes) -> Layout:
         """The estimated layout of one ``^XA…^XZ`` format (with what stands before it)."""
+        if self.work > WORK_BUDGET:
+            return Layout(judged=False)
         try:
             return self._layout(fmt)
+        except _OverBudget:
+            log.warning("ZPL layout check stopped: this stream is too costly to estimate; "
+                        "the rest of its formats are not judged")
+            return Layout(judged=False)
         except Exception as exc:  # never let an estimate stop a label: it is let through
             log.debug("ZPL layout not judged: %s", exc)
             return Layout(judged=False)
@@ -430,7 +452,9 @@ class LayoutCheck:
         st.lh = (float(self.spec.offset[0]) / st.scale, float(self.spec.offset[1]) / st.scale)
         tokens = tokenize(fmt, self.caret, self.tilde)
         out = Layout()
+        self._spend(len(tokens))
         tokens = self._expand(tokens, out)
+        self._spend(len(tokens))
         f = _Field()
         for prefix, name, raw in tokens:
             arg = raw.decode("latin-1")
@@ -560,6 +584,7 @@ class LayoutCheck:
         if bpr <= 0 or total <= 0:
             return
         body = raw.split(b",", 3)[3]
+        self._spend(len(body) // 4)
         self.graphics[name] = _Graphic(bpr * 8, total // bpr, _graphic_ink("A", body, total, bpr))
 
     def _font(self, name: str, arg: str, st: _State, f: _Field) -> None:
@@ -681,6 +706,7 @@ class LayoutCheck:
                 return None
             kind = (_get(p, 0) or "A").strip()[:1].upper()
             body = (f.data or b"").split(b",", 4)[4] if (f.data or b"").count(b",") >= 4 else b""
+            self._spend(len(body) // 4)
             g = _Graphic(bpr * 8, total // bpr, _graphic_ink(kind, body, total, bpr))
             return "graphic", "N", [_graphic_parts(g, 1, 1, f.typeset)]
         if cmd in ("XG", "IM"):
@@ -759,6 +785,7 @@ class LayoutCheck:
                 ecc = "M"
             if (head[1:2] or "A").upper() == "M" and payload:
                 payload = payload[5:] if payload[:1].upper() == "B" else payload[1:]
+            self._spend(20 * len(payload or text))
             v = qr_version(payload or text, ecc)
             if v is None:
                 return None

@@ -30,6 +30,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
@@ -38,6 +39,8 @@ from typing import Any, Callable, Iterable, Iterator
 from .base import (COLUMNS, FINAL_STATES, INTERRUPTED_MSG, MAX_COPIES, MAX_PAYLOAD, RESENT_MSG, STATES, Conflict,
                    Job, JobBackend, NotFound, QueueDamaged, StoreLocked, StoreUnavailable, check_submit, clean_fields,
                    interrupted_msg, iso, job_filters, job_from, lock_data_dir)
+from ..errors import UsageError
+from ..fsutil import file_kind
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,7 @@ class JobStore(JobBackend):
         super().__init__()
         self.data_dir = Path(data_dir)
         self.jobs_dir = self.data_dir / "jobs"
+        self._check_jobs_dir()  # a planted symlink or file in its place: refused, never followed
         self._lockfile = lock_data_dir(self.data_dir)
         self.path = self.data_dir / "queue.sqlite3"
         self._check_db()  # damaged, or missing while job files remain: one line, exit 1
@@ -104,6 +108,19 @@ class JobStore(JobBackend):
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")  # the schema this code wrote
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _check_jobs_dir(self) -> None:
+        """``jobs/`` must be a real directory: converted bytes are read from and written to it, so
+        a symlink to another folder would print (or sweep) files the station never wrote."""
+        try:
+            st = os.lstat(self.jobs_dir)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise UsageError(f"cannot use {self.jobs_dir}: {exc.strerror or exc}") from None
+        if not stat.S_ISDIR(st.st_mode):
+            raise QueueDamaged(f"{self.jobs_dir} is a {file_kind(st.st_mode)}, not a directory: refusing to "
+                               "use it (move it aside; the station makes a new one)")
 
     def _check_db(self) -> None:
         """Before opening: a damaged database, or a missing (emptied) one while ``jobs/`` still

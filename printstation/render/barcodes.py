@@ -70,6 +70,8 @@ def read(gray: np.ndarray, *, pure: bool = False, formats: tuple[str, ...] = SUP
     """
     zx = _zx()
     pad = padded(gray, PAD)
+    if max(pad.shape) > 65535:  # past zxing-cpp's limit (a 1×65535 image): nothing it can read
+        return []
     fmts = tuple(getattr(zx.BarcodeFormat, f) for f in formats)
     if binary:
         return list(zx.read_barcodes(pad, formats=fmts, try_rotate=rotate, try_downscale=False,

@@ -81,7 +81,9 @@ class PdfPageSource:
         except BadInput:
             raise
         except Exception as exc:
-            raise BadInput(f"PDF page {self.index + 1} could not be drawn: {exc}") from None
+            why = str(exc).strip() or type(exc).__name__  # pdfium often says nothing
+            raise BadInput(f"PDF page {self.index + 1} ({self.width:g}×{self.height:g} pt) could not be drawn: "
+                           f"{why}") from None
         if size:
             arr = arr[: size[1], : size[0]]
             if arr.shape != (size[1], size[0]):

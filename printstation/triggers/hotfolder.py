@@ -72,6 +72,9 @@ MAX_LINES = 1000
 MAX_DEPTH = 8
 #: A writer seen by inotify (written, never closed) is trusted this long without any change.
 STALE_WRITER_S = 30.0
+#: Longest file name (bytes) and what a failed file's reason is written beside it as.
+NAME_MAX = 255
+ERROR_SUFFIX = ".error.txt"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 #: ``sniff.describe`` output (the first bytes of a file) inside an error message.
@@ -87,6 +90,20 @@ def copies_of(name: str) -> int | None:
     """``label.x3.pdf`` → 3; no marker → None (the printer's own ``copies``)."""
     m = COPIES_RE.match(name)
     return max(1, int(m.group("n"))) if m else None
+
+
+def fitting_name(name: str, n: int = 0) -> str:
+    """``name`` (``stem-n.ext`` when ``n``) short enough that ``<it>.error.txt`` still fits a
+    file name (255 bytes): a long stem is cut (never inside a UTF-8 character)."""
+    stem, dot, ext = name.partition(".")
+    marker = f"-{n}".encode() if n else b""
+    tail = marker + os.fsencode(dot + ext)[-(NAME_MAX - len(ERROR_SUFFIX) - 16 - len(marker)):]
+    head = os.fsencode(stem)[: NAME_MAX - len(ERROR_SUFFIX) - len(tail)]
+    while head and 0x80 <= head[-1] <= 0xBF and len(head) < len(os.fsencode(stem)):
+        head = head[:-1]  # a cut UTF-8 sequence: drop its continuation bytes …
+    if head and head[-1] >= 0xC0 and len(head) < len(os.fsencode(stem)):
+        head = head[:-1]  # … and its lead byte
+    return os.fsdecode(head + tail)
 
 
 def scrub(reason: str) -> str:
@@ -637,11 +654,10 @@ class HotFolder:
                 self._handled[path] = sig
             return None
         try:
-            dest = name
-            stem, dot, ext = name.partition(".")
+            dest = fitting_name(name)
             n = 1
             while self._exists(tfd, dest) or self._exists(tfd, dest + ".error.txt"):
-                dest = f"{stem}-{n}{dot}{ext}"
+                dest = fitting_name(name, n)
                 n += 1
             if sig is not None:  # moved only if it is still the file that was read
                 now = os.stat(name, dir_fd=dfd, follow_symlinks=False)

@@ -347,3 +347,27 @@ def test_renderers_end_with_a_killed_daemon(tmp_path):
         wait_until(gone, 15)
     finally:
         proc.close()
+
+
+@pytest.mark.parametrize("planted", ["symlink", "file"])
+def test_a_planted_jobs_folder_refuses_to_start(tmp_path, planted):
+    """``jobs/`` replaced by a symlink to another folder (whose ``<id>.zpl`` files would print
+    in place of the real jobs) or by a file: one line, exit 1, nothing followed or written."""
+    cfg = config(tmp_path, {"z": "zpl"}, hot=False)
+    jobs = tmp_path / "data" / "jobs"
+    jobs.parent.mkdir(parents=True, exist_ok=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "1.zpl").write_bytes(b"^XA^FDPLANTED^FS^XZ")
+    if planted == "symlink":
+        jobs.symlink_to(elsewhere)
+    else:
+        jobs.write_bytes(b"x")
+    r = run_cli("run", "--config", str(cfg))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    kind = "symlink" if planted == "symlink" else "regular file"
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"printstation: error: {jobs} is a {kind}, not a directory: refusing to use it "
+        "(move it aside; the station makes a new one)")
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["1.zpl"]
+    assert not (tmp_path / "data" / "queue.sqlite3").exists()

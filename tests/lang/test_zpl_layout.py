@@ -47,6 +47,8 @@ FIXED = {
     "text-block": "^A0N,30,30^FB300,3,0,C^FDa longer line of text that wraps in the block^FS",
     "text-cyrillic": "^CI28^A0N,36,36^FDДоставка Москва^FS",
     "text-default-font": "^FDDEFAULT FONT^FS",
+    # GS1-style DataMatrix (Chestny ZNAK codes): mostly digits, two to a codeword.
+    "datamatrix-digits": "^BXN,6,200^FD0104600000000000215abcde91EE0692xyz^FS",
 }
 
 
@@ -270,3 +272,42 @@ def test_wb_layout_sizes_against_media(dpi: int) -> None:
     assert convert(b"^XA^MUd,200,300^FO10,10^GB440,300,3^FS^XZ", spec)
     with pytest.raises(BadInput, match="media is 58×40 mm"):
         convert(b"^XA^MUd,200,300^FO10,10^GB600,300,3^FS^XZ", spec)
+
+
+def test_a_stream_built_to_be_slow_is_let_through_unjudged(caplog) -> None:
+    """Stored formats recalled thousands of times, or thousands of long QR fields, cost the
+    estimate work without bound (minutes, in the daemon): after the stream's work budget the
+    remaining formats are not judged — the label passes through, nothing stalls."""
+    from printstation.lang import zpl_layout
+
+    stored = b"^XA^DFR:A.ZPL^FS" + b"^FO10,10^FN1^FDx^FS" * 2000 + b"^XZ"
+    recall = b"^XA^XFR:A.ZPL^FN1^FDy^FS^XZ"
+    overflow = b"^XA^FO5000,10^A0N,30,30^FDfar away^FS^XZ"
+    spec = PrinterSpec(media=Media(58, 40))
+    check = LayoutCheck(spec)
+    assert check.layout(overflow).judged  # judged while the budget lasts
+    check.layout(stored)
+    judged = [check.layout(recall).judged for _ in range(400)]
+    assert judged[0] and not judged[-1]
+    assert check.work <= zpl_layout.WORK_BUDGET + 2 * 4000
+    assert not check.layout(overflow).judged
+    out = convert(stored + recall * 400, spec)
+    assert len(out) == 401 and out[-1].endswith(b"^XFR:A.ZPL^FN1^FDy^FS^XZ")
+    assert any("too costly to estimate" in r.getMessage() for r in caplog.records)
+    # Long QR fields spend the budget by their length.
+    qr = b"^XA" + b"".join(b"^FO10,10^BQN,2,2^FDMA,%d" % i + b"q" * 1500 + b"^FS" for i in range(40)) + b"^XZ"
+    check = LayoutCheck(PrinterSpec(media=Media(100, 150)))
+    assert not check.layout(qr).judged and check.work > zpl_layout.WORK_BUDGET
+
+
+def test_graphic_text_longer_than_declared_is_decoded_within_bounds() -> None:
+    """ACS text is decoded in one pass and never past the declared size (a 2 MB row used to
+    take minutes: the row was joined again for every character)."""
+    from printstation.lang.zpl import acs_decode
+
+    assert acs_decode("z" * 100000 + "F", 1, limit=10) == b"\xff" * 10
+    assert acs_decode("hF", 2) == b"\xff\xff" * 10  # a run of 40 digits over rows of 4
+    assert acs_decode("0" * 2_000_000, 100_000, limit=300_000) == b"\0" * 300_000
+    zpl = b"^XA^FO0,0^GFA,1000000,1000000,100000," + b"0" * 400_000 + b"F^FS^XZ"
+    (item,) = LayoutCheck(PrinterSpec(media=Media(100, 150))).layout(zpl).items
+    assert item.kind == "graphic"

@@ -83,6 +83,8 @@ def test_a_store_error_mid_step_fails_that_job_and_goes_on(tmp_path, store, monk
     (b"^XA^GFC,9999,9999,10,\x01\x02^XZ", "truncated ^GF graphic"),
     (b"^XA^GFB," + b"9" * 30 + b",1,1,\x01^XZ", "more than 7 digits"),
     (b"^XA^FO0,0^GFB,2,2,1,\x00\x01^FS^XZ", None),
+    (b"~DGR:X.GRF,99999999999,99999999,FF\n^XA^FO0,0^XGR:X.GRF,1,1^FS^XZ", "~DG graphic has a size"),
+    (b"~DGR:12345678.GRF,4,2,FFFF0000\n^XA^FO0,0^XGR:12345678.GRF,1,1^FS^XZ", None),  # digits in a name
 ])
 def test_zpl_passthrough_refuses_poison_with_a_reason(zpl, reason):
     if reason is None:

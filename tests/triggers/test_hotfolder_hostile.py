@@ -230,3 +230,29 @@ def test_a_long_code_list_is_read_up_to_its_limit(tmp_path, store, printers):
                                 "".join(f"CODE{i}\n" for i in range(MAX_LINES + 500)).encode())
     assert f"lines {MAX_LINES + 1}…: not read: a code list is read up to line {MAX_LINES}" in text
     assert len(folder.scans.recent(limit=10 * MAX_LINES)) == MAX_LINES
+
+
+def test_names_of_255_bytes_leave_the_folder(tmp_path, store, printers):
+    """A name at the file-name limit is moved away (to a shorter name when a suffix or the
+    ``.error.txt`` beside it would not fit), never left behind to be taken at every start."""
+    hot, folder = make(tmp_path, store, printers)
+    good = "g" * 251 + ".zpl"
+    bad = "b" * 243 + ".x2.zpl"  # fails: its .error.txt would be 265 bytes
+    cyr = "я" * 125 + ".zpl"  # 254 bytes: cut on a character boundary
+    (hot / good).write_bytes(zpl("LONG1"))
+    (hot / bad).write_bytes(b"%%not a label")
+    (hot / cyr).write_bytes(zpl("LONG2"))
+    folder.start()
+    try:
+        wait_for(lambda: not any(p.is_file() for p in hot.iterdir()), what="the folder emptied")
+        (hot / good).write_bytes(zpl("LONG3"))  # the same name again: a second name in .done
+        wait_for(lambda: not (hot / good).exists(), what="the second file moved")
+    finally:
+        folder.stop()
+    done = [p.name for p in (hot / ".done").iterdir() for p in p.iterdir()]
+    assert len(done) == 3 and all(len(os.fsencode(n)) <= 245 for n in done)
+    assert all(n.endswith(".zpl") for n in done) and any(n.startswith("я" * 100) for n in done)
+    errors = [p for p in (hot / ".failed").iterdir() if p.name.endswith(".error.txt")]
+    assert len(errors) == 1 and "unrecognised label format" in errors[0].read_text()
+    assert errors[0].name.startswith("b" * 200) and errors[0].name.endswith(".x2.zpl.error.txt")
+    assert sorted(j.name for j in store.list()) == sorted([cyr, good, good])
