@@ -579,7 +579,7 @@ class HotFolder:
         ffd, dest = moved
         # Written under a temporary name of our own, then linked to its name (never replacing
         # anything there): whoever watches .failed/ sees the reason whole or not at all.
-        tmp = f".{dest}.error.txt.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        tmp = f".error-{os.getpid()}-{secrets.token_hex(6)}.tmp"  # short: dest may be 245 bytes
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=ffd)
             try:
