@@ -64,6 +64,23 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
         os.close(fd)
 
 
+def _install(dfd: int, tmp: str, name: str, seen: os.stat_result | None) -> None:
+    """Put the written temp file ``tmp`` in place of ``name`` (both in directory ``dfd``) without
+    ever renaming over something we did not expect: a new path is *linked* (fails if anything
+    appeared there meanwhile, never replaces it); an existing one is replaced only while it is
+    still the regular file looked at before (same device and inode)."""
+    if seen is None:
+        try:
+            os.link(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
+            return
+        except FileExistsError:
+            raise OSError(errno.EEXIST, f"{name} appeared while it was written: not replaced") from None
+    now = os.lstat(name, dir_fd=dfd)
+    if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (seen.st_dev, seen.st_ino):
+        raise OSError(errno.EEXIST, f"{name} changed while it was written ({file_kind(now.st_mode)}): not replaced")
+    os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666, fsync: bool = True,
                  sync_dir: bool = False, special: str = "refuse") -> Path:
     """Write ``data`` to ``path`` so that a reader sees the old file or all of the new one.
@@ -86,24 +103,27 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666
         if special != "write":
             raise OSError(errno.EEXIST, f"not a regular file ({file_kind(st.st_mode)}): not replaced")
         return write_in_place(path, data)
-    tmp = path.with_name(temp_name(path.name))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    tmp = temp_name(path.name)
+    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=dfd)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if fsync:
-                os.fsync(fd)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                if fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            _install(dfd, tmp, path.name, st)
         finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except OSError:
+                pass
+    finally:
+        os.close(dfd)
     if sync_dir:
         try:
             dfd = os.open(path.parent, os.O_RDONLY)
