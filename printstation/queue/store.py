@@ -30,7 +30,6 @@ import contextlib
 import logging
 import os
 import sqlite3
-import stat
 import threading
 import time
 from pathlib import Path
@@ -39,8 +38,7 @@ from typing import Any, Callable, Iterable, Iterator
 from .base import (COLUMNS, FINAL_STATES, INTERRUPTED_MSG, MAX_COPIES, MAX_PAYLOAD, RESENT_MSG, STATES, Conflict,
                    Job, JobBackend, NotFound, QueueDamaged, StoreLocked, StoreUnavailable, check_submit, clean_fields,
                    interrupted_msg, iso, job_filters, job_from, lock_data_dir)
-from ..errors import UsageError
-from ..fsutil import file_kind
+from .sqlite_checks import check_db, check_jobs_dir
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +86,14 @@ class JobStore(JobBackend):
         super().__init__()
         self.data_dir = Path(data_dir)
         self.jobs_dir = self.data_dir / "jobs"
-        self._check_jobs_dir()  # a planted symlink or file in its place: refused, never followed
+        check_jobs_dir(self.jobs_dir)  # a planted symlink or file in its place: refused, never followed
         self._lockfile = lock_data_dir(self.data_dir)
         self.path = self.data_dir / "queue.sqlite3"
-        self._check_db()  # damaged, or missing while job files remain: one line, exit 1
+        try:
+            check_db(self.path, self.jobs_dir, SCHEMA_VERSION)  # damaged, or missing while job files remain
+        except BaseException:
+            self._lockfile.close()
+            raise
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = sqlite3.Row
@@ -108,60 +110,6 @@ class JobStore(JobBackend):
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")  # the schema this code wrote
 
     # -- plumbing ---------------------------------------------------------------------------
-
-    def _check_jobs_dir(self) -> None:
-        """``jobs/`` must be a real directory: converted bytes are read from and written to it, so
-        a symlink to another folder would print (or sweep) files the station never wrote."""
-        try:
-            st = os.lstat(self.jobs_dir)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise UsageError(f"cannot use {self.jobs_dir}: {exc.strerror or exc}") from None
-        if not stat.S_ISDIR(st.st_mode):
-            raise QueueDamaged(f"{self.jobs_dir} is a {file_kind(st.st_mode)}, not a directory: refusing to "
-                               "use it (move it aside; the station makes a new one)")
-
-    def _check_db(self) -> None:
-        """Before opening: a damaged database, or a missing (emptied) one while ``jobs/`` still
-        holds job files, is refused with one line instead of a traceback or an empty queue; a
-        new one is created 0600."""
-        try:
-            fresh = not self.path.exists() or self.path.stat().st_size == 0
-            if fresh:
-                own = {self.path.name + x for x in ("", "-wal", "-shm", "-journal")}
-                # A database moved aside next to it (queue.sqlite3.bad): the operator chose to start empty.
-                moved = [f for f in self.data_dir.glob(self.path.name + "*") if f.name not in own]
-                left = [f for f in self.jobs_dir.iterdir() if f.name.split(".", 1)[0].isdigit()]
-                if left and not moved:
-                    raise QueueDamaged(
-                        f"queue database {self.path} is missing or empty but {self.jobs_dir} still holds "
-                        f"{len(left)} job file(s): refusing to start with an empty queue (restore the "
-                        f"database, or move {self.jobs_dir} aside to start empty)")
-                for x in ("-wal", "-shm", "-journal"):  # the old database's journal: never replayed
-                    stale = self.path.with_name(self.path.name + x)
-                    if stale.exists():
-                        stale.rename(stale.with_name(f"{stale.name}.stale-{int(time.time())}"))
-                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
-                return
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
-            try:
-                check = [r[0] for r in db.execute("PRAGMA quick_check").fetchall()]
-                if check != ["ok"]:
-                    raise sqlite3.DatabaseError("; ".join(str(c) for c in check[:3]))
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-            finally:
-                db.close()
-            if version > SCHEMA_VERSION:
-                raise QueueDamaged(f"queue database {self.path} has schema version {version}, newer than this "
-                                   f"printstation ({SCHEMA_VERSION}): upgrade printstation or move it aside")
-        except sqlite3.DatabaseError as exc:
-            self._lockfile.close()
-            raise QueueDamaged(f"queue database {self.path} is damaged: {exc} "
-                               "(move it aside to start empty)") from None
-        except BaseException:
-            self._lockfile.close()
-            raise
 
     def close(self) -> None:
         with self._lock:
