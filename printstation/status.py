@@ -276,3 +276,11 @@ __all__ = [
     "NOT_SUPPORTED_BY_TRANSPORT", "NO_ANSWER", "PrinterStatus", "STATES", "STATUS_PROTOCOLS",
     "StatusProtocol", "parse_escpos", "parse_status", "parse_tspl", "parse_zpl", "query_status",
 ]
+
+
+def status_hint(printer: str, reason: str | None) -> str:
+    """Advice for a printer that never answers its status query (doctor and the log)."""
+    if reason and reason.startswith(NO_ANSWER):
+        return (f"; if printer {printer} never answers status queries, set status_poll = 0 in its "
+                "[[printers]] section")
+    return ""

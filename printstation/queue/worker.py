@@ -32,6 +32,7 @@ from typing import Any, Callable
 from .. import metrics
 from ..config import PrinterConfig
 from ..errors import PrintstationError, StoreUnavailable, TransportError
+from ..status import status_hint
 from .base import Job, JobBackend
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,6 @@ SENT = metrics.counter(
     "printstation_jobs_sent_total", "Jobs handed to a printer (done)", ("printer",))
 TRANSPORT_ERRORS = metrics.counter(
     "printstation_transport_errors_total", "Failed writes to a printer", ("printer", "transient"))
-
-
-def status_hint(printer: str, reason: str | None) -> str:
-    """Advice for a printer that never answers its status query (doctor and the log)."""
-    from ..status import NO_ANSWER
-
-    if reason and reason.startswith(NO_ANSWER):
-        return (f"; if printer {printer} never answers status queries, set status_poll = 0 in its "
-                "[[printers]] section")
-    return ""
 
 
 class PrinterWorker:
@@ -174,7 +165,7 @@ class PrinterWorker:
                 from ..storage import is_disk_full
 
                 if is_disk_full(exc):  # not the job's fault: wait for space, the job stays queued
-                    self._wait(self._worker_error(exc))
+                    self._wait(self._disk_full_wait())
                     continue
                 if isinstance(exc, StoreUnavailable):  # the shared database is away: the job stays
                     self._wait(self._store_away(exc))
@@ -325,14 +316,8 @@ class PrinterWorker:
         self._away = min(5.0, away * 2 or 0.2)
         return self._away
 
-    def _worker_error(self, exc: Exception) -> float:
-        """Log an unexpected error of the loop; seconds to wait before the next step. A full data
-        dir is one line a minute (not a traceback a second) and a slower retry."""
-        from ..storage import is_disk_full
-
-        if not is_disk_full(exc):
-            log.error("printer %s: worker error", self.name, exc_info=exc)
-            return 1.0
+    def _disk_full_wait(self) -> float:
+        """Seconds to wait while the data dir is full: one log line a minute, not a traceback a second."""
         now = time.monotonic()
         if now - getattr(self, "_full_logged", -1e9) >= 60.0:
             self._full_logged = now
