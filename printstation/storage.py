@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 from .errors import PrintstationError
 
 if TYPE_CHECKING:
-    from .daemon import Daemon
+    from .face.daemon import Daemon
 
 log = logging.getLogger(__name__)
 

@@ -498,7 +498,7 @@ def register_api() -> None:
     if _API_REGISTERED:
         return
     _API_REGISTERED = True
-    from .api import HttpError, route
+    from .face.api import HttpError, route
 
     @route("GET", r"/webhooks")
     def get_webhooks(d: Any, req: Any) -> tuple[int, Any]:

@@ -82,7 +82,7 @@ def identify(p: Any, status_ok: bool | None, timeout: float) -> Identity | None:
 
 def identity_check(p: Any, status_ok: bool | None, timeout: float) -> Any:
     """A doctor row ``printer NAME model`` or None."""
-    from ..doctor import Check
+    from ..face.doctor import Check
 
     ident = identify(p, status_ok, timeout)
     if ident is None:

@@ -1,6 +1,6 @@
 """The operator console: the station's own web page, served by the control API.
 
-Routes (registered with :func:`printstation.api.route`; every request passes the API's Host,
+Routes (registered with :func:`printstation.face.api.route`; every request passes the API's Host,
 Origin and Sec-Fetch-Site checks, so the page works only same-origin)::
 
     GET  /                       the page (index.html) — also /app.js, /app.css, /icon.svg
@@ -36,8 +36,9 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from .. import api, metrics
-from ..api import HttpError, Request, Result, route
+from .. import metrics
+from . import api
+from .api import HttpError, Request, Result, route
 from ..errors import PrintstationError
 from . import events, zplfields
 

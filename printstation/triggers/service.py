@@ -359,7 +359,7 @@ def _already(state: str | None) -> str:
 
 
 def daemon_service(daemon: Any) -> Any:
-    """Hook for :mod:`printstation.daemon`: start hot folder, scanners, WB sync, scan API."""
+    """Hook for :mod:`printstation.face.daemon`: start hot folder, scanners, WB sync, scan API."""
     from .station import Triggers
 
     return Triggers.start_for(daemon)

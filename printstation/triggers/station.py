@@ -113,8 +113,6 @@ class Triggers:
 
     @classmethod
     def start_for(cls, daemon: Any) -> "Triggers":
-        from . import http  # noqa: F401 - registers POST /scan and GET /scans
-
         t = cls(daemon)
         daemon.triggers = t
         t.start()

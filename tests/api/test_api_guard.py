@@ -84,7 +84,7 @@ def test_missing_or_duplicate_host_is_400(station):
 
 def test_a_refused_host_is_logged_once_a_minute(station, caplog):
     d, port, sink = station
-    with caplog.at_level(logging.WARNING, logger="printstation.api"):
+    with caplog.at_level(logging.WARNING, logger="printstation.face.api"):
         for _ in range(3):
             assert exchange(port, request("GET", "/jobs", host="rebind.example:1"))[0] == 421
         assert exchange(port, request("GET", "/jobs", host="other.example"))[0] == 421

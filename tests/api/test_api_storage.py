@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from printstation import config as configmod
-from printstation.daemon import Daemon
+from printstation.face.daemon import Daemon
 from support.daemon_harness import running, wait_until, write_config, zpl_values
 from support.labelgen import wb_sticker_zpl
 from support.printer_sinks import RecordingSink

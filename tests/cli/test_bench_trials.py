@@ -12,7 +12,7 @@ import zipfile
 import httpx
 import pytest
 
-from printstation.cli import main
+from printstation.face.cli import main
 from support.daemon_harness import running, wait_until, write_config, zpl_values
 from support.labelgen import pdf_label, wb_sticker_png, wb_sticker_svg, wb_sticker_zpl
 from support.printer_sinks import MuteSink, RecordingSink
@@ -185,15 +185,15 @@ def test_cli_says_how_to_start_the_daemon(capsys, tmp_path):
 def test_ready_line_says_where_labels_go(tmp_path, monkeypatch, caplog):
     """The embedded default config (what `make run` starts), in a scratch working directory."""
     from printstation import config
-    from printstation.daemon import Daemon
+    from printstation.face.daemon import Daemon
 
     monkeypatch.chdir(tmp_path)
     cfg = config.loads(config.DEFAULT_TOML.replace('listen = "127.0.0.1:8631"', 'listen = "127.0.0.1:0"'))
-    caplog.set_level(logging.INFO, logger="printstation.daemon")
+    caplog.set_level(logging.INFO, logger="printstation.face.daemon")
     d = Daemon(cfg)
     d.start()
     try:
-        msgs = [r.getMessage() for r in caplog.records if r.name == "printstation.daemon"]
+        msgs = [r.getMessage() for r in caplog.records if r.name == "printstation.face.daemon"]
         assert ("printer default → ./var/out (ZPL 58×40); drop files in ./var/hot/default or run "
                 "`printstation print FILE`") in msgs
     finally:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from printstation.cli import main
+from printstation.face.cli import main
 from support.daemon_harness import running, wait_until, write_config, zpl_values
 from support.labelgen import wb_sticker_zpl
 from support.printer_sinks import RecordingSink

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation.cli import main
+from printstation.face.cli import main
 from support import cases
 from support import labelgen as lg
 from support import render_back as rb
@@ -160,7 +160,7 @@ def test_output_file_is_written_whole(tmp_path: Path, capsysbinary) -> None:
 
 
 def test_unwritable_output_is_one_line_usage_error(tmp_path, capsys):
-    from printstation.cli import main
+    from printstation.face.cli import main
 
     src = tmp_path / "s.svg"
     src.write_bytes((Path(__file__).resolve().parents[1] / "data" / "demo-sticker.svg").read_bytes())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation.cli.convert import _convert
+from printstation.face.cli.convert import _convert
 from printstation.errors import RenderTimeout
 from printstation.spec import PrinterSpec
 from support.daemon_harness import REPO
@@ -83,7 +83,7 @@ def test_render_timeout_kills_a_renderer_stuck_anywhere() -> None:
 def test_input_is_read_with_a_limit(tmp_path: Path) -> None:
     import io
 
-    from printstation.cli.convert import read_limited
+    from printstation.face.cli.convert import read_limited
     from printstation.errors import BadInput
 
     assert read_limited(io.BytesIO(b"x" * 10), "f", limit=10) == b"x" * 10
@@ -93,8 +93,8 @@ def test_input_is_read_with_a_limit(tmp_path: Path) -> None:
     fifo = tmp_path / "endless"
     os.mkfifo(fifo)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    code = ("import sys, printstation.cli.convert as c; c.MAX_INPUT = 1 << 20; "
-            "from printstation.cli import main; sys.exit(main(['convert', sys.argv[1]]))")
+    code = ("import sys, printstation.face.cli.convert as c; c.MAX_INPUT = 1 << 20; "
+            "from printstation.face.cli import main; sys.exit(main(['convert', sys.argv[1]]))")
     proc = subprocess.Popen([sys.executable, "-c", code, str(fifo)], env=env, stderr=subprocess.PIPE)
     try:
         with open(fifo, "wb") as w:

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from printstation import config as configmod
-from printstation.daemon import Daemon
+from printstation.face.daemon import Daemon
 from support.daemon_harness import DaemonProcess, toml_value, wait_until, zpl_values
 from support.pg_server import PgServer, pg, pg_bin, pg_url  # noqa: F401 - fixtures
 from support.printer_sinks import RecordingSink

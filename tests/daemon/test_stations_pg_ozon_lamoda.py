@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from printstation import config as configmod
-from printstation.daemon import Daemon
+from printstation.face.daemon import Daemon
 from support.daemon_harness import toml_value, wait_until
 from support.ol_markets import ol_markets_toml
 from support.pg_server import pg, pg_url  # noqa: F401 - fixtures

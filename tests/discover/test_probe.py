@@ -9,7 +9,7 @@ import tomllib
 import pytest
 
 from printstation import config as cfgmod
-from printstation.cli import main
+from printstation.face.cli import main
 from printstation.discover import blocks
 from printstation.discover.probe import (Identity, NO_ANSWER, UNREADABLE, parse_hh, parse_hi, parse_ui, probe_uri,
                                          serial_uri, tcp_uri)
@@ -212,7 +212,7 @@ def _doctor_config(tmp_path, printers: list[dict]) -> "Path":
 
 
 def test_doctor_says_when_the_printer_is_not_what_the_config_says(tmp_path):
-    from printstation import doctor
+    from printstation.face import doctor
 
     with TcpPrinter("zebra") as z, TcpPrinter("zebra300") as z3, TcpPrinter("tsc") as t, \
             PtyPrinter("epson") as pty:
@@ -247,7 +247,7 @@ def test_doctor_says_when_the_printer_is_not_what_the_config_says(tmp_path):
 
 
 def test_doctor_no_row_for_a_silent_or_dead_printer(tmp_path):
-    from printstation import doctor
+    from printstation.face import doctor
 
     with TcpPrinter("silent") as s:
         cfg = _doctor_config(tmp_path, [

@@ -7,7 +7,7 @@ import httpx
 import numpy as np
 import pytest
 
-from printstation.cli import main
+from printstation.face.cli import main
 from printstation.convert import convert_labels
 from printstation.render.calibration import calibration_png, calibration_raster
 from printstation.spec import Media, PrinterSpec

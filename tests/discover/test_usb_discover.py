@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import usb.core
 
-from printstation.cli import main
+from printstation.face.cli import main
 from printstation.discover import blocks, usb as dusb
 from printstation.transport.usb import decode_device_id, has_printer_interface, read_device_id
 

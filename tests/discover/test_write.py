@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from printstation import config as cfgmod
-from printstation.cli import main
+from printstation.face.cli import main
 from printstation.discover import blocks
 from printstation.discover.probe import Identity
 from support.fake_printers import TcpPrinter

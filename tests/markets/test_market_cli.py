@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from printstation.cli import main
-from printstation.cli.markets import Progress
+from printstation.face.cli import main
+from printstation.face.cli.markets import Progress
 
 
 def _run(capsys, *argv):

@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from printstation.cli import main
+from printstation.face.cli import main
 from printstation.errors import PrintstationError
 from printstation.markets import AliClient, LabelCache, LabelFetcher, RetryPolicy, Secret, WBClient
 from printstation.markets.settings import resolve_credentials

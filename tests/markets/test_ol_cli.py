@@ -8,7 +8,7 @@ import json
 import pytest
 from pypdf import PdfReader
 
-from printstation.cli import main
+from printstation.face.cli import main
 from printstation.errors import AuthError, ConfigError
 from printstation.markets.settings import parse_markets, resolve_credentials
 from tests.fakes import FakeLamoda, FakeOzon

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from printstation import doctor, logs
+from printstation import logs
+from printstation.face import doctor
 from printstation.config import loads
 from support.printer_sinks import MuteSink
 
@@ -75,7 +76,7 @@ unix_socket = false
 
 
 def test_missing_token_file_is_a_warning(tmp_path, caplog):
-    from printstation.daemon import Daemon
+    from printstation.face.daemon import Daemon
 
     cfg = station_config(tmp_path, f'name = "p"\nuri = "dir://{tmp_path / "out"}"',
                          f'[markets.wb]\ntoken_file = "{tmp_path / "no-such-wb-token"}"\n')
@@ -112,7 +113,7 @@ lang = "zpl"
 def test_printer_going_offline_is_a_warning_and_coming_back_an_info(tmp_path, caplog):
     import socket
 
-    from printstation.daemon import Daemon
+    from printstation.face.daemon import Daemon
     from support.daemon_harness import wait_until
     from support.labelgen import wb_sticker_zpl
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation import doctor
+from printstation.face import doctor
 from support.printer_sinks import PaperOutSink, RecordingSink
 from tests.fakes.fake_ali import FakeAli
 from tests.fakes.fake_wb import FakeWB

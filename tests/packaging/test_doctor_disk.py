@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation import doctor
+from printstation.face import doctor
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation import doctor
+from printstation.face import doctor
 from support.printer_sinks import RecordingSink
 from tests.fakes import FakeLamoda, FakeOzon
 

@@ -73,14 +73,14 @@ def test_secrets_and_jwts_never_reach_a_line(stream, caplog):
 
 
 def test_cli_error_line_is_redacted():
-    from printstation.cli import fail
+    from printstation.face.cli import fail
 
     logs.register_secret(TOKEN)
     try:
         r = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(f"""
                 from printstation import logs
-                from printstation.cli import fail
+                from printstation.face.cli import fail
                 logs.register_secret({TOKEN!r})
                 fail("token {TOKEN} refused", 4)
                 import logging; logs.setup_logging()
@@ -109,7 +109,7 @@ import logging
 from printstation import logs
 logs.setup_logging(verbosity=VERB, level=__import__("os").environ.get("PRINTSTATION_LOG_LEVEL"))
 logs.set_config_level(CONF)
-log = logging.getLogger("printstation.daemon")
+log = logging.getLogger("printstation.face.daemon")
 log.debug("debug line")
 logs.log_event(log, "job.sent", job=1, printer="p1", state="done", duration=0.5)
 log.error("boom")
@@ -123,8 +123,8 @@ def child(verb: int = 0, conf: str | None = None) -> str:
 def test_journal_stream_drops_timestamp_and_adds_priority(tmp_path):
     out = run_logging({"JOURNAL_STREAM": "@STDERR@"}, tmp_path / "err", child())
     assert out.splitlines() == [
-        "<6>INFO printstation.daemon: job.sent job=1 printer=p1 state=done duration=0.500",
-        "<3>ERROR printstation.daemon: boom",
+        "<6>INFO printstation.face.daemon: job.sent job=1 printer=p1 state=done duration=0.500",
+        "<3>ERROR printstation.face.daemon: boom",
     ]
     # JOURNAL_STREAM inherited by a process whose stderr is elsewhere: keep timestamps.
     out = run_logging({"JOURNAL_STREAM": "1:2"}, tmp_path / "err2", child())
@@ -150,7 +150,7 @@ def test_level_precedence(tmp_path, env_level, verb, conf, debug_shown, info_sho
 
 def test_wb_cli_with_bad_and_good_token_never_prints_it(tmp_path):
     """`printstation -vv wb stickers …` against the fake WB: the token is in no line of stderr."""
-    pytest.importorskip("printstation.cli.markets")
+    pytest.importorskip("printstation.face.cli.markets")
     from tests.fakes.fake_wb import FakeWB
 
     bad = "wbtok.BAD-" + "x7" * 20

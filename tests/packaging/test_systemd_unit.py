@@ -323,7 +323,7 @@ def _sandbox_prefix(unit: Unit) -> tuple[list[str], bool]:
     # included (a Python under a 0700 /root is not): else keep root's uid, still without privileges.
     probe = subprocess.run([setpriv, *user, *limits, sys.executable, "-c",
                             "import subprocess, sys; subprocess.run([sys.executable, '-c', "
-                            "'import printstation.cli'], check=True)"],
+                            "'import printstation.face.cli'], check=True)"],
                            capture_output=True, timeout=60, cwd="/")
     if probe.returncode == 0:
         return [setpriv, *user, *limits], True
@@ -345,7 +345,7 @@ def _recv_until(sock: socket.socket, want: str, seen: list[str], timeout: float,
 
 
 def test_daemon_runs_inside_the_unit():
-    pytest.importorskip("printstation.cli.daemon")
+    pytest.importorskip("printstation.face.cli.daemon")
     import httpx
 
     from support.printer_sinks import RecordingSink

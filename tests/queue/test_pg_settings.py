@@ -190,7 +190,7 @@ def test_a_database_of_an_earlier_version_is_brought_up_to_date(pg_url, monkeypa
 
 
 def test_doctor_checks_the_database(pg_url, tmp_path, monkeypatch):
-    from printstation.doctor import run_checks
+    from printstation.face.doctor import run_checks
 
     monkeypatch.delenv("PRINTSTATION_DATABASE", raising=False)
     cfg = tmp_path / "ps.toml"

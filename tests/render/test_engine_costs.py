@@ -82,7 +82,7 @@ def _imports(code: str) -> set[str]:
 def test_zpl_passthrough_loads_no_raster_engine(tmp_path) -> None:
     src = tmp_path / "s.zpl"
     src.write_bytes(lg.wb_sticker_zpl("!Lazy0001"))
-    mods = _imports(f"from printstation.cli import main; assert main(['convert', {str(src)!r}, '-o', {str(tmp_path / 'o.zpl')!r}]) == 0")
+    mods = _imports(f"from printstation.face.cli import main; assert main(['convert', {str(src)!r}, '-o', {str(tmp_path / 'o.zpl')!r}]) == 0")
     assert (tmp_path / "o.zpl").read_bytes().startswith(b"^XA")
     assert not {"numpy", "PIL", "zxingcpp", "pypdfium2", "cairosvg"} & mods
 

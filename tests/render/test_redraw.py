@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from printstation import BarcodeVerifyError, Media, PrinterSpec, convert, convert_labels
-from printstation.cli import main
+from printstation.face.cli import main
 from support import labelgen as lg
 from support.render_back import decode, render_back
 

@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 
 from printstation import PrinterSpec, convert
-from printstation.cli import main
+from printstation.face.cli import main
 from printstation.spec import Media
 from support import labelgen as lg
 from support.render_back import render_back

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation import doctor
+from printstation.face import doctor
 from printstation.errors import TransportError
 from printstation.status import query_status
 from printstation.transport import from_uri

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from printstation import config as configmod
-from printstation.cli import main
-from printstation.daemon import Daemon
+from printstation.face.cli import main
+from printstation.face.daemon import Daemon
 from printstation.errors import ConfigError
 from support.daemon_harness import write_config
 from support.printer_sinks import RecordingSink

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from printstation import config as configmod
-from printstation.daemon import Daemon
+from printstation.face.daemon import Daemon
 from support.daemon_harness import write_config
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back

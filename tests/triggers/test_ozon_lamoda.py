@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from printstation import config as configmod
-from printstation.daemon import Daemon
+from printstation.face.daemon import Daemon
 from printstation.triggers.rules import ScanSettings, parse_scan
 from printstation.errors import ConfigError
 from support.daemon_harness import write_config

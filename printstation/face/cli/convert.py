@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import BadInput, UsageError
-from ..fsutil import atomic_write
-from ..spec import LANGS, Media, PrinterSpec
+from ...errors import BadInput, UsageError
+from ...fsutil import atomic_write
+from ...spec import LANGS, Media, PrinterSpec
 
 
 def _threshold(v: str) -> int:
@@ -103,8 +103,8 @@ def _read(path: str) -> bytes:
 def _convert(data: bytes, spec: PrinterSpec) -> list[bytes]:
     """Convert in a child process killed after ``render_timeout`` (as the daemon does): a
     renderer stuck in C code cannot be interrupted from inside."""
-    from ..errors import RenderTimeout
-    from ..isolate import Isolate
+    from ...errors import RenderTimeout
+    from ...isolate import Isolate
 
     import threading
 

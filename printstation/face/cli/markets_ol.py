@@ -25,8 +25,8 @@ RETURN_COLUMNS = ("id", "return_barcode", "posting_number", "product_offer_id", 
 @contextlib.contextmanager
 def _fetcher(args: argparse.Namespace, market: str) -> Iterator[Any]:
     """A label fetcher holding the ``market`` ("ozon" or "lamoda") client; closed after."""
-    from ..markets import LabelFetcher
-    from ..markets.settings import lamoda_client, ozon_client
+    from ...markets import LabelFetcher
+    from ...markets.settings import lamoda_client, ozon_client
 
     settings, cache = _settings_and_cache(args)
     client = ozon_client(settings) if market == "ozon" else lamoda_client(settings)

@@ -26,14 +26,14 @@ import threading
 import time
 from typing import Any
 
-from . import config as configmod
-from .config import Config
-from .errors import PrintstationError
-from .isolate import Converter
-from .queue.base import Job, JobBackend, NotFound, open_store
-from .queue.worker import PrinterWorker
-from .sdnotify import Notifier
-from .storage import Storage, submit_guard
+from .. import config as configmod
+from ..config import Config
+from ..errors import PrintstationError
+from ..isolate import Converter
+from ..queue.base import Job, JobBackend, NotFound, open_store
+from ..queue.worker import PrinterWorker
+from ..sdnotify import Notifier
+from ..storage import Storage, submit_guard
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Daemon:
         for job in self.store.recover(lambda name: name in resend):
             log.warning("job %s on %s was on the wire at the last stop: %s", job.id, job.printer, job.state)
         self.store.on_change(self._job_changed)
-        from .logs import log_job
+        from ..logs import log_job
 
         self.store.on_change(log_job)  # one key=value line per job state change
         try:
@@ -156,7 +156,7 @@ class Daemon:
         """One line per printer for the ready log: where its labels go and how to print on it,
         e.g. "printer default → ./var/out (ZPL 58×40); drop files in ./var/hot/default or run
         `printstation print FILE`"."""
-        from .transport.base import display_uri
+        from ..transport.base import display_uri
 
         hf = self.config.hotfolder
         lines = []
@@ -362,7 +362,7 @@ class Daemon:
             self.notifier.ready(self.status_line())
             return False
         old = self.config
-        from .logs import set_config_level
+        from ..logs import set_config_level
 
         set_config_level(new.station.log_level)
         for what, a, b in (("api", old.api, new.api), ("station.data_dir", old.data_dir, new.data_dir)):
@@ -442,7 +442,7 @@ def _show_path(p: Any) -> str:
 def run(config_path: str | os.PathLike[str] | None = None, options: dict[str, Any] | None = None) -> int:
     """``printstation run``: load (and fully validate) the config, then run in the foreground."""
     cfg = configmod.load(config_path)
-    from .logs import set_config_level
+    from ..logs import set_config_level
 
     set_config_level(cfg.station.log_level)
     return Daemon(cfg, options=options).run()

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import PrintstationError, UsageError
+    from ...errors import PrintstationError, UsageError
 
     body = {"code": args.code}
     if args.printer:

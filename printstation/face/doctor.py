@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from .errors import PrintstationError
+from ..errors import PrintstationError
 
 #: Where the packaged unit reads its config; used when ``--config`` is not given and it exists.
 SYSTEM_CONFIG = Path("/etc/printstation/printstation.toml")
@@ -147,9 +147,9 @@ STATE_HINTS = {
 
 
 def check_printer(p: Any, timeout: float) -> Check:
-    from .status import query_status
-    from .transport import from_uri
-    from .transport.base import display_uri
+    from ..status import query_status
+    from ..transport import from_uri
+    from ..transport.base import display_uri
 
     label = f"printer {p.name}"
     uri = display_uri(p.uri)
@@ -193,7 +193,7 @@ def _open_hint(reason: str) -> str:
 def silent_printer_hint(check: Check, name: str) -> Check:
     """A printer that is connected but never answers its status query: its fix names
     ``status_poll = 0`` for that printer (the daemon's log says the same)."""
-    from .status import NO_ANSWER
+    from ..status import NO_ANSWER
 
     if check.ok is False and NO_ANSWER in check.detail:
         return Check(check.name, False, check.detail,
@@ -206,7 +206,7 @@ def silent_printer_hint(check: Check, name: str) -> Check:
 
 
 def check_scanner(device: str, station_running: Callable[[], bool]) -> Check:
-    from .triggers.scanner import EvdevSource, SerialSource, StreamSource, source_for
+    from ..triggers.scanner import EvdevSource, SerialSource, StreamSource, source_for
 
     label = f"scanner {device}"
     try:
@@ -277,9 +277,9 @@ MARKET_TITLES = {"wb": "WB", "ali": "LAliExpress", "ozon": "Ozon", "lamoda": "La
 
 def check_market(market: str, settings: Any, configured: bool, env: Mapping[str, str],
                  timeout: float) -> Check:
-    from .errors import AuthError, MarketplaceError
-    from .markets import settings as msettings
-    from .markets.base import RetryPolicy
+    from ..errors import AuthError, MarketplaceError
+    from ..markets import settings as msettings
+    from ..markets.base import RetryPolicy
 
     label = f"token {market}"
     title = MARKET_TITLES[market]
@@ -297,13 +297,13 @@ def check_market(market: str, settings: Any, configured: bool, env: Mapping[str,
         if market in ("ozon", "lamoda"):
             _probe_ol(market, creds, s, timeout, retry)
         elif market == "wb":
-            from .markets.wb import WBClient
+            from ..markets.wb import WBClient
 
             with WBClient(creds.base_url, creds.token, auth_scheme=s.auth_scheme, timeout=timeout,
                           retry=retry, rate_per_min=s.rate_per_min, burst=s.burst) as client:
                 client.json("GET", "/api/v3/supplies", params={"limit": 1, "next": 0})
         else:
-            from .markets.aliexpress import AliClient
+            from ..markets.aliexpress import AliClient
 
             with AliClient(creds.base_url, creds.token, timeout=timeout, retry=retry,
                            rate_per_min=s.rate_per_min, burst=s.burst) as client:
@@ -329,13 +329,13 @@ def check_market(market: str, settings: Any, configured: bool, env: Mapping[str,
 def _probe_ol(market: str, creds: Any, s: Any, timeout: float, retry: Any) -> None:
     """Ozon: list one return; Lamoda: get a token. Raises when refused or unreachable."""
     if market == "ozon":
-        from .markets.ozon import OzonClient
+        from ..markets.ozon import OzonClient
 
         with OzonClient(creds.base_url, creds.token, client_id=creds.client_id, timeout=timeout, retry=retry,
                         rate_per_min=s.rate_per_min, burst=s.burst) as client:
             client.json("POST", "/v3/returns/company/fbs", json_body={"filter": {}, "limit": 1, "last_id": 0})
     else:
-        from .markets.lamoda import LamodaClient
+        from ..markets.lamoda import LamodaClient
 
         with LamodaClient(creds.base_url, creds.token, client_id=creds.client_id, timeout=timeout, retry=retry,
                           rate_per_min=s.rate_per_min, burst=s.burst) as client:
@@ -349,7 +349,7 @@ _PORTALS = {"wb": "the WB seller portal (Settings → API access, category Marke
 
 
 def _token_hint(market: str) -> str:
-    from .markets.settings import CRED_FILES
+    from ..markets.settings import CRED_FILES
 
     name = CRED_FILES.get(market, f"{market}-token")
     portal = _PORTALS.get(market, "the marketplace's seller portal")
@@ -403,7 +403,7 @@ def run_checks(config_path: str | os.PathLike[str] | None = None, *, timeout: fl
 
 
 def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: Path | None) -> list[Check]:
-    from . import config as cfgmod
+    from .. import config as cfgmod
 
     checks: list[Check] = []
     try:
@@ -418,7 +418,7 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
     checks.append(check_writable_dir("data dir", cfg.data_dir))
     checks.append(check_disk_space(cfg.data_dir, getattr(cfg.station, "max_queue_mb", None)))
     if getattr(cfg.station, "database", None):  # several stations sharing one PostgreSQL database
-        from .pg import diagnose
+        from ..pg import diagnose
 
         checks.append(Check("database", *diagnose(cfg.station.database, timeout)))
     if cfg.hotfolder.enabled:
@@ -432,7 +432,7 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
             running.append(station_answers(cfg.api.host, cfg.api.port))
         return running[0]
 
-    from .discover.verify import identity_check
+    from ..discover.verify import identity_check
 
     for p in cfg.printers:
         checks.append(silent_printer_hint(check_printer(p, timeout), p.name))
@@ -463,7 +463,7 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
 
 def check_webhooks(cfg: Any, env: Mapping[str, str]) -> Check | None:
     """``[webhooks] listen``: the secret is readable and usable, the printer exists."""
-    from .webhooks import WebhookSettings, read_secret
+    from ..webhooks import WebhookSettings, read_secret
 
     ws = cfg.sections.get("webhooks")
     if not isinstance(ws, WebhookSettings) or not ws.enabled:

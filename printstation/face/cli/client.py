@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInput, PrintstationError, UsageError
-from ..names import printable
+from ...errors import BadInput, PrintstationError, UsageError
+from ...names import printable
 
 DEFAULT_API = "http://127.0.0.1:8631"
 #: What to do when the daemon does not answer (appended to the "cannot reach" error).
@@ -186,7 +186,7 @@ def _target_printer(client: Client, wanted: str | None) -> dict[str, Any]:
 def sniff_label(f: str, data: bytes) -> str:
     """The format of one file before it is queued; unknown or empty data raise :class:`BadInput`
     naming the file (exit 3)."""
-    from ..render.sniff import sniff
+    from ...render.sniff import sniff
 
     try:
         return sniff(data).kind

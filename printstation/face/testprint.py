@@ -12,12 +12,12 @@ import re
 import socket
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadInput
-from .queue.store import NotFound
+from ..errors import BadInput
+from ..queue.store import NotFound
 
 if TYPE_CHECKING:
     from .daemon import Daemon
-    from .queue.store import Job
+    from ..queue.store import Job
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
@@ -56,7 +56,7 @@ def _is_ip(text: str) -> bool:
 
 def submit_test_label(d: "Daemon", name: str, host_header: str | None = None) -> "Job":
     """Draw the calibration label for printer ``name`` and queue it (one copy)."""
-    from .render.calibration import NAME, calibration_png
+    from ..render.calibration import NAME, calibration_png
 
     p = d.config.printer(name)
     if p is None:

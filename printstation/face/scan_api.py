@@ -1,4 +1,4 @@
-"""Scan endpoints of the control API (registered with :func:`printstation.api.route`):
+"""Scan endpoints of the control API (registered with :func:`printstation.face.api.route`):
 
 * ``POST /scan`` ``{"code": "…", "printer": "NAME"}`` (printer optional: the default printer) →
   ``200`` with the scan record: ``{"id", "ts", "scanner": "api", "printer", "code", "action",
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api import HttpError, Request, route
+from .api import HttpError, Request, route
 
 
 def _triggers(d: Any) -> Any:

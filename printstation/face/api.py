@@ -5,7 +5,7 @@ Endpoints (all answers JSON except the preview PNG and the metrics text)::
     GET  /healthz
     GET  /printers
     POST /printers/{name}/pause | /printers/{name}/resume
-    POST /printers/{name}/test                    a calibration label (printstation.testprint)
+    POST /printers/{name}/test                    a calibration label (printstation.face.testprint)
     POST /jobs?printer=NAME[&copies=N][&key=K][&name=FILENAME][&fit=1]   body: the label bytes
     GET  /jobs[?printer=&state=&limit=&station=all]
     GET  /jobs/{id}
@@ -52,11 +52,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import metrics
-from .errors import BadInput, PrintstationError, UsageError
-from .httpd import Exchange, HttpServer, ProtocolError, plain_int
-from .queue.store import MAX_PAYLOAD, Conflict, NotFound
-from .storage import StorageFull, is_disk_full
+from .. import metrics
+from ..errors import BadInput, PrintstationError, UsageError
+from ..httpd import Exchange, HttpServer, ProtocolError, plain_int
+from ..queue.store import MAX_PAYLOAD, Conflict, NotFound
+from ..storage import StorageFull, is_disk_full
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -279,7 +279,7 @@ def cancel(d: "Daemon", req: Request, job_id: str) -> Result:
 def metrics_text(d: "Daemon", req: Request) -> Result:
     counts = d.store.counts()
     names = {p.name for p in d.config.printers} | {p for p, _ in counts}
-    from .queue.store import STATES
+    from ..queue.store import STATES
 
     for p in names:
         for s in STATES:
@@ -595,4 +595,5 @@ class ApiServer:
                 pass
 
 
-from .face import console as _console  # noqa: E402,F401 - registers GET / (the web console) and /events
+from . import console as _console  # noqa: E402,F401 - registers GET / (the web console) and /events
+from . import scan_api as _scan_api  # noqa: E402,F401 - registers POST /scan and GET /scans

@@ -12,19 +12,19 @@ import os
 import sys
 from typing import Sequence
 
-from ..errors import PrintstationError
+from ...errors import PrintstationError
 
 #: Subcommand modules in help order. A module registers one or more subcommands.
 COMMAND_MODULES = (
-    "printstation.cli.convert",
-    "printstation.cli.daemon",
-    "printstation.cli.client",
-    "printstation.cli.printers",
-    "printstation.cli.markets",
-    "printstation.cli.markets_ol",
-    "printstation.cli.scan",
-    "printstation.cli.doctor",
-    "printstation.cli.db",
+    "printstation.face.cli.convert",
+    "printstation.face.cli.daemon",
+    "printstation.face.cli.client",
+    "printstation.face.cli.printers",
+    "printstation.face.cli.markets",
+    "printstation.face.cli.markets_ol",
+    "printstation.face.cli.scan",
+    "printstation.face.cli.doctor",
+    "printstation.face.cli.db",
 )
 
 
@@ -36,7 +36,7 @@ class ArgParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from ... import __version__
 
     parser = ArgParser(prog="printstation", description="Label printing station for marketplace sellers.")
     parser.add_argument("--version", action="version", version=f"printstation {__version__}")
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def fail(message: str, code: int) -> int:
-    from ..logs import redact
+    from ...logs import redact
 
     print(f"printstation: error: {redact(' '.join(str(message).split()))}", file=sys.stderr)
     return code
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    from ..logs import setup_logging
+    from ...logs import setup_logging
 
     setup_logging(verbosity=args.verbose, level=os.environ.get("PRINTSTATION_LOG_LEVEL"))
     try:

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
+from ...errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    from ..discover import blocks, probe
-    from ..discover.probe import Identity
+    from ...discover import blocks, probe
+    from ...discover.probe import Identity
 
     timeout = probe.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     if not 0.01 <= timeout <= 30:
@@ -71,7 +71,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         with ThreadPoolExecutor(max_workers=min(8, len(uris))) as pool:
             found += list(pool.map(lambda u: probe.probe_uri(u, timeout), uris))
     if use_usb:
-        from ..discover import usb
+        from ...discover import usb
 
         got, usb_notes = usb.scan()
         found += got
@@ -102,7 +102,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 def _names_in(path: Path) -> list[str]:
     """Printer names already in a config (best effort: for naming the blocks shown)."""
-    from ..discover.blocks import MAX_CONFIG, configured
+    from ...discover.blocks import MAX_CONFIG, configured
 
     try:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_CONFIG:

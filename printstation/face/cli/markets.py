@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import UsageError
-from ..fsutil import atomic_write
+from ...errors import UsageError
+from ...fsutil import atomic_write
 
 WB_TYPES = ("zplv", "zplh", "svg", "png")
 WB_SIZES = ("58x40", "40x30")
@@ -86,8 +86,8 @@ def _size(text: str) -> tuple[int, int]:
 
 def _settings_and_cache(args: argparse.Namespace) -> tuple[Any, Any]:
     """``[markets]`` settings from ``--config`` and the label cache (None without a data dir)."""
-    from ..markets import LabelCache
-    from ..markets.settings import load_config
+    from ...markets import LabelCache
+    from ...markets.settings import load_config
 
     settings, data_dir = load_config(getattr(args, "config", None))
     if data_dir is None and os.environ.get("PRINTSTATION_DATA_DIR"):
@@ -98,8 +98,8 @@ def _settings_and_cache(args: argparse.Namespace) -> tuple[Any, Any]:
 @contextlib.contextmanager
 def _fetcher(args: argparse.Namespace, market: str) -> Iterator[Any]:
     """A label fetcher for ``market`` ("wb" or "ali") from the config; its client closed after."""
-    from ..markets import LabelFetcher
-    from ..markets.settings import ali_client, wb_client
+    from ...markets import LabelFetcher
+    from ...markets.settings import ali_client, wb_client
 
     settings, cache = _settings_and_cache(args)
     if market == "wb":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import UsageError
+from ...errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _url(args: argparse.Namespace) -> str:
     if args.database:
         return args.database
-    from .. import config as configmod
+    from ... import config as configmod
 
     cfg = configmod.load(args.config)
     if not cfg.station.database:
@@ -41,7 +41,7 @@ def _url(args: argparse.Namespace) -> str:
 
 
 def migrate(args: argparse.Namespace) -> int:
-    from .. import pg
+    from ... import pg
 
     db = pg.Database(_url(args), name="printstation db")
     try:
@@ -58,7 +58,7 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    from .. import pg
+    from ... import pg
 
     db = pg.Database(_url(args), name="printstation db")
     try:
