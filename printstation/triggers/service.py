@@ -33,7 +33,7 @@ SCANS = metrics.counter("printstation_scans_total", "Scans by outcome", ("outcom
 class Submitter(Protocol):
     """What triggers need from the daemon to queue a label."""
 
-    def submit(self, printer: str, data: bytes, *, copies: int = 1, key: str | None = None,
+    def submit(self, printer: str, data: bytes, *, copies: int | None = None, key: str | None = None,
                name: str | None = None, source: str | None = None, source_ref: str | None = None,
                reprint: bool = False) -> Any: ...
 
