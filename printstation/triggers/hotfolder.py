@@ -50,9 +50,10 @@ from ..errors import PrintstationError
 from ..logs import redact
 from ..names import printable
 from ..spec import PrinterSpec
-from .codelist import MAX_LINES, scan_code_list
-from .hotfiles import (ERROR_SUFFIX, NAME_MAX, Refused, Sig, fitting_name, lock_folder, move_into, open_dir,
-                       prune_done, read_limited, sig_of, write_reason)
+from .codelist import MAX_LINES, scan_code_list  # noqa: F401 - MAX_LINES: still named from here
+from .hotfiles import ERROR_SUFFIX, NAME_MAX, fitting_name  # noqa: F401 - still named from here
+from .hotfiles import (Refused, Sig, lock_folder, move_into, open_dir, prune_done, read_limited, sig_of,
+                       write_reason)
 from .hotwatch import Seen, open_for_writing, settled, start_observer
 from .service import ScanService, Submitter, job_id
 
