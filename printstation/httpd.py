@@ -19,279 +19,32 @@
   digits, no ``Transfer-Encoding`` (411 for chunked), heads ≤ 64 KiB and 100 fields.
 
 The application is one callable ``handle(exchange) -> None`` that answers with
-:meth:`Exchange.respond`.
+:meth:`Exchange.respond`. Parts: :mod:`.httphead` (the strict head rules),
+:mod:`.httpconn` (a connection, its body and its answer); this module manages the connections
+and their limits.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import re
 import selectors
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator
+from typing import Callable
+
+from .httpconn import MIN_BODY_RATE, Connection, Exchange, close, linger_close, refuse
+from .httphead import (MAX_FIELDS, MAX_HEAD, MAX_TARGET, REASONS, Head, Headers, ProtocolError, parse_head,
+                       plain_int)
 
 log = logging.getLogger(__name__)
 
-MAX_HEAD = 64 * 1024
-MAX_FIELDS = 100
-MAX_TARGET = 8 * 1024
 #: Seconds a connection waiting for its head is left alone before it may be closed to make room.
 EVICT_AFTER = 0.25
 #: After accept() fails for lack of file descriptors, the listener rests this long.
 ACCEPT_PAUSE = 0.5
-#: Beyond its first ``read_timeout`` seconds a body must keep an average pace of at least this
-#: many bytes a second (a body dripping a byte at a time is cut after about ``read_timeout``).
-MIN_BODY_RATE = 16 * 1024
-
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-#: Visible ASCII, and raw UTF-8 bytes (no client should send them, but ``/jobs/٣`` is then just a
-#: path that names nothing: 404, like its percent-encoded form).
-_TARGET = re.compile(rb"[\x21-\x7e\x80-\xff]+")
-_VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_DIGITS = re.compile(r"[0-9]{1,18}")
-
-REASONS = {
-    100: "Continue", 200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized",
-    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
-    409: "Conflict", 411: "Length Required", 413: "Content Too Large", 414: "URI Too Long",
-    421: "Misdirected Request", 422: "Unprocessable Content", 431: "Request Header Fields Too Large",
-    500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
-    505: "HTTP Version Not Supported", 507: "Insufficient Storage",
-}
-
-
-class ProtocolError(Exception):
-    """A request that breaks HTTP framing: answered with ``status`` and the connection closed."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class Headers:
-    """Request header fields in order; names compare case-insensitively."""
-
-    def __init__(self, fields: list[tuple[str, str]]) -> None:
-        self.fields = fields
-
-    def get_all(self, name: str) -> list[str]:
-        n = name.lower()
-        return [v for k, v in self.fields if k == n]
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        values = self.get_all(name)
-        return values[0] if values else default
-
-    def __contains__(self, name: str) -> bool:
-        return bool(self.get_all(name))
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self.fields)
-
-
-class Head:
-    """A parsed request head."""
-
-    def __init__(self, method: str, target: str, version: tuple[int, int], headers: Headers) -> None:
-        self.method, self.target, self.version, self.headers = method, target, version, headers
-        self.content_length = 0
-        self.keep_alive = version >= (1, 1)
-
-
-def parse_head(raw: bytes) -> Head:
-    """Parse a request head (without its final CRLF CRLF); :class:`ProtocolError` when it is not
-    strictly valid."""
-    lines = raw.split(b"\r\n")
-    for line in lines:
-        if b"\n" in line or b"\r" in line:
-            raise ProtocolError(400, "bad line ending in the request head (CRLF only)")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3:
-        raise ProtocolError(400, "bad request line")
-    method, target, version = parts
-    m = _VERSION.fullmatch(version)
-    if not m:
-        raise ProtocolError(400, "bad HTTP version")
-    ver = (int(m.group(1)), int(m.group(2)))
-    if ver[0] != 1:
-        raise ProtocolError(505, "only HTTP/1.0 and HTTP/1.1 are supported")
-    if not _TOKEN.fullmatch(method):
-        raise ProtocolError(400, "bad request method")
-    if len(target) > MAX_TARGET:
-        raise ProtocolError(414, f"request target too long (at most {MAX_TARGET} bytes)")
-    if not _TARGET.fullmatch(target) or not (target.startswith(b"/") or target == b"*"):
-        raise ProtocolError(400, "bad request target (origin-form /path?query only)")
-    fields: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        if not line:
-            raise ProtocolError(400, "empty line inside the request head")
-        if line[:1] in (b" ", b"\t"):
-            raise ProtocolError(400, "folded header lines are not accepted")
-        name, sep, value = line.partition(b":")
-        if not sep or not _TOKEN.fullmatch(name):
-            raise ProtocolError(400, "bad header field")
-        value = value.strip(b" \t")
-        if _BAD_VALUE.search(value):
-            raise ProtocolError(400, "control character in a header value")
-        fields.append((name.decode("ascii").lower(), value.decode("latin-1")))
-        if len(fields) > MAX_FIELDS:
-            raise ProtocolError(431, f"too many header fields (at most {MAX_FIELDS})")
-    headers = Headers(fields)
-    head = Head(method.decode("ascii"), target.decode("utf-8", "replace"), ver, headers)
-    if ver >= (1, 1) and len(headers.get_all("host")) != 1:
-        raise ProtocolError(400, "exactly one Host header is required")
-    if len(headers.get_all("host")) > 1:
-        raise ProtocolError(400, "more than one Host header")
-    if "transfer-encoding" in headers:
-        if "content-length" in headers:
-            raise ProtocolError(400, "both Transfer-Encoding and Content-Length")
-        raise ProtocolError(411, "send the label with a Content-Length (chunked uploads are not supported)")
-    lengths = headers.get_all("content-length")
-    if len(lengths) > 1:
-        raise ProtocolError(400, "more than one Content-Length")
-    if lengths:
-        if not _DIGITS.fullmatch(lengths[0]):
-            raise ProtocolError(400, f"bad Content-Length {lengths[0][:40]!r}")
-        head.content_length = int(lengths[0])
-    conn_tokens = {t.strip().lower() for v in headers.get_all("connection") for t in v.split(",")}
-    if "close" in conn_tokens or ver < (1, 1):
-        head.keep_alive = False
-    return head
-
-
-class Connection:
-    """One client connection: its socket, buffered bytes, and where it is in its life."""
-
-    __slots__ = ("sock", "addr", "buf", "deadline", "waiting_since", "got_bytes", "kept_alive", "server")
-
-    def __init__(self, sock: socket.socket, addr: object, server: "HttpServer") -> None:
-        self.sock, self.addr, self.server = sock, addr, server
-        self.buf = bytearray()
-        now = time.monotonic()
-        self.waiting_since = now
-        self.deadline = now + server.read_timeout
-        self.got_bytes = False
-        #: False for a new connection: its head deadline runs from the accept, not its first byte.
-        self.kept_alive = False
-
-    def head_end(self) -> int:
-        return self.buf.find(b"\r\n\r\n")
-
-
-class Exchange:
-    """One request on a connection (worker side): read the body, send the answer."""
-
-    def __init__(self, conn: Connection, head: Head) -> None:
-        self.conn, self.head = conn, head
-        self.consumed = 0
-        self.responded = False
-        self._continued = False
-        self.close_after = not head.keep_alive
-        #: True once the handler took the connection over (:meth:`detach`).
-        self.detached = False
-
-    @property
-    def client(self) -> object:
-        return self.conn.addr
-
-    @property
-    def server(self) -> "HttpServer":
-        return self.conn.server
-
-    def read_body(self) -> bytes:
-        """The whole body (``Content-Length`` bytes) or :class:`ProtocolError` 408/400."""
-        n = self.head.content_length - self.consumed
-        if n <= 0:
-            return b""
-        if self._expects_continue() and not self._continued:
-            self._continued = True
-            self.conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        try:
-            return self._receive(n, keep=True)
-        except (ProtocolError, OSError):
-            self.close_after = True
-            raise
-
-    def _expects_continue(self) -> bool:
-        return (self.head.version >= (1, 1)
-                and (self.head.headers.get("expect") or "").lower() == "100-continue")
-
-    def _receive(self, n: int, *, keep: bool) -> bytes:
-        """``n`` more body bytes (kept or dropped). A body must not stall for ``read_timeout``
-        and, past its first ``read_timeout`` seconds, must average :data:`MIN_BODY_RATE`."""
-        conn, srv = self.conn, self.conn.server
-        out = bytearray()
-        got = min(n, len(conn.buf))
-        if keep:
-            out += conn.buf[:got]
-        del conn.buf[:got]
-        start = time.monotonic()
-        while got < n:
-            allowed = start + srv.read_timeout + got / MIN_BODY_RATE
-            left = allowed - time.monotonic()
-            if left <= 0:
-                raise ProtocolError(408, f"request body stalled for {srv.read_timeout:g} s or slower "
-                                         f"than {MIN_BODY_RATE // 1024} KiB/s")
-            conn.sock.settimeout(min(srv.read_timeout, left))
-            try:
-                chunk = conn.sock.recv(min(n - got, 1 << 20))
-            except (TimeoutError, socket.timeout):
-                continue  # the check above answers 408
-            if not chunk:
-                raise ProtocolError(400, "body shorter than its Content-Length")
-            got += len(chunk)
-            if keep:
-                out += chunk
-        self.consumed += n
-        return bytes(out)
-
-    def _discard_body(self) -> bool:
-        """Read and drop the rest of a body the answer did not need (refused before it was
-        read), so the client — which may still be sending it — gets the answer cleanly and the
-        connection stays usable. False when it cannot (too large, stalled, or the client waits
-        for ``100 Continue``)."""
-        left = self.head.content_length - self.consumed
-        if left > self.server.discard_limit or (self._expects_continue() and not self._continued):
-            return False
-        try:
-            self._receive(left, keep=False)
-        except (ProtocolError, OSError):
-            return False
-        return True
-
-    def detach(self, head: bytes) -> socket.socket:
-        """Hand the connection to the caller for a long-lived answer (Server-Sent Events):
-        ``head`` (the response head) is sent, and no worker thread stays with the socket. It
-        still counts against ``max_connections`` until the owner calls
-        :meth:`HttpServer.release` (after closing it); the idle timeout does not apply to it."""
-        self.close_after = True
-        self.conn.sock.settimeout(self.conn.server.read_timeout)
-        self.responded = True
-        self.conn.sock.sendall(head)
-        self.detached = True
-        return self.conn.sock
-
-    def respond(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None) -> None:
-        if self.consumed < self.head.content_length and (self.close_after or not self._discard_body()):
-            # The body was not read (refused before it): the connection cannot be reused.
-            self.close_after = True
-        lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}", "Server: printstation",
-                 f"Content-Type: {ctype}", f"Content-Length: {len(body)}", "Cache-Control: no-store",
-                 "X-Content-Type-Options: nosniff"]
-        for k, v in (extra or {}).items():
-            lines.append(f"{k}: {v}")
-        if self.close_after:
-            lines.append("Connection: close")
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        self.conn.sock.settimeout(self.conn.server.read_timeout)
-        self.responded = True
-        self.conn.sock.sendall(data)
-
 
 Handler = Callable[[Exchange], None]
 
@@ -353,7 +106,7 @@ class HttpServer:
                 self._step()
         finally:
             for c in list(self._waiting.values()):
-                self._close(c)
+                close(c)
             self._waiting.clear()
             self._stopped.set()
 
@@ -462,7 +215,7 @@ class HttpServer:
         with self._lock:
             self._active -= 1
         if self._stop.is_set():
-            self._close(c)
+            close(c)
             return
         now = time.monotonic()
         c.waiting_since = now
@@ -475,7 +228,7 @@ class HttpServer:
             self._sel.register(c.sock, selectors.EVENT_READ, c)
         except (OSError, ValueError):
             self._waiting.pop(c.sock.fileno(), None)
-            self._close(c)
+            close(c)
 
     def _readable(self, c: Connection) -> None:
         try:
@@ -495,10 +248,10 @@ class HttpServer:
         end = c.head_end()
         if end > MAX_HEAD or (end < 0 and len(c.buf) > MAX_HEAD):
             self._unwait(c)
-            self._refuse(c, 431, f"request head too large (at most {MAX_HEAD} bytes)")
+            refuse(c, 431, f"request head too large (at most {MAX_HEAD} bytes)")
         elif end < 0 and b"\n\n" in c.buf:  # a head ended by bare LFs would wait out read_timeout
             self._unwait(c)
-            self._refuse(c, 400, "bad line ending in the request head (CRLF only)")
+            refuse(c, 400, "bad line ending in the request head (CRLF only)")
         elif end >= 0:
             self._unwait(c)
             with self._lock:
@@ -508,12 +261,12 @@ class HttpServer:
             except RuntimeError:  # shutting down
                 with self._lock:
                     self._active -= 1
-                self._close(c)
+                close(c)
 
     def _expire(self, c: Connection) -> None:
         if c.got_bytes:
             self._unwait(c)
-            self._refuse(c, 408, f"request head not complete within {self.read_timeout:g} s")
+            refuse(c, 408, f"request head not complete within {self.read_timeout:g} s")
         else:
             self._drop(c)
 
@@ -526,27 +279,7 @@ class HttpServer:
 
     def _drop(self, c: Connection) -> None:
         self._unwait(c)
-        self._close(c)
-
-    @staticmethod
-    def _close(c: Connection) -> None:
-        try:
-            c.sock.close()
-        except OSError:
-            pass
-
-    def _refuse(self, c: Connection, status: int, message: str) -> None:
-        """Answer a head we will not parse (non-blocking, best effort) and close."""
-        import json
-
-        body = json.dumps({"error": message}).encode()
-        data = (f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
-        try:
-            c.sock.send(data)
-        except OSError:
-            pass
-        self._close(c)
+        close(c)
 
     # -- workers ----------------------------------------------------------------------------------
 
@@ -562,7 +295,7 @@ class HttpServer:
             self._returned.put(c)
             self._wake()
         else:
-            self._linger_close(c)
+            linger_close(c)
             with self._lock:
                 self._active -= 1
             self._wake()  # a slot is free: the selector may accept again
@@ -599,30 +332,6 @@ class HttpServer:
             if ex.close_after or not ex.responded or self._stop.is_set():
                 return False
 
-    def _linger_close(self, c: Connection) -> None:
-        """Close without resetting the answer away: stop sending, drain briefly, close."""
-        try:
-            c.sock.shutdown(socket.SHUT_WR)
-            c.sock.settimeout(0.5)
-            deadline = time.monotonic() + 1.0
-            drained = 0
-            while time.monotonic() < deadline and drained < (4 << 20):
-                chunk = c.sock.recv(65536)
-                if not chunk:
-                    break
-                drained += len(chunk)
-        except OSError:
-            pass
-        self._close(c)
 
-
-def plain_int(text: str | None, hi: int = 2**63 - 1) -> int | None:
-    """``text`` as a plain non-negative ASCII decimal ≤ ``hi``, else None (no signs, no ``_``,
-    no spaces, no other scripts' digits)."""
-    if text is None or not _DIGITS.fullmatch(text):
-        return None
-    n = int(text)
-    return n if n <= hi else None
-
-
-__all__ = ["Exchange", "Head", "Headers", "HttpServer", "ProtocolError", "parse_head", "plain_int"]
+__all__ = ["Exchange", "Head", "Headers", "HttpServer", "ProtocolError", "parse_head", "plain_int",
+           "Connection", "MAX_HEAD", "MAX_FIELDS", "MAX_TARGET", "MIN_BODY_RATE", "REASONS"]

@@ -111,7 +111,8 @@ def render_json(found: list[Identity]) -> str:
 
 
 def _read_limited(fd: int) -> bytes:
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while True:
         b = os.read(fd, 65536)
         if not b:
@@ -154,57 +155,14 @@ def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list
     and inode stay); a missing file is created (mode 0640). The result must load as a valid
     config before anything is written.
     """
-    from .. import config as cfgmod
-
-    flags = (os.O_RDWR | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-             | getattr(os, "O_CLOEXEC", 0))  # O_NONBLOCK: a FIFO/device given by mistake never blocks
-    created = False
+    fd, created = _open_config(path)
     try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        try:
-            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o640)
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot create: {exc.strerror or exc}") from None
-        created = True
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise UsageError(f"{path}: is a symlink; give the real file") from None
-        raise UsageError(f"{path}: cannot open: {exc.strerror or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{path}: not a regular file")
-        if not st.st_mode & 0o222:  # root could write it anyway: a read-only file means "leave it"
-            raise UsageError(f"{path}: is read-only (mode {stat.S_IMODE(st.st_mode):04o}): not changed")
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX)  # two discovers appending at once: one after the other
-        os.lseek(fd, 0, os.SEEK_SET)
-        raw = _read_limited(fd)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(f"{path}: not UTF-8 text") from None
+        text = _locked_text(fd, path)
         try:
             uris, names = configured(text)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-        refused: list[str] = []
-        new: list[Identity] = []
-        seen = set(uris)
-        for ident in found:
-            if not ident.found:
-                continue
-            key = _uri_key(ident.uri)
-            if key in seen:
-                owner = uris.get(key)
-                refused.append(f"{ident.uri} is already configured"
-                               + (f" as printer {owner!r}" if owner else " (listed twice)")
-                               + f" in {path}: not added")
-                continue
-            seen.add(key)
-            new.append(ident)
+        new, refused = _not_configured(found, uris, path)
         if not new:
             return [], refused
         assigned = assign_names(new, names)
@@ -214,8 +172,7 @@ def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list
         header = "# added by printstation printers discover\n"
         addition = sep + header + body
         _validate(text, addition, path)
-        data = addition.encode("utf-8")
-        view = memoryview(data)
+        view = memoryview(addition.encode("utf-8"))
         while view:
             n = os.write(fd, view)
             view = view[n:]
@@ -230,6 +187,62 @@ def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list
                     path.unlink()
             except OSError:
                 pass
+
+
+def _open_config(path: Path) -> tuple[int, bool]:
+    """``(fd, created)`` of the config opened for appending, never through a symlink."""
+    flags = (os.O_RDWR | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0))  # O_NONBLOCK: a FIFO/device given by mistake never blocks
+    try:
+        return os.open(path, flags), False
+    except FileNotFoundError:
+        try:
+            return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o640), True
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot create: {exc.strerror or exc}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"{path}: is a symlink; give the real file") from None
+        raise UsageError(f"{path}: cannot open: {exc.strerror or exc}") from None
+
+
+def _locked_text(fd: int, path: Path) -> str:
+    """The config's text, read under an exclusive ``flock`` (two discovers append one after
+    the other); a file that is not a writable regular UTF-8 file is refused."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{path}: not a regular file")
+    if not st.st_mode & 0o222:  # root could write it anyway: a read-only file means "leave it"
+        raise UsageError(f"{path}: is read-only (mode {stat.S_IMODE(st.st_mode):04o}): not changed")
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX)  # two discovers appending at once: one after the other
+    os.lseek(fd, 0, os.SEEK_SET)
+    raw = _read_limited(fd)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+
+
+def _not_configured(found: list[Identity], uris: dict[str, str], path: Path) -> tuple[list[Identity], list[str]]:
+    """The printers found whose uri the config does not have yet, and a line per one refused."""
+    refused: list[str] = []
+    new: list[Identity] = []
+    seen = set(uris)
+    for ident in found:
+        if not ident.found:
+            continue
+        key = _uri_key(ident.uri)
+        if key in seen:
+            owner = uris.get(key)
+            refused.append(f"{ident.uri} is already configured"
+                           + (f" as printer {owner!r}" if owner else " (listed twice)")
+                           + f" in {path}: not added")
+            continue
+        seen.add(key)
+        new.append(ident)
+    return new, refused
 
 
 def _validate(text: str, addition: str, path: Path) -> None:

@@ -95,6 +95,21 @@ def calibration_raster(name: str, spec: PrinterSpec, station_url: str) -> tuple[
     dpi = spec.dpi
     w, h = spec.width_dots, spec.height_dots
     c = np.zeros((h, w), dtype=bool)
+    _frame(c, dpi)
+    x0, y0 = _dots(3.6, dpi), _dots(3.6, dpi)
+    x1, y1 = w - _dots(2.2, dpi), h - _dots(2.2, dpi)
+    codes: dict[str, str] = {}
+    if x1 - x0 < 20 or y1 - y0 < 20:
+        return c, codes
+    bar_top = _name_bars(c, name, dpi, (x0, y0, x1, y1), codes)
+    qr_right = _url_qr(c, station_url, dpi, (x0, y0, x1, bar_top), codes)
+    _settings(c, name, spec, (x0, y0, qr_right, bar_top))
+    return c, codes
+
+
+def _frame(c: np.ndarray, dpi: int) -> None:
+    """A border 1 mm inside the edges and the rulers."""
+    h, w = c.shape
     inset = _dots(1, dpi)
     if w > 2 * inset + 2 and h > 2 * inset + 2:
         c[inset, inset : w - inset] = True
@@ -105,15 +120,12 @@ def calibration_raster(name: str, spec: PrinterSpec, station_url: str) -> tuple[
     _ruler(c, dpi, True, num_px)
     _ruler(c, dpi, False, num_px)
 
-    x0, y0 = _dots(3.6, dpi), _dots(3.6, dpi)
-    x1, y1 = w - _dots(2.2, dpi), h - _dots(2.2, dpi)
-    cw, ch = x1 - x0, y1 - y0
-    codes: dict[str, str] = {}
-    if cw < 20 or ch < 20:
-        return c, codes
 
-    # Code128 of the name along the bottom: widest whole-dot module that fits with quiet zones
-    bar_top = y1
+def _name_bars(c: np.ndarray, name: str, dpi: int, area: tuple[int, int, int, int], codes: dict[str, str]) -> int:
+    """Code128 of the name along the bottom of ``area``: widest whole-dot module that fits
+    with quiet zones. The top of the bars (the bottom of ``area`` when it does not fit)."""
+    x0, y0, x1, y1 = area
+    cw, ch = x1 - x0, y1 - y0
     bars = _modules("Code128", name)[0]
     for m in (3, 2, 1):
         need = (len(bars) + 20) * m
@@ -122,28 +134,37 @@ def calibration_raster(name: str, spec: PrinterSpec, station_url: str) -> tuple[
             bx = x0 + (cw - len(bars) * m) // 2 if need > cw // 2 else x0 + 10 * m
             row = np.repeat(bars, m)
             c[y1 - bh : y1, bx : bx + row.size] |= row[None, :]
-            bar_top = y1 - bh
             codes["Code128"] = name
-            break
+            return y1 - bh
+    return y1
 
-    # QR of the station URL at the top right
-    qr_right = x1
-    if station_url:
-        qr = _modules("QRCode", station_url)
-        gap = _dots(1.5, dpi)
-        for s in (max(2, _dots(0.5, dpi)), 3, 2):
-            q = qr.shape[0] * s
-            if q + 2 * gap <= bar_top - y0 and q <= cw * 0.5:
-                block = np.kron(qr, np.ones((s, s), dtype=bool))
-                qx, qy = x1 - q - 4 * s, y0 + 4 * s
-                if qy + q + 4 * s > bar_top:
-                    qy = y0
-                c[qy : qy + q, qx : qx + q] |= block
-                qr_right = qx - 4 * s
-                codes["QRCode"] = station_url
-                break
 
-    # the settings as text, left of the QR and above the bars
+def _url_qr(c: np.ndarray, station_url: str, dpi: int, area: tuple[int, int, int, int],
+            codes: dict[str, str]) -> int:
+    """QR of the station URL at the top right of ``area`` (above the bars); the free space's
+    right edge left of it."""
+    x0, y0, x1, bar_top = area
+    if not station_url:
+        return x1
+    qr = _modules("QRCode", station_url)
+    gap = _dots(1.5, dpi)
+    for s in (max(2, _dots(0.5, dpi)), 3, 2):
+        q = qr.shape[0] * s
+        if q + 2 * gap <= bar_top - y0 and q <= (x1 - x0) * 0.5:
+            block = np.kron(qr, np.ones((s, s), dtype=bool))
+            qx, qy = x1 - q - 4 * s, y0 + 4 * s
+            if qy + q + 4 * s > bar_top:
+                qy = y0
+            c[qy : qy + q, qx : qx + q] |= block
+            codes["QRCode"] = station_url
+            return qx - 4 * s
+    return x1
+
+
+def _settings(c: np.ndarray, name: str, spec: PrinterSpec, area: tuple[int, int, int, int]) -> None:
+    """The settings as text, left of the QR and above the bars."""
+    x0, y0, qr_right, bar_top = area
+    dpi = spec.dpi
     px = max(9, _dots(2.4, dpi))
     darkness = "printer setting" if spec.darkness is None else str(spec.darkness)
     lines = [name, f"{spec.lang.upper()}  {dpi} dpi", f"media {spec.media} mm",
@@ -157,7 +178,6 @@ def calibration_raster(name: str, spec: PrinterSpec, station_url: str) -> tuple[
             break
         drawn = _text(c, x0, y, line, size, qr_right - x0 - _dots(1, dpi))
         y += max(drawn, size) + max(1, size // 5)
-    return c, codes
 
 
 def check(raster: np.ndarray, codes: dict[str, str]) -> None:

@@ -135,21 +135,10 @@ def returns_label_svg(ret: Mapping[str, Any], spec: PrinterSpec) -> bytes:
     f_name = min(H * 0.078, 4.0) * dpmm
     bar_h = int(min(H * 0.36, 20.0) * dpmm)
 
-    parts: list[str] = []
     # barcode: whole dots, centred
-    x0 = (Wd - n * module) // 2
     y0 = int(margin)
-    i = 0
-    while i < n:
-        if mods[i]:
-            j = i
-            while j < n and mods[j]:
-                j += 1
-            parts.append(f'<rect x="{x0 + i * module}" y="{y0}" width="{(j - i) * module}" height="{bar_h}"/>')
-            i = j
-        else:
-            i += 1
-    y = y0 + bar_h
+    parts = _bars(mods, (Wd - n * module) // 2, y0, module, bar_h)
+    y = float(y0 + bar_h)
 
     def line(text: str, size: float, *, bold: bool = False, anchor: str = "start", x: float | None = None) -> None:
         nonlocal y
@@ -179,6 +168,23 @@ def returns_label_svg(ret: Mapping[str, Any], spec: PrinterSpec) -> bytes:
            f'viewBox="0 0 {Wd} {Hd}" shape-rendering="crispEdges">'
            f'<rect width="{Wd}" height="{Hd}" fill="white"/><g fill="black">{"".join(parts)}</g></svg>')
     return svg.encode("utf-8")
+
+
+def _bars(mods: tuple[bool, ...], x0: int, y0: int, module: int, bar_h: int) -> list[str]:
+    """The Code 128's bars as SVG rects: one per run of dark modules, whole dots."""
+    parts: list[str] = []
+    n = len(mods)
+    i = 0
+    while i < n:
+        if mods[i]:
+            j = i
+            while j < n and mods[j]:
+                j += 1
+            parts.append(f'<rect x="{x0 + i * module}" y="{y0}" width="{(j - i) * module}" height="{bar_h}"/>')
+            i = j
+        else:
+            i += 1
+    return parts
 
 
 def returns_label_name(ret: Mapping[str, Any]) -> str:

@@ -33,7 +33,7 @@ SCANS = metrics.counter("printstation_scans_total", "Scans by outcome", ("outcom
 class Submitter(Protocol):
     """What triggers need from the daemon to queue a label."""
 
-    def submit(self, printer: str, data: bytes, *, copies: int = 1, key: str | None = None,
+    def submit(self, printer: str, data: bytes, *, copies: int | None = None, key: str | None = None,
                name: str | None = None, source: str | None = None, source_ref: str | None = None,
                reprint: bool = False) -> Any: ...
 
@@ -247,75 +247,88 @@ class ScanService:
         if action == "ignore":
             return Outcome("ignored")
         if action == "wb-order":
-            oid = int(ref)
-            labels = self._need_labels()
-            held = None if reprint else self.state.claim_order(oid, "order", printer)
-            if held is not None and held.get("job") is None:  # a scan elsewhere is queueing it now
-                return Outcome("duplicate", printer=held.get("printer") or printer, again=("wb-order", str(oid)),
-                               detail=f"order {oid} is being printed on {held.get('printer') or '?'}"
-                                      f"{_at(held.get('station'))}")
-            try:
-                data = labels.wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
-                out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", ref, f"order {oid}",
-                                  ("wb-order", str(oid)), reprint)
-            except BaseException:
-                if held is None and not reprint:
-                    self.state.unclaim(oid)
-                raise
-            if out.outcome in ("queued", "duplicate"):
-                self.state.mark_printed(oid, out.job, "order", out.printer or printer)
-            elif held is None and not reprint:
-                self.state.unclaim(oid)
-            return out
+            return self._wb_order(int(ref), ref, printer, spec, reprint)
         if action == "wb-product":
-            labels = self._need_labels()
-            oid = self.state.claim_next_order(ref, via=f"product:{ref}", printer=printer)
-            if oid is None:
-                known = self.state.sku_known(ref)
-                raise ScanFailed(f"no order waiting for product {ref} in an open supply"
-                                 + ("" if known else " (the barcode is not in any synced order)"))
-            try:
-                data = labels.wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
-                out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", str(oid), f"order {oid}",
-                                  ("wb-order", str(oid)))
-            except BaseException:
-                self.state.unclaim(oid)
-                raise
-            self.state.mark_printed(oid, out.job, f"product:{ref}", out.printer or printer)
-            if out.outcome != "duplicate":
-                out.detail = f"order {oid}" + (f"; {out.detail}" if out.detail else "")
-            return out
+            return self._wb_product(ref, printer, spec)
         if action == "wb-supply-qr":
             data = self._need_labels().wb_supply_qr(ref, sticker_type(spec))
             return self._queue(printer, data, f"wb-supply-{ref}", f"wb-supply-{ref}", ref, f"supply {ref}",
                                ("wb-supply-qr", ref), reprint)
         if action == "wb-box":
-            labels = self._need_labels()
-            supply = self.state.box_supply(ref)
-            if supply is None and self.find_box is not None:
-                supply = self.find_box(ref)
-            if supply is None:
-                raise ScanFailed(f"box {ref} is in no open or recently delivered WB supply")
-            data = labels.wb_box_sticker(ref, supply, sticker_type(spec))
-            out = self._queue(printer, data, f"wb-box-{ref}", f"wb-box-{ref}", ref, f"box {ref}",
-                              ("wb-box", ref), reprint)
-            if out.outcome != "duplicate":
-                out.detail = f"supply {supply}" + (f"; {out.detail}" if out.detail else "")
-            return out
+            return self._wb_box(ref, printer, spec, reprint)
         if action in ("ali-tracking", "ali-label"):
-            labels = self._need_labels()
-            lid = labels.ali_find(ref) if action == "ali-tracking" else int(ref)
-            data = labels.ali_label(lid)
-            out = self._queue(printer, data, f"ali-{lid}", f"ali-{lid}.pdf", ref, f"logistic order {lid}",
-                              ("ali-label", str(lid)), reprint)
-            if out.outcome != "duplicate":
-                out.detail = f"logistic order {lid}" + (f"; {out.detail}" if out.detail else "")
-            return out
+            return self._ali(action, ref, printer, reprint)
         if action in ("ozon-label", "ozon-return", "lamoda-pack", "lamoda-pallet"):
             from .ozon import act
 
             return act(self, action, ref, printer, spec, reprint=reprint)
         raise ScanFailed(f"unknown action {action!r}")
+
+    def _wb_order(self, oid: int, ref: str, printer: str, spec: PrinterSpec | None, reprint: bool) -> Outcome:
+        """A WB order's sticker; the order is claimed first so two stations never both print it."""
+        labels = self._need_labels()
+        held = None if reprint else self.state.claim_order(oid, "order", printer)
+        if held is not None and held.get("job") is None:  # a scan elsewhere is queueing it now
+            return Outcome("duplicate", printer=held.get("printer") or printer, again=("wb-order", str(oid)),
+                           detail=f"order {oid} is being printed on {held.get('printer') or '?'}"
+                                  f"{_at(held.get('station'))}")
+        try:
+            data = labels.wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
+            out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", ref, f"order {oid}",
+                              ("wb-order", str(oid)), reprint)
+        except BaseException:
+            if held is None and not reprint:
+                self.state.unclaim(oid)
+            raise
+        if out.outcome in ("queued", "duplicate"):
+            self.state.mark_printed(oid, out.job, "order", out.printer or printer)
+        elif held is None and not reprint:
+            self.state.unclaim(oid)
+        return out
+
+    def _wb_product(self, ref: str, printer: str, spec: PrinterSpec | None) -> Outcome:
+        """The next order waiting for product ``ref`` in an open supply."""
+        labels = self._need_labels()
+        oid = self.state.claim_next_order(ref, via=f"product:{ref}", printer=printer)
+        if oid is None:
+            known = self.state.sku_known(ref)
+            raise ScanFailed(f"no order waiting for product {ref} in an open supply"
+                             + ("" if known else " (the barcode is not in any synced order)"))
+        try:
+            data = labels.wb_order_sticker(oid, sticker_type(spec), sticker_size(spec))
+            out = self._queue(printer, data, f"wb-order-{oid}", f"wb-order-{oid}", str(oid), f"order {oid}",
+                              ("wb-order", str(oid)))
+        except BaseException:
+            self.state.unclaim(oid)
+            raise
+        self.state.mark_printed(oid, out.job, f"product:{ref}", out.printer or printer)
+        if out.outcome != "duplicate":
+            out.detail = f"order {oid}" + (f"; {out.detail}" if out.detail else "")
+        return out
+
+    def _wb_box(self, ref: str, printer: str, spec: PrinterSpec | None, reprint: bool) -> Outcome:
+        labels = self._need_labels()
+        supply = self.state.box_supply(ref)
+        if supply is None and self.find_box is not None:
+            supply = self.find_box(ref)
+        if supply is None:
+            raise ScanFailed(f"box {ref} is in no open or recently delivered WB supply")
+        data = labels.wb_box_sticker(ref, supply, sticker_type(spec))
+        out = self._queue(printer, data, f"wb-box-{ref}", f"wb-box-{ref}", ref, f"box {ref}",
+                          ("wb-box", ref), reprint)
+        if out.outcome != "duplicate":
+            out.detail = f"supply {supply}" + (f"; {out.detail}" if out.detail else "")
+        return out
+
+    def _ali(self, action: str, ref: str, printer: str, reprint: bool) -> Outcome:
+        labels = self._need_labels()
+        lid = labels.ali_find(ref) if action == "ali-tracking" else int(ref)
+        data = labels.ali_label(lid)
+        out = self._queue(printer, data, f"ali-{lid}", f"ali-{lid}.pdf", ref, f"logistic order {lid}",
+                          ("ali-label", str(lid)), reprint)
+        if out.outcome != "duplicate":
+            out.detail = f"logistic order {lid}" + (f"; {out.detail}" if out.detail else "")
+        return out
 
     def _command(self, action: str, printer: str, scanner: str = "api") -> Outcome:
         if self.control is None:
