@@ -110,7 +110,8 @@ class Daemon:
                 w.wake()
 
     def start_api(self) -> None:
-        from .api import SOCKET_NAME, ApiServer
+        from .routes import build_router
+        from .server import SOCKET_NAME, ApiServer
 
         api = self.config.api
         sock = None
@@ -118,7 +119,7 @@ class Daemon:
             rd = self.config.runtime_dir()
             rd.mkdir(parents=True, exist_ok=True)
             sock = rd / SOCKET_NAME
-        self.api = ApiServer(self, api.host, api.port, api.token, sock)
+        self.api = ApiServer(self, build_router(), api.host, api.port, api.token, sock)
         self.api.start()
 
     def start_services(self) -> None:

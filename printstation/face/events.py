@@ -233,7 +233,7 @@ class EventHub:
 
 def stream(daemon: Any, ex: Any) -> None:
     """Serve ``GET /events`` on exchange ``ex``: detach and hand it to the daemon's hub."""
-    from .api import HttpError
+    from .http import HttpError
 
     hub = getattr(daemon, "_console_events", None)
     if hub is None:
