@@ -17,8 +17,11 @@ A ``statusChanged`` whose status is in ``[markets.lamoda] print_on_status`` queu
 labels of that order (``trackingId``) on ``[markets.lamoda] printer`` (default: the default
 printer) with the idempotency key ``lamoda-pack-<order>``: Lamoda's re-sends print nothing twice.
 
-Every connection has a read timeout (``read_timeout_s``), at most :data:`MAX_CONNECTIONS` are
-served at once, and the request line (which holds the secret) is never logged.
+The HTTP server is :mod:`printstation.triggers.webhook_http`: every connection has a read
+timeout (``read_timeout_s``), a bounded number are served at once, and the request line (which
+holds the secret) is never logged. The face parses ``[webhooks]``
+(:mod:`printstation.face.webhook_settings`) and serves ``GET /webhooks``
+(:mod:`printstation.face.webhooks_api`).
 """
 
 from __future__ import annotations
