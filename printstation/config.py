@@ -640,6 +640,6 @@ from .triggers import settings as _trigger_settings  # noqa: E402
 _trigger_settings.register(register_section, SECTIONS)
 
 # Webhook listener (issue 16): [webhooks], off unless listen is set.
-from .webhooks import WebhookSettings as _WebhookSettings, parse_webhooks as _parse_webhooks  # noqa: E402
+from .face.webhook_settings import WebhookSettings as _WebhookSettings, parse_webhooks as _parse_webhooks  # noqa: E402
 
 register_section("webhooks", _parse_webhooks, _WebhookSettings)

@@ -28,12 +28,9 @@ import sqlite3
 import threading
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Protocol, TypeVar
 
 from .errors import PrintstationError
-
-if TYPE_CHECKING:
-    from .face.daemon import Daemon
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +105,25 @@ def mb(n: float) -> str:
     return f"{n / MB:.1f} MB"
 
 
+class StorageOwner(Protocol):
+    """What :class:`Storage` needs of the daemon that owns it: its config (``station`` with
+    ``max_queue_mb``/``keep_days``, ``data_dir``), its job store (``queued_bytes``,
+    ``purge_finished``, ``jobs_dir``; None while closed) and whether it is stopping."""
+
+    @property
+    def config(self) -> Any: ...
+
+    @property
+    def store(self) -> Any: ...
+
+    @property
+    def stopping(self) -> bool: ...
+
+
 class Storage:
     """The daemon's storage bookkeeping (one per daemon)."""
 
-    def __init__(self, daemon: "Daemon") -> None:
+    def __init__(self, daemon: StorageOwner) -> None:
         self.daemon = daemon
         st = daemon.config.station
         self.max_queue_mb: float = getattr(st, "max_queue_mb", 512)
@@ -335,4 +347,4 @@ class Storage:
         return [i for i, _ in removed]
 
 
-__all__ = ["Storage", "StorageFull", "free_bytes", "is_disk_full", "submit_guard"]
+__all__ = ["Storage", "StorageFull", "StorageOwner", "free_bytes", "is_disk_full", "submit_guard"]

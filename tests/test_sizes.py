@@ -24,11 +24,6 @@ PENDING: frozenset[str] = frozenset({
     "config.py",
     "markets/base.py",
     "render/barcodes.py",
-    "webhooks.py",
-    "face/api.py",
-    "face/daemon.py",
-    "face/doctor.py",
-    "face/events.py",
 })
 
 

@@ -78,14 +78,3 @@ def identify(p: Any, status_ok: bool | None, timeout: float) -> Identity | None:
     else:
         return None
     return ident if ident is not None and ident.found else None
-
-
-def identity_check(p: Any, status_ok: bool | None, timeout: float) -> Any:
-    """A doctor row ``printer NAME model`` or None."""
-    from ..face.doctor import Check
-
-    ident = identify(p, status_ok, timeout)
-    if ident is None:
-        return None
-    ok, detail, hint = compare(p, ident)
-    return Check(f"printer {p.name} model", ok, detail, hint)

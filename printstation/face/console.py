@@ -1,6 +1,6 @@
 """The operator console: the station's own web page, served by the control API.
 
-Routes (registered with :func:`printstation.face.api.route`; every request passes the API's Host,
+Routes (the table :data:`ROUTES`, in the daemon's router; every request passes the API's Host,
 Origin and Sec-Fetch-Site checks, so the page works only same-origin)::
 
     GET  /                       the page (index.html) — also /app.js, /app.css, /icon.svg
@@ -37,10 +37,10 @@ from importlib import resources
 from typing import Any
 
 from .. import metrics
-from . import api
-from .api import HttpError, Request, Result, route
 from ..errors import PrintstationError
+from ..queue.store import NotFound
 from . import events, zplfields
+from .http import HttpError, Request, Result, RouteTable, job_id_arg
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,10 @@ SESSION_HOURS = 12
 JOBS_SHOWN = 100
 SCANS_SHOWN = 50
 
-api.PUBLIC_PATHS.update(STATIC)
-api.PUBLIC_PATHS.update({"/login", "/logout"})
+#: The endpoints of the web console; the static files and login need no token (no data in them).
+ROUTES = RouteTable()
+ROUTES.public.update(STATIC)
+ROUTES.public.update({"/login", "/logout"})
 _cache: dict[str, bytes] = {}
 
 
@@ -81,7 +83,7 @@ def _serve_static(d: Any, req: Request) -> Result:
 
 
 for _path in STATIC:
-    route("GET", "/" if _path == "/" else _path.replace(".", r"\."))(_serve_static)
+    ROUTES.add("GET", "/" if _path == "/" else _path.replace(".", r"\."), _serve_static)
 
 
 # -- the session cookie ------------------------------------------------------------------------
@@ -121,22 +123,19 @@ def session_ok(token: str, headers: Any, method: str) -> bool:
     return hmac.compare_digest(parts[2].encode(), _mac(token, expires).encode())
 
 
-api.session_ok = session_ok
-
-
 def _tcp_token(req: Request) -> str | None:
     app = getattr(req.exchange.server, "handler", None)
     return getattr(app, "token", None) if getattr(app, "tcp", False) else None
 
 
-@route("GET", r"/login")
+@ROUTES.route("GET", r"/login")
 def login_state(d: Any, req: Request) -> Result:
     """``{"required": bool, "ok": bool}``: whether the page must ask for the token first."""
     token = _tcp_token(req)
     return 200, {"required": bool(token), "ok": not token or session_ok(token, req.headers, "GET")}
 
 
-@route("POST", r"/login")
+@ROUTES.route("POST", r"/login")
 def login(d: Any, req: Request) -> Result:
     token = _tcp_token(req)
     body = req.json()
@@ -150,7 +149,7 @@ def login(d: Any, req: Request) -> Result:
     return 200, b'{"auth": true}', "application/json", {"Set-Cookie": cookie}
 
 
-@route("POST", r"/logout")
+@ROUTES.route("POST", r"/logout")
 def logout(d: Any, req: Request) -> Result:
     return 200, b"{}", "application/json", {"Set-Cookie": f"{COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"}
 
@@ -201,7 +200,7 @@ def _start_of_today() -> float:
     return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-@route("GET", r"/console/state")
+@ROUTES.route("GET", r"/console/state")
 def state(d: Any, req: Request) -> Result:
     printer = req.query.get("printer") or None
     if printer and d.config.printer(printer) is None:
@@ -229,15 +228,15 @@ def state(d: Any, req: Request) -> Result:
     }
 
 
-@route("GET", r"/jobs/(?P<job_id>[0-9]+)/fields")
+@ROUTES.route("GET", r"/jobs/(?P<job_id>[0-9]+)/fields")
 def job_fields(d: Any, req: Request, job_id: str) -> Result:
     from ..render.sniff import sniff
 
-    n = api.job_id_arg(job_id)
+    n = job_id_arg(job_id)
     try:
         s = sniff(d.store.payload(n))
     except PrintstationError as exc:
-        if isinstance(exc, api.NotFound):
+        if isinstance(exc, NotFound):
             raise
         return 200, {"native": False, "fields": [], "note": str(exc)}
     if s.kind != "zpl":
@@ -248,7 +247,7 @@ def job_fields(d: Any, req: Request, job_id: str) -> Result:
     return 200, {"native": True, "fields": zplfields.fields(data), "note": note}
 
 
-@route("GET", r"/events")
+@ROUTES.route("GET", r"/events")
 def event_stream(d: Any, req: Request) -> Result:
     events.stream(d, req.exchange)
     return 200, {}

@@ -1,6 +1,7 @@
 """Wiring: config → queue store → printer workers → control API (+ triggers), and signals.
 
-Signal handlers only set flags; the main loop (woken through ``signal.set_wakeup_fd``) acts:
+Signal handlers only set flags; the main loop (:mod:`printstation.face.daemon_loop`, woken
+through ``signal.set_wakeup_fd``) acts:
 
 - SIGTERM / SIGINT: stop accepting (API closed, triggers stopped), let every printer finish the
   job on the wire for up to ``STOP_GRACE`` seconds, then break the write (the job goes back to
@@ -10,18 +11,16 @@ Signal handlers only set flags; the main loop (woken through ``signal.set_wakeup
 
 Other parts of the station hook in through :data:`SERVICE_MODULES` (a module with
 ``daemon_service(daemon)`` returning an object with ``stop()`` and optionally
-``reload(config)``, or None) and enqueue with :meth:`Daemon.submit`.
+``reload(config)``, or None; a listed module that is missing, or has no ``daemon_service``, stops
+the start with an error) and enqueue with :meth:`Daemon.submit`. The API's router is built here
+from the face modules' route tables (:mod:`printstation.face.routes`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import logging
 import os
-import select
-import signal
-import socket
 import threading
 import time
 from typing import Any
@@ -42,11 +41,10 @@ STOP_GRACE = 10.0
 #: Seconds a submit/scan answer waits for the printer to take its new job or show trouble
 #: (a status query's timeout is at most 2 s), so the answer can tell the packer at once.
 LOOK_WAIT = 2.5
-#: Modules started with the daemon, when they exist and define
-#: ``daemon_service(daemon) -> obj with stop() | None``.
+#: Modules started with the daemon; each defines ``daemon_service(daemon) -> obj with stop() | None``.
+#: Every one must exist: a missing module fails the start (a typo never hides a service).
 SERVICE_MODULES: tuple[str, ...] = (
     "printstation.triggers.service",
-    "printstation.markets.service",
 )
 
 
@@ -71,7 +69,6 @@ class Daemon:
         self.started_at = time.time()
         self._lock = threading.RLock()
         self._changed = threading.Condition()
-        self._flags: set[str] = set()
         #: Queue quota, full-disk state and retention (printstation/storage.py).
         self.storage = Storage(self)
 
@@ -110,7 +107,8 @@ class Daemon:
                 w.wake()
 
     def start_api(self) -> None:
-        from .api import SOCKET_NAME, ApiServer
+        from .routes import build_router
+        from .server import SOCKET_NAME, ApiServer
 
         api = self.config.api
         sock = None
@@ -118,19 +116,16 @@ class Daemon:
             rd = self.config.runtime_dir()
             rd.mkdir(parents=True, exist_ok=True)
             sock = rd / SOCKET_NAME
-        self.api = ApiServer(self, api.host, api.port, api.token, sock)
+        self.api = ApiServer(self, build_router(), api.host, api.port, api.token, sock)
         self.api.start()
 
     def start_services(self) -> None:
         for name in SERVICE_MODULES:
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name and name.startswith(exc.name):
-                    continue
-                raise
+            module = importlib.import_module(name)  # a missing module is an error, never skipped
             factory = getattr(module, "daemon_service", None)
-            svc = factory(self) if factory is not None else None
+            if factory is None:
+                raise AttributeError(f"service module {name} has no daemon_service(daemon)")
+            svc = factory(self)
             if svc is not None:
                 self.services.append(svc)
 
@@ -147,29 +142,12 @@ class Daemon:
             raise
         log.info("printstation ready in %.0f ms: %d printer(s), API %s%s", (time.monotonic() - t0) * 1000,
                  len(self.workers), self.api.url, f" and {self.api.unix.sock_path}" if self.api.unix else "")
-        for line in self.where_labels_go():
+        from .daemon_loop import where_labels_go
+
+        for line in where_labels_go(self.config):
             log.info("%s", line)
         self.notifier.ready(f"API {self.api.url}; {self.status_line()}")
         threading.Thread(target=self._warm, name="convert-warmup", daemon=True).start()
-
-    def where_labels_go(self) -> list[str]:
-        """One line per printer for the ready log: where its labels go and how to print on it,
-        e.g. "printer default → ./var/out (ZPL 58×40); drop files in ./var/hot/default or run
-        `printstation print FILE`"."""
-        from ..transport.base import display_uri
-
-        hf = self.config.hotfolder
-        lines = []
-        for p in self.config.printers:
-            uri = display_uri(p.uri)
-            target = uri[len("dir://"):] if uri.startswith("dir://") else uri
-            media = f"{p.spec.media.width_mm:g}×{p.spec.media.height_mm:g}"
-            how = ["run `printstation print FILE" + ("" if p.name == self.config.default_printer
-                                                      else f" --printer {p.name}") + "`"]
-            if hf.enabled:
-                how.insert(0, f"drop files in {_show_path(hf.path / p.name)}")
-            lines.append(f"printer {p.name} → {target} ({p.spec.lang.upper()} {media}); {' or '.join(how)}")
-        return lines
 
     def _warm(self) -> None:
         # Only printers that need the renderer (ZPL printers get native ZPL in-process).
@@ -351,24 +329,14 @@ class Daemon:
 
     def reload(self) -> bool:
         """Re-read the config file. Printers added/changed/removed are applied between jobs."""
-        if self.config.path is None:
-            log.info("SIGHUP: running on the embedded default config, nothing to reload")
-            return False
-        self.notifier.reloading()
-        try:
-            new = configmod.load(self.config.path)
-        except PrintstationError as exc:
-            log.error("reload refused, keeping the running config: %s", exc)
-            self.notifier.ready(self.status_line())
-            return False
-        old = self.config
-        from ..logs import set_config_level
+        from .daemon_loop import reload_config
 
-        set_config_level(new.station.log_level)
-        for what, a, b in (("api", old.api, new.api), ("station.data_dir", old.data_dir, new.data_dir)):
-            if a != b:
-                log.warning("reload: %s changed; it takes effect after a restart", what)
-        new = dataclasses.replace(new, api=old.api, station=old.station)
+        return reload_config(self)
+
+    def apply_config(self, new: Config) -> None:
+        """Run ``new`` (api and station kept): restart the printers whose settings changed, start
+        new ones, stop removed ones (between jobs), then let the services reload."""
+        old = self.config
         with self._lock:
             old_printers = {p.name: p for p in old.printers}
             new_printers = {p.name: p for p in new.printers}
@@ -387,57 +355,14 @@ class Daemon:
                     svc.reload(new)
                 except Exception:  # noqa: BLE001
                     log.exception("reloading %s", type(svc).__name__)
-        log.info("config reloaded from %s (%d printer(s))", new.path, len(self.workers))
-        self.notifier.ready(self.status_line())
-        return True
 
     # -- the foreground loop ----------------------------------------------------------------
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        self._flags.add("hup" if signum == signal.SIGHUP else "term")
-
     def run(self) -> int:
         """Run in the foreground until SIGTERM/SIGINT. Returns the exit code (0)."""
-        rfd, wfd = socket.socketpair()
-        rfd.setblocking(False)
-        wfd.setblocking(False)
-        old_fd = signal.set_wakeup_fd(wfd.fileno(), warn_on_full_buffer=False)
-        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-        try:
-            self.start()
-            wd = self.notifier.watchdog_interval
-            last_status = ""
-            while "term" not in self._flags:
-                select.select([rfd], [], [], min(wd, 5.0) if wd else 5.0)
-                try:
-                    rfd.recv(512)
-                except BlockingIOError:
-                    pass
-                if "hup" in self._flags:
-                    self._flags.discard("hup")
-                    self.reload()
-                if wd:
-                    self.notifier.watchdog()
-                line = self.status_line()
-                if line != last_status:
-                    self.notifier.status(line)
-                    last_status = line
-            log.info("stopping (signal)")
-        finally:
-            self.stop()
-            for s, h in old.items():
-                signal.signal(s, h)
-            signal.set_wakeup_fd(old_fd)
-            rfd.close()
-            wfd.close()
-        return 0
+        from .daemon_loop import run_foreground
 
-
-def _show_path(p: Any) -> str:
-    """A relative path as the operator typed it (``./var/hot/default``), else as is."""
-    text = str(p)
-    return text if os.path.isabs(text) or text.startswith(".") else f"./{text}"
-
+        return run_foreground(self)
 
 def run(config_path: str | os.PathLike[str] | None = None, options: dict[str, Any] | None = None) -> int:
     """``printstation run``: load (and fully validate) the config, then run in the foreground."""

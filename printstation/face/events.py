@@ -100,34 +100,9 @@ class EventHub:
                     streams = list(self._streams)
                 if stopping:
                     break
-                for s in streams:  # new ones: watch for EOF (and for room to write a backlog)
-                    fd = s.sock.fileno()
-                    want = selectors.EVENT_READ | (selectors.EVENT_WRITE if s.out else 0)
-                    try:
-                        if fd not in registered:
-                            s.sock.setblocking(False)
-                            self._sel.register(s.sock, want, s)
-                            registered[fd] = s
-                        else:
-                            self._sel.modify(s.sock, want, s)
-                    except (OSError, ValueError, KeyError):
-                        self._drop(s, registered)
+                self._watch(streams, registered)
                 now = time.monotonic()
-                wait = max(0.0, min(next_tick, next_ping) - now) if streams else 1.0
-                for key, mask in self._sel.select(wait):
-                    if key.data is None:
-                        try:
-                            while self._wake_r.recv(4096):
-                                pass
-                        except OSError:
-                            pass
-                        continue
-                    s = key.data
-                    if mask & selectors.EVENT_READ and not self._readable(s):
-                        self._drop(s, registered)
-                        continue
-                    if mask & selectors.EVENT_WRITE:
-                        self._flush(s, registered)
+                self._select(max(0.0, min(next_tick, next_ping) - now) if streams else 1.0, registered)
                 now = time.monotonic()
                 if not streams:
                     continue
@@ -145,14 +120,49 @@ class EventHub:
         except Exception:  # noqa: BLE001 - the page falls back to reconnecting
             log.exception("console events")
         finally:
-            with self._lock:
-                self._closed = True
-                streams, self._streams = list(self._streams), []
-            for s in streams:
-                self._close(s)
-            self._sel.close()
-            self._wake_r.close()
-            self._wake_w.close()
+            self._shut()
+
+    def _watch(self, streams: list[_Stream], registered: dict[int, _Stream]) -> None:
+        """Register new streams (EOF, and room to write a backlog); update the others' interest."""
+        for s in streams:
+            fd = s.sock.fileno()
+            want = selectors.EVENT_READ | (selectors.EVENT_WRITE if s.out else 0)
+            try:
+                if fd not in registered:
+                    s.sock.setblocking(False)
+                    self._sel.register(s.sock, want, s)
+                    registered[fd] = s
+                else:
+                    self._sel.modify(s.sock, want, s)
+            except (OSError, ValueError, KeyError):
+                self._drop(s, registered)
+
+    def _select(self, wait: float, registered: dict[int, _Stream]) -> None:
+        """Wait up to ``wait`` s; drop streams whose peer went away, write where there is room."""
+        for key, mask in self._sel.select(wait):
+            if key.data is None:  # the wake-up socket
+                try:
+                    while self._wake_r.recv(4096):
+                        pass
+                except OSError:
+                    pass
+                continue
+            s = key.data
+            if mask & selectors.EVENT_READ and not self._readable(s):
+                self._drop(s, registered)
+                continue
+            if mask & selectors.EVENT_WRITE:
+                self._flush(s, registered)
+
+    def _shut(self) -> None:
+        with self._lock:
+            self._closed = True
+            streams, self._streams = list(self._streams), []
+        for s in streams:
+            self._close(s)
+        self._sel.close()
+        self._wake_r.close()
+        self._wake_w.close()
 
     def _readable(self, s: _Stream) -> bool:
         """False when the peer closed (or sent a request on a stream: not allowed)."""
@@ -233,7 +243,7 @@ class EventHub:
 
 def stream(daemon: Any, ex: Any) -> None:
     """Serve ``GET /events`` on exchange ``ex``: detach and hand it to the daemon's hub."""
-    from .api import HttpError
+    from .http import HttpError
 
     hub = getattr(daemon, "_console_events", None)
     if hub is None:

@@ -1,4 +1,4 @@
-"""Scan endpoints of the control API (registered with :func:`printstation.face.api.route`):
+"""Scan endpoints of the control API (the table :data:`ROUTES`, in the daemon's router):
 
 * ``POST /scan`` ``{"code": "…", "printer": "NAME"}`` (printer optional: the default printer) →
   ``200`` with the scan record: ``{"id", "ts", "scanner": "api", "printer", "code", "action",
@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import HttpError, Request, route
+from .http import HttpError, Request, RouteTable
+
+#: ``POST /scan``, ``GET /scans``.
+ROUTES = RouteTable()
 
 
 def _triggers(d: Any) -> Any:
@@ -20,7 +23,7 @@ def _triggers(d: Any) -> Any:
     return t
 
 
-@route("POST", r"/scan")
+@ROUTES.route("POST", r"/scan")
 def post_scan(d: Any, req: Request) -> tuple[int, Any]:
     body = req.json()
     if not isinstance(body, dict):
@@ -36,7 +39,8 @@ def post_scan(d: Any, req: Request) -> tuple[int, Any]:
     t = _triggers(d)
     if printer and printer not in t.scans.printers:
         raise HttpError(404, f"no printer named {printer!r} (configured printers: {', '.join(t.scans.printers)})")
-    scanner = body.get("scanner") if isinstance(body.get("scanner"), str) else "api"
+    given = body.get("scanner")
+    scanner = given if isinstance(given, str) else "api"
     rec = t.scan(code, printer=printer or None, scanner=scanner[:64])
     return 200, {**rec, **_trouble(d, rec)}
 
@@ -60,7 +64,7 @@ def _trouble(d: Any, rec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@route("GET", r"/scans")
+@ROUTES.route("GET", r"/scans")
 def get_scans(d: Any, req: Request) -> tuple[int, Any]:
     limit = req.int_arg("limit", 50, 1, 1000)
     return 200, {"scans": _triggers(d).scans.recent(limit or 50)}

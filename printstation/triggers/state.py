@@ -5,7 +5,7 @@
   synced by :mod:`printstation.triggers.wbsync`, so a product barcode answers from local state;
 * ``wb_printed`` — orders whose sticker was printed (or claimed by a scan in flight);
 * ``ozon_returns`` — the Ozon FBS returns synced by :mod:`printstation.triggers.ozonsync`;
-* ``webhooks`` — every webhook notification and what it did (:mod:`printstation.webhooks`),
+* ``webhooks`` — every webhook notification and what it did (:mod:`printstation.triggers.webhooks`),
   trimmed to the newest 10,000.
 """
 

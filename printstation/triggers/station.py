@@ -166,9 +166,8 @@ class Triggers:
                     pass
 
     def _start_webhooks(self) -> None:
-        from .. import webhooks
+        from . import webhooks
 
-        webhooks.register_api()
         try:
             self.webhooks = webhooks.start_for(self)
         except PrintstationError as exc:

@@ -165,7 +165,7 @@ def test_webhook_answers_503_while_the_database_is_away_and_records_after(tmp_pa
     """A notification that cannot be recorded is not acknowledged: Lamoda sends it again."""
     from printstation.pg import open_database
     from printstation.triggers.pgstate import PgTriggerState
-    from printstation.webhooks import HookLog, LamodaHooks, WebhookListener, WebhookSettings
+    from printstation.triggers.webhooks import HookLog, LamodaHooks, WebhookListener, WebhookSettings
     from support.pg_server import PgServer, pg_bin
 
     if pg_bin() is None:

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from printstation.triggers.state import TriggerState
-from printstation.webhooks import HookLog, LamodaHooks, WebhookListener, WebhookSettings
+from printstation.triggers.webhooks import HookLog, LamodaHooks, WebhookListener, WebhookSettings
 
 SECRET = "refusal-test-secret-0123456789"
 

@@ -10,7 +10,7 @@ import pytest
 
 from printstation import config as cfgmod
 from printstation.face.cli import main
-from printstation.discover import blocks
+from printstation.face.cli.printers import append_to_config
 from printstation.discover.probe import Identity
 from support.fake_printers import TcpPrinter
 
@@ -63,13 +63,13 @@ def test_write_appends_in_place_and_refuses_duplicates(tmp_path, capsys):
 def test_duplicate_uri_spelled_without_port(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(BASE + '\n[[printers]]\nname = "net"\nuri = "tcp://10.1.2.3"\n')
-    added, refused = blocks.append_to_config(cfg, [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")])
+    added, refused = append_to_config(cfg, [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")])
     assert added == [] and len(refused) == 1 and "'net'" in refused[0]
 
 
 def test_write_creates_a_missing_config(tmp_path):
     cfg = tmp_path / "new.toml"
-    added, refused = blocks.append_to_config(cfg, [Identity(uri="tcp://10.1.2.3:9100", lang="tspl",
+    added, refused = append_to_config(cfg, [Identity(uri="tcp://10.1.2.3:9100", lang="tspl",
                                                             model="TE300", dpi=300)])
     assert added == ["te300"] and not refused
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o640
@@ -83,17 +83,17 @@ def test_write_refuses_a_symlink_and_a_broken_config(tmp_path):
     link.symlink_to(real)
     ident = [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")]
     with pytest.raises(Exception, match="symlink"):
-        blocks.append_to_config(link, ident)
+        append_to_config(link, ident)
     assert real.read_text() == BASE
     broken = tmp_path / "broken.toml"
     broken.write_text("[[printers]\nname=")
     with pytest.raises(Exception, match="bad TOML"):
-        blocks.append_to_config(broken, ident)
+        append_to_config(broken, ident)
     assert broken.read_text() == "[[printers]\nname="
     d = tmp_path / "dir.toml"
     d.mkdir()
     with pytest.raises(Exception):
-        blocks.append_to_config(d, ident)
+        append_to_config(d, ident)
 
 
 def test_write_refuses_when_result_would_not_load(tmp_path):
@@ -102,7 +102,7 @@ def test_write_refuses_when_result_would_not_load(tmp_path):
     cfg.write_text(BASE)
     bad = [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421", media="1x1")]
     with pytest.raises(Exception, match="nothing written"):
-        blocks.append_to_config(cfg, bad)
+        append_to_config(cfg, bad)
     assert cfg.read_text() == BASE
 
 
@@ -130,4 +130,4 @@ def test_write_refuses_a_read_only_config_even_as_root(tmp_path, capsys):
     fifo = tmp_path / "fifo.toml"
     os.mkfifo(fifo)
     with pytest.raises(Exception, match="not a regular file"):
-        blocks.append_to_config(fifo, [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")])
+        append_to_config(fifo, [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")])

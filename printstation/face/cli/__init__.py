@@ -14,7 +14,8 @@ from typing import Sequence
 
 from ...errors import PrintstationError
 
-#: Subcommand modules in help order. A module registers one or more subcommands.
+#: Subcommand modules in help order. A module registers one or more subcommands; every one must
+#: exist (a missing module fails loudly, a typo never hides a command).
 COMMAND_MODULES = (
     "printstation.face.cli.convert",
     "printstation.face.cli.daemon",
@@ -43,13 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgParser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)  # a missing module is an error, never skipped
     return parser
 
 

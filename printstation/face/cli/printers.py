@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
-from ...errors import UsageError
+from ...errors import ConfigError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,7 +90,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         print("\n".join(out) + "\n\n" + blocks.render_text(found, taken), end="", flush=True)
     code = 0 if any(f.found for f in found) else 1
     if args.write:
-        added, refused = blocks.append_to_config(Path(args.write), found)
+        added, refused = append_to_config(Path(args.write), found)
         for line in refused:
             print(f"printstation: {line}", file=sys.stderr)
         if added:
@@ -98,6 +100,41 @@ def cmd_discover(args: argparse.Namespace) -> int:
         if refused:
             code = 1
     return code
+
+
+def append_to_config(path: Path, found: list[Any]) -> tuple[list[str], list[str]]:
+    """:func:`printstation.discover.blocks.append_to_config`, checked against the station config."""
+    from ...discover import blocks
+
+    return blocks.append_to_config(path, found, validate_addition)
+
+
+def validate_addition(text: str, addition: str, path: Path) -> None:
+    """The config with ``addition`` must load. A config that did not load before (a token file
+    only the service can read, say) must at least stay valid TOML with valid new printers."""
+    from ... import config as cfgmod
+
+    try:
+        cfgmod.loads(text + addition, path)
+        return
+    except ConfigError as exc:
+        after = exc
+    try:
+        cfgmod.loads(text, path) if text.strip() else None
+    except ConfigError:
+        try:
+            doc = tomllib.loads(text + addition)
+            new = tomllib.loads(addition).get("printers", [])
+            names = [p.get("name") for p in doc.get("printers", []) if isinstance(p, dict)]
+            if len(names) != len(set(names)):
+                raise ConfigError("duplicate printer name")
+            for i, t in enumerate(new):
+                cfgmod.parse_printer(t, f"printers[+{i}]", cfgmod.BarcodesConfig())
+            return
+        except (ConfigError, tomllib.TOMLDecodeError) as exc:
+            after = exc if isinstance(exc, ConfigError) else ConfigError(str(exc))
+    raise ConfigError(f"{path}: the config would not load with the new printers ({after}); "
+                      "nothing written")
 
 
 def _names_in(path: Path) -> list[str]:

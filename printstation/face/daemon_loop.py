@@ -1,0 +1,123 @@
+"""The daemon in the foreground (:mod:`printstation.face.daemon`): signals, the main loop,
+reloading the config on SIGHUP, and the ready log's "where labels go" lines.
+
+Signal handlers only set flags; the loop (woken through ``signal.set_wakeup_fd``) acts: SIGTERM /
+SIGINT stop the daemon, SIGHUP reloads the config file (a bad file is logged and the running
+config stays). The systemd watchdog is fed and the status line updated on every turn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import select
+import signal
+import socket
+from typing import TYPE_CHECKING, Any
+
+from ..errors import PrintstationError
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+
+log = logging.getLogger("printstation.face.daemon")
+
+
+def reload_config(d: "Daemon") -> bool:
+    """Re-read ``d``'s config file and apply it (``[api]`` and ``[station]`` need a restart)."""
+    from .. import config as configmod
+    from ..logs import set_config_level
+
+    if d.config.path is None:
+        log.info("SIGHUP: running on the embedded default config, nothing to reload")
+        return False
+    d.notifier.reloading()
+    try:
+        new = configmod.load(d.config.path)
+    except PrintstationError as exc:
+        log.error("reload refused, keeping the running config: %s", exc)
+        d.notifier.ready(d.status_line())
+        return False
+    old = d.config
+    set_config_level(new.station.log_level)
+    for what, a, b in (("api", old.api, new.api), ("station.data_dir", old.data_dir, new.data_dir)):
+        if a != b:
+            log.warning("reload: %s changed; it takes effect after a restart", what)
+    new = dataclasses.replace(new, api=old.api, station=old.station)
+    d.apply_config(new)
+    log.info("config reloaded from %s (%d printer(s))", new.path, len(d.workers))
+    d.notifier.ready(d.status_line())
+    return True
+
+
+def run_foreground(d: "Daemon") -> int:
+    """Start ``d`` and run until SIGTERM/SIGINT (SIGHUP: reload); stop it. The exit code (0)."""
+    flags: set[str] = set()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        flags.add("hup" if signum == signal.SIGHUP else "term")
+
+    rfd, wfd = socket.socketpair()
+    rfd.setblocking(False)
+    wfd.setblocking(False)
+    old_fd = signal.set_wakeup_fd(wfd.fileno(), warn_on_full_buffer=False)
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        d.start()
+        _loop(d, rfd, flags)
+        log.info("stopping (signal)")
+    finally:
+        d.stop()
+        for s, h in old.items():
+            signal.signal(s, h)
+        signal.set_wakeup_fd(old_fd)
+        rfd.close()
+        wfd.close()
+    return 0
+
+
+def _loop(d: "Daemon", wakeup: socket.socket, flags: set[str]) -> None:
+    wd = d.notifier.watchdog_interval
+    last_status = ""
+    while "term" not in flags:
+        select.select([wakeup], [], [], min(wd, 5.0) if wd else 5.0)
+        try:
+            wakeup.recv(512)
+        except BlockingIOError:
+            pass
+        if "hup" in flags:
+            flags.discard("hup")
+            d.reload()
+        if wd:
+            d.notifier.watchdog()
+        line = d.status_line()
+        if line != last_status:
+            d.notifier.status(line)
+            last_status = line
+
+
+def where_labels_go(config: Any) -> list[str]:
+    """One line per printer for the ready log: where its labels go and how to print on it,
+    e.g. "printer default → ./var/out (ZPL 58×40); drop files in ./var/hot/default or run
+    `printstation print FILE`"."""
+    from ..transport.base import display_uri
+
+    hf = config.hotfolder
+    lines = []
+    for p in config.printers:
+        uri = display_uri(p.uri)
+        target = uri[len("dir://"):] if uri.startswith("dir://") else uri
+        media = f"{p.spec.media.width_mm:g}×{p.spec.media.height_mm:g}"
+        how = ["run `printstation print FILE" + ("" if p.name == config.default_printer
+                                                  else f" --printer {p.name}") + "`"]
+        if hf.enabled:
+            how.insert(0, f"drop files in {_show_path(hf.path / p.name)}")
+        lines.append(f"printer {p.name} → {target} ({p.spec.lang.upper()} {media}); {' or '.join(how)}")
+    return lines
+
+
+def _show_path(p: Any) -> str:
+    """A relative path as the operator typed it (``./var/hot/default``), else as is."""
+    text = str(p)
+    return text if os.path.isabs(text) or text.startswith(".") else f"./{text}"
