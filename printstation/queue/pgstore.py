@@ -42,6 +42,8 @@ def _job(row: dict[str, Any] | None) -> Job | None:
 class PgJobStore(JobBackend):
     """One station's view of the shared job table. Thread-safe (a connection pool)."""
 
+    station: str  # a shared database always names the station
+
     def __init__(self, data_dir: str | os.PathLike[str], database: str | Database, station: str) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
@@ -74,7 +76,7 @@ class PgJobStore(JobBackend):
         import psycopg
 
         try:
-            conn = psycopg.connect(**self.db.pool.kwargs, autocommit=True)
+            conn = self.db.connect_direct(autocommit=True)
             key = zlib.crc32(self.station.encode()) - (1 << 31)  # a signed int4
             got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (0x7073, key)).fetchone()[0]
         except psycopg.OperationalError as exc:
@@ -167,7 +169,7 @@ class PgJobStore(JobBackend):
     def find_key(self, key: str) -> Job | None:
         return _job(self._one(_SELECT + " WHERE key=%s", (key,)))
 
-    def list(self, printer: str | None = None, state: str | None = None, limit: int = 100,
+    def list_jobs(self, printer: str | None = None, state: str | None = None, limit: int = 100,
              station: str | None = None) -> list[Job]:
         where, args = job_filters(printer, state, "%s")
         if station != "all":

@@ -190,7 +190,7 @@ class JobStore(JobBackend):
         with self._lock:
             return self._row(self._db.execute("SELECT * FROM jobs WHERE key=?", (key,)).fetchone())
 
-    def list(self, printer: str | None = None, state: str | None = None, limit: int = 100,
+    def list_jobs(self, printer: str | None = None, state: str | None = None, limit: int = 100,
              station: str | None = None) -> list[Job]:
         """Jobs, newest first (one station's store: ``station`` does not narrow it)."""
         where, args = job_filters(printer, state, "?")
