@@ -122,7 +122,7 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
-    record._ps_redacted = True  # type: ignore[attr-defined]
+    record._ps_redacted = True
     return record
 
 

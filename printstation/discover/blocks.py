@@ -111,7 +111,8 @@ def render_json(found: list[Identity]) -> str:
 
 
 def _read_limited(fd: int) -> bytes:
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while True:
         b = os.read(fd, 65536)
         if not b:

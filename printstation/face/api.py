@@ -156,7 +156,8 @@ class Request:
         return n
 
 
-Result = tuple[int, Any] | tuple[int, bytes, str]
+#: (status, JSON value) | (status, body, content type) | (status, body, content type, extra headers)
+Result = tuple[int, Any] | tuple[int, bytes, str] | tuple[int, bytes, str, dict[str, str]]
 RouteFn = Callable[..., Result]
 #: (method, compiled path regex, handler(daemon, request, **groups))
 ROUTES: list[tuple[str, re.Pattern[str], RouteFn]] = []
@@ -362,8 +363,8 @@ class ApiApp:
             parsed = split_host(entry)
             if parsed and parsed[1] is None:
                 names.add(parsed[0])
-            elif parsed:
-                self.host_any_port.add((parsed[0], parsed[1]))  # type: ignore[arg-type]
+            elif parsed and parsed[1] is not None:
+                self.host_any_port.add((parsed[0], parsed[1]))
         self.host_names = names
         self.origins = {o for o in (split_origin(x) for x in getattr(api, "allowed_origins", ())) if o}
         self.refused = _RefusalLog()
@@ -383,7 +384,7 @@ class ApiApp:
             if not ok:
                 REFUSED.inc(reason="host")
                 self.refused("Host", host or "", "not this station (DNS rebinding?)")
-                raise HttpError(421, f"Host {host[:80]!r} is not this station "
+                raise HttpError(421, f"Host {(host or '')[:80]!r} is not this station "
                                      "(use 127.0.0.1 or localhost, or add the name to [api] allowed_hosts)")
         return name, port if port is not None else 80
 
@@ -444,9 +445,9 @@ class ApiApp:
             if ex.detached:  # a long-lived answer (GET /events) now owned by its route
                 pass
             elif len(result) == 4:  # (status, body, content type, extra headers)
-                ex.respond(status, result[1], result[2], result[3])  # type: ignore[arg-type,misc]
+                ex.respond(status, result[1], result[2], result[3])
             elif len(result) == 3:
-                ex.respond(status, result[1], result[2])  # type: ignore[arg-type,misc]
+                ex.respond(status, result[1], result[2])
             else:
                 ex.respond(status, json_bytes(result[1]), "application/json")
         except (HttpError, PrintstationError) as exc:
@@ -533,7 +534,7 @@ class ApiServer:
     def __init__(self, daemon: "Daemon", host: str, port: int, token: str | None,
                  socket_path: Path | None) -> None:
         api = daemon.config.api
-        limits = dict(max_connections=getattr(api, "max_connections", 256),
+        limits: dict[str, Any] = dict(max_connections=getattr(api, "max_connections", 256),
                       read_timeout=getattr(api, "read_timeout", 10.0),
                       idle_timeout=getattr(api, "idle_timeout", 5.0))
         self.servers: list[HttpServer] = []
@@ -563,7 +564,7 @@ class ApiServer:
                     raise
                 uapp = ApiApp(daemon, None, tcp=False)
                 self.unix = HttpServer(usock, uapp, name="api-unix", on_error=uapp.protocol_error, **limits)
-                self.unix.sock_path = socket_path  # type: ignore[attr-defined]
+                self.unix.sock_path = socket_path
                 self.sock_path = socket_path
                 self.servers.append(self.unix)
         self._threads: list[threading.Thread] = []

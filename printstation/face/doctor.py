@@ -417,10 +417,11 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
                                         + (f"; state dir {state}" if state else "")))
     checks.append(check_writable_dir("data dir", cfg.data_dir))
     checks.append(check_disk_space(cfg.data_dir, getattr(cfg.station, "max_queue_mb", None)))
-    if getattr(cfg.station, "database", None):  # several stations sharing one PostgreSQL database
+    database = getattr(cfg.station, "database", None)
+    if database:  # several stations sharing one PostgreSQL database
         from ..pg import diagnose
 
-        checks.append(Check("database", *diagnose(cfg.station.database, timeout)))
+        checks.append(Check("database", *diagnose(database, timeout)))
     if cfg.hotfolder.enabled:
         checks.append(check_writable_dir("hot folder", cfg.hotfolder.path))
 
@@ -466,7 +467,7 @@ def check_webhooks(cfg: Any, env: Mapping[str, str]) -> Check | None:
     from ..webhooks import WebhookSettings, read_secret
 
     ws = cfg.sections.get("webhooks")
-    if not isinstance(ws, WebhookSettings) or not ws.enabled:
+    if not isinstance(ws, WebhookSettings) or not ws.enabled or ws.listen is None:
         return None
     try:
         read_secret(ws, env)

@@ -36,7 +36,9 @@ def post_scan(d: Any, req: Request) -> tuple[int, Any]:
     t = _triggers(d)
     if printer and printer not in t.scans.printers:
         raise HttpError(404, f"no printer named {printer!r} (configured printers: {', '.join(t.scans.printers)})")
-    scanner = body.get("scanner") if isinstance(body.get("scanner"), str) else "api"
+    scanner = body.get("scanner")
+    if not isinstance(scanner, str):
+        scanner = "api"
     rec = t.scan(code, printer=printer or None, scanner=scanner[:64])
     return 200, {**rec, **_trouble(d, rec)}
 

@@ -149,7 +149,7 @@ def returns_label_svg(ret: Mapping[str, Any], spec: PrinterSpec) -> bytes:
             i = j
         else:
             i += 1
-    y = y0 + bar_h
+    y: float = y0 + bar_h
 
     def line(text: str, size: float, *, bold: bool = False, anchor: str = "start", x: float | None = None) -> None:
         nonlocal y
