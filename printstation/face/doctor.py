@@ -313,7 +313,8 @@ def check_market(market: str, settings: Any, configured: bool, env: Mapping[str,
                 except AuthError:
                     raise
                 except MarketplaceError as exc:
-                    if getattr(exc, "status", 0) and exc.status < 500:  # type: ignore[attr-defined]
+                    status = getattr(exc, "status", 0)
+                    if status and status < 500:
                         pass  # a business error: the token itself was accepted
                     else:
                         raise

@@ -256,7 +256,7 @@ class JobBackend(abc.ABC):
 
     @abc.abstractmethod
     def list_jobs(self, printer: str | None = None, state: str | None = None, limit: int = 100,
-             station: str | None = None) -> list[Job]:
+                  station: str | None = None) -> list[Job]:
         """Jobs, newest first (this station's; ``station="all"``: every station's)."""
 
     @abc.abstractmethod

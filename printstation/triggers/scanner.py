@@ -136,6 +136,8 @@ class Source:
     name = "scanner"
     #: False for a source that must not be reopened when it ends (stdin at EOF).
     reopen = True
+    #: Set by the :class:`ScannerThread` reading it: a waiting ``codes()`` loop ends once it is set.
+    _stop: threading.Event | None = None
 
     def open(self) -> None: ...
     def codes(self) -> Iterator[str]:
@@ -203,7 +205,7 @@ class SerialSource(Source):
         ser = self.ser
         assert ser is not None, "open() first"
         buf = bytearray()
-        stop = getattr(self, "_stop", None)
+        stop = self._stop
         while stop is None or not stop.is_set():
             chunk = ser.read(ser.in_waiting or 1)
             if not chunk:
@@ -277,7 +279,7 @@ class ScannerThread:
         self.on_code = on_code
         self.name = name or source.name
         self._stop = threading.Event()
-        source._stop = self._stop  # type: ignore[attr-defined]
+        source._stop = self._stop
         self.thread = threading.Thread(target=self._run, name=f"scanner {self.name}", daemon=True)
         self.opens = 0
         self.state = "starting"

@@ -196,8 +196,8 @@ class ScanService:
         rec.update(outcome=out.outcome, job=out.job, key=out.key, detail=out.detail)
         if out.outcome not in ("debounced", "ignored"):
             with self._lock:
-                dup = out.outcome == "duplicate" and out.again is not None
-                self._dup[rec["scanner"]] = (out.job, out.again) if dup else None  # type: ignore[assignment]
+                dup = out.again if out.outcome == "duplicate" else None
+                self._dup[rec["scanner"]] = (out.job, dup) if dup is not None else None
         if out.printer:
             rec["printer"] = out.printer
         SCANS.inc(outcome=out.outcome)
