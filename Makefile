@@ -25,11 +25,13 @@ $(ZPLRENDER)/node_modules/.installed: $(ZPLRENDER)/package-lock.json
 		npm ci --prefix $(ZPLRENDER) --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "node/npm not found: native ZPL render-back tests will be skipped"; fi
 
+# mypy first (settings in pyproject.toml [tool.mypy]): a type error fails the run before the tests.
 test: setup zplrender
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: setup
 	$(BIN)/python bench/convert.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache

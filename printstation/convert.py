@@ -78,7 +78,7 @@ def rasterize(src: Source, spec: PrinterSpec, key: str | None = None) -> Page:
     p = fit(src.width, src.height, spec, integer_scale=src.native_scale is not None)
     check_downscale(src, p, spec)
     p = upright(src, p, spec, key)
-    rendered = src.render(p.sx, size=(p.out_w, p.out_h))  # type: ignore[call-arg]
+    rendered = src.render(p.sx, size=(p.out_w, p.out_h))
     return Page(compose(rendered, p), p, src, rendered)
 
 

@@ -28,11 +28,14 @@ import threading
 import time
 from collections import OrderedDict
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from . import errors
 from .errors import BadInput, PrintstationError, RenderTimeout
 from .spec import PrinterSpec
+
+if TYPE_CHECKING:
+    from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +106,12 @@ def _rebuild(name: str, message: str) -> PrintstationError:
 class Isolate:
     """One warm conversion child; calls are serialised (the child converts one label at a time)."""
 
-    def __init__(self, timeout: float = 30.0, context: str = "spawn", preload: bool = True) -> None:
+    def __init__(self, timeout: float = 30.0, context: Literal["spawn", "fork", "forkserver"] = "spawn",
+                 preload: bool = True) -> None:
         self.timeout = timeout
         self.preload = preload
-        self._ctx = mp.get_context(context)
+        # get_context(str) is typed as the BaseContext (no Process); a named method gives its own context
+        self._ctx = cast("SpawnContext | ForkContext | ForkServerContext", mp.get_context(context))
         self._lock = threading.Lock()
         self._proc: Any = None
         self._conn: Connection | None = None

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import threading
-from typing import Any, Iterable
+from typing import Any, Iterable, TextIO
 
 MASK = "***"
 #: Secrets shorter than this are not registered (they would mask ordinary words).
@@ -122,7 +122,7 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
-    record._ps_redacted = True  # type: ignore[attr-defined]
+    record._ps_redacted = True
     return record
 
 
@@ -282,6 +282,12 @@ def parse_level(level: str | int) -> int:
     return value
 
 
+class _StationHandler(logging.StreamHandler[TextIO]):
+    """The station's stderr handler (one at a time: set up again, it replaces the last)."""
+
+    _printstation = True
+
+
 def setup_logging(verbosity: int = 0, level: str | None = None) -> None:
     """Install the stderr handler. ``verbosity`` (-v count) wins over ``level`` (env)."""
     global _level_from
@@ -304,10 +310,9 @@ def setup_logging(verbosity: int = 0, level: str | None = None) -> None:
     for h in list(root.handlers):
         if getattr(h, "_printstation", False):
             root.removeHandler(h)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StationHandler(sys.stderr)
     handler.setFormatter(KVFormatter(journal=journal_stream()))
     handler.addFilter(RedactFilter())
-    handler._printstation = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(lvl)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import UsageError
 
@@ -121,5 +121,5 @@ class PrinterSpec:
     def dots_per_mm(self) -> float:
         return self.dpi / MM_PER_INCH
 
-    def replace(self, **changes: object) -> "PrinterSpec":
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> "PrinterSpec":
+        return dataclasses.replace(self, **changes)

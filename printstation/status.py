@@ -88,10 +88,11 @@ def _decide(flags: set[str], raw: bytes, *, errors: dict[str, str], paused: dict
             printing: dict[str, str], notes: dict[str, str]) -> PrinterStatus:
     """Fold flags into one state: error > paused > printing > idle (reasons in table order)."""
     fz = frozenset(flags)
-    for table, state in ((errors, "error"), (paused, "paused"), (printing, "printing")):
+    tables: tuple[tuple[dict[str, str], State], ...] = ((errors, "error"), (paused, "paused"), (printing, "printing"))
+    for table, state in tables:
         hit = [text for key, text in table.items() if key in flags]
         if hit:
-            return PrinterStatus(state, ", ".join(hit), raw, fz)  # type: ignore[arg-type]
+            return PrinterStatus(state, ", ".join(hit), raw, fz)
     note = [text for key, text in notes.items() if key in flags]
     return PrinterStatus("idle", ", ".join(note), raw, fz)
 

@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Iterator, Protocol, TypeVar, cast
 
 from .errors import PrintstationError
 
@@ -75,7 +75,7 @@ def submit_guard(submit_ex: F) -> F:
 
         return st.guarded(len(data), lambda: submit_ex(daemon, printer, data, *args, **kw), new_label)
 
-    return guarded  # type: ignore[return-value]
+    return cast(F, guarded)
 
 
 def is_disk_full(exc: BaseException | None) -> bool:

@@ -146,7 +146,7 @@ def scan_libusb(backend: Any = None) -> tuple[list[Identity], list[tuple[int, in
             backend.dispose(dev)
         except Exception:  # noqa: BLE001
             pass
-    same = {}
+    same: dict[tuple[int, int], list[str | None]] = {}
     for ident, (vid, pid, serial) in zip(found, keys):
         same.setdefault((vid, pid), []).append(serial)
     for ident, (vid, pid, serial) in zip(found, keys):

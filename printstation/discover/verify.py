@@ -68,6 +68,7 @@ def identify(p: Any, status_ok: bool | None, timeout: float) -> Identity | None:
     """What the printer behind ``p.uri`` says it is, or None (no way to ask / no answer)."""
     scheme = p.uri.split("://", 1)[0].lower()
     t = min(timeout, DEFAULT_TIMEOUT)
+    ident: Identity | None
     if scheme in ("tcp", "serial"):
         ident = probe_uri(p.uri, t, first=p.lang, only=bool(status_ok))
     elif scheme == "usb" or (scheme == "file" and "/dev/usb/lp" in p.uri):

@@ -125,7 +125,7 @@ def jobs(d: "Daemon", req: Request) -> Result:
     if printer and station is None and d.config.printer(printer) is None:
         raise NotFound(f"no printer named {printer!r}")
     limit = req.int_arg("limit", 100, 1, 100_000) or 100
-    found = d.store.list(printer=printer, state=req.query.get("state") or None, limit=limit, station=station)
+    found = d.store.list_jobs(printer=printer, state=req.query.get("state") or None, limit=limit, station=station)
     return 200, {"jobs": [j.to_dict() for j in found]}
 
 

@@ -207,7 +207,7 @@ def state(d: Any, req: Request) -> Result:
         raise HttpError(404, f"no printer named {printer!r}")
     limit = req.int_arg("limit", JOBS_SHOWN, 1, 1000) or JOBS_SHOWN
     jobs = []
-    for j in d.store.list(printer=printer, state=req.query.get("state") or None, limit=limit):
+    for j in d.store.list_jobs(printer=printer, state=req.query.get("state") or None, limit=limit):
         row = j.to_dict()
         row.pop("key", None)
         row["preview"] = preview_kind(d, j.id)

@@ -233,7 +233,7 @@ class Daemon:
     def reprint_last(self, printer: str | None) -> Job:
         """Reprint the newest job of ``printer`` that left the queue (scanner ``PS:REPRINT``)."""
         name = self._printer_name(printer)
-        for job in self.store.list(printer=name, limit=50):
+        for job in self.store.list_jobs(printer=name, limit=50):
             if job.state in ("done", "failed", "interrupted", "canceled"):
                 return self.reprint(job.id)
         raise NotFound(f"printer {name} has no finished job to reprint")
@@ -241,7 +241,7 @@ class Daemon:
     def cancel_last(self, printer: str | None) -> Job:
         """Cancel the newest queued (or interrupted) job of ``printer`` (scanner ``PS:CANCEL``)."""
         name = self._printer_name(printer)
-        for job in self.store.list(printer=name, limit=1000):
+        for job in self.store.list_jobs(printer=name, limit=1000):
             if job.state in ("queued", "interrupted"):
                 return self.store.cancel(job.id)
         raise NotFound(f"printer {name} has no queued job to cancel")

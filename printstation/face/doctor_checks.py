@@ -231,7 +231,7 @@ def _check_evdev(label: str, path: str, station_running: Callable[[], bool]) -> 
 
 def _check_serial(label: str, port: str, baud: int) -> Check:
     try:
-        import serial  # type: ignore[import-untyped]
+        import serial
     except ImportError:  # pragma: no cover - pyserial is a dependency
         return Check(label, False, "pyserial is not installed", "pip install pyserial")
     try:

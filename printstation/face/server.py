@@ -60,9 +60,9 @@ class ApiApp(Guard):
             if ex.detached:  # a long-lived answer (GET /events) now owned by its route
                 pass
             elif len(result) == 4:  # (status, body, content type, extra headers)
-                ex.respond(status, result[1], result[2], result[3])  # type: ignore[arg-type,misc]
+                ex.respond(status, result[1], result[2], result[3])
             elif len(result) == 3:
-                ex.respond(status, result[1], result[2])  # type: ignore[arg-type,misc]
+                ex.respond(status, result[1], result[2])
             else:
                 ex.respond(status, json_bytes(result[1]), "application/json")
         except (HttpError, PrintstationError) as exc:
@@ -170,7 +170,7 @@ class ApiServer:
                     raise
                 uapp = ApiApp(daemon, router, None, tcp=False)
                 self.unix = HttpServer(usock, uapp, name="api-unix", on_error=uapp.protocol_error, **limits)
-                self.unix.sock_path = socket_path  # type: ignore[attr-defined]
+                self.unix.sock_path = socket_path
                 self.sock_path = socket_path
                 self.servers.append(self.unix)
         self._threads: list[threading.Thread] = []

@@ -60,7 +60,7 @@ def fields(zpl: bytes) -> list[dict[str, Any]]:
         text = arg.decode("latin-1")
         if cmd == "XA":
             label += 1
-            x = y = kind = data = hexesc = None  # type: ignore[assignment]
+            x = y = kind = data = hexesc = None
         elif cmd in ("FO", "FT"):
             parts = text.split(",")
             x, y = _num(parts[0]) if parts else None, _num(parts[1]) if len(parts) > 1 else None
@@ -81,5 +81,5 @@ def fields(zpl: bytes) -> list[dict[str, Any]]:
                     shown = raw.decode("latin-1")
                 out.append({"label": max(label, 1), "kind": kind or "text", "x": x, "y": y,
                             "data": shown[:MAX_DATA]})
-            kind = data = hexesc = None  # type: ignore[assignment]
+            kind = data = hexesc = None
     return out

@@ -14,12 +14,15 @@ checked against the account's demo host (``https://api-demo-b2b.lamoda.ru``).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from .base import ApiAuthError, ApiClient, ApiError, BadLabel, Secret
 from .base import client_id as require_client_id
 from .content import pdf_pages
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_URL = "https://api-b2b.lamoda.ru"
 DEMO_URL = "https://api-demo-b2b.lamoda.ru"
@@ -110,7 +113,7 @@ class LamodaClient(ApiClient):
             self._expires = self.clock() + max(1.0, min(life - TOKEN_MARGIN_S, life * 0.9))
             return self._access
 
-    def request(self, method: str, path: str, **kw: Any):  # type: ignore[override]
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """A call with the bearer token; on 401 the token is fetched again and the call retried once."""
         tok = self.access_token()
         try:

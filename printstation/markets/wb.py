@@ -151,8 +151,11 @@ class WBClient(ApiClient):
             for s in stickers:
                 if not isinstance(s, dict):
                     continue
+                raw = s.get("orderId")
+                if raw is None:
+                    continue
                 try:
-                    oid = int(s.get("orderId"))
+                    oid = int(raw)
                 except (TypeError, ValueError):
                     continue
                 if oid not in asked:

@@ -130,6 +130,8 @@ class Database:
             register_secret(s)
         params.setdefault("connect_timeout", "3")
         params.setdefault("application_name", name[:60])
+        #: The connection parameters (pool and :meth:`connect_direct` alike).
+        self.params: dict[str, Any] = params
         self.timeout = timeout
         self.closing = threading.Event()
         self._psycopg = psycopg
@@ -192,13 +194,18 @@ class Database:
 
         if isinstance(exc, PoolTimeout):  # the pool says only "no connection in time": ask the server why
             try:
-                self._psycopg.connect(**{**self.pool.kwargs, "connect_timeout": "2"}).close()
+                self.connect_direct(connect_timeout="2").close()
             except self._psycopg.Error as real:
                 exc = real
         why = " ".join(self.scrub(str(exc) or type(exc).__name__).split())
         why = why.removeprefix("connection failed: ")
         self.last_error = why
         return StoreUnavailable(f"database {self.shown} unreachable: {why}")
+
+    def connect_direct(self, **extra: Any) -> Any:
+        """A connection of its own outside the pool (a session-long advisory lock, a probe), with
+        the pool's parameters overridden by ``extra``; raises the driver's errors."""
+        return self._psycopg.connect(**{**self.params, **extra})
 
     def _transient(self, exc: BaseException) -> bool:
         from psycopg_pool import PoolTimeout
@@ -312,7 +319,7 @@ def migrate(db: Database) -> list[str]:
                 if version in have:
                     continue
                 with conn.transaction():
-                    conn.execute(sql)  # type: ignore[arg-type] - our own files, no parameters
+                    conn.execute(sql)  # our own files, no parameters
                     conn.execute("INSERT INTO schema_migrations (version, name, applied) VALUES (%s, %s, %s)",
                                  (version, name, time.time()))
                 done.append(f"{version:04d}_{name}")

@@ -255,8 +255,8 @@ class JobBackend(abc.ABC):
     def find_key(self, key: str) -> Job | None: ...
 
     @abc.abstractmethod
-    def list(self, printer: str | None = None, state: str | None = None, limit: int = 100,
-             station: str | None = None) -> list[Job]:
+    def list_jobs(self, printer: str | None = None, state: str | None = None, limit: int = 100,
+                  station: str | None = None) -> list[Job]:
         """Jobs, newest first (this station's; ``station="all"``: every station's)."""
 
     @abc.abstractmethod

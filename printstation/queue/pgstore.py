@@ -36,11 +36,17 @@ _SELECT = "SELECT " + ", ".join(COLUMNS) + ", station FROM jobs"
 
 
 def _job(row: dict[str, Any] | None) -> Job | None:
-    return None if row is None else job_from(row, row["station"])
+    return None if row is None else _job_of(row)
+
+
+def _job_of(row: dict[str, Any]) -> Job:
+    return job_from(row, row["station"])
 
 
 class PgJobStore(JobBackend):
     """One station's view of the shared job table. Thread-safe (a connection pool)."""
+
+    station: str  # a shared database always names the station
 
     def __init__(self, data_dir: str | os.PathLike[str], database: str | Database, station: str) -> None:
         super().__init__()
@@ -74,7 +80,7 @@ class PgJobStore(JobBackend):
         import psycopg
 
         try:
-            conn = psycopg.connect(**self.db.pool.kwargs, autocommit=True)
+            conn = self.db.connect_direct(autocommit=True)
             key = zlib.crc32(self.station.encode()) - (1 << 31)  # a signed int4
             got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (0x7073, key)).fetchone()[0]
         except psycopg.OperationalError as exc:
@@ -133,7 +139,7 @@ class PgJobStore(JobBackend):
                 row = cur.execute(_SELECT + " WHERE key=%s", (key,)).fetchone()
                 if row is not None:
                     if not reprint:
-                        return _job(row), False  # type: ignore[return-value]
+                        return _job_of(row), False
                     reprint_of, key = row["id"], None
             now = time.time()
             row = cur.execute(
@@ -147,9 +153,11 @@ class PgJobStore(JobBackend):
                 if reprint:
                     return txn(conn)
                 existing = cur.execute(_SELECT + " WHERE key=%s", (key,)).fetchone()
-                return _job(existing), False  # type: ignore[return-value]
+                if existing is None:  # and purged since: queue it now
+                    return txn(conn)
+                return _job_of(existing), False
             cur.execute("INSERT INTO payloads (id, data) VALUES (%s, %s)", (row["id"], data))
-            return _job(row), True  # type: ignore[return-value]
+            return _job_of(row), True
 
         job, created = self.db.run(txn)
         if created:
@@ -167,14 +175,14 @@ class PgJobStore(JobBackend):
     def find_key(self, key: str) -> Job | None:
         return _job(self._one(_SELECT + " WHERE key=%s", (key,)))
 
-    def list(self, printer: str | None = None, state: str | None = None, limit: int = 100,
-             station: str | None = None) -> list[Job]:
+    def list_jobs(self, printer: str | None = None, state: str | None = None, limit: int = 100,
+                  station: str | None = None) -> list[Job]:
         where, args = job_filters(printer, state, "%s")
         if station != "all":
             where.append("station=%s")
             args.append(station or self.station)
         sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT %s"
-        return [_job(r) for r in self._all(sql, (*args, int(limit)))]  # type: ignore[misc]
+        return [_job_of(r) for r in self._all(sql, (*args, int(limit)))]
 
     def next_queued(self, printer: str) -> Job | None:
         return _job(self._one(_SELECT + " WHERE station=%s AND printer=%s AND state='queued' ORDER BY id LIMIT 1",

@@ -153,11 +153,12 @@ class JobStore(JobBackend):
                     "INSERT INTO jobs (printer, source, source_ref, name, key, copies, size, created,"
                     " updated, reprint_of, fit) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (printer, source, source_ref, name, key, copies, len(data), now, now, reprint_of, int(fit)))
-                job_id = int(cur.lastrowid)  # type: ignore[arg-type]
+                job_id = cur.lastrowid
+                assert job_id is not None  # a row was inserted
                 self._db.execute("INSERT INTO payloads (id, data) VALUES (?, ?)", (job_id, data))
-            job = self._get(job_id)
+            job = self.get(job_id)  # under the lock (re-entrant): the row just written
         self._notify(job)
-        return job, True  # type: ignore[return-value]
+        return job, True
 
     @contextlib.contextmanager
     def _txn(self, durable: bool) -> Iterator[None]:
@@ -190,15 +191,15 @@ class JobStore(JobBackend):
         with self._lock:
             return self._row(self._db.execute("SELECT * FROM jobs WHERE key=?", (key,)).fetchone())
 
-    def list(self, printer: str | None = None, state: str | None = None, limit: int = 100,
-             station: str | None = None) -> list[Job]:
+    def list_jobs(self, printer: str | None = None, state: str | None = None, limit: int = 100,
+                  station: str | None = None) -> list[Job]:
         """Jobs, newest first (one station's store: ``station`` does not narrow it)."""
         where, args = job_filters(printer, state, "?")
         sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY id DESC LIMIT ?"
         with self._lock:
             rows = self._db.execute(sql, (*args, int(limit))).fetchall()
-        return [self._row(r) for r in rows]  # type: ignore[misc]
+        return [job_from(r) for r in rows]
 
     def next_queued(self, printer: str) -> Job | None:
         """The oldest queued job of ``printer`` (FIFO)."""

@@ -29,7 +29,7 @@ class BitmapSource:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                im = Image.open(io.BytesIO(data))
+                im: Image.Image = Image.open(io.BytesIO(data))
                 w, h = im.size
                 if w * h > max_pixels:
                     raise BadInput(

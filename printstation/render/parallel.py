@@ -18,7 +18,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from ..spec import PrinterSpec
 
 if TYPE_CHECKING:
     from ..convert import Label
+    from .pdf import PdfPageSource
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def pdf_pages(data: bytes, spec: PrinterSpec) -> int:
     pages = open_pdf(data, spec.max_pages, measure=False)
     with PDFIUM_LOCK:
         n = len(pages)
-        pages[0]._doc.close()  # type: ignore[attr-defined]
+        pages[0]._doc.close()
     return n
 
 
@@ -86,7 +87,15 @@ def workers_for(pages: int, asked: int | None = None) -> int:
 
 # --- worker side -----------------------------------------------------------------------------
 
-_STATE: dict[str, object] = {}
+class _WorkerState(TypedDict, total=False):
+    """What :func:`_init` leaves for :func:`_page` in a worker."""
+
+    pages: list[PdfPageSource]
+    spec: PrinterSpec
+    digest: str
+
+
+_STATE: _WorkerState = {}
 
 
 def _die_with_parent() -> None:
@@ -110,17 +119,17 @@ def _init(data: bytes, spec: PrinterSpec, digest: str) -> None:  # pragma: no co
     signal.alarm(0)  # the parent's time limit is the parent's
     from .pdf import open_pdf
 
-    _STATE.update(pages=open_pdf(data, spec.max_pages, measure=False), spec=spec, digest=digest)
+    _STATE.update({"pages": open_pdf(data, spec.max_pages, measure=False), "spec": spec, "digest": digest})
 
 
 def _page(i: int, rasters: bool) -> tuple:  # pragma: no cover - in workers
     from ..convert import _close, convert_page
-    from .pdf import PdfPageSource, autocrop
+    from .pdf import autocrop
 
-    pages: list[PdfPageSource] = _STATE["pages"]  # type: ignore[assignment]
+    pages = _STATE["pages"]
     src = autocrop(pages[i].measured())
     try:
-        label = convert_page(src, i, _STATE["spec"], _STATE["digest"], rasters=rasters)  # type: ignore[arg-type]
+        label = convert_page(src, i, _STATE["spec"], _STATE["digest"], rasters=rasters)
     finally:
         _close(src)
     r = label.raster

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -26,10 +27,10 @@ class PdfPageSource:
     #: Barcodes are looked for at no less than 200 dpi of the page's own size.
     min_detect_scale = 200 / 72
 
-    def __init__(self, doc: object, index: int, measure: bool = True) -> None:
-        self._doc = doc
+    def __init__(self, doc: Any, index: int, measure: bool = True) -> None:
+        self._doc = doc  # a pypdfium2 PdfDocument (the library ships no types)
         self.index = index
-        self._page: object | None = None
+        self._page: Any = None
         self.width = self.height = 0.0
         if measure:
             self.measured()
@@ -41,23 +42,23 @@ class PdfPageSource:
         index = self.index
         with PDFIUM_LOCK:
             # get_size() follows the page's /Rotate and its crop/media box.
-            w, h = self._load().get_size()  # type: ignore[attr-defined]
+            w, h = self._load().get_size()
         if not (w > 0 and h > 0):
             raise BadInput(f"PDF page {index + 1} has no size")
         self.width, self.height = float(w), float(h)
         return self
 
-    def _load(self) -> object:
+    def _load(self) -> Any:
         """The loaded page, kept for the probe, print and detection renders (parsed once)."""
         if self._page is None:
-            self._page = self._doc[self.index]  # type: ignore[index]
+            self._page = self._doc[self.index]
         return self._page
 
     def close(self) -> None:
         """Free the loaded page (call when the label is done)."""
         with PDFIUM_LOCK:
             if self._page is not None:
-                self._page.close()  # type: ignore[attr-defined]
+                self._page.close()
                 self._page = None
 
     def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -65,7 +66,7 @@ class PdfPageSource:
             scale = max(size[0] / self.width, size[1] / self.height)
         try:
             with PDFIUM_LOCK:
-                bitmap = self._load().render(  # type: ignore[attr-defined]
+                bitmap = self._load().render(
                     scale=scale, grayscale=True, fill_color=(255, 255, 255, 255),
                     may_draw_forms=True,
                 )

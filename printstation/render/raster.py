@@ -99,7 +99,7 @@ def fit(src_w: float, src_h: float, spec: PrinterSpec, *, integer_scale: bool = 
                      spec.media.width_mm)
 
 
-def source_size_mm(src: object) -> tuple[float, float] | None:
+def source_size_mm(src: Source) -> tuple[float, float] | None:
     """The physical size of a source in mm when it has one: PDF pages (points) and SVGs sized
     in mm/cm/in/pt; ``None`` for bitmaps and unitless SVGs (pixels have no size)."""
     import sys
@@ -114,10 +114,10 @@ def source_size_mm(src: object) -> tuple[float, float] | None:
         per_unit = 25.4 / 96
     if not per_unit:
         return None
-    return float(src.width) * per_unit, float(src.height) * per_unit  # type: ignore[attr-defined]
+    return float(src.width) * per_unit, float(src.height) * per_unit
 
 
-def check_downscale(src: object, p: Placement, spec: PrinterSpec) -> None:
+def check_downscale(src: Source, p: Placement, spec: PrinterSpec) -> None:
     """Refuse a label that fitting would shrink below ``spec.max_downscale`` (a 100×150 label on
     58×40 media prints unreadably small): ``label is 100×150 mm, printer NAME has 58×40 mm media``."""
     if not spec.max_downscale:
@@ -191,8 +191,9 @@ class Source(Protocol):
     #: Pixels per source unit at which the source is exact (bitmaps: 1.0; vectors: None).
     native_scale: float | None
 
-    def render(self, scale: float) -> np.ndarray:
-        """Grayscale uint8 rendering at ``scale`` pixels per source unit (unrotated)."""
+    def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Grayscale uint8 rendering at ``scale`` pixels per source unit (unrotated); ``size``:
+        exactly that many pixels (width, height) instead of the rounded ``scale`` size."""
         ...
 
 

@@ -171,8 +171,9 @@ def sniff(data: bytes) -> Sniffed:
         raise BadInput("empty input (0 bytes)")
     if not data.strip():
         raise BadInput(f"input is only whitespace ({len(data)} bytes)")
-    if bom_of(data) is not None:
-        text, bom = drop_bom(data)
+    bom = bom_of(data)
+    if bom is not None:
+        text, _ = drop_bom(data)
         if not text.strip():
             raise BadInput(f"input is only a byte-order mark ({len(data)} bytes)")
         s = _sniff(text)

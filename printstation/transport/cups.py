@@ -52,7 +52,7 @@ from ..errors import TransportError
 from .base import DEFAULT_TIMEOUT, Transport, parse_query
 
 if TYPE_CHECKING:
-    from ..status import PrinterStatus
+    from ..status import PrinterStatus, State
 
 _QUEUE = re.compile(r"[A-Za-z0-9_.@][A-Za-z0-9_.@-]*")
 _HOST = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*|[0-9A-Fa-f:.]+")
@@ -238,8 +238,8 @@ class CupsTransport(Transport):
             reasons.append(f"{DISABLED} ({note[:200]})" if note else DISABLED)
         if not reasons:
             return PrinterStatus("idle", "CUPS queue enabled and accepting jobs", b"", frozenset())
-        state = "error" if not accepting else "paused"
-        return PrinterStatus(state, ", ".join(reasons), b"", frozenset(flags))  # type: ignore[arg-type]
+        state: State = "error" if not accepting else "paused"
+        return PrinterStatus(state, ", ".join(reasons), b"", frozenset(flags))
 
     def fix_hint(self, status: "PrinterStatus") -> str:
         h = f"-h {self.server} " if self.server else ""

@@ -14,10 +14,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInput
 from ..render.returns_label import offer_value, returns_label_svg
+
+if TYPE_CHECKING:
+    from ..markets.lamoda import LamodaClient
+    from ..markets.ozon import OzonClient
 
 
 def queue_label(service: Any, printer: str, data: bytes, key: str, name: str, ref: str, what: str,
@@ -100,7 +104,7 @@ def more_clients(settings: Any) -> tuple[Any, Any]:
     from ..markets.settings import lamoda_client, ozon_client
 
     log = logging.getLogger("printstation.triggers")
-    out = []
+    out: list[OzonClient | LamodaClient | None] = []
     for market, name, make in (("ozon", "Ozon", ozon_client), ("lamoda", "Lamoda", lamoda_client)):
         try:
             out.append(make(settings))

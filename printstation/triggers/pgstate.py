@@ -35,6 +35,8 @@ def lock_key(job: str) -> int:
 
 
 class PgTriggerState(TriggerStateBase):
+    station: str  # a shared database always names the station
+
     def __init__(self, db: Database, station: str, *, own_db: bool = False) -> None:
         self.db = db
         self.station = station
@@ -289,7 +291,7 @@ class PgTriggerState(TriggerStateBase):
             try:
                 if self._lead_conn is None or self._lead_conn.closed or self._lead_conn.broken:
                     self._leading.clear()
-                    self._lead_conn = psycopg.connect(**self.db.pool.kwargs, autocommit=True)
+                    self._lead_conn = self.db.connect_direct(autocommit=True)
                 elif self._leading.get(job):
                     self._lead_conn.execute("SELECT 1")  # still ours while the session lives
                     return True

@@ -160,7 +160,7 @@ def default_rules(settings: ScanSettings) -> list[Rule]:
 def build_rules(settings: ScanSettings) -> list[Rule]:
     rules: list[Rule] = []
     for i, (pattern, action, *printer) in enumerate(settings.user_rules):
-        rules.append(Rule(_compile(pattern, f"rules[{i}].match"), action, printer=(printer or [None])[0]))
+        rules.append(Rule(_compile(pattern, f"rules[{i}].match"), action, printer=printer[0] if printer else None))
     return rules + default_rules(settings)
 
 

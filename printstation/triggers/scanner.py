@@ -27,10 +27,13 @@ import struct
 import sys
 import threading
 import time
-from typing import IO, Callable, Iterator
+from typing import IO, TYPE_CHECKING, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    import serial
 
 log = logging.getLogger("printstation.scanner")
 
@@ -107,12 +110,12 @@ def encode_key_events(text: str, *, enter: bool = True) -> bytes:
         out.extend(INPUT_EVENT.pack(t, 0, 0, 0, 0))  # EV_SYN
 
     for ch in text:
-        code, shifted = rev[ch]
-        if shifted:
+        code, shift = rev[ch]
+        if shift:
             ev(KEY_LEFTSHIFT, 1)
         ev(code, 1)
         ev(code, 0)
-        if shifted:
+        if shift:
             ev(KEY_LEFTSHIFT, 0)
     if enter:
         ev(KEY_ENTER, 1)
@@ -133,6 +136,8 @@ class Source:
     name = "scanner"
     #: False for a source that must not be reopened when it ends (stdin at EOF).
     reopen = True
+    #: Set by the :class:`ScannerThread` reading it: a waiting ``codes()`` loop ends once it is set.
+    _stop: threading.Event | None = None
 
     def open(self) -> None: ...
     def codes(self) -> Iterator[str]:
@@ -189,7 +194,7 @@ class SerialSource(Source):
         self.port = port
         self.baud = baud
         self.name = f"serial://{port}"
-        self.ser = None
+        self.ser: serial.Serial | None = None
 
     def open(self) -> None:
         import serial
@@ -197,10 +202,12 @@ class SerialSource(Source):
         self.ser = serial.Serial(self.port, self.baud, timeout=0.5)
 
     def codes(self) -> Iterator[str]:
+        ser = self.ser
+        assert ser is not None, "open() first"
         buf = bytearray()
-        stop = getattr(self, "_stop", None)
+        stop = self._stop
         while stop is None or not stop.is_set():
-            chunk = self.ser.read(self.ser.in_waiting or 1)  # type: ignore[union-attr]
+            chunk = ser.read(ser.in_waiting or 1)
             if not chunk:
                 continue
             buf.extend(chunk)
@@ -272,7 +279,7 @@ class ScannerThread:
         self.on_code = on_code
         self.name = name or source.name
         self._stop = threading.Event()
-        source._stop = self._stop  # type: ignore[attr-defined]
+        source._stop = self._stop
         self.thread = threading.Thread(target=self._run, name=f"scanner {self.name}", daemon=True)
         self.opens = 0
         self.state = "starting"

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from .. import metrics
 from ..errors import PrintstationError, StoreUnavailable
@@ -25,17 +25,27 @@ from ..spec import PrinterSpec
 from .rules import COMMANDS, ScanSettings, normalize
 from .statebase import TriggerStateBase
 
+if TYPE_CHECKING:
+    from .ozonsync import OzonSync
+
 log = logging.getLogger("printstation.triggers")
 
 SCANS = metrics.counter("printstation_scans_total", "Scans by outcome", ("outcome",))
 
 
 class Submitter(Protocol):
-    """What triggers need from the daemon to queue a label."""
+    """What triggers need from the daemon to queue a label (``copies=None``: the printer's own
+    setting). The job returned is a :class:`~printstation.queue.base.Job` or a mapping alike."""
 
     def submit(self, printer: str, data: bytes, *, copies: int | None = None, key: str | None = None,
-               name: str | None = None, source: str | None = None, source_ref: str | None = None,
+               name: str | None = None, source: str = "api", source_ref: str | None = None,
                reprint: bool = False) -> Any: ...
+
+    def submit_ex(self, printer: str, data: bytes, *, copies: int | None = None, key: str | None = None,
+                  name: str | None = None, source: str = "api", source_ref: str | None = None,
+                  reprint: bool = False) -> tuple[Any, bool]:
+        """Like :meth:`submit`; ``(job, created)``: ``created`` is False for an existing ``key``."""
+        ...
 
 
 class Control(Protocol):
@@ -82,15 +92,6 @@ def job_id(job: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def job_is_duplicate(job: Any) -> bool:
-    """A submit that returned an existing job for its idempotency key."""
-    for name in ("duplicate", "existing", "deduplicated"):
-        v = job.get(name) if isinstance(job, Mapping) else getattr(job, name, None)
-        if v:
-            return True
-    return False
-
-
 def sticker_type(spec: PrinterSpec | None) -> str:
     """WB sticker type for a printer: ZPL as is for a ZPL printer, else SVG (drawn at its dpi)."""
     return "zplv" if spec is None or spec.lang == "zpl" else "svg"
@@ -118,6 +119,8 @@ class ScanService:
         self.control = control
         self.find_box = find_box
         self.clock = clock
+        #: The Ozon returns sync (issue 16), set by the station when Ozon is configured.
+        self.ozon_sync: OzonSync | None = None
         self._last: dict[tuple[str, str], float] = {}
         #: scanner → its last scan when that was a duplicate: (job id, (action, ref)).
         self._dup: dict[str, tuple[str | None, tuple[str, str]] | None] = {}
@@ -144,7 +147,7 @@ class ScanService:
             return self._record(rec, Outcome("debounced", detail="same code from the same scanner just now"))
         m = self.settings.classify(code)
         if (m is None or (m.builtin and m.action not in (*COMMANDS, "ozon-return"))) \
-                and getattr(self, "ozon_sync", None) is not None:
+                and self.ozon_sync is not None:
             from .ozon import known_return
 
             # a synced Ozon return barcode of any format, even one a built-in rule would take
@@ -193,8 +196,8 @@ class ScanService:
         rec.update(outcome=out.outcome, job=out.job, key=out.key, detail=out.detail)
         if out.outcome not in ("debounced", "ignored"):
             with self._lock:
-                dup = out.outcome == "duplicate" and out.again is not None
-                self._dup[rec["scanner"]] = (out.job, out.again) if dup else None  # type: ignore[assignment]
+                dup = out.again if out.outcome == "duplicate" else None
+                self._dup[rec["scanner"]] = (out.job, dup) if dup is not None else None
         if out.printer:
             rec["printer"] = out.printer
         SCANS.inc(outcome=out.outcome)
@@ -219,15 +222,9 @@ class ScanService:
         """Queue a marketplace label under its idempotency ``key``; ``what`` names it for the
         duplicate message ("order 123 already printed as job 1 on zebra"), ``again`` is the
         (action, ref) that fetches it again; ``reprint`` prints it again despite the key."""
-        ex = getattr(self.submitter, "submit_ex", None)
-        if ex is not None:  # the daemon tells whether the key was new
-            job, created = ex(printer, data, copies=None, key=key, name=name, source="scan", source_ref=ref,
-                              reprint=reprint)
-            duplicate = not created
-        else:
-            job = self.submitter.submit(printer, data, copies=None, key=key, name=name, source="scan",
-                                        source_ref=ref, reprint=reprint)
-            duplicate = job_is_duplicate(job)
+        job, created = self.submitter.submit_ex(printer, data, copies=None, key=key, name=name, source="scan",
+                                                source_ref=ref, reprint=reprint)
+        duplicate = not created
         jid = job_id(job)
         state = job.get("state") if isinstance(job, Mapping) else getattr(job, "state", None)
         if duplicate:

@@ -9,7 +9,7 @@ is not configured is logged and the rest runs.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PrintstationError
 from .rules import ScanSettings
@@ -18,6 +18,12 @@ from .service import ScanService
 from .settings import SyncSettings
 from .state import TriggerState
 from .statebase import TriggerStateBase
+
+if TYPE_CHECKING:
+    from .webhooks import HookLog, WebhookListener
+    from .hotfolder import HotFolder
+    from .ozonsync import OzonSync
+    from .wbsync import WBSync
 
 log = logging.getLogger("printstation.triggers")
 
@@ -87,7 +93,7 @@ class Triggers:
         from .ozon import add_clients  # issue 16: the Ozon and Lamoda clients join the fetcher
 
         self.fetcher = add_clients(self.fetcher, cfg)
-        self.sync = None
+        self.sync: WBSync | None = None
         sync: SyncSettings = cfg.sections.get("sync") or SyncSettings()
         if wb is not None and sync.enabled is not False:
             from .wbsync import WBSync
@@ -98,16 +104,16 @@ class Triggers:
         self.scans = ScanService(self.settings, self.state, daemon, printers=printers,
                                  default_printer=cfg.default_printer, labels=self.fetcher, control=daemon,
                                  find_box=self.sync.find_box if self.sync else None)
-        self.ozon_sync = None  # Ozon returns (issue 16): synced like WB, looked up by return scans
+        self.ozon_sync: OzonSync | None = None  # Ozon returns (issue 16): synced like WB, looked up by return scans
         if getattr(self.fetcher, "ozon", None) is not None:
             from .ozonsync import OzonSync
 
             self.ozon_sync = OzonSync(self.fetcher.ozon, self.state, interval_s=sync.interval_s,
                                       min_gap_ms=sync.min_gap_ms)
             self.scans.ozon_sync = self.ozon_sync
-        self.webhooks = None
-        self.hook_log = None
-        self.hotfolder = None
+        self.webhooks: WebhookListener | None = None
+        self.hook_log: HookLog | None = None
+        self.hotfolder: HotFolder | None = None
         self._own_converter: Any = None
         self.scanners: list[ScannerThread] = []
 

@@ -31,7 +31,7 @@ def station(tmp_path):
 
 
 def nothing_happened(d, sink) -> None:
-    assert d.store.list() == [], "a refused request queued a job"
+    assert d.store.list_jobs() == [], "a refused request queued a job"
     assert not d.workers["a"].manual_paused, "a refused request paused the printer"
     assert sink.data == b""
 

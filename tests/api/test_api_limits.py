@@ -152,7 +152,7 @@ def test_a_stalled_body_is_cut_and_nothing_is_queued(tight):
         s.sendall(request("POST", "/jobs", {"Content-Length": "5000"}, length=False) + b"^XA^FO")
         got = wait_closed(s)
     assert got.startswith(b"HTTP/1.1 408 ") and b"stalled" in got
-    assert d.store.list() == []
+    assert d.store.list_jobs() == []
 
 
 def test_a_dripping_body_is_cut(tight):
@@ -164,7 +164,7 @@ def test_a_dripping_body_is_cut(tight):
         got, sent = drip_until_closed(s, body)
     assert got.startswith(b"HTTP/1.1 408 ") and b"slower than" in got
     assert sent < len(body)
-    assert d.store.list() == []
+    assert d.store.list_jobs() == []
 
 
 def test_idle_keep_alive_connections_are_closed(tight):

@@ -62,7 +62,7 @@ def test_every_sec_fetch_site_value_counts(station, values):
     for path, body in [("/printers/a/pause", b""), ("/jobs?copies=9", wb_sticker_zpl("!evil"))]:
         status, _, answer = exchange(port, request("POST", path, headers, body))
         assert status == 403, (path, status, answer)
-    assert d.store.list() == [] and not d.workers["a"].manual_paused
+    assert d.store.list_jobs() == [] and not d.workers["a"].manual_paused
 
 
 def test_a_head_over_64_kib_is_431_even_when_it_ends_in_the_next_read(station):
@@ -106,15 +106,15 @@ def test_reprints_count_against_the_queue_quota(station):
         over = http.post(f"/jobs/{first}/reprint")
         assert over.status_code == 507, over.text
         assert over.json()["error"].startswith("queue full:")
-        assert len(d.store.list()) == 2
+        assert len(d.store.list_jobs()) == 2
         # the scanner's PS:REPRINT takes the same path: refused, nothing stored
         http.post(f"/jobs/{first}/cancel")
         http.post("/jobs", content=padded("!fill", 200 * KB))
         scan = http.post("/scan", json={"code": "PS:REPRINT"}).json()
         assert scan["outcome"] == "failed" and "queue full" in scan["detail"], scan
-        assert len(d.store.list()) == 3
+        assert len(d.store.list_jobs()) == 3
         http.post("/printers/a/resume")
-        wait_until(lambda: all(j.state in ("done", "canceled") for j in d.store.list()), 30)
+        wait_until(lambda: all(j.state in ("done", "canceled") for j in d.store.list_jobs()), 30)
     assert sorted(zpl_values(sink.data)) == ["!big", "!fill"]
 
 
@@ -215,5 +215,5 @@ def test_raw_non_ascii_digits_in_a_path_are_404(station, job_id):
         status, headers, answer = exchange(port, raw)
         assert status == 404, (method, suffix, status, answer)
         assert headers["content-type"] == "application/json" and "error" in answer
-    assert [j.id for j in d.store.list()] == [1]
+    assert [j.id for j in d.store.list_jobs()] == [1]
     http.close()

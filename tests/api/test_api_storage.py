@@ -46,7 +46,7 @@ def test_queue_quota_is_507_with_one_line_reason(tmp_path):
             assert over.status_code == 507
             msg = over.json()["error"]
             assert msg.startswith("queue full:") and "max_queue_mb" in msg and "\n" not in msg
-            assert len(d.store.list()) == 3
+            assert len(d.store.list_jobs()) == 3
             # refused from the head alone: a client asking "100-continue" never sends the body
             with socket.create_connection(("127.0.0.1", d.api.port), timeout=30) as s:
                 s.sendall(request("POST", "/jobs", {"Content-Length": str(80 * KB), "Expect": "100-continue"},
@@ -70,7 +70,7 @@ def test_queue_quota_is_507_with_one_line_reason(tmp_path):
                 assert status == 201
             assert d.storage._inflight == 0
             http.post("/printers/a/resume")
-            wait_until(lambda: all(j.state in ("done", "canceled") for j in d.store.list()), 30)
+            wait_until(lambda: all(j.state in ("done", "canceled") for j in d.store.list_jobs()), 30)
             assert sorted(zpl_values(sink.data)) == ["!q1", "!q2", "!slow"]
 
 
@@ -102,7 +102,7 @@ def test_retention_purges_old_finished_jobs_only(tmp_path, caplog):
             gone = set(done + [failed, canceled])
             line = wait_until(lambda: next((r.getMessage() for r in caplog.records
                                             if r.getMessage().startswith("retention: removed")), None), 30)
-            left = {j.id: j.state for j in d.store.list(limit=1000)}
+            left = {j.id: j.state for j in d.store.list_jobs(limit=1000)}
             assert left == {recent: "done", queued: "queued", interrupted: "interrupted"}
             for i in gone:
                 assert not (data / "jobs" / f"{i}.zpl").exists()
@@ -195,13 +195,13 @@ def test_full_data_dir_gives_507_keeps_printing_and_loses_nothing(tmp_path, full
             assert http.get("/healthz").json()["disk"] == "ok"
             http.post("/printers/a/pause")
             queued = [http.post("/jobs", content=wb_sticker_zpl(f"!f{i}")).json()["id"] for i in range(4)]
-            jobs_before = {j.id for j in d.store.list()}
+            jobs_before = {j.id for j in d.store.list_jobs()}
             make_full()
             big = padded("!big", 3072 * KB)
             refused = http.post("/jobs", content=big)
             assert refused.status_code == 507, refused.text
             assert refused.json()["error"].startswith("data dir full: ")
-            assert {j.id for j in d.store.list()} == jobs_before, "a refused submit left a job behind"
+            assert {j.id for j in d.store.list_jobs()} == jobs_before, "a refused submit left a job behind"
             assert not [p for p in (data / "jobs").iterdir() if p.name.endswith(".tmp")]
             assert http.get("/healthz").json()["disk"] == "full"
             # already queued jobs print on: the converted files cannot be written, memory serves
@@ -216,4 +216,4 @@ def test_full_data_dir_gives_507_keeps_printing_and_loses_nothing(tmp_path, full
             assert again.status_code == 201, again.text
             wait_until(lambda: d.store.get(again.json()["id"]).state == "done", 60)
             assert sorted(zpl_values(sink.data)) == sorted([f"!f{i}" for i in range(4)] + ["!big"])
-            assert all(j.state == "done" for j in d.store.list())
+            assert all(j.state == "done" for j in d.store.list_jobs())

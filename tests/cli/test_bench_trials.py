@@ -62,7 +62,7 @@ def test_print_refuses_bad_files_before_queueing_anything(bench, capsys, name, d
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"printstation: error: {bad}: ") and words in lines[0]
-    assert d.store.list() == []  # not even the good file was queued
+    assert d.store.list_jobs() == []  # not even the good file was queued
 
 
 def test_unknown_printer_exits_2_listing_the_printers(bench, capsys):
@@ -71,7 +71,7 @@ def test_unknown_printer_exits_2_listing_the_printers(bench, capsys):
     assert main(["print", str(f), "--printer", "zebar"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "printstation: error: no printer named 'zebar' (configured printers: zebra, tsc, big, mute)"
-    assert d.store.list() == []
+    assert d.store.list_jobs() == []
 
 
 def test_wait_exits_0_when_done_and_3_when_failed(bench, capsys):
@@ -88,14 +88,14 @@ def test_wait_exits_0_when_done_and_3_when_failed(bench, capsys):
     # (the in-process daemon's own log lines share stderr here)
     errors = [line for line in err.splitlines() if line.startswith("printstation: error: ")]
     assert len(errors) == 1 and "label is 100×150 mm, printer tsc has 58×40 mm media" in errors[0]
-    assert d.store.list(printer="tsc")[0].state == "failed"
+    assert d.store.list_jobs(printer="tsc")[0].state == "failed"
 
 
 def test_fit_prints_a_large_label_shrunk(bench, capsys):
     d, sinks, tmp = bench
     label = label_file(tmp, "ali.pdf", pdf_label("RU123456785CN"))
     assert main(["print", str(label), "--printer", "tsc", "--fit", "--wait"]) == 0
-    job = d.store.list(printer="tsc")[0]
+    job = d.store.list_jobs(printer="tsc")[0]
     assert job.state == "done" and job.fit
     assert b"BITMAP" in sinks["tsc"].data
     # the same label on the 100×150 printer needs no --fit
@@ -223,7 +223,7 @@ def test_a_repeated_key_says_nothing_new_was_queued(bench, capsys):
     assert capsys.readouterr().out.splitlines()[0] == "queued job 1 on zebra"
     assert main(["print", str(f), "--key", "order-77"]) == 0
     assert capsys.readouterr().out.strip() == "key 'order-77' is job 1 on zebra (done): not queued again"
-    assert len(d.store.list()) == 1 and zpl_values(sinks["zebra"].data) == ["!key"]
+    assert len(d.store.list_jobs()) == 1 and zpl_values(sinks["zebra"].data) == ["!key"]
 
 
 def test_unknown_format_is_refused_even_without_a_daemon(tmp_path, capsys):
@@ -254,7 +254,7 @@ def test_several_files_report_a_label_refused_behind_another(tmp_path, monkeypat
 
         def responder(data: bytes) -> bytes | None:
             if data.startswith(b"SIZE"):  # the first label: held until the second is queued
-                wait_until(lambda: len(d.store.list()) >= 2, timeout=20)
+                wait_until(lambda: len(d.store.list_jobs()) >= 2, timeout=20)
                 second_queued.set()
             return b"\x00" if data == b"\x1b!?" else None
 

@@ -32,7 +32,7 @@ def test_print_jobs_printers(station, capsys):
     assert main(["print", str(a), str(b), "--copies", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [f"{a}: queued job 1 on zebra", f"{b}: queued job 2 on zebra"]
-    wait_until(lambda: all(j.state == "done" for j in d.store.list()))
+    wait_until(lambda: all(j.state == "done" for j in d.store.list_jobs()))
     assert zpl_values(sink.data) == ["!cli1", "!cli2"] and sink.data.count(b"^PQ2") == 2
 
     assert main(["jobs", "--state", "done"]) == 0

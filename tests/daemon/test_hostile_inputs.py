@@ -106,8 +106,8 @@ def test_a_slow_svg_in_the_hot_folder_is_checked_in_a_renderer_with_a_time_limit
         wait_until(err.exists, 60)
         assert "rendering timed out" in err.read_text()
         (hot / "ok.png").write_bytes(wb_sticker_png("OKHOT1"))
-        wait_until(lambda: d.store.list() and d.store.list()[0].state == "done", 60)
-        assert d.store.list()[0].name == "ok.png" and len(d.store.list()) == 1
+        wait_until(lambda: d.store.list_jobs() and d.store.list_jobs()[0].state == "done", 60)
+        assert d.store.list_jobs()[0].name == "ok.png" and len(d.store.list_jobs()) == 1
         # Rendered once, in a renderer child: the daemon never imported the SVG renderer for it.
         assert d.converter.isolate.restarts >= 1
 
@@ -120,7 +120,7 @@ def test_the_hot_folder_label_is_rendered_once(tmp_path):
         real = pool.convert
         pool.convert = lambda data, spec, timeout=None: calls.append(1) or real(data, spec, timeout)
         (tmp_path / "hot" / "once.png").write_bytes(wb_sticker_png("ONCE123"))
-        wait_until(lambda: d.store.list() and d.store.list()[0].state == "done", 60)
+        wait_until(lambda: d.store.list_jobs() and d.store.list_jobs()[0].state == "done", 60)
         assert len(calls) == 1
 
 
@@ -185,7 +185,7 @@ def test_a_missing_queue_database_with_job_files_refuses_to_start(tmp_path):
     # Moved aside as the damaged-database line says: it starts empty, old job files swept.
     (tmp_path / "data" / "queue.sqlite3").rename(tmp_path / "data" / "queue.sqlite3.bad")
     with running(cfg) as d:
-        assert d.store.list() == []
+        assert d.store.list_jobs() == []
         new = d.store.submit("z", wb_sticker_zpl("FRESH1"))[0]
         wait_until(lambda: d.store.get(new.id).state == "done", 30)
     assert b"FRESH1" in (tmp_path / "out" / "z" / f"{new.id}.zpl").read_bytes()
@@ -214,8 +214,8 @@ def test_two_daemons_on_one_hot_folder(tmp_path, caplog):
             hot = tmp_path / "one" / "hot"
             for i in range(20):
                 (hot / f"f{i:02d}.zpl").write_bytes(wb_sticker_zpl(f"TWO{i:03d}"))
-            wait_until(lambda: len(d1.store.list()) == 20, 60)
-            assert d2.store.list() == []
+            wait_until(lambda: len(d1.store.list_jobs()) == 20, 60)
+            assert d2.store.list_jobs() == []
 
 
 def test_jobs_listing_escapes_names(tmp_path):

@@ -133,7 +133,7 @@ def test_order_claimed_in_flight_elsewhere_is_a_duplicate(benches):
     assert a.triggers.state.claim_order(order["id"], "order", "zebra") is None
     rec = post_scan(b, str(order["id"]), "gun-b")
     assert rec["outcome"] == "duplicate" and "being printed on zebra at station a" in rec["detail"], rec
-    assert b.store.list() == [] or all(j.key != f"wb-order-{order['id']}" for j in b.store.list())
+    assert b.store.list_jobs() == [] or all(j.key != f"wb-order-{order['id']}" for j in b.store.list_jobs())
 
 
 def test_each_station_prints_and_shows_its_own_jobs(benches):

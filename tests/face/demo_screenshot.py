@@ -38,7 +38,7 @@ def main(out: str) -> None:
             post = lambda data, **q: httpx.post(url + "/jobs", params=q, content=data, timeout=30).json()  # noqa: E731
             post(wb_sticker_png("!1234567890"), name="wb-order-3456789012.png")
             post(wb_sticker_zpl("!9876543210"), name="sticker-9876543210.zpl")
-            wait_until(lambda: all(j.state == "done" for j in d.store.list()))
+            wait_until(lambda: all(j.state == "done" for j in d.store.list_jobs()))
             for code in ("PS:REPRINT", "4607012345678"):
                 httpx.post(url + "/scan", json={"code": code}, timeout=30)
             post(b"not a label at all", name="scan-0042.txt")

@@ -118,15 +118,15 @@ def test_reprint_cancel_pause_resume_and_test_print(station, open_page):
     wait_until(lambda: not d.workers["zebra"].manual_paused)
 
     page.locator(f'[data-job="{first["id"]}"] button[data-action="reprint"]').click()
-    again = wait_until(lambda: [j for j in d.store.list() if j.reprint_of == first["id"]])
+    again = wait_until(lambda: [j for j in d.store.list_jobs() if j.reprint_of == first["id"]])
     page.locator(f'[data-job="{again[0].id}"]').wait_for()
     wait_until(lambda: d.store.get(again[0].id).state == "done")
     wait_until(lambda: zpl_values(a.data) == ["!FIRST001", "!FIRST001"])
     page.locator('[data-today="zebra"]').get_by_text("reprints 1", exact=False)
 
-    before = {j.id for j in d.store.list()}
+    before = {j.id for j in d.store.list_jobs()}
     page.locator('[data-printer="tsc"] button[data-action="test"]').click()
-    test_job = wait_until(lambda: [j for j in d.store.list() if j.id not in before])
+    test_job = wait_until(lambda: [j for j in d.store.list_jobs() if j.id not in before])
     assert test_job[0].printer == "tsc" and test_job[0].source == "test"
     page.locator(f'[data-job="{test_job[0].id}"]').wait_for()
     assert console.errors == []
@@ -143,7 +143,7 @@ def test_upload_drag_and_drop_and_scan(station, open_page, tmp_path):
     page.locator('select[name="printer"]').select_option("tsc")
     page.locator('input[name="copies"]').fill("2")
     page.locator('button[data-action="upload"]').click()
-    job = wait_until(lambda: d.store.list(printer="tsc"))[0]
+    job = wait_until(lambda: d.store.list_jobs(printer="tsc"))[0]
     assert (job.name, job.copies, job.source) == ("my label.png", 2, "api")
     page.locator(f'[data-job="{job.id}"]').wait_for()
 
@@ -155,7 +155,7 @@ def test_upload_drag_and_drop_and_scan(station, open_page, tmp_path):
         for (const type of ["dragenter", "dragover", "drop"])
             document.body.dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true, cancelable: true}));
     }""", ["dropped.png", base64.b64encode(dropped).decode()])
-    got = wait_until(lambda: [j for j in d.store.list() if j.name == "dropped.png"])
+    got = wait_until(lambda: [j for j in d.store.list_jobs() if j.name == "dropped.png"])
     assert d.store.payload(got[0].id) == dropped and got[0].printer == "tsc"
 
     # the scan box takes the hardware scan path: a PS: command pauses the default printer

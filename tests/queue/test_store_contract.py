@@ -118,14 +118,14 @@ def test_bad_submits(store):
     with pytest.raises(UsageError):
         store.submit("p", b"x", key="")
     with pytest.raises(UsageError):
-        store.list(state="bogus")
+        store.list_jobs(state="bogus")
 
 
 def test_list_counts_bytes_and_purge(store):
     jobs = [store.submit("p1" if i % 2 else "p2", b"x" * (i + 1))[0] for i in range(5)]
-    assert [j.id for j in store.list()] == [j.id for j in reversed(jobs)]
-    assert [j.id for j in store.list(printer="p1")] == [jobs[3].id, jobs[1].id]
-    assert len(store.list(limit=2)) == 2
+    assert [j.id for j in store.list_jobs()] == [j.id for j in reversed(jobs)]
+    assert [j.id for j in store.list_jobs(printer="p1")] == [jobs[3].id, jobs[1].id]
+    assert len(store.list_jobs(limit=2)) == 2
     assert store.counts() == {("p1", "queued"): 2, ("p2", "queued"): 3}
     assert store.queued_bytes() == 1 + 2 + 3 + 4 + 5
     store.mark_sending(jobs[0].id)
@@ -134,7 +134,7 @@ def test_list_counts_bytes_and_purge(store):
     store.mark_sending(jobs[2].id)
     store.interrupt(jobs[2].id, "x", resend=False)
     assert store.queued_bytes() == 4 + 5
-    assert [j.id for j in store.list(state="done")] == [jobs[0].id]
+    assert [j.id for j in store.list_jobs(state="done")] == [jobs[0].id]
     purged = store.purge_finished(time.time() + 10)
     assert purged == [(jobs[0].id, "done"), (jobs[1].id, "failed")]  # never the interrupted one
     with pytest.raises(NotFound):
@@ -199,9 +199,9 @@ def test_stations_share_keys_but_keep_their_jobs(open_backend, tmp_path):
     assert own.station == "b"
     assert b.next_queued("zebra").id == own.id and b.claim_next("zebra").id == own.id
     assert b.claim_next("zebra") is None
-    assert [j.id for j in a.list()] == [ja.id] and [j.id for j in b.list()] == [own.id]
-    assert {j.id for j in a.list(station="all")} == {ja.id, own.id}
-    assert [j.id for j in a.list(station="b")] == [own.id]
+    assert [j.id for j in a.list_jobs()] == [ja.id] and [j.id for j in b.list_jobs()] == [own.id]
+    assert {j.id for j in a.list_jobs(station="all")} == {ja.id, own.id}
+    assert [j.id for j in a.list_jobs(station="b")] == [own.id]
     assert a.counts() == {("zebra", "queued"): 1} and b.counts() == {("zebra", "sending"): 1}
     b.set_paused("zebra", True)
     assert a.paused() == set() and b.paused() == {"zebra"}

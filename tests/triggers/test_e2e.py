@@ -168,10 +168,10 @@ def test_zpl_printer_gets_wb_zpl(world):
 
 def test_unmatched_recorded_nothing_printed_and_scans_listed(world):
     w = world
-    n = len(w["d"].store.list(limit=10000))
+    n = len(w["d"].store.list_jobs(limit=10000))
     rec = scan(w, "hello-world")
     assert rec["outcome"] == "unmatched" and rec["job"] is None
-    assert len(w["d"].store.list(limit=10000)) == n
+    assert len(w["d"].store.list_jobs(limit=10000)) == n
     r = httpx.get(w["api"] + "/scans?limit=3", timeout=10).json()["scans"]
     assert r[0]["code"] == "hello-world" and r[0]["outcome"] == "unmatched" and len(r) <= 3
     bad = httpx.post(w["api"] + "/scan", json={"code": ""}, timeout=10)
@@ -193,7 +193,7 @@ def test_hotfolder_txt_list_through_rules(world):
     hot = w["tmp"] / "hot"
     (hot / "batch.txt").write_text(f"{a['id']}\n{b['id']}\n")
     wait_for(lambda: list((hot / ".done").rglob("batch.txt")), what="list done")
-    jobs = {j.key: j for j in w["d"].store.list(limit=10000)}
+    jobs = {j.key: j for j in w["d"].store.list_jobs(limit=10000)}
     assert f"wb-order-{a['id']}" in jobs and f"wb-order-{b['id']}" in jobs
 
 

@@ -55,11 +55,11 @@ def test_present_at_start_printer_dirs_copies(tmp_path, store, printers, mode):
     hot, folder = make(tmp_path, store, printers, polling=(mode == "polling"))
     folder.start()
     try:
-        wait_for(lambda: len(store.list()) == 2, what="2 jobs")
+        wait_for(lambda: len(store.list_jobs()) == 2, what="2 jobs")
         wait_for(lambda: len(done_files(hot)) == 2, what="files moved to .done")
     finally:
         folder.stop()
-    jobs = {j.name: j for j in store.list()}
+    jobs = {j.name: j for j in store.list_jobs()}
     assert jobs["root.zpl"].printer == "default" and jobs["root.zpl"].source == "hotfolder"
     assert jobs["two.x3.png"].printer == "p2" and jobs["two.x3.png"].copies == 3
     assert store.payload(jobs["root.zpl"].id) == zpl("ROOT1")
@@ -79,12 +79,12 @@ def test_half_written_file_taken_only_when_complete(tmp_path, store, printers, m
                 fh.write(data[i:i + step])
                 fh.flush()
                 time.sleep(0.12)
-                assert store.list() == [], "taken while still being written"
-        job = wait_for(lambda: store.list(), what="the job")
+                assert store.list_jobs() == [], "taken while still being written"
+        job = wait_for(lambda: store.list_jobs(), what="the job")
         time.sleep(0.6)  # late events must not queue it again
     finally:
         folder.stop()
-    assert len(store.list()) == 1
+    assert len(store.list_jobs()) == 1
     assert store.payload(job[0].id) == data
 
 
@@ -96,13 +96,13 @@ def test_part_files_ignored_until_renamed(tmp_path, store, printers, mode):
             (hot / f"dl.zpl{ext}").write_bytes(zpl("PART"))
         (hot / ".hidden.zpl").write_bytes(zpl("HIDDEN"))
         time.sleep(1.0)
-        assert store.list() == []
+        assert store.list_jobs() == []
         os.rename(hot / "dl.zpl.part", hot / "dl.zpl")
-        wait_for(lambda: store.list(), what="renamed file queued")
+        wait_for(lambda: store.list_jobs(), what="renamed file queued")
         time.sleep(0.5)
     finally:
         folder.stop()
-    assert [j.name for j in store.list()] == ["dl.zpl"]
+    assert [j.name for j in store.list_jobs()] == ["dl.zpl"]
     assert (hot / "dl.zpl.tmp").exists() and (hot / ".hidden.zpl").exists()
 
 
@@ -118,7 +118,7 @@ def test_burst_of_200(tmp_path, store, printers):
         time.sleep(0.3)
     finally:
         folder.stop()
-    jobs = store.list(limit=1000)
+    jobs = store.list_jobs(limit=1000)
     names = sorted(j.name for j in jobs)
     assert names == [f"b{i:03d}.zpl" for i in range(200)]  # each exactly once
     assert sum(j.printer == "p3" for j in jobs) == 100
@@ -138,7 +138,7 @@ def test_bad_files_go_to_failed_with_reason(tmp_path, store, printers):
                  what="4 failed files")
     finally:
         folder.stop()
-    assert store.list() == []
+    assert store.list_jobs() == []
     failed = hot / ".failed"
     assert "no printer named 'nosuch'" in (failed / "x.zpl.error.txt").read_text()
     assert (failed / "junk.pdf").read_bytes() == b"this is not a label at all"
@@ -171,7 +171,7 @@ def test_repeated_events_print_once(tmp_path, store, printers):
             t.join()
     finally:
         folder.stop()
-    assert len(store.list()) == 1
+    assert len(store.list_jobs()) == 1
 
 
 def test_same_name_again_prints_again_and_keeps_both(tmp_path, store, printers):
@@ -184,7 +184,7 @@ def test_same_name_again_prints_again_and_keeps_both(tmp_path, store, printers):
         wait_for(lambda: len(done_files(hot)) == 2, what="second")
     finally:
         folder.stop()
-    assert len(store.list()) == 2
+    assert len(store.list_jobs()) == 2
     assert done_files(hot) == ["again-1.zpl", "again.zpl"]
 
 
@@ -231,6 +231,6 @@ def test_zpl_file_with_a_bom_prints_without_it(tmp_path, store, printers):
         wait_for(lambda: len(done_files(hot)) == 1, what="file done")
     finally:
         folder.stop()
-    (job,) = store.list()
+    (job,) = store.list_jobs()
     out = convert(store.payload(job.id), printers[job.printer])
     assert out == [zpl("BOM1234")[:3] + b"^PW464^LL320" + zpl("BOM1234")[3:]]

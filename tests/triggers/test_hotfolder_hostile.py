@@ -49,7 +49,7 @@ def test_symlinks_fifo_and_big_files_go_to_failed_unread(tmp_path, store, printe
         for name in ("link.zpl", "zero.zpl", "pipe.zpl", "big.zpl", "dirlink"):
             wait_for(lambda: error_of(hot, name), what=f"{name} failed")
         (hot / "good.zpl").write_bytes(zpl("GOOD1"))  # the folder goes on
-        wait_for(lambda: store.list(), what="the good file queued")
+        wait_for(lambda: store.list_jobs(), what="the good file queued")
     finally:
         folder.stop()
     assert error_of(hot, "link.zpl").strip() == "not a regular file (symlink)"
@@ -61,8 +61,8 @@ def test_symlinks_fifo_and_big_files_go_to_failed_unread(tmp_path, store, printe
     assert os.path.islink(hot / ".failed" / "link.zpl") and secret.read_bytes() == zpl("SECRET0600")
     assert os.path.islink(hot / ".failed" / "zero.zpl")
     assert (hot / ".failed" / "pipe.zpl").is_fifo()
-    assert [j.name for j in store.list()] == ["good.zpl"]
-    assert b"SECRET0600" not in store.payload(store.list()[0].id)
+    assert [j.name for j in store.list_jobs()] == ["good.zpl"]
+    assert b"SECRET0600" not in store.payload(store.list_jobs()[0].id)
 
 
 def test_a_hard_link_is_refused(tmp_path, store, printers):
@@ -75,7 +75,7 @@ def test_a_hard_link_is_refused(tmp_path, store, printers):
         wait_for(lambda: error_of(hot, "hard.zpl"), what="hard link failed")
     finally:
         folder.stop()
-    assert "hard link" in error_of(hot, "hard.zpl") and store.list() == []
+    assert "hard link" in error_of(hot, "hard.zpl") and store.list_jobs() == []
 
 
 @pytest.mark.parametrize("planted", [(".failed",), (".done", "TODAY")])
@@ -95,7 +95,7 @@ def test_a_planted_folder_symlink_is_set_aside_never_followed(tmp_path, store, p
     caplog.set_level(logging.ERROR, "printstation.hotfolder")
     folder.start()
     try:
-        wait_for(lambda: error_of(hot, "7.zpl") and store.list(), what="both files handled")
+        wait_for(lambda: error_of(hot, "7.zpl") and store.list_jobs(), what="both files handled")
         wait_for(lambda: link.is_dir() and not link.is_symlink() and any(link.iterdir()), what="moved")
     finally:
         folder.stop()
@@ -146,10 +146,10 @@ def test_hostile_names_are_escaped_in_jobs_and_logs(tmp_path, store, printers, c
     caplog.set_level(logging.INFO, "printstation.hotfolder")
     folder.start()
     try:
-        wait_for(lambda: len(store.list()) == 2, what="2 jobs")
+        wait_for(lambda: len(store.list_jobs()) == 2, what="2 jobs")
     finally:
         folder.stop()
-    names = sorted(j.name for j in store.list())
+    names = sorted(j.name for j in store.list_jobs())
     assert names == ["a\\nINFO printstation: forged\\x1b[31m.zpl", "bad-\\xff\\xfe.zpl"]
     for r in caplog.records:
         msg = r.getMessage()
@@ -169,11 +169,11 @@ def test_open_append_close_cycles_make_one_job(tmp_path, store, printers, pollin
             with open(path, "ab") as fh:
                 fh.write(data[i:i + 1])
             gate.wait(0.05)
-        job = wait_for(lambda: store.list(), what="the job")
+        job = wait_for(lambda: store.list_jobs(), what="the job")
         wait_for(lambda: (hot / ".done").exists() and not path.exists(), what="moved")
     finally:
         folder.stop()
-    assert len(store.list()) == 1 and store.payload(job[0].id) == data
+    assert len(store.list_jobs()) == 1 and store.payload(job[0].id) == data
 
 
 def test_a_writer_holding_the_file_open_delays_the_take(tmp_path, store, printers, monkeypatch):
@@ -198,9 +198,9 @@ def test_a_writer_holding_the_file_open_delays_the_take(tmp_path, store, printer
             fh.flush()
             # The file is quiet past settle_ms and was checked: the writer holds it, not taken.
             wait_for(lambda: busy_answers.count(True) >= 3, what="the writer seen three times")
-            assert store.list() == [], "taken while a writer still held it open"
+            assert store.list_jobs() == [], "taken while a writer still held it open"
             fh.write(data[10:])
-        job = wait_for(lambda: store.list(), what="the job")
+        job = wait_for(lambda: store.list_jobs(), what="the job")
     finally:
         folder.stop()
     assert store.payload(job[0].id) == data
@@ -214,13 +214,13 @@ def test_a_second_watcher_on_the_same_folder_is_refused(tmp_path, store, printer
         with pytest.raises(PrintstationError, match="already watched by another printstation"):
             second.start()
         (hot / "one.zpl").write_bytes(zpl("ONE"))
-        wait_for(lambda: store.list(), what="queued by the first")
+        wait_for(lambda: store.list_jobs(), what="queued by the first")
     finally:
         first.stop()
     again = HotFolder(hot, StoreSubmitter(store), printers=printers, default_printer="default")
     again.start()  # the lock went with the first watcher
     again.stop()
-    assert len(store.list()) == 1
+    assert len(store.list_jobs()) == 1
 
 
 def test_a_long_code_list_is_read_up_to_its_limit(tmp_path, store, printers):
@@ -255,4 +255,4 @@ def test_names_of_255_bytes_leave_the_folder(tmp_path, store, printers):
     errors = [p for p in (hot / ".failed").iterdir() if p.name.endswith(".error.txt")]
     assert len(errors) == 1 and "unrecognised label format" in errors[0].read_text()
     assert errors[0].name.startswith("b" * 200) and errors[0].name.endswith(".x2.zpl.error.txt")
-    assert sorted(j.name for j in store.list()) == sorted([cyr, good, good])
+    assert sorted(j.name for j in store.list_jobs()) == sorted([cyr, good, good])

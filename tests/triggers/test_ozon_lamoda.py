@@ -110,10 +110,10 @@ def test_return_scan_prints_our_label_whose_barcode_is_the_article(world, printe
     assert ret["product_offer_id"] in rec["detail"]
     assert done(w, rec["job"]).state == "done"
     assert codes(sink.data[before:], lang, dpi) == [ret["product_offer_id"]]
-    jobs = len(w["d"].store.list(limit=100000))
+    jobs = len(w["d"].store.list_jobs(limit=100000))
     again = scan(w, ret["return_barcode"], printer, scanner="another-bench")
     assert again["outcome"] == "duplicate" and again["job"] == rec["job"]
-    assert len(w["d"].store.list(limit=100000)) == jobs
+    assert len(w["d"].store.list_jobs(limit=100000)) == jobs
 
 
 def test_return_not_synced_yet_is_looked_up_once(world):

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from ...errors import PrintstationError
 
@@ -32,7 +32,7 @@ COMMAND_MODULES = (
 class ArgParser(argparse.ArgumentParser):
     """argparse that exits 2 with our one-line error format."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"printstation: error: {message}\n")
 
 

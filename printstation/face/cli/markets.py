@@ -190,6 +190,7 @@ def _wb_boxes(args: argparse.Namespace) -> int:
 
 
 def _wb_orders(args: argparse.Namespace) -> int:
+    cols: tuple[str, ...]
     with _fetcher(args, "wb") as f:
         if args.supply:
             ids = f.wb.supply_order_ids(args.supply)

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .markets import (_config_arg, _group, _outdir, _safe_name, _save, _settings_and_cache, _show,
                       _with_progress)
+
+if TYPE_CHECKING:
+    from ...markets.lamoda import LamodaClient
+    from ...markets.ozon import OzonClient
 
 RETURN_COLUMNS = ("id", "return_barcode", "posting_number", "product_offer_id", "product_name", "quantity",
                   "return_reason_name", "return_date", "status")
@@ -29,8 +33,13 @@ def _fetcher(args: argparse.Namespace, market: str) -> Iterator[Any]:
     from ...markets.settings import lamoda_client, ozon_client
 
     settings, cache = _settings_and_cache(args)
-    client = ozon_client(settings) if market == "ozon" else lamoda_client(settings)
-    f = LabelFetcher(cache=cache, **{market: client})
+    client: OzonClient | LamodaClient
+    if market == "ozon":
+        client = ozon_client(settings)
+        f = LabelFetcher(cache=cache, ozon=client)
+    else:
+        client = lamoda_client(settings)
+        f = LabelFetcher(cache=cache, lamoda=client)
     try:
         yield f
     finally:
