@@ -6,7 +6,7 @@ The pure conversion API::
     labels = convert(data, PrinterSpec(lang="tspl", media=Media(58, 40), dpi=203))
 """
 
-from .convert import Label, convert, convert_labels, iter_labels
+from .pipeline import Label, convert, convert_labels, iter_labels
 from .errors import (
     AuthError,
     BadInput,

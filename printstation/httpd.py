@@ -34,6 +34,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator
 
+from .errors import ProtocolError
+
 log = logging.getLogger(__name__)
 
 MAX_HEAD = 64 * 1024
@@ -63,14 +65,6 @@ REASONS = {
     500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
     505: "HTTP Version Not Supported", 507: "Insufficient Storage",
 }
-
-
-class ProtocolError(Exception):
-    """A request that breaks HTTP framing: answered with ``status`` and the connection closed."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class Headers:

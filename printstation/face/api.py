@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import metrics
-from ..errors import BadInput, PrintstationError, UsageError
+from ..errors import BadInput, HttpError, PrintstationError, UsageError
 from ..httpd import Exchange, HttpServer, ProtocolError, plain_int
 from ..queue.store import MAX_PAYLOAD, Conflict, NotFound
 from ..storage import StorageFull, is_disk_full
@@ -75,12 +75,6 @@ def json_bytes(value: Any) -> bytes:
     """A JSON answer in UTF-8; a lone surrogate in stored text (an undecodable name) stays a
     JSON escape instead of failing the answer."""
     return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 #: The HTTP status of an error a handler raises: the first class it is an instance of.
