@@ -23,7 +23,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, cast
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import httpx
 
@@ -53,6 +53,9 @@ PACING_MARGIN = 0.97
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 #: Transport failures a later try may get past.
 NET_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+_RETRYABLE: tuple[type[Exception], ...] = (*NET_ERRORS, _Retryable)
+
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,9 +195,10 @@ class ApiClient:
         tok = self._token.reveal()
         return text.replace(tok, "***") if tok and text else text
 
-    def _retries(self, fn: Any, give_up: Any, on_retry: Any = None) -> Any:
+    def _retries(self, fn: Callable[[], T], give_up: Callable[[BaseException, int], BaseException],
+                 on_retry: Callable[[BaseException, int, float], None] | None = None) -> T:
         """``fn()`` retried on 5xx/timeouts/dropped connections per :attr:`retry`."""
-        return call_with_retries(fn, retryable=(*NET_ERRORS, _Retryable), retries=self.retry.retries,
+        return call_with_retries(fn, retryable=_RETRYABLE, retries=self.retry.retries,
                                  backoff=self.retry.backoff_for(self.rng), sleep=self.sleep,
                                  give_up=give_up, on_retry=on_retry)
 
@@ -214,8 +218,7 @@ class ApiClient:
             log.warning("%s %s %s: %s; retry %d/%d in %.2fs", self.market, method, path, exc, n,
                         self.retry.retries, delay)
 
-        return cast(httpx.Response, self._retries(lambda: self._try(call),
-                                                  lambda exc, n: cast(_Retryable, exc).give_up(n), on_retry))
+        return self._retries(lambda: self._try(call), _Retryable.final, on_retry)
 
     def _try(self, call: _Call) -> httpx.Response:
         """One try, 429s waited out (bounded): the answer, an ApiError, or :class:`_Retryable`."""
@@ -308,7 +311,7 @@ class ApiClient:
                                f"label file download failed after {tries} tries: "
                                f"{self.redact(type(exc).__name__)} {self.redact(str(exc))}")
 
-        return cast(bytes, self._retries(lambda: self._download_once(url, max_bytes), give_up))
+        return self._retries(lambda: self._download_once(url, max_bytes), give_up)
 
     def _download_once(self, url: str, max_bytes: int) -> bytes:
         try:
@@ -326,7 +329,7 @@ class ApiClient:
                 if data is None:
                     raise BadLabel(f"{self.market} label file is larger than {max_bytes} bytes: refused")
                 return data
-        except (*NET_ERRORS, _Retryable):
+        except _RETRYABLE:
             raise
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise ApiError(self.market, 0, "DownloadFailed",

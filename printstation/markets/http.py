@@ -32,6 +32,13 @@ class _Retryable(PrintstationError):
         self.reason = reason
         self.give_up = give_up
 
+    @staticmethod
+    def final(exc: BaseException, tries: int) -> BaseException:
+        """What to raise after ``tries`` tries ended with ``exc`` (its ``give_up``, else itself)."""
+        if isinstance(exc, _Retryable) and exc.give_up is not None:
+            return exc.give_up(tries)
+        return exc
+
 
 def read_capped(resp: httpx.Response, limit: int) -> bytes | None:
     """The (decoded) body of a streamed answer, or None as soon as it passes ``limit`` bytes
