@@ -11,7 +11,13 @@ through the same path:
    any other 4xx → one typed :class:`ApiError` (status, code, message), not retried, and the bucket
    is charged what the server charges for it (WB: 10 requests);
 3. ``X-Ratelimit-Remaining`` on a non-429 answer lowers the local bucket when the server knows
-   better (another process spending the same token).
+   better (another process spending the same token);
+4. every answer is streamed and read with a byte limit (:data:`MAX_ANSWER_BYTES`, or the call's
+   ``max_bytes``): a larger one is :class:`AnswerTooLarge`, the rest never read.
+
+The bucket lives in :mod:`.ratelimit`, the HTTP plumbing (bounded reads, error shapes) in
+:mod:`.http`, the waits between retries in :mod:`printstation.retry`, the errors in
+:mod:`printstation.errors` (re-exported here).
 
 Tokens live in :class:`Secret` and are never logged, put in an error message or a repr.
 """
