@@ -183,12 +183,13 @@ class FakeServer:
             self._faults.append({"kind": "delay", "n": n, "path": path, "seconds": seconds})
 
     def huge_next(self, size: int, n: int = 1, path: str | None = None, head: bytes = b"",
-                  content_type: str = "application/json", declare: bool = False) -> None:
-        """The next ``n`` calls get a 200 whose body is ``head`` then spaces up to ``size`` bytes,
-        written in 64 KiB pieces until the client hangs up (``declare``: with a Content-Length)."""
+                  content_type: str = "application/json", declare: bool = False, status: int = 200) -> None:
+        """The next ``n`` calls get a ``status`` answer whose body is ``head`` then spaces up to
+        ``size`` bytes, written in 64 KiB pieces until the client hangs up (``declare``: with a
+        Content-Length)."""
         with self._lock:
             self._faults.append({"kind": "huge", "n": n, "path": path, "size": size, "head": head,
-                                 "content_type": content_type, "declare": declare})
+                                 "content_type": content_type, "declare": declare, "status": status})
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -261,10 +262,10 @@ class FakeServer:
             call.finished.set()
 
     def _send_huge(self, h: _Handler, call: Call, fault: dict[str, Any]) -> None:
-        call.status = 200
+        call.status = fault["status"]
         piece = b" " * 65536
         try:
-            h.send_response(200)
+            h.send_response(fault["status"])
             h.send_header("Content-Type", fault["content_type"])
             if fault["declare"]:
                 h.send_header("Content-Length", str(fault["size"]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from printstation.errors import AnswerTooLarge, BadLabel
+from printstation.errors import AnswerTooLarge, BadLabel, Unavailable
 from printstation.markets import LamodaClient, OzonClient, WBClient
 from tests.fakes import FakeLamoda, FakeOzon
 
@@ -69,6 +69,18 @@ def test_default_limit_applies_to_every_call(fake_wb):
         with pytest.raises(AnswerTooLarge, match=f"answer larger than {32 * MiB} bytes"):
             c.json("GET", PATH)
     assert read_by_server(fake_wb, PATH) < 32 * MiB + 64 * MiB
+
+
+def test_huge_error_answers_are_cut_and_still_retried(fake_wb):
+    fake_wb.huge_next(HUGE, n=10, path=PATH, status=503, head=b'{"title": "down", "detail": "busy"}')
+    with wb_client(fake_wb, max_answer_bytes=MiB) as c:
+        with pytest.raises(Unavailable) as exc:
+            c.json("GET", PATH)
+    assert str(exc.value) == "wb API 503 down: busy (after 4 tries)"  # the body's start is the message
+    calls = fake_wb.calls_to(PATH)
+    assert len(calls) == 1 + QUICK_RETRY.retries
+    for call in calls:
+        assert call.finished.wait(30) and call.sent < 64 * MiB
 
 
 def test_lamoda_label_read_stops_at_the_pdf_limit():
