@@ -148,8 +148,8 @@ class WBClient(ApiClient):
                 if not isinstance(s, dict):
                     continue
                 try:
-                    oid = int(s.get("orderId"))
-                except (TypeError, ValueError):
+                    oid = int(s["orderId"])
+                except (KeyError, TypeError, ValueError):
                     continue
                 if oid not in asked:
                     log.warning("wb stickers: answer holds order %s that was not asked for", oid)
