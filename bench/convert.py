@@ -37,7 +37,7 @@ import cairosvg  # noqa: E402
 from PIL import Image  # noqa: E402
 from zebrafy import ZebrafyImage, ZebrafyPDF  # noqa: E402
 
-conv = __import__("importlib").import_module("printstation.convert")
+conv = __import__("importlib").import_module("printstation.pipeline")
 from printstation import Media, PrinterSpec  # noqa: E402
 from printstation.render import barcodes  # noqa: E402
 from support import labelgen as lg  # noqa: E402

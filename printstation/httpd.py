@@ -39,6 +39,7 @@ from .httpconn import MIN_BODY_RATE, Connection, Exchange, close, linger_close, 
 from .httphead import (MAX_FIELDS, MAX_HEAD, MAX_TARGET, REASONS, Head, Headers, ProtocolError, parse_head,
                        plain_int)
 
+
 log = logging.getLogger(__name__)
 
 #: Seconds a connection waiting for its head is left alone before it may be closed to make room.

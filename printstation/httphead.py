@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from .errors import ProtocolError
+
 MAX_HEAD = 64 * 1024
 MAX_FIELDS = 100
 MAX_TARGET = 8 * 1024
@@ -29,14 +31,6 @@ REASONS = {
     500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
     505: "HTTP Version Not Supported", 507: "Insufficient Storage",
 }
-
-
-class ProtocolError(Exception):
-    """A request that breaks HTTP framing: answered with ``status`` and the connection closed."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class Headers:

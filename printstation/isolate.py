@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from . import errors
-from .errors import BadInput, PrintstationError, RenderTimeout
+from .errors import BadInput, ConversionAborted, PrintstationError, RenderTimeout
 from .spec import PrinterSpec
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _child(conn: Connection, preload: bool = True, parent: int = 0) -> None:  # 
     if parent:
         _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .convert import convert
+    from .pipeline import convert
 
     if preload:
         _preload()
@@ -158,7 +158,7 @@ class Isolate:
             proc.join(5)
 
     def convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> list[bytes]:
-        """:func:`printstation.convert.convert` in the child; RenderTimeout after ``timeout``."""
+        """:func:`printstation.pipeline.convert` in the child; RenderTimeout after ``timeout``."""
         limit = min(self.timeout if timeout is None else timeout, spec.render_timeout or float("inf"))
         with self._lock:
             conn = self._ensure()
@@ -188,10 +188,6 @@ class Isolate:
     def close(self) -> None:
         with self._lock:
             self._kill()
-
-
-class ConversionAborted(PrintstationError):
-    """A conversion cut short because the daemon stops: the job stays queued, the file stays."""
 
 
 class RendererPool:
@@ -328,7 +324,7 @@ class Converter:
                 self._kept.move_to_end(key)
                 return list(hit)
         if spec.lang == "zpl" and sniff(data).kind == "zpl":
-            from .convert import convert
+            from .pipeline import convert
 
             try:
                 out = convert(data, spec)

@@ -30,7 +30,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Protocol, TypeVar, cast
 
-from .errors import PrintstationError
+from .errors import PrintstationError, StorageFull
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,6 @@ FIRST_PURGE = 1.0
 #: Extensions of the converted files beside a job (``jobs/<id>.<ext>``).
 JOB_FILE_EXTS = ("zpl", "tspl", "escpos", "epl2", "png")
 SQLITE_FULL = 13
-
-
-class StorageFull(PrintstationError):
-    """The queue quota is used up or the data dir is full (API: 507)."""
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -30,7 +30,7 @@ def _fresh_engine_caches():
 
     from printstation.render import barcodes
 
-    sys.modules["printstation.convert"]._CACHE.clear()
+    sys.modules["printstation.pipeline"]._CACHE.clear()
     barcodes._DETECTED.clear()
     yield
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import BadInput, PrintstationError, UsageError
+from ..errors import BadInput, HttpError, PrintstationError, UsageError
 from ..httpd import Exchange, ProtocolError, plain_int
 from ..queue.store import MAX_PAYLOAD, Conflict, NotFound
 from ..storage import StorageFull
@@ -26,12 +26,6 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, message: str, *, allow: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        #: The ``Allow`` header of a 405.
-        self.allow = allow
 
 
 #: The HTTP status of an error a handler raises: the first class it is an instance of.

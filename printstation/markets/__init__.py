@@ -8,7 +8,7 @@ and Lamoda (pack and pallet labels), with a label cache in front.
 """
 
 from .aliexpress import AliClient
-from .base import (ApiAuthError, ApiClient, ApiError, BadLabel, RateLimited, RetryPolicy, Secret,
+from .base import (AnswerTooLarge, ApiAuthError, ApiClient, ApiError, BadLabel, RateLimited, RetryPolicy, Secret,
                    TokenBucket, Unavailable)
 from .cache import LabelCache, LabelKey
 from .fetcher import AliLabel, LabelFetcher
@@ -19,7 +19,7 @@ from .settings import (Credentials, MarketSettings, MarketsSettings, ali_client,
 from .wb import BoxSticker, StickerResult, SupplyNotClosed, SupplyQR, WBClient
 
 __all__ = [
-    "AliClient", "AliLabel", "ApiAuthError", "ApiClient", "ApiError", "BadLabel", "BoxSticker",
+    "AliClient", "AliLabel", "AnswerTooLarge", "ApiAuthError", "ApiClient", "ApiError", "BadLabel", "BoxSticker",
     "Credentials", "LabelCache", "LabelFetcher", "LabelKey", "MarketSettings", "MarketsSettings",
     "RateLimited", "RetryPolicy", "Secret", "StickerResult", "SupplyNotClosed", "SupplyQR",
     "TokenBucket", "Unavailable", "WBClient", "ali_client", "load_config", "parse_markets",

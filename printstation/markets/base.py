@@ -11,29 +11,35 @@ through the same path:
    any other 4xx → one typed :class:`ApiError` (status, code, message), not retried, and the bucket
    is charged what the server charges for it (WB: 10 requests);
 3. ``X-Ratelimit-Remaining`` on a non-429 answer lowers the local bucket when the server knows
-   better (another process spending the same token).
+   better (another process spending the same token);
+4. every answer is streamed and read with a byte limit (:data:`MAX_ANSWER_BYTES`, or the call's
+   ``max_bytes``): a larger one is :class:`AnswerTooLarge`, the rest never read.
+
+The bucket lives in :mod:`.ratelimit`, the HTTP plumbing (bounded reads, error shapes) in
+:mod:`.http`, the waits between retries in :mod:`printstation.retry`, the errors in
+:mod:`printstation.errors` (re-exported here).
 
 Tokens live in :class:`Secret` and are never logged, put in an error message or a repr.
 """
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import json
 import logging
-import math
 import random
-import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import httpx
 
 from .. import metrics
-from ..errors import AuthError, MarketplaceError, UsageError
+from ..errors import (AnswerTooLarge, ApiAuthError, ApiError, AuthError, BadLabel, PrintstationError, RateLimited,
+                      Unavailable, UsageError)
 from ..logs import register_secret
+from ..retry import Backoff, call_with_retries
+from .http import _Retryable, error_from_response, header_seconds, read_capped, send_capped, ssl_context
+from .ratelimit import Clock, Sleep, TokenBucket, shared_bucket
 
 log = logging.getLogger("printstation.markets")
 # httpx logs every request at INFO; ours (DEBUG, with timing) is enough.
@@ -48,9 +54,14 @@ RATE_LIMITED = metrics.counter("printstation_market_429_total", "Marketplace 429
 #: calls sent exactly one interval apart does not make the server see them too close (a 429
 #: then costs a whole ``X-Ratelimit-Retry``).
 PACING_MARGIN = 0.97
+#: The largest answer a call reads (a label PDF in base64 JSON fits); a larger one is refused
+#: without reading the rest (:class:`AnswerTooLarge`). Label calls pass their own, smaller limit.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+#: Transport failures a later try may get past.
+NET_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+_RETRYABLE: tuple[type[Exception], ...] = (*NET_ERRORS, _Retryable)
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,197 +112,6 @@ class Secret:
 
 
 # --------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------
-
-class ApiError(MarketplaceError):
-    """A marketplace answered with an error (or could not be reached: status 0)."""
-
-    transient = False
-
-    def __init__(self, market: str, status: int, code: str, message: str,
-                 request_id: str | None = None) -> None:
-        self.market, self.status, self.code = market, int(status), code or ""
-        self.message = " ".join(str(message or "").split())
-        self.request_id = request_id
-        head = f"{market} API" + (f" {status}" if status else "")
-        text = f"{head} {self.code}: {self.message}" if self.code else f"{head}: {self.message}"
-        super().__init__(text)
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(market={self.market!r}, status={self.status}, "
-                f"code={self.code!r}, message={self.message!r})")
-
-    def as_unavailable(self, tries: int) -> "Unavailable":
-        """This server error, after the retries ran out."""
-        return Unavailable(self.market, self.status, self.code or "ServerError",
-                           f"{self.message} (after {tries} tries)", self.request_id)
-
-
-class ApiAuthError(ApiError, AuthError):
-    """401/403: the token was refused (CLI exit 4)."""
-
-
-class RateLimited(ApiError):
-    """429 answers kept coming after the bounded number of waits."""
-
-    transient = True
-
-
-class Unavailable(ApiError):
-    """5xx, timeouts or dropped connections outlasted the bounded retries."""
-
-    transient = True
-
-
-class BadLabel(MarketplaceError):
-    """A label the marketplace sent is not what was asked (corrupt base64, wrong type, bad PDF)."""
-
-
-def error_from_response(market: str, resp: httpx.Response, redact: Callable[[str], str]) -> ApiError:
-    """Map any of WB's three error shapes (and LAliExpress's envelope) to one :class:`ApiError`.
-
-    ``{code, message, data}`` (business), ``{title, detail, code, requestId, …}`` (gateway),
-    plain text (old 401s), ``{data, error: {code, message}}`` (LAliExpress).
-    """
-    status = resp.status_code
-    code, message, request_id = "", "", None
-    text = resp.text if resp.content else ""
-    body: Any = None
-    try:
-        body = json.loads(text) if text.strip() else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):  # LAliExpress envelope
-            code = str(err.get("code") or "")
-            message = str(err.get("message") or "")
-        elif isinstance(err, str) and err:  # OAuth2 (Lamoda's token): {error, error_description}
-            code = err
-            message = str(body.get("error_description") or body.get("message") or "")
-        elif "title" in body or "detail" in body:  # WB gateway shape
-            code = str(body.get("title") or "")
-            message = str(body.get("detail") or "")
-            rid = body.get("requestId")
-            request_id = str(rid) if rid else None
-        else:  # WB business shape
-            code = str(body.get("code") or "")
-            message = str(body.get("message") or "")
-            if body.get("data"):
-                message = f"{message} ({json.dumps(body['data'], ensure_ascii=False)[:200]})"
-    elif text.strip():
-        message = text.strip()[:300]
-    if not message:
-        message = resp.reason_phrase or f"HTTP {status}"
-    message, code = redact(message), redact(code)
-    cls: type[ApiError] = ApiAuthError if status in (401, 403) else ApiError
-    return cls(market, status, code, message, request_id)
-
-
-# --------------------------------------------------------------------------------------------
-# Token bucket
-# --------------------------------------------------------------------------------------------
-
-_EPS = 1e-9
-
-
-class TokenBucket:
-    """A thread-safe token bucket: ``burst`` calls at once, then ``rate_per_min`` a minute.
-
-    ``acquire()`` blocks (with the injectable ``sleep``) until a call may go out. ``block(s)``
-    forbids any call for ``s`` seconds (a 429's ``X-Ratelimit-Retry``), ``charge(n)`` takes extra
-    tokens (WB charges a 4xx as 10 calls) and ``sync(remaining)`` lowers the level to what the
-    server reported.
-    """
-
-    def __init__(self, rate_per_min: float, burst: int, *, clock: Clock = time.monotonic,
-                 sleep: Sleep = time.sleep) -> None:
-        if rate_per_min <= 0 or burst < 1:
-            raise ValueError("rate_per_min must be > 0 and burst ≥ 1")
-        self.rate = rate_per_min / 60.0  # tokens per second
-        self.burst = int(burst)
-        self.clock, self.sleep = clock, sleep
-        self._lock = threading.Lock()
-        self._tokens = float(burst)
-        self._last = clock()
-        self._blocked_until = 0.0
-
-    def _refill(self, now: float) -> None:
-        if now > self._last:
-            self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate)
-            self._last = now
-
-    def delay(self, cost: float = 1.0) -> float:
-        """Seconds until ``cost`` tokens are there (0 = now); takes nothing."""
-        with self._lock:
-            now = self.clock()
-            self._refill(now)
-            return self._delay(now, cost)
-
-    def _delay(self, now: float, cost: float) -> float:
-        if self._blocked_until > now:
-            return self._blocked_until - now
-        if self._tokens + _EPS >= cost:  # float rounding must not leave a 1e-17 s wait forever
-            return 0.0
-        return (cost - self._tokens) / self.rate
-
-    def acquire(self, cost: float = 1.0) -> float:
-        """Wait for and take ``cost`` tokens. Returns the seconds waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self.clock()
-                self._refill(now)
-                wait = self._delay(now, cost)
-                if wait <= 0:
-                    self._tokens -= cost
-                    return waited
-            self.sleep(wait)
-            waited += wait
-
-    def charge(self, cost: float) -> None:
-        with self._lock:
-            self._refill(self.clock())
-            self._tokens -= cost
-
-    def sync(self, remaining: float) -> None:
-        with self._lock:
-            self._refill(self.clock())
-            self._tokens = min(self._tokens, float(remaining))
-
-    def block(self, seconds: float) -> None:
-        """No call for ``seconds`` from now; the bucket restarts empty."""
-        with self._lock:
-            now = self.clock()
-            self._refill(now)
-            self._blocked_until = max(self._blocked_until, now + max(0.0, seconds))
-            self._tokens = min(self._tokens, 0.0)
-
-    @property
-    def blocked_until(self) -> float:
-        return self._blocked_until
-
-    def __repr__(self) -> str:
-        return f"TokenBucket(rate_per_min={self.rate * 60:g}, burst={self.burst})"
-
-
-_BUCKETS: dict[tuple[str, str, str], TokenBucket] = {}
-_BUCKETS_LOCK = threading.Lock()
-
-
-def shared_bucket(market: str, token: Secret, rate_per_min: float, burst: int, *,
-                  clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> TokenBucket:
-    """The process-wide bucket of one token (WB limits a seller account, not a connection)."""
-    key = (market, token.fingerprint(), f"{rate_per_min}/{burst}")
-    with _BUCKETS_LOCK:
-        b = _BUCKETS.get(key)
-        if b is None or b.clock is not clock:
-            b = _BUCKETS[key] = TokenBucket(rate_per_min, burst, clock=clock, sleep=sleep)
-        return b
-
-
-# --------------------------------------------------------------------------------------------
 # The client
 # --------------------------------------------------------------------------------------------
 
@@ -306,38 +126,29 @@ class RetryPolicy:
     max_429: int = 6
     max_wait_429: float = 120.0
 
+    def backoff_for(self, rng: random.Random) -> Backoff:
+        """The waits of one call's retries ("equal jitter": never 0, never more than the cap)."""
+        return Backoff(self.base, self.cap, jitter=True, rng=rng)
+
     def backoff(self, attempt: int, rng: random.Random) -> float:
-        d = min(self.cap, self.base * (2 ** attempt))
-        return d / 2 + rng.random() * d / 2  # "equal jitter": never 0, never more than d
+        return self.backoff_for(rng).delay(attempt)
 
 
-def _header_seconds(resp: httpx.Response, name: str) -> float | None:
-    v = resp.headers.get(name)
-    if v is None:
-        return None
-    try:
-        s = float(v)
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(v) if v else None  # an HTTP date (rare)
-        if when is None:
-            return None
-        s = when.timestamp() - time.time()
-    if math.isnan(s) or s < 0:
-        return None
-    return s
+@dataclass
+class _Call:
+    """One API call as asked, across its tries."""
 
+    method: str
+    path: str
+    params: Mapping[str, Any] | None
+    json_body: Any
+    headers: Mapping[str, str]
+    limit: int
+    waits_429: int = field(default=0)
 
-_SSL_LOCK = threading.Lock()
-_SSL_CTX: Any = None
-
-
-def _ssl_context() -> Any:
-    """One verified TLS context for every client (building one costs ~60 ms)."""
-    global _SSL_CTX
-    with _SSL_LOCK:
-        if _SSL_CTX is None:
-            _SSL_CTX = httpx.create_ssl_context()
-        return _SSL_CTX
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
 
 
 class ApiClient:
@@ -352,7 +163,7 @@ class ApiClient:
                  retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
                  clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
                  rng: random.Random | None = None, bucket: TokenBucket | None = None,
-                 user_agent: str = "printstation") -> None:
+                 user_agent: str = "printstation", max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
         self._token = token if isinstance(token, Secret) else Secret(token)
         if not self._token:
             raise AuthError(f"no {self.market} token configured")
@@ -360,10 +171,11 @@ class ApiClient:
         self.retry = retry or RetryPolicy()
         self.clock, self.sleep = clock, sleep
         self.rng = rng or random.Random()
+        self.max_answer_bytes = max_answer_bytes
         self.bucket = bucket or shared_bucket(self.market, self._token, rate_per_min * PACING_MARGIN,
                                               burst, clock=clock, sleep=sleep)
         self._auth = {auth_header: auth_prefix + self._token.reveal()}
-        ssl = _ssl_context()
+        ssl = ssl_context()
         self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout), verify=ssl,
                                   transport=transport, headers={"User-Agent": user_agent},
                                   follow_redirects=False)
@@ -389,79 +201,100 @@ class ApiClient:
         tok = self._token.reveal()
         return text.replace(tok, "***") if tok and text else text
 
+    def _retries(self, fn: Callable[[], T], give_up: Callable[[BaseException, int], BaseException],
+                 on_retry: Callable[[BaseException, int, float], None] | None = None) -> T:
+        """``fn()`` retried on 5xx/timeouts/dropped connections per :attr:`retry`."""
+        return call_with_retries(fn, retryable=_RETRYABLE, retries=self.retry.retries,
+                                 backoff=self.retry.backoff_for(self.rng), sleep=self.sleep,
+                                 give_up=give_up, on_retry=on_retry)
+
     # -- the one request path -------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json_body: Any = None, headers: Mapping[str, str] | None = None) -> httpx.Response:
+                json_body: Any = None, headers: Mapping[str, str] | None = None,
+                max_bytes: int | None = None) -> httpx.Response:
         """Send one call through the bucket with retries; 2xx answer or a raised ApiError.
 
-        ``headers`` replaces the client's auth headers for this one call (a bearer token)."""
-        tries = 0
-        waits_429 = 0
+        ``headers`` replaces the client's auth headers for this one call (a bearer token).
+        ``max_bytes`` (default :attr:`max_answer_bytes`) bounds the answer: a larger one is
+        :class:`AnswerTooLarge`, its rest never read."""
+        call = _Call(method, path, params, json_body, self._auth if headers is None else headers,
+                     self.max_answer_bytes if max_bytes is None else max_bytes)
+
+        def on_retry(exc: BaseException, n: int, delay: float) -> None:
+            log.warning("%s %s %s: %s; retry %d/%d in %.2fs", self.market, method, path, exc, n,
+                        self.retry.retries, delay)
+
+        return self._retries(lambda: self._try(call), _Retryable.final, on_retry)
+
+    def _try(self, call: _Call) -> httpx.Response:
+        """One try, 429s waited out (bounded): the answer, an ApiError, or :class:`_Retryable`."""
         while True:
-            self.bucket.acquire()
-            t0 = self.clock()
+            resp = self._send(call)
+            if resp.status_code != 429:
+                return self._judge(call, resp)
+            self._wait_429(call, resp)
+
+    def _send(self, call: _Call) -> httpx.Response:
+        """Wait for the bucket, send, read the answer (bounded)."""
+        self.bucket.acquire()
+        t0 = self.clock()
+        try:
+            req = self._http.build_request(call.method, call.path, params=call.params, json=call.json_body,
+                                           headers=call.headers)
+            resp = send_capped(self._http, req, call.limit, lambda r: AnswerTooLarge(
+                self.market, r.status_code, "AnswerTooLarge",
+                f"{call.name}: answer larger than {call.limit} bytes: refused"))
+        except NET_ERRORS as exc:
+            CALLS.inc(market=self.market, status="error")
+            reason = self.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+            metrics.note("market_error", self.market, f"{call.name}: {reason}")
+            raise _Retryable(reason, lambda tries: Unavailable(
+                self.market, 0, "unreachable", f"{call.name} failed after {tries} tries: {reason}")) from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # bad URL, unsupported scheme, …
+            raise ApiError(self.market, 0, "RequestFailed",
+                           self.redact(f"{call.name}: {type(exc).__name__}: {exc}")) from None
+        status = resp.status_code
+        CALLS.inc(market=self.market, status=str(status))
+        if status >= 400:
+            metrics.note("market_error", self.market, f"HTTP {status} {call.name}")
+        log.debug("%s %s %s → %d (%.0f ms)", self.market, call.method, call.path, status,
+                  (self.clock() - t0) * 1000)
+        return resp
+
+    def _wait_429(self, call: _Call, resp: httpx.Response) -> None:
+        """Block the bucket for the server's wait (never sooner); RateLimited when it lasts."""
+        RATE_LIMITED.inc(market=self.market)
+        wait = header_seconds(resp, "X-Ratelimit-Retry")
+        if wait is None:
+            wait = header_seconds(resp, "X-Ratelimit-Reset")
+        if wait is None:
+            wait = header_seconds(resp, "Retry-After")  # Ozon, Lamoda: plain HTTP
+        if wait is None:
+            wait = 1.0 / self.bucket.rate
+        self.bucket.block(wait)  # the full wait, whatever we do next: never sooner
+        if call.waits_429 >= self.retry.max_429 or wait > self.retry.max_wait_429:
+            raise RateLimited(self.market, 429, "too many requests",
+                              f"{call.name}: still rate limited after {call.waits_429 + 1} answers; "
+                              f"retry in {wait:g} s")
+        call.waits_429 += 1
+        log.warning("%s %s %s: 429 rate limited; waiting %.2fs", self.market, call.method, call.path, wait)
+
+    def _judge(self, call: _Call, resp: httpx.Response) -> httpx.Response:
+        remaining = resp.headers.get("X-Ratelimit-Remaining")
+        if remaining is not None:
             try:
-                resp = self._http.request(method, path, params=params, json=json_body,
-                                          headers=self._auth if headers is None else headers)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                CALLS.inc(market=self.market, status="error")
-                reason = self.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
-                metrics.note("market_error", self.market, f"{method} {path}: {reason}")
-                if tries >= self.retry.retries:
-                    raise Unavailable(self.market, 0, "unreachable",
-                                      f"{method} {path} failed after {tries + 1} tries: {reason}") from None
-                delay = self.retry.backoff(tries, self.rng)
-                tries += 1
-                log.warning("%s %s %s: %s; retry %d/%d in %.2fs", self.market, method, path, reason,
-                            tries, self.retry.retries, delay)
-                self.sleep(delay)
-                continue
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # bad URL, unsupported scheme, …
-                raise ApiError(self.market, 0, "RequestFailed",
-                               self.redact(f"{method} {path}: {type(exc).__name__}: {exc}")) from None
-            status = resp.status_code
-            CALLS.inc(market=self.market, status=str(status))
-            if status >= 400:
-                metrics.note("market_error", self.market, f"HTTP {status} {method} {path}")
-            log.debug("%s %s %s → %d (%.0f ms)", self.market, method, path, status,
-                      (self.clock() - t0) * 1000)
-            if status == 429:
-                RATE_LIMITED.inc(market=self.market)
-                wait = _header_seconds(resp, "X-Ratelimit-Retry")
-                if wait is None:
-                    wait = _header_seconds(resp, "X-Ratelimit-Reset")
-                if wait is None:
-                    wait = _header_seconds(resp, "Retry-After")  # Ozon, Lamoda: plain HTTP
-                if wait is None:
-                    wait = 1.0 / self.bucket.rate
-                self.bucket.block(wait)  # the full wait, whatever we do next: never sooner
-                if waits_429 >= self.retry.max_429 or wait > self.retry.max_wait_429:
-                    raise RateLimited(self.market, 429, "too many requests",
-                                      f"{method} {path}: still rate limited after {waits_429 + 1} answers; "
-                                      f"retry in {wait:g} s")
-                waits_429 += 1
-                log.warning("%s %s %s: 429 rate limited; waiting %.2fs", self.market, method, path, wait)
-                continue
-            remaining = resp.headers.get("X-Ratelimit-Remaining")
-            if remaining is not None:
-                try:
-                    self.bucket.sync(float(remaining))
-                except ValueError:
-                    pass
-            if status >= 500:
-                if tries >= self.retry.retries:
-                    raise error_from_response(self.market, resp, self.redact).as_unavailable(tries + 1)
-                delay = self.retry.backoff(tries, self.rng)
-                tries += 1
-                log.warning("%s %s %s: HTTP %d; retry %d/%d in %.2fs", self.market, method, path,
-                            status, tries, self.retry.retries, delay)
-                self.sleep(delay)
-                continue
-            if status >= 400:
-                if self.cost_4xx > 1 and remaining is None:
-                    self.bucket.charge(self.cost_4xx - 1)
-                raise self.map_error(resp)
-            return resp
+                self.bucket.sync(float(remaining))
+            except ValueError:
+                pass
+        status = resp.status_code
+        if status >= 500:
+            raise _Retryable(f"HTTP {status}", lambda tries: error_from_response(
+                self.market, resp, self.redact).as_unavailable(tries))
+        if status >= 400:
+            if self.cost_4xx > 1 and remaining is None:
+                self.bucket.charge(self.cost_4xx - 1)
+            raise self.map_error(resp)
+        return resp
 
     def map_error(self, resp: httpx.Response) -> ApiError:
         """Turn a 4xx answer into an error; subclasses refine it (e.g. SupplyNotClosed)."""
@@ -479,40 +312,34 @@ class ApiClient:
 
     def download(self, url: str, *, max_bytes: int) -> bytes:
         """GET a file (no token sent), streamed, refusing more than ``max_bytes``; retried like calls."""
-        tries = 0
-        while True:
-            try:
-                with self._download.stream("GET", url) as resp:
-                    if resp.status_code >= 500:
-                        raise _Retryable(f"HTTP {resp.status_code}")
-                    if resp.status_code >= 400:
-                        raise ApiError(self.market, resp.status_code, "DownloadFailed",
-                                       f"label file download answered {resp.status_code}")
-                    declared = resp.headers.get("Content-Length")
-                    if declared and declared.isdigit() and int(declared) > max_bytes:
-                        raise BadLabel(f"{self.market} label file is {int(declared)} bytes; "
-                                       f"the limit is {max_bytes}")
-                    buf = bytearray()
-                    for chunk in resp.iter_bytes():
-                        buf += chunk
-                        if len(buf) > max_bytes:
-                            raise BadLabel(f"{self.market} label file is larger than {max_bytes} bytes: refused")
-                    return bytes(buf)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, _Retryable) as exc:
-                if tries >= self.retry.retries:
-                    raise Unavailable(self.market, 0, "DownloadFailed",
-                                      f"label file download failed after {tries + 1} tries: "
-                                      f"{self.redact(type(exc).__name__)} {self.redact(str(exc))}") from None
-                delay = self.retry.backoff(tries, self.rng)
-                tries += 1
-                self.sleep(delay)
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                raise ApiError(self.market, 0, "DownloadFailed",
-                               self.redact(f"label file download: {type(exc).__name__}: {exc}")) from None
+        def give_up(exc: BaseException, tries: int) -> PrintstationError:
+            return Unavailable(self.market, 0, "DownloadFailed",
+                               f"label file download failed after {tries} tries: "
+                               f"{self.redact(type(exc).__name__)} {self.redact(str(exc))}")
 
+        return self._retries(lambda: self._download_once(url, max_bytes), give_up)
 
-class _Retryable(Exception):
-    pass
+    def _download_once(self, url: str, max_bytes: int) -> bytes:
+        try:
+            with self._download.stream("GET", url) as resp:
+                if resp.status_code >= 500:
+                    raise _Retryable(f"HTTP {resp.status_code}")
+                if resp.status_code >= 400:
+                    raise ApiError(self.market, resp.status_code, "DownloadFailed",
+                                   f"label file download answered {resp.status_code}")
+                declared = resp.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise BadLabel(f"{self.market} label file is {int(declared)} bytes; "
+                                   f"the limit is {max_bytes}")
+                data = read_capped(resp, max_bytes)
+                if data is None:
+                    raise BadLabel(f"{self.market} label file is larger than {max_bytes} bytes: refused")
+                return data
+        except _RETRYABLE:
+            raise
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise ApiError(self.market, 0, "DownloadFailed",
+                           self.redact(f"label file download: {type(exc).__name__}: {exc}")) from None
 
 
 def chunks(seq: list, n: int) -> Iterator[list]:
@@ -557,7 +384,7 @@ class Outcome:
 
 
 __all__ = [
-    "ApiAuthError", "ApiClient", "ApiError", "BadLabel", "RateLimited", "RetryPolicy", "Secret",
-    "TokenBucket", "Unavailable", "chunks", "error_from_response", "shared_bucket", "CALLS",
-    "RATE_LIMITED", "Outcome", "positive_ids",
+    "AnswerTooLarge", "ApiAuthError", "ApiClient", "ApiError", "BadLabel", "RateLimited", "RetryPolicy",
+    "Secret", "TokenBucket", "Unavailable", "chunks", "error_from_response", "shared_bucket", "CALLS",
+    "RATE_LIMITED", "Outcome", "positive_ids", "MAX_ANSWER_BYTES",
 ]

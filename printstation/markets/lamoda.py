@@ -17,7 +17,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .base import ApiAuthError, ApiClient, ApiError, BadLabel, Secret
+from .base import AnswerTooLarge, ApiAuthError, ApiClient, ApiError, BadLabel, Secret
 from .base import client_id as require_client_id
 from .content import pdf_pages
 
@@ -129,7 +129,10 @@ class LamodaClient(ApiClient):
         """The label PDF of an order's packs (``packs``) or a shipment's pallets (``pallets``)."""
         path, param = LABEL_CALLS[kind]
         ref = lamoda_ref(ref, "order number" if kind == "packs" else "shipment id")
-        resp = self.request("GET", path, params={param: ref})
+        try:  # read no further than a PDF may be
+            resp = self.request("GET", path, params={param: ref}, max_bytes=self.max_pdf_bytes)
+        except AnswerTooLarge:
+            raise BadLabel(f"lamoda label PDF is larger than {self.max_pdf_bytes} bytes: refused") from None
         pdf = resp.content
         if len(pdf) > self.max_pdf_bytes:
             raise BadLabel(f"lamoda label PDF is {len(pdf)} bytes; the limit is {self.max_pdf_bytes}")

@@ -20,7 +20,7 @@ import re
 from typing import Any, Iterable
 
 from ..errors import UsageError
-from .base import ApiClient, ApiError, BadLabel, Secret, chunks
+from .base import AnswerTooLarge, ApiClient, ApiError, BadLabel, Secret, chunks
 from .base import client_id as require_client_id
 from .content import pdf_pages
 
@@ -101,7 +101,12 @@ class OzonClient(ApiClient):
             raise UsageError("no posting numbers")
         if len(wanted) > LABELS_PER_CALL:
             raise UsageError(f"at most {LABELS_PER_CALL} postings a package-label call, got {len(wanted)}")
-        resp = self.request("POST", "/v2/posting/fbs/package-label", json_body={"posting_number": wanted})
+        limit = self.max_pdf_bytes * 4 // 3 + 64 * 1024  # the PDF, or the same in base64 in JSON
+        try:
+            resp = self.request("POST", "/v2/posting/fbs/package-label", json_body={"posting_number": wanted},
+                                max_bytes=limit)
+        except AnswerTooLarge:
+            raise BadLabel(f"ozon label answer is larger than {limit} bytes: refused") from None
         pdf = _decode_label(resp, self.market)
         if len(pdf) > self.max_pdf_bytes:
             raise BadLabel(f"ozon label PDF is {len(pdf)} bytes; the limit is {self.max_pdf_bytes}")

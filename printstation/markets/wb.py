@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
-from ..errors import UsageError
+from ..errors import SupplyNotClosed, UsageError
 from .base import ApiAuthError, ApiClient, ApiError, BadLabel, Outcome, Secret, chunks, positive_ids
 from .content import WB_SIZES, WB_TYPES, decode_wb_file
 
@@ -65,10 +65,6 @@ class BoxSticker(Outcome):
 
     def __repr__(self) -> str:
         return f"BoxSticker({self.trbx_id!r}, barcode={self.barcode!r}, {self._state()})"
-
-
-class SupplyNotClosed(ApiError):
-    """409 SupplyNotClosed: a supply's QR exists only once the supply was handed to delivery."""
 
 
 def check_type(sticker_type: str) -> str:

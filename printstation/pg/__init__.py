@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from ..errors import PrintstationError, StoreUnavailable, UsageError
+from ..retry import Backoff
 
 log = logging.getLogger("printstation.pg")
 
@@ -237,7 +238,7 @@ class Database:
         """``fn(conn)`` in one transaction; with ``retry_s``, an unreachable server is retried
         with backoff (0.1 s doubling to 2 s) for up to that long before it raises."""
         deadline = time.monotonic() + retry_s
-        delay = 0.1
+        backoff = Backoff(0.1, 2.0)
         attempt = 0
         while True:
             attempt += 1
@@ -247,13 +248,13 @@ class Database:
                 with self.connection() as conn:
                     return fn(conn)
             except StoreUnavailable as exc:
+                delay = backoff.next()
                 if time.monotonic() + delay > deadline or self.closing.is_set():
                     raise
                 if attempt == 1:
                     log.warning("%s; retrying", exc)
                 if self.closing.wait(delay):
                     raise
-                delay = min(delay * 2, 2.0)
 
     def health(self) -> str | None:
         """None when a round trip works, else why not."""

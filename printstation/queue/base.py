@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from ..errors import PrintstationError, StoreUnavailable, UsageError
+from ..errors import Conflict, NotFound, QueueDamaged, StoreLocked, StoreUnavailable, UsageError
 from ..fsutil import atomic_write, read_regular
 
 log = logging.getLogger("printstation.queue.store")
@@ -49,22 +49,6 @@ FINAL_STATES = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELED, Job
 
 COLUMNS = ("id", "printer", "source", "source_ref", "name", "key", "copies", "state", "attempts",
            "resends", "error", "size", "created", "updated", "sent", "done", "reprint_of", "fit")
-
-
-class NotFound(UsageError):
-    """No such job (API: 404)."""
-
-
-class Conflict(UsageError):
-    """The job is not in a state that allows this (API: 409)."""
-
-
-class StoreLocked(PrintstationError):
-    """Another daemon holds the data dir."""
-
-
-class QueueDamaged(PrintstationError):
-    """The queue database cannot be trusted (corrupt, or missing while job files remain)."""
 
 
 def iso(ts: float | None) -> str | None:

@@ -32,6 +32,7 @@ from typing import Any, Callable
 from .. import metrics
 from ..config import PrinterConfig
 from ..errors import PrintstationError, StoreUnavailable, TransportError
+from ..retry import Backoff
 from ..status import status_hint
 from .base import Job, JobBackend
 
@@ -79,7 +80,7 @@ class PrinterWorker:
         self.current_job: int | None = None
         self._trouble: str | None = None  # "status" or "transport" while the printer is unwell
         self._next_try = 0.0
-        self._backoff = BACKOFF_MIN
+        self._backoff = Backoff(BACKOFF_MIN, BACKOFF_MAX)
         self._status_ok_at = -1e9
         self._last_work = time.monotonic()
         self._cond = threading.Condition()
@@ -107,7 +108,7 @@ class PrinterWorker:
         self.manual_paused = False
         self.store.set_paused(self.name, False)
         self._next_try = 0.0  # ask the printer again now
-        self._backoff = BACKOFF_MIN
+        self._backoff.reset()
         if self.state == "paused" and self._trouble is None:
             self._set("idle", None)
         self.wake()
@@ -246,7 +247,7 @@ class PrinterWorker:
             if self._trouble is not None:
                 log.info("printer %s: status clear, resuming", self.name)
             self._trouble = None
-            self._backoff = BACKOFF_MIN
+            self._backoff.reset()
             return True
         if not self.transport.is_open:  # could not connect / connection broke
             self._in_trouble("transport", st.state, st.reason or st.state, self._next_backoff())
@@ -274,9 +275,7 @@ class PrinterWorker:
         self._set(state, reason)
 
     def _next_backoff(self) -> float:
-        b = self._backoff
-        self._backoff = min(BACKOFF_MAX, self._backoff * 2)
-        return b
+        return self._backoff.next()
 
     def _prepare(self, job: Job) -> bytes | None:
         """The job's printer bytes (converted once, kept beside the job); None if it failed."""
@@ -391,5 +390,5 @@ class PrinterWorker:
             log.info("printer %s: back online", self.name)
             self._trouble = None
         if self._trouble is None:
-            self._backoff = BACKOFF_MIN
+            self._backoff.reset()
             self._set("printing", None)

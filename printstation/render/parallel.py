@@ -25,7 +25,7 @@ import numpy as np
 from ..spec import PrinterSpec
 
 if TYPE_CHECKING:
-    from ..convert import Label
+    from ..pipeline import Label
     from .pdf import PdfPageSource
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _init(data: bytes, spec: PrinterSpec, digest: str) -> None:  # pragma: no co
 
 
 def _page(i: int, rasters: bool) -> tuple:  # pragma: no cover - in workers
-    from ..convert import _close, convert_page
+    from ..pipeline import _close, convert_page
     from .pdf import autocrop
 
     pages = _STATE["pages"]
@@ -140,7 +140,7 @@ def _page(i: int, rasters: bool) -> tuple:  # pragma: no cover - in workers
 # --- parent side -----------------------------------------------------------------------------
 
 def _preload(spec: PrinterSpec) -> None:
-    from .. import convert as _convert  # noqa: F401
+    from .. import pipeline as _pipeline  # noqa: F401
     from .. import lang
     from . import barcodes, pdf, raster, redraw  # noqa: F401
 
@@ -151,7 +151,7 @@ def _preload(spec: PrinterSpec) -> None:
 def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: int,
                 rasters: bool) -> Iterator[Label]:
     """Labels of a ``pages``-page PDF converted on ``procs`` forked processes, in page order."""
-    from ..convert import Label
+    from ..pipeline import Label
 
     import multiprocessing as mp
 

@@ -48,7 +48,7 @@ import tempfile
 import urllib.parse
 from typing import TYPE_CHECKING
 
-from ..errors import TransportError
+from ..errors import CupsQueueError, TransportError
 from .base import DEFAULT_TIMEOUT, Transport, parse_query
 
 if TYPE_CHECKING:
@@ -66,16 +66,6 @@ OUTPUT_LIMIT = 64 * 1024
 
 DISABLED = "CUPS queue disabled"
 REJECTING = "CUPS queue rejecting jobs"
-
-
-class CupsQueueError(TransportError):
-    """``lp`` failed; nothing was spooled. ``printer_state`` is what the queue state says now."""
-
-    def __init__(self, message: str, *, printer_state: str = "offline",
-                 maybe_delivered: bool = False) -> None:
-        super().__init__(message, transient=True)
-        self.printer_state = printer_state
-        self.maybe_delivered = maybe_delivered
 
 
 def clean_tool_message(text: str, tool: str) -> str:

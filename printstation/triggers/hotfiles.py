@@ -40,7 +40,7 @@ _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_C
 Sig = tuple[int, int, int]  # inode, size, mtime_ns: a file as it was read
 
 
-class Refused(PrintstationError):
+class _Refused(PrintstationError):
     """A file the folder will not read (the reason goes to its ``.error.txt``)."""
 
 
@@ -143,24 +143,24 @@ def exists(dfd: int, name: str) -> bool:
 
 
 def read_limited(dfd: int, name: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
-    """The file's bytes (at most ``max_bytes``); :class:`Refused` for anything else."""
+    """The file's bytes (at most ``max_bytes``); :class:`_Refused` for anything else."""
     st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
     if not stat.S_ISREG(st.st_mode):
-        raise Refused(f"not a regular file ({file_kind(st.st_mode)})")
+        raise _Refused(f"not a regular file ({file_kind(st.st_mode)})")
     try:
         fd = os.open(name, _READ_FLAGS, dir_fd=dfd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise Refused("not a regular file (symlink)") from None
+            raise _Refused("not a regular file (symlink)") from None
         raise
     try:
         fst = os.fstat(fd)
         if not stat.S_ISREG(fst.st_mode):
-            raise Refused(f"not a regular file ({file_kind(fst.st_mode)})")
+            raise _Refused(f"not a regular file ({file_kind(fst.st_mode)})")
         if fst.st_nlink != 1:
-            raise Refused(f"not a regular file (a hard link: {fst.st_nlink} names)")
+            raise _Refused(f"not a regular file (a hard link: {fst.st_nlink} names)")
         if fst.st_size > max_bytes:
-            raise Refused(f"file too large ({fst.st_size} bytes; limit {max_bytes // (1024 * 1024)} MiB)")
+            raise _Refused(f"file too large ({fst.st_size} bytes; limit {max_bytes // (1024 * 1024)} MiB)")
         chunks: list[bytes] = []
         left = max_bytes + 1
         while left > 0:
@@ -170,7 +170,7 @@ def read_limited(dfd: int, name: str, max_bytes: int) -> tuple[bytes, os.stat_re
             chunks.append(chunk)
             left -= len(chunk)
         if left <= 0:
-            raise Refused(f"file too large (more than {max_bytes // (1024 * 1024)} MiB)")
+            raise _Refused(f"file too large (more than {max_bytes // (1024 * 1024)} MiB)")
         return b"".join(chunks), fst
     finally:
         os.close(fd)

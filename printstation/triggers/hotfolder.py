@@ -52,7 +52,7 @@ from ..names import printable
 from ..spec import PrinterSpec
 from .codelist import MAX_LINES, scan_code_list  # noqa: F401 - MAX_LINES: still named from here
 from .hotfiles import ERROR_SUFFIX, NAME_MAX, fitting_name  # noqa: F401 - still named from here
-from .hotfiles import (Refused, Sig, lock_folder, move_into, open_dir, prune_done, read_limited, sig_of,
+from .hotfiles import (_Refused, Sig, lock_folder, move_into, open_dir, prune_done, read_limited, sig_of,
                        write_reason)
 from .hotwatch import Seen, open_for_writing, settled, start_observer
 from .service import ScanService, Submitter, job_id
@@ -285,8 +285,8 @@ class HotFolder:
             data, st = read_limited(dfd, name, self.max_bytes)
         except FileNotFoundError:
             return
-        except (Refused, OSError) as exc:
-            reason = str(exc) if isinstance(exc, Refused) else f"cannot read: {exc.strerror or exc}"
+        except (_Refused, OSError) as exc:
+            reason = str(exc) if isinstance(exc, _Refused) else f"cannot read: {exc.strerror or exc}"
             # Remembered by its lstat identity: a file that cannot be moved is not retried each tick.
             self._fail(dfd, name, rel, reason, sig_of(lst))
             return

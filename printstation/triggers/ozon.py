@@ -82,7 +82,7 @@ def known_return(service: Any, code: str) -> Any:
 
 def check_barcode(svg: bytes, spec: Any, value: str) -> None:
     """Convert the label for ``spec`` and insist its Code128 reads back as ``value``."""
-    from ..convert import convert_labels
+    from ..pipeline import convert_labels
 
     labels = convert_labels(svg, spec)
     if getattr(spec, "verify", "fail") == "off":

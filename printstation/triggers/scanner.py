@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigError
+from ..retry import Backoff
 
 if TYPE_CHECKING:
     import serial
@@ -294,14 +295,15 @@ class ScannerThread:
         self.thread.join(timeout)
 
     def _run(self) -> None:
-        delay = self.BACKOFF[0]
+        backoff = Backoff(*self.BACKOFF)
         while not self._stop.is_set():
+            delay: float | None = None
             try:
                 self.source.open()
                 self.opens += 1
                 self.state = "open"
                 log.info("scanner %s open", self.name)
-                delay = self.BACKOFF[0]
+                backoff.reset()
                 for code in self.source.codes():
                     if self._stop.is_set():
                         break
@@ -320,11 +322,11 @@ class ScannerThread:
                 if self._stop.is_set():
                     break
                 self.state = "down"
+                delay = backoff.next()
                 log.warning("scanner %s: %s; reopening in %.1f s", self.name,
                             getattr(exc, "strerror", None) or exc, delay)
             finally:
                 self.source.close()
-            if self._stop.wait(delay):
+            if self._stop.wait(backoff.next() if delay is None else delay):
                 break
-            delay = min(delay * 2, self.BACKOFF[1])
         self.state = "stopped"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from .. import metrics
-from ..errors import PrintstationError, StoreUnavailable
+from ..errors import PrintstationError, ScanFailed, StoreUnavailable
 from ..names import preview
 from ..spec import PrinterSpec
 from .rules import COMMANDS, ScanSettings, normalize
@@ -65,10 +65,6 @@ class Labels(Protocol):
     def wb_box_sticker(self, trbx_id: str, supply_id: str, type: str) -> bytes: ...
     def ali_label(self, logistic_order_id: int) -> bytes: ...
     def ali_find(self, tracking: str) -> int: ...
-
-
-class ScanFailed(PrintstationError):
-    """An action could not be done; the message goes into the scan log."""
 
 
 @dataclass

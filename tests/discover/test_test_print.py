@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from printstation.face.cli import main
-from printstation.convert import convert_labels
+from printstation.pipeline import convert_labels
 from printstation.render.calibration import calibration_png, calibration_raster
 from printstation.spec import Media, PrinterSpec
 from support.daemon_harness import running, wait_until, write_config

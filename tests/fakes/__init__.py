@@ -8,7 +8,7 @@
 Common to every fake (:class:`FakeServer`): a token check, an optional WB-style token bucket
 (429 with ``X-Ratelimit-Retry/Limit/Reset``, a 4xx costing ``cost_4xx``, ``X-Ratelimit-Remaining``
 on every non-429), injected faults (:meth:`fail_next` 5xx, :meth:`drop_next` dropped connections,
-:meth:`delay_next` slow answers) and :attr:`calls`, a log of every request with its arrival time
+:meth:`delay_next` slow answers, :meth:`huge_next` an answer body too large to read) and :attr:`calls`, a log of every request with its arrival time
 (``time.monotonic()``) and answer status, so tests can assert pacing.
 """
 
@@ -39,6 +39,8 @@ class Call:
     retry: float | None = None  # X-Ratelimit-Retry sent with a 429 (exact, unrounded)
     headers: dict[str, str] = field(default_factory=dict)  # answer headers we sent
     req_headers: dict[str, str] = field(default_factory=dict)  # request headers (lower-case names)
+    sent: int = 0  # body bytes written (huge_next: how far the client read before hanging up)
+    finished: threading.Event = field(default_factory=threading.Event)  # set once the answer is over
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -180,6 +182,15 @@ class FakeServer:
         with self._lock:
             self._faults.append({"kind": "delay", "n": n, "path": path, "seconds": seconds})
 
+    def huge_next(self, size: int, n: int = 1, path: str | None = None, head: bytes = b"",
+                  content_type: str = "application/json", declare: bool = False, status: int = 200) -> None:
+        """The next ``n`` calls get a ``status`` answer whose body is ``head`` then spaces up to
+        ``size`` bytes, written in 64 KiB pieces until the client hangs up (``declare``: with a
+        Content-Length)."""
+        with self._lock:
+            self._faults.append({"kind": "huge", "n": n, "path": path, "size": size, "head": head,
+                                 "content_type": content_type, "declare": declare, "status": status})
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -241,8 +252,34 @@ class FakeServer:
             return
         if fault and fault["kind"] == "delay":
             time.sleep(fault["seconds"])
-        reply = self._dispatch(h, call, fault)
-        self._send(h, call, reply)
+        try:
+            if fault and fault["kind"] == "huge":
+                self._send_huge(h, call, fault)
+                return
+            reply = self._dispatch(h, call, fault)
+            self._send(h, call, reply)
+        finally:
+            call.finished.set()
+
+    def _send_huge(self, h: _Handler, call: Call, fault: dict[str, Any]) -> None:
+        call.status = fault["status"]
+        piece = b" " * 65536
+        try:
+            h.send_response(fault["status"])
+            h.send_header("Content-Type", fault["content_type"])
+            if fault["declare"]:
+                h.send_header("Content-Length", str(fault["size"]))
+            h.send_header("Connection", "close")
+            h.close_connection = True
+            h.end_headers()
+            h.wfile.write(fault["head"])
+            call.sent = len(fault["head"])
+            while call.sent < fault["size"]:
+                n = min(len(piece), fault["size"] - call.sent)
+                h.wfile.write(piece[:n])
+                call.sent += n
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _dispatch(self, h: _Handler, call: Call, fault: dict[str, Any] | None) -> Reply:
         if fault and fault["kind"] == "fail":

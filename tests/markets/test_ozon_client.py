@@ -8,7 +8,7 @@ import logging
 import pytest
 from pypdf import PdfReader
 
-from printstation.convert import convert_labels
+from printstation.pipeline import convert_labels
 from printstation.errors import UsageError
 from printstation.markets import (ApiAuthError, BadLabel, LabelCache, LabelFetcher, OzonClient, RateLimited,
                                   RetryPolicy, Unavailable)

@@ -91,7 +91,7 @@ def test_pdf_conversion_loads_no_pillow_or_cairo(tmp_path) -> None:
     src = tmp_path / "l.pdf"
     src.write_bytes(lg.pdf_label("RU123456789CN"))
     # in-process (the CLI converts in a forked child: what matters is what the conversion imports)
-    mods = _imports("import pathlib; from printstation.convert import convert; from printstation.spec import "
+    mods = _imports("import pathlib; from printstation.pipeline import convert; from printstation.spec import "
                     "PrinterSpec, Media; assert convert(pathlib.Path(" + repr(str(src)) + ").read_bytes(), "
                     "PrinterSpec(media=Media(100, 150)))")
     assert {"numpy", "pypdfium2", "zxingcpp"} <= mods

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from printstation import BarcodeVerifyError, Media, PrinterSpec, convert, convert_labels
-from printstation.convert import iter_labels
+from printstation.pipeline import iter_labels
 from printstation.render import barcodes, parallel
 from support import labelgen as lg
 from support.render_back import decode, render_back
@@ -19,7 +19,7 @@ TRACKINGS = [f"RU{100000000 + i * 7919:09d}CN" for i in range(6)]
 
 @pytest.fixture(autouse=True)
 def _fresh():
-    sys.modules["printstation.convert"]._CACHE.clear()
+    sys.modules["printstation.pipeline"]._CACHE.clear()
     barcodes._DETECTED.clear()
     yield
 

@@ -29,7 +29,7 @@ SIZE_MM = (58, 40)
 
 @pytest.fixture(autouse=True)
 def _fresh():
-    sys.modules["printstation.convert"]._CACHE.clear()
+    sys.modules["printstation.pipeline"]._CACHE.clear()
     barcodes._DETECTED.clear()
     yield
     barcodes._DETECTED.clear()

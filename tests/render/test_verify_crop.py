@@ -17,7 +17,7 @@ from support.render_back import decode, render_back
 
 @pytest.fixture(autouse=True)
 def _fresh():
-    sys.modules["printstation.convert"]._CACHE.clear()
+    sys.modules["printstation.pipeline"]._CACHE.clear()
     barcodes._DETECTED.clear()
     yield
     barcodes._DETECTED.clear()

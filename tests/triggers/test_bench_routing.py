@@ -162,7 +162,7 @@ def test_scan_answer_names_a_paused_printer(bench, capsys):
 
 
 def test_hot_folder_refuses_a_large_label_for_small_media(tmp_path):
-    from printstation.convert import convert
+    from printstation.pipeline import convert
     from printstation.queue.store import JobStore
     from printstation.spec import Media, PrinterSpec
     from printstation.triggers.hotfolder import HotFolder

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from printstation.convert import convert
+from printstation.pipeline import convert
 from printstation.triggers.hotfolder import HotFolder, copies_of, ignored_name
 from printstation.triggers.rules import ScanSettings
 from printstation.triggers.service import ScanService

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ...errors import BadInput, PrintstationError, UsageError
+from ...errors import ApiRefused, BadInput, PrintstationError, UsageError
 from ...names import printable
 
 DEFAULT_API = "http://127.0.0.1:8631"
@@ -31,12 +31,6 @@ FINAL_STATES = ("done", "failed", "canceled", "interrupted")
 #: Without --wait, how long ``print`` of several files watches the jobs that waited behind an
 #: earlier one (the daemon's answer could not tell yet) for a refusal at conversion.
 SETTLE_S = 3.0
-
-
-class ApiRefused(PrintstationError):
-    """The daemon refused the API token."""
-
-    exit_code = 4
 
 
 class Client:
