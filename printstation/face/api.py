@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .. import metrics
 from ..errors import BadInput, PrintstationError, UsageError
 from ..httpd import Exchange, HttpServer, ProtocolError, plain_int
-from ..queue.store import MAX_PAYLOAD, Conflict, NotFound
+from ..queue.base import MAX_PAYLOAD, Conflict, JobState, NotFound
 from ..storage import StorageFull, is_disk_full
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ def submit(d: "Daemon", req: Request) -> Result:
     # the answer names printer trouble (state, reason), and a job that failed at once
     note = d.printer_note(job.printer, job.id if created else None)
     now = d.store.get(job.id)
-    return (201 if created else 200), {**(now if now.state == "failed" else job).to_dict(), **note}
+    return (201 if created else 200), {**(now if now.state == JobState.FAILED else job).to_dict(), **note}
 
 
 def job_id_arg(text: str) -> int:

@@ -40,6 +40,7 @@ from .. import metrics
 from . import api
 from .api import HttpError, Request, Result, route
 from ..errors import PrintstationError
+from ..queue.base import JobState
 from . import events, zplfields
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,7 @@ def state(d: Any, req: Request) -> Result:
         "jobs": jobs,
         "scans": scans,
         "scanning": t is not None,
-        "today": {n: today.get(n, {"done": 0, "failed": 0, "reprints": 0}) for n in names},
+        "today": {n: today.get(n, {JobState.DONE: 0, JobState.FAILED: 0, "reprints": 0}) for n in names},
         "markets": market_health(),
         "default_printer": d.config.default_printer,
         "auth": bool(_tcp_token(req)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..queue.base import JobState
 from .api import HttpError, Request, route
 
 
@@ -55,7 +56,7 @@ def _trouble(d: Any, rec: dict[str, Any]) -> dict[str, Any]:
             job = d.store.get(int(rec["job"]))
         except Exception:  # noqa: BLE001 - the answer is still the scan record
             return out
-        if job.state == "failed":
+        if job.state == JobState.FAILED:
             out.update(outcome="failed", detail=f"job {job.id} failed: {job.error}")
     return out
 

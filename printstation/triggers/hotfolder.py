@@ -56,6 +56,7 @@ from ..spec import PrinterSpec
 from ..fsutil import file_kind  # noqa: I001 - kept apart from the imports above (merges)
 from ..logs import redact
 from ..names import preview, printable
+from ..queue.base import JobState
 from .service import ScanService, Submitter, job_id
 
 log = logging.getLogger("printstation.hotfolder")
@@ -534,7 +535,7 @@ class HotFolder:
         job = self.submitter.submit(printer, data, copies=copies, key=key, name=name,
                                     source="hotfolder", source_ref=printable(rel))
         state = job.get("state") if isinstance(job, Mapping) else getattr(job, "state", None)
-        if state == "failed":
+        if state == JobState.FAILED:
             err = job.get("error") if isinstance(job, Mapping) else getattr(job, "error", None)
             raise PrintstationError(str(err or "the job failed"))
         if self.keep is not None and converted is not None:
