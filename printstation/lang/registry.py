@@ -41,8 +41,15 @@ class Language:
     default_media: str = "58x40"
     #: A ``[[printers]]`` section may use it (False: previews and tests only).
     printer: bool = True
+    #: How messages name a target in it, with the article (default "a <NAME> printer").
+    title: str = ""
     #: The module that emits it; default ``printstation.lang.<name>``.
     module: str = ""
+
+    @property
+    def target(self) -> str:
+        """``title`` or ``a <NAME> printer`` ("ZPL cannot be converted for an ESC/POS printer")."""
+        return self.title or f"a {self.name.upper()} printer"
 
     def load(self) -> ModuleType:
         """The language's module (imported on first use: ZPL passthrough needs no numpy)."""
@@ -65,9 +72,9 @@ LANGUAGES: dict[str, Language] = {
     lang.name: lang for lang in (
         Language("zpl", "zpl"),
         Language("tspl", "tspl"),
-        Language("escpos", "escpos"),
-        Language("epl2", "epl2"),
-        Language("png", "png", printer=False),
+        Language("escpos", "escpos", title="an ESC/POS printer"),
+        Language("epl2", "epl2", title="an EPL2 printer"),
+        Language("png", "png", printer=False, title="PNG output"),
     )
 }
 

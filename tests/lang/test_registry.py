@@ -17,16 +17,17 @@ import pytest
 
 from printstation import convert as convert_label
 from printstation.config import loads
-from printstation.errors import ConfigError, UsageError
+from printstation.errors import ConfigError, UnsupportedConversion, UsageError
 from printstation.face.cli import main
 from printstation.lang import registry
 from printstation.queue.store import JobStore
 from printstation.queue.worker import PrinterWorker
 from printstation.spec import LANGS, PrinterSpec
 from printstation.status import PrinterStatus, StatusProtocol, parse_status
+from printstation.storage import job_file_exts
 from support import render_back as rb
 from support.daemon_harness import wait_until
-from support.labelgen import wb_sticker_png
+from support.labelgen import wb_sticker_png, wb_sticker_zpl
 from support.printer_sinks import PaperOutSink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +82,9 @@ def test_spec_and_config_accept_a_registered_language(toy):
     cfg = loads('[[printers]]\nname = "t"\nuri = "memory://t"\nlang = "toy"\n').printers[0]
     assert cfg.spec.lang == "toy"
     assert parse_status("toy", b"\x04").reason == "toy trouble"
+    assert "toyb" in job_file_exts()  # retention removes its converted files too
+    with pytest.raises(UnsupportedConversion, match="ZPL cannot be converted for a TOY printer"):
+        convert_label(wb_sticker_zpl("!Toy00003"), PrinterSpec(lang="toy"))
 
 
 def test_unregistered_language_is_refused():
