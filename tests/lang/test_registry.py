@@ -1,9 +1,8 @@
 """Adding a printer language touches one module: the registry line (+ the language's module).
 
-This test module *is* the language module of a toy language ``toy`` (``emit`` and ``STATUS``
-below); the ``toy`` fixture adds its one line to :data:`printstation.lang.registry.LANGUAGES`,
-and spec validation, the config, the CLI and a printer worker (file extension, status polling)
-pick it up with no other change.
+A toy language ``toy`` (its module: ``tests/support/toylang.py``) gets its one line in
+:data:`printstation.lang.registry.LANGUAGES`, and spec validation, the config, the CLI and a
+printer worker (file extension, status polling) pick it up with no other change.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from printstation import convert as convert_label
@@ -23,42 +21,24 @@ from printstation.lang import registry
 from printstation.queue.store import JobStore
 from printstation.queue.worker import PrinterWorker
 from printstation.spec import LANGS, PrinterSpec
-from printstation.status import PrinterStatus, StatusProtocol, parse_status
+from printstation.status import parse_status
 from printstation.storage import job_file_exts
 from support import render_back as rb
 from support.daemon_harness import wait_until
 from support.labelgen import wb_sticker_png, wb_sticker_zpl
 from support.printer_sinks import PaperOutSink
+from support.toylang import toy_raster
 
 ROOT = Path(__file__).resolve().parents[2]
-
-# -- the toy language: a header line, then the raster packed 8 dots a byte ---------------------
-
-
-def emit(raster: np.ndarray, spec: PrinterSpec) -> bytes:
-    h, w = raster.shape
-    return f"TOY {w} {h} {spec.copies}\n".encode() + np.packbits(raster, axis=1).tobytes()
-
-
-def toy_raster(data: bytes) -> np.ndarray:
-    head, _, body = data.partition(b"\n")
-    _, w, h, _ = head.split()
-    bits = np.unpackbits(np.frombuffer(body, np.uint8).reshape(int(h), -1), axis=1)
-    return bits[:, : int(w)].astype(bool)
-
-
-def parse_reply(raw: bytes) -> PrinterStatus:  # the toy speaks TSPL's one-byte status answer
-    if raw[:1] == b"\x00":
-        return PrinterStatus("idle", "", raw[:1])
-    return PrinterStatus("error", "toy trouble", raw[:1], frozenset({"toy"}))
-
-
-STATUS = StatusProtocol(b"\x1b!?", lambda b: len(b) >= 1, parse_reply, "<ESC>!?")
+TOY_MODULE = "support.toylang"
+#: The registry line of the toy language, for a fresh process (the CLI converts in a child).
+TOY_LINE = (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); from printstation.lang import registry; "
+            f"registry.LANGUAGES['toy'] = registry.Language('toy', 'toyb', module={TOY_MODULE!r}); ")
 
 
 @pytest.fixture
 def toy(monkeypatch):
-    lang = registry.Language("toy", "toyb", module=__name__)
+    lang = registry.Language("toy", "toyb", module=TOY_MODULE)
     monkeypatch.setitem(registry.LANGUAGES, "toy", lang)
     return lang
 
@@ -97,7 +77,11 @@ def test_unregistered_language_is_refused():
 def test_cli_converts_to_a_registered_language(toy, tmp_path, capsys):
     src, out = tmp_path / "s.png", tmp_path / "s.toyb"
     src.write_bytes(wb_sticker_png("!Toy00001"))
-    assert main(["convert", str(src), "--lang", "toy", "-o", str(out)]) == 0
+    # a fresh single-threaded process: its conversion child is forked with the registry line
+    code = TOY_LINE + f"from printstation.face.cli import main; sys.exit(main(['convert', {str(src)!r}, " \
+        f"'--lang', 'toy', '-o', {str(out)!r}]))"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
     data = out.read_bytes()
     assert data.startswith(b"TOY 464 320 1\n")  # 58x40 mm (the language's default media) at 203 dpi
     assert "!Toy00001" in rb.decode(toy_raster(data))
