@@ -18,10 +18,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from .errors import ConfigError, PrintstationError
-from .spec import LANGS, Media, PrinterSpec
+from .spec import PRINTER_LANGS, Media, PrinterSpec
 
 #: The embedded default, used when no config file is given (README's ``make run``).
 DEFAULT_TOML = """
@@ -44,8 +44,6 @@ path = "./var/hot"
 
 DEFAULT_PORT = 8631
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-#: Languages a printer can be configured with (``png`` is for previews only).
-PRINTER_LANGS = tuple(lang for lang in LANGS if lang != "png")
 
 
 # -- helpers for section parsers ----------------------------------------------------------------
@@ -68,7 +66,7 @@ def check_keys(value: Mapping[str, Any], path: str, allowed: set[str] | frozense
 
 
 def get_str(t: Mapping[str, Any], key: str, path: str, default: str | None = None, *,
-            required: bool = False, choices: tuple[str, ...] | None = None) -> str | None:
+            required: bool = False, choices: Collection[str] | None = None) -> str | None:
     p = _join(path, key)
     if key not in t:
         if required:

@@ -195,36 +195,6 @@ def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **f
         logger.log(level, event, extra={"kv": fields}, stacklevel=2)
 
 
-#: Job states that end a job: their line carries the durations.
-_FINAL = ("done", "failed", "canceled", "interrupted")
-
-
-def log_job(job: Any, logger: logging.Logger | None = None) -> None:
-    """One line per job state change (a queue store ``on_change`` listener)::
-
-        job job=12 printer=zebra state=done source=api attempts=1 duration=0.412 send=0.031
-    """
-    state = getattr(job, "state", "?")
-    level = logging.WARNING if state in ("failed", "interrupted") else \
-        logging.DEBUG if state == "sending" else logging.INFO
-    logger = logger or logging.getLogger("printstation.jobs")
-    if not logger.isEnabledFor(level):
-        return
-    fields: dict[str, Any] = {"job": job.id, "printer": job.printer, "state": state}
-    if getattr(job, "source", None):
-        fields["source"] = job.source
-    if getattr(job, "attempts", 0):
-        fields["attempts"] = job.attempts
-    done, created, sent = getattr(job, "done", None), getattr(job, "created", None), getattr(job, "sent", None)
-    if state in _FINAL and done and created:
-        fields["duration"] = max(0.0, done - created)
-        if sent:
-            fields["send"] = max(0.0, done - sent)
-    if getattr(job, "error", None):
-        fields["error"] = job.error
-    log_event(logger, "job", level, **fields)
-
-
 _SYSLOG = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
@@ -325,6 +295,6 @@ def set_config_level(level: str | None) -> None:
 
 
 __all__ = [
-    "KVFormatter", "RedactFilter", "forget_secrets", "journal_stream", "kv_value", "log_event", "log_job",
+    "KVFormatter", "RedactFilter", "forget_secrets", "journal_stream", "kv_value", "log_event",
     "redact", "register_secret", "set_config_level", "setup_logging",
 ]

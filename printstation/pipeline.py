@@ -39,11 +39,6 @@ class Label:
     barcodes: list[barcodes.BarcodeResult] = field(default_factory=list)
 
 
-#: How the ZPL refusal names each non-ZPL target (with its article).
-_FOR_LANG = {"tspl": "a TSPL printer", "escpos": "an ESC/POS printer", "epl2": "an EPL2 printer",
-             "png": "PNG output"}
-
-
 def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
     """The pages of a sniffed input as drawable sources."""
     if s.kind == "svg":
@@ -60,7 +55,9 @@ def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
 
         return [BitmapSource(s.data, s.kind, spec.max_pixels)]
     if s.kind == "zpl":
-        target = _FOR_LANG.get(spec.lang, f"a {spec.lang.upper()} printer")
+        from .lang.registry import get
+
+        target = get(spec.lang).target
         raise UnsupportedConversion(f"ZPL cannot be converted for {target}: fetch the label as SVG or PNG")
     raise BadInput(f"cannot render {s.kind}")
 

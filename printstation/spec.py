@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import UsageError
+from .lang.registry import NAMES, PRINTER_NAMES
 
-Lang = Literal["zpl", "tspl", "escpos", "epl2", "png"]
-LANGS: tuple[str, ...] = ("zpl", "tspl", "escpos", "epl2", "png")
+#: A printer language's name: one of :data:`LANGS` (listed in :mod:`printstation.lang.registry`).
+Lang = str
+#: Every language (a live view of the registry); :data:`PRINTER_LANGS` those a printer may use.
+LANGS = NAMES
+PRINTER_LANGS = PRINTER_NAMES
 ZplCompress = Literal["auto", "z64", "acs", "hex"]
 ROTATIONS = ("auto", "0", "90", "180", "270")
 

@@ -43,13 +43,18 @@ RESERVE_NAME = ".space-reserve"
 #: Seconds between retention runs (the first one runs :data:`FIRST_PURGE` s after start).
 PURGE_EVERY = 3600.0
 FIRST_PURGE = 1.0
-#: Extensions of the converted files beside a job (``jobs/<id>.<ext>``).
-JOB_FILE_EXTS = ("zpl", "tspl", "escpos", "epl2", "png")
 SQLITE_FULL = 13
 
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+
+
+def job_file_exts() -> tuple[str, ...]:
+    """Extensions of the converted files beside a job (``jobs/<id>.<ext>``): every language's."""
+    from .lang.registry import LANGUAGES
+
+    return tuple(dict.fromkeys(lang.ext for lang in LANGUAGES.values()))
 
 
 def submit_guard(submit_ex: F) -> F:
@@ -322,7 +327,7 @@ class Storage:
             removed += batch
         files = 0
         for job_id, _ in removed:
-            for ext in JOB_FILE_EXTS:
+            for ext in job_file_exts():
                 try:
                     os.unlink(store.jobs_dir / f"{job_id}.{ext}")
                     files += 1

@@ -27,7 +27,6 @@ LAYERS = ("lang", "render", "transport", "markets", "queue", "triggers", "discov
 PLACED = {
     "printstation.__main__": "face",
     "printstation.config": "face",  # face/config.py composes every layer's settings (h-settings moves it)
-    "printstation.status": "queue",  # the workers' status polling (LAYOUT: queue/ … + status polling)
 }
 
 #: layer -> the layers it must not import ("root": the shared root modules).
@@ -49,9 +48,6 @@ FORBIDDEN: dict[str, set[str]] = {
 PENDING: set[str] = {
     # h-settings: queue/ gets its own settings model and stops importing the station config
     "printstation.queue.worker -> printstation.config",
-    # h-registry: PrinterStatus / the status protocols leave status.py (queue's polling)
-    "printstation.transport.base -> printstation.status",
-    "printstation.transport.cups -> printstation.status",
 }
 
 

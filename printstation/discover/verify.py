@@ -13,6 +13,8 @@ import re
 import urllib.parse
 from typing import Any
 
+from ..errors import PrintstationError
+from ..transport import from_uri
 from .probe import DEFAULT_TIMEOUT, Identity, probe_uri
 
 
@@ -66,12 +68,15 @@ def _usb_identity(uri: str) -> Identity | None:
 
 def identify(p: Any, status_ok: bool | None, timeout: float) -> Identity | None:
     """What the printer behind ``p.uri`` says it is, or None (no way to ask / no answer)."""
-    scheme = p.uri.split("://", 1)[0].lower()
+    try:
+        how = from_uri(p.uri).identify  # parses only
+    except PrintstationError:
+        return None
     t = min(timeout, DEFAULT_TIMEOUT)
     ident: Identity | None
-    if scheme in ("tcp", "serial"):
+    if how == "probe":
         ident = probe_uri(p.uri, t, first=p.lang, only=bool(status_ok))
-    elif scheme == "usb" or (scheme == "file" and "/dev/usb/lp" in p.uri):
+    elif how == "usb":
         try:
             ident = _usb_identity(p.uri)
         except Exception:  # noqa: BLE001 - the printer row already tells what is wrong

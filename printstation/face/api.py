@@ -42,7 +42,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from .. import metrics
-from ..queue.store import NotFound
+from ..queue.base import JobState, NotFound
 from .http import (ERROR_STATUS, MAX_JSON, HttpError, Request, Result, RouteFn, RouteTable, error_status,
                    job_id_arg, json_bytes)
 
@@ -113,7 +113,7 @@ def submit(d: "Daemon", req: Request) -> Result:
     # the answer names printer trouble (state, reason), and a job that failed at once
     note = d.printer_note(job.printer, job.id if created else None)
     now = d.store.get(job.id)
-    return (201 if created else 200), {**(now if now.state == "failed" else job).to_dict(), **note}
+    return (201 if created else 200), {**(now if now.state == JobState.FAILED else job).to_dict(), **note}
 
 
 @ROUTES.route("GET", r"/jobs")

@@ -38,6 +38,7 @@ from typing import Any
 
 from .. import metrics
 from ..errors import PrintstationError
+from ..queue.base import JobState
 from ..queue.store import NotFound
 from . import events, zplfields
 from .http import HttpError, Request, Result, RouteTable, job_id_arg
@@ -221,7 +222,7 @@ def state(d: Any, req: Request) -> Result:
         "jobs": jobs,
         "scans": scans,
         "scanning": t is not None,
-        "today": {n: today.get(n, {"done": 0, "failed": 0, "reprints": 0}) for n in names},
+        "today": {n: today.get(n, {JobState.DONE: 0, JobState.FAILED: 0, "reprints": 0}) for n in names},
         "markets": market_health(),
         "default_printer": d.config.default_printer,
         "auth": bool(_tcp_token(req)),

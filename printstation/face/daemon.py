@@ -29,7 +29,7 @@ from .. import config as configmod
 from ..config import Config
 from ..errors import PrintstationError
 from ..isolate import Converter
-from ..queue.base import Job, JobBackend, NotFound, open_store
+from ..queue.base import FINAL_STATES, Job, JobBackend, JobState, NotFound, open_store
 from ..queue.worker import PrinterWorker
 from ..sdnotify import Notifier
 from ..storage import Storage, submit_guard
@@ -82,7 +82,7 @@ class Daemon:
         for job in self.store.recover(lambda name: name in resend):
             log.warning("job %s on %s was on the wire at the last stop: %s", job.id, job.printer, job.state)
         self.store.on_change(self._job_changed)
-        from ..logs import log_job
+        from ..queue.joblog import log_job
 
         self.store.on_change(log_job)  # one key=value line per job state change
         try:
@@ -101,7 +101,7 @@ class Daemon:
     def _job_changed(self, job: Job) -> None:
         with self._changed:
             self._changed.notify_all()
-        if job.state == "queued":
+        if job.state == JobState.QUEUED:
             w = self.workers.get(job.printer)
             if w is not None:
                 w.wake()
@@ -234,7 +234,7 @@ class Daemon:
         """Reprint the newest job of ``printer`` that left the queue (scanner ``PS:REPRINT``)."""
         name = self._printer_name(printer)
         for job in self.store.list_jobs(printer=name, limit=50):
-            if job.state in ("done", "failed", "interrupted", "canceled"):
+            if job.state in FINAL_STATES:
                 return self.reprint(job.id)
         raise NotFound(f"printer {name} has no finished job to reprint")
 
@@ -242,7 +242,7 @@ class Daemon:
         """Cancel the newest queued (or interrupted) job of ``printer`` (scanner ``PS:CANCEL``)."""
         name = self._printer_name(printer)
         for job in self.store.list_jobs(printer=name, limit=1000):
-            if job.state in ("queued", "interrupted"):
+            if job.state in (JobState.QUEUED, JobState.INTERRUPTED):
                 return self.store.cancel(job.id)
         raise NotFound(f"printer {name} has no queued job to cancel")
 
@@ -259,7 +259,7 @@ class Daemon:
     def _printer_info(self, w: PrinterWorker, counts: dict[tuple[str, str], int] | None = None) -> dict[str, Any]:
         counts = self.store.counts() if counts is None else counts
         info = w.info()
-        info["queued"] = counts.get((w.name, "queued"), 0)
+        info["queued"] = counts.get((w.name, JobState.QUEUED), 0)
         info["default"] = w.name == self.config.default_printer
         return info
 
@@ -276,7 +276,7 @@ class Daemon:
             if w.current is not None and w.current != job_id:
                 break  # busy with an earlier job: no news about this one yet
             try:
-                if self.store.get(job_id).state != "queued":  # type: ignore[arg-type]
+                if self.store.get(job_id).state != JobState.QUEUED:  # type: ignore[arg-type]
                     break
             except PrintstationError:
                 break
@@ -321,7 +321,7 @@ class Daemon:
             counts = self.store.counts() if self.store is not None else {}
         except PrintstationError:  # a shared database away: the daemon runs on (see /healthz)
             return f"{len(self.workers)} printer(s); database unreachable"
-        queued = sum(n for (_, s), n in counts.items() if s == "queued")
+        queued = sum(n for (_, s), n in counts.items() if s == JobState.QUEUED)
         trouble = [f"{w.name} {w.state}" for w in self.workers.values() if w.state in ("offline", "error", "paused")]
         return f"{len(self.workers)} printer(s), {queued} queued" + (f"; {', '.join(trouble)}" if trouble else "")
 

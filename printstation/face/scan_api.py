@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..queue.base import JobState
 from .http import HttpError, Request, RouteTable
 
 #: ``POST /scan``, ``GET /scans``.
@@ -59,7 +60,7 @@ def _trouble(d: Any, rec: dict[str, Any]) -> dict[str, Any]:
             job = d.store.get(int(rec["job"]))
         except Exception:  # noqa: BLE001 - the answer is still the scan record
             return out
-        if job.state == "failed":
+        if job.state == JobState.FAILED:
             out.update(outcome="failed", detail=f"job {job.id} failed: {job.error}")
     return out
 

@@ -13,7 +13,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInput
-from ..queue.store import NotFound
+from ..queue.base import JobState, NotFound
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -74,4 +74,4 @@ def route_result(d: "Daemon", name: str, headers: Any) -> tuple[int, dict[str, A
     # like POST /jobs: the answer names printer trouble, and a label that failed at once
     note = d.printer_note(job.printer, job.id)
     now = d.store.get(job.id)
-    return 201, {**(now if now.state == "failed" else job).to_dict(), **note}
+    return 201, {**(now if now.state == JobState.FAILED else job).to_dict(), **note}

@@ -1,27 +1,25 @@
 """Printer languages, one module each, all pure (raster / label bytes → printer bytes).
 
-Every language module offers the same small surface (LPrint's driver model):
+The languages are listed in one place, :mod:`printstation.lang.registry` (name, extension,
+default media, printer or preview-only); each module offers the same small surface (LPrint's
+driver model):
 
-- ``NAME`` and ``EXT`` (file extension for ``dir://`` printers and ``-o`` names);
 - ``emit(raster, spec) -> bytes``: one 1-bit label (numpy bool, True = black) → printer bytes;
-- optionally ``passthrough(data, spec) -> list[bytes]`` for native input (ZPL → ZPL).
+- optionally ``passthrough(data, spec) -> list[bytes]`` for native input (ZPL → ZPL);
+- optionally ``STATUS``: how to ask the printer for its status and parse the answer.
 """
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
-from ..errors import UsageError
-
-#: Language names (= module names), imported on first use: ZPL passthrough needs no numpy/Pillow.
-NAMES = ("zpl", "tspl", "escpos", "epl2", "png")
+from . import registry
+from .registry import NAMES
 
 
 def get(name: str) -> ModuleType:
-    if name not in NAMES:
-        raise UsageError(f"unknown printer language {name!r} (one of {', '.join(NAMES)})")
-    return importlib.import_module(f"{__name__}.{name}")
+    """The module of language ``name`` (imported on first use: ZPL passthrough needs no numpy)."""
+    return registry.get(name).load()
 
 
 def __getattr__(attr: str) -> object:
@@ -31,7 +29,7 @@ def __getattr__(attr: str) -> object:
 
 
 def extension(name: str) -> str:
-    return get(name).EXT
+    return registry.extension(name)
 
 
-__all__ = ["LANGUAGES", "get", "extension"]
+__all__ = ["LANGUAGES", "NAMES", "get", "extension", "registry"]

@@ -5,16 +5,17 @@ In ``GW`` data a 0 bit prints a dot and a 1 bit leaves it white.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..spec import PrinterSpec, mm_to_dots
-from .bits import pack_rows
 
-NAME = "epl2"
-EXT = "epl2"
+if TYPE_CHECKING:  # numpy loads with the first label: asking for status needs none
+    import numpy as np
 
 
 def emit(raster: np.ndarray, spec: PrinterSpec) -> bytes:
+    from .bits import pack_rows
+
     data, bpr, rows = pack_rows(raster, black_is_one=False)
     head = [
         "",

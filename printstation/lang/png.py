@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import io
-
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from ..spec import PrinterSpec
 
-NAME = "png"
-EXT = "png"
+if TYPE_CHECKING:  # numpy and Pillow load with the first label
+    import numpy as np
 
 
 def emit(raster: np.ndarray, spec: PrinterSpec) -> bytes:
+    from PIL import Image
+
     im = Image.fromarray(~raster)  # bool → mode "1": True = white
     buf = io.BytesIO()
     im.save(buf, "PNG", optimize=False, dpi=(spec.dpi, spec.dpi))
@@ -22,5 +22,8 @@ def emit(raster: np.ndarray, spec: PrinterSpec) -> bytes:
 
 def decode(data: bytes) -> np.ndarray:
     """PNG bytes → bool raster (True = black)."""
+    import numpy as np
+    from PIL import Image
+
     im = Image.open(io.BytesIO(data)).convert("L")
     return np.asarray(im) < 128

@@ -15,13 +15,12 @@ import zlib
 from typing import TYPE_CHECKING
 
 from ..spec import PrinterSpec
+from ..status import PrinterStatus, StatusProtocol, decide, unreadable
 from .zpl_layout import LayoutCheck
 
 if TYPE_CHECKING:  # numpy is imported by the raster functions only: passthrough needs none
     import numpy as np
 
-NAME = "zpl"
-EXT = "zpl"
 
 _RUN = re.compile(r"(.)\1+")
 _HI = "ghijklmnopqrstuvwxyz"  # 20, 40, … 400
@@ -275,3 +274,54 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
     if out:  # what follows the last ^XZ (a line end) is kept byte for byte
         out[-1] += zpl[zpl.upper().rfind(b"^XZ") + 3 :]
     return out
+
+
+# -- status (~HS, Zebra "host status return") ------------------------------------------------
+
+# Three <STX>…<ETX><CR><LF> strings: string 1 ``aaa,b,c,dddd,eee,f,g,h,iii,j,k,l`` (b paper out,
+# c pause, eee formats in buffer, f buffer full, h partial format, j corrupt RAM, k under temp,
+# l over temp), string 2 ``mmm,n,o,p,q,r,s,t,uuuuuuuu,v,www`` (o head up, p ribbon out, t label
+# waiting, uuuuuuuu labels remaining), string 3 ignored.
+
+ZPL_ERRORS = {"paper_out": "paper out", "head_open": "head open", "ribbon_out": "ribbon out",
+              "over_temperature": "head over temperature",
+              "under_temperature": "head under temperature",
+              "corrupt_ram": "configuration lost (corrupt RAM)"}
+ZPL_PAUSED = {"paused": "paused"}
+ZPL_PRINTING = {"buffer_full": "receive buffer full", "printing": "printing",
+                "label_waiting": "label waiting to be taken"}
+
+
+def parse_reply(raw: bytes) -> PrinterStatus:
+    """Parse a ``~HS`` answer (at least strings 1 and 2)."""
+    text = raw.decode("ascii", "replace")
+    lines = []
+    for part in text.split("\x02")[1:]:
+        lines.append(part.split("\x03", 1)[0].strip())
+    if len(lines) < 2:
+        return unreadable(raw)
+    s1 = [f.strip() for f in lines[0].split(",")]
+    s2 = [f.strip() for f in lines[1].split(",")]
+    if len(s1) < 12 or len(s2) < 9 or not all(f.isdigit() for f in s1[:12] + s2[:9]):
+        return unreadable(raw)
+    flags: set[str] = set()
+
+    def on(value: str, name: str) -> None:
+        if value == "1":
+            flags.add(name)
+
+    on(s1[1], "paper_out")
+    on(s1[2], "paused")
+    on(s1[5], "buffer_full")
+    on(s1[9], "corrupt_ram")
+    on(s1[10], "under_temperature")
+    on(s1[11], "over_temperature")
+    on(s2[2], "head_open")
+    on(s2[3], "ribbon_out")
+    on(s2[7], "label_waiting")
+    if int(s1[4]) > 0 or int(s2[8]) > 0 or s1[7] == "1":
+        flags.add("printing")
+    return decide(flags, raw, errors=ZPL_ERRORS, paused=ZPL_PAUSED, printing=ZPL_PRINTING, notes={})
+
+
+STATUS = StatusProtocol(b"~HS", lambda b: b.count(b"\x03") >= 3, parse_reply, "~HS")

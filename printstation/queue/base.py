@@ -17,6 +17,7 @@ import abc
 import fcntl
 import logging
 import os
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
@@ -46,9 +47,30 @@ class JobState(StrEnum):
 STATES: tuple[str, ...] = tuple(s.value for s in JobState)
 #: States a job does not leave by itself.
 FINAL_STATES = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELED, JobState.INTERRUPTED})
+#: States of a job still to print (its label counts against the queue's space).
+PENDING_STATES = (JobState.QUEUED, JobState.SENDING)
+#: Final states a purge may delete (never ``interrupted``: someone has to decide about it).
+PURGEABLE_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELED)
 
 COLUMNS = ("id", "printer", "source", "source_ref", "name", "key", "copies", "state", "attempts",
            "resends", "error", "size", "created", "updated", "sent", "done", "reprint_of", "fit")
+
+
+INTERRUPTED_MSG = "interrupted while sending: it may or may not have printed; reprint or cancel it"
+RESENT_MSG = "interrupted while sending; sent again (on_interrupted = resend)"
+
+
+def interrupted_msg(reason: str) -> str:
+    return f"interrupted while sending ({reason}): it may or may not have printed; reprint or cancel it"
+
+
+class _Incr:
+    def __repr__(self) -> str:
+        return "INCR"
+
+
+#: A transition's value meaning ``column = column + 1``.
+INCR: Any = _Incr()
 
 
 def iso(ts: float | None) -> str | None:
@@ -111,22 +133,6 @@ def check_submit(data: bytes, copies: int | None, key: str | None) -> None:
         raise UsageError(f"copies {copies} out of range (1..{MAX_COPIES})")
     if key is not None and not (0 < len(key) <= 200):
         raise UsageError("idempotency key must be 1..200 characters")
-
-
-def job_filters(printer: str | None, state: str | None, mark: str) -> tuple[list[str], list[Any]]:
-    """``(where, args)`` for listing jobs of ``printer`` in ``state`` (``mark``: the driver's
-    placeholder, ``?`` or ``%s``); an unknown state is a one-line :class:`UsageError`."""
-    where: list[str] = []
-    args: list[Any] = []
-    if printer:
-        where.append(f"printer={mark}")
-        args.append(printer)
-    if state:
-        if state not in STATES:
-            raise UsageError(f"unknown state {state!r} (one of {', '.join(STATES)})")
-        where.append(f"state={mark}")
-        args.append(state)
-    return where, args
 
 
 def clean_fields(name: str | None, source_ref: str | None) -> tuple[str | None, str | None]:
@@ -263,30 +269,80 @@ class JobBackend(abc.ABC):
     @abc.abstractmethod
     def payload(self, job_id: int) -> bytes: ...
 
-    @abc.abstractmethod
-    def mark_sending(self, job_id: int) -> Job | None: ...
+    # -- transitions: written once, each backend renders :meth:`_update` -----------------------
 
     @abc.abstractmethod
-    def mark_done(self, job_id: int) -> Job | None: ...
+    def _update(self, job_id: int, to: JobState | None, allowed: tuple[JobState, ...],
+                values: dict[str, Any], *, durable: bool, retry: bool) -> Job | None:
+        """Move the job to state ``to`` (None: keep it) setting ``values`` (column → value, or
+        :data:`INCR` for ``column + 1``; SQL backends: :func:`.sql.set_clause`) when its state is one of
+        ``allowed``; the updated job (listeners notified), or None. ``durable``: committed to
+        survive a power cut; ``retry``: may be retried after a lost connection (a retry that
+        finds the job already moved returns it)."""
 
-    @abc.abstractmethod
-    def note_attempt(self, job_id: int, error: str) -> Job | None: ...
+    def _current(self, job_id: int) -> Job:
+        """The job as it is now, before a transition that depends on it."""
+        return self.get(job_id)
 
-    @abc.abstractmethod
-    def requeue(self, job_id: int, error: str) -> Job | None: ...
+    def mark_sending(self, job_id: int) -> Job | None:
+        """queued → sending, committed durably before the first byte; None if no longer queued."""
+        return self._update(job_id, JobState.SENDING, (JobState.QUEUED,), {"sent": time.time()},
+                            durable=True, retry=False)
 
-    @abc.abstractmethod
-    def interrupt(self, job_id: int, reason: str, *, resend: bool) -> Job | None: ...
+    def mark_done(self, job_id: int) -> Job | None:
+        return self._update(job_id, JobState.DONE, (JobState.SENDING,), {"done": time.time(), "error": None},
+                            durable=False, retry=True)
 
-    @abc.abstractmethod
-    def fail(self, job_id: int, reason: str) -> Job | None: ...
+    def note_attempt(self, job_id: int, error: str) -> Job | None:
+        """A queued job could not be sent (printer unreachable): attempts + 1, why it waits."""
+        return self._update(job_id, None, (JobState.QUEUED,), {"attempts": INCR, "error": error},
+                            durable=False, retry=False)
 
-    @abc.abstractmethod
-    def cancel(self, job_id: int) -> Job: ...
+    def requeue(self, job_id: int, error: str) -> Job | None:
+        """sending → queued after a transient error (attempts + 1)."""
+        return self._update(job_id, JobState.QUEUED, (JobState.SENDING,), {"attempts": INCR, "error": error},
+                            durable=True, retry=True)
 
-    @abc.abstractmethod
+    def interrupt(self, job_id: int, reason: str, *, resend: bool) -> Job | None:
+        """sending → ``interrupted`` when bytes may have reached the printer before an error
+        (a reset mid-job, no confirmation after the write) — or ``queued`` once more when the
+        printer says ``on_interrupted = "resend"`` and the job was not resent before."""
+        return self._off_the_wire(self._current(job_id), resend, f"{reason}; sent again (on_interrupted = resend)",
+                                  interrupted_msg(reason), attempt=True, retry=True)
+
+    def fail(self, job_id: int, reason: str) -> Job | None:
+        return self._update(job_id, JobState.FAILED, (JobState.QUEUED, JobState.SENDING),
+                            {"error": reason, "done": time.time()}, durable=False, retry=True)
+
+    def cancel(self, job_id: int) -> Job:
+        job = self._update(job_id, JobState.CANCELED, (JobState.QUEUED, JobState.INTERRUPTED),
+                           {"done": time.time()}, durable=True, retry=False)
+        if job is None:
+            cur = self.get(job_id)
+            raise Conflict(f"job {job_id} is {cur.state}: only queued or interrupted jobs can be canceled")
+        return job
+
     def recover(self, resend: Callable[[str], bool]) -> list[Job]:
-        """At start: this station's jobs left in ``sending`` → ``interrupted`` (or queued once)."""
+        """At start: this station's jobs left in ``sending`` → ``interrupted`` (or ``queued`` once
+        more when ``resend(printer)`` says so and it was not resent before)."""
+        out = []
+        for job in sorted(self.list_jobs(state=JobState.SENDING, limit=1_000_000), key=lambda j: j.id):
+            new = self._off_the_wire(job, resend(job.printer), RESENT_MSG, INTERRUPTED_MSG, attempt=False, retry=False)
+            if new is not None:
+                out.append(new)
+        return out
+
+    def _off_the_wire(self, job: Job, resend: bool, resent: str, lost: str, *, attempt: bool,
+                      retry: bool) -> Job | None:
+        """A job whose bytes may have reached the printer leaves ``sending``: queued once more
+        (``resend`` and never resent before; ``attempt``: counts as one) or ``interrupted``."""
+        if resend and job.resends == 0:
+            values: dict[str, Any] = {"resends": INCR, "error": resent}
+            if attempt:
+                values["attempts"] = INCR
+            return self._update(job.id, JobState.QUEUED, (JobState.SENDING,), values, durable=True, retry=retry)
+        return self._update(job.id, JobState.INTERRUPTED, (JobState.SENDING,), {"done": time.time(), "error": lost},
+                            durable=True, retry=retry)
 
     @abc.abstractmethod
     def queued_bytes(self) -> int: ...
@@ -305,14 +361,6 @@ class JobBackend(abc.ABC):
         return None
 
 
-INTERRUPTED_MSG = "interrupted while sending: it may or may not have printed; reprint or cancel it"
-RESENT_MSG = "interrupted while sending; sent again (on_interrupted = resend)"
-
-
-def interrupted_msg(reason: str) -> str:
-    return f"interrupted while sending ({reason}): it may or may not have printed; reprint or cancel it"
-
-
 def open_store(data_dir: Path, database: str | None = None, station: str | None = None) -> JobBackend:
     """The job store for a station: embedded SQLite under ``data_dir`` unless ``database`` is a
     ``postgresql://`` URL (the backend is imported only then)."""
@@ -325,6 +373,6 @@ def open_store(data_dir: Path, database: str | None = None, station: str | None 
     return JobStore(data_dir)
 
 
-__all__ = ["COLUMNS", "Conflict", "FINAL_STATES", "Job", "JobBackend", "JobState", "MAX_COPIES", "MAX_PAYLOAD",
-           "NotFound", "QueueDamaged", "STATES", "StoreLocked", "StoreUnavailable", "iso", "job_from",
-           "open_store"]
+__all__ = ["COLUMNS", "Conflict", "FINAL_STATES", "INCR", "Job", "JobBackend", "JobState", "MAX_COPIES",
+           "MAX_PAYLOAD", "NotFound", "PENDING_STATES", "PURGEABLE_STATES", "QueueDamaged", "STATES", "StoreLocked",
+           "StoreUnavailable", "iso", "job_from", "open_store"]

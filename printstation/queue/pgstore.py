@@ -25,14 +25,17 @@ from typing import Any, Callable
 
 from ..errors import StoreUnavailable
 from ..pg import Database
-from .base import (COLUMNS, INTERRUPTED_MSG, RESENT_MSG, Conflict, Job, JobBackend, NotFound, check_submit,
-                   StoreLocked, clean_fields, interrupted_msg, job_filters, job_from, lock_data_dir)
+from .base import (COLUMNS, PENDING_STATES, PURGEABLE_STATES, Job, JobBackend, JobState, NotFound, StoreLocked,
+                   check_submit, clean_fields, job_from, lock_data_dir)
+from .sql import job_filters, set_clause
 
 log = logging.getLogger("printstation.queue.store")
 
 #: Seconds a transition of a job whose bytes went out keeps retrying an unreachable server.
 RETRY_S = 120.0
 _SELECT = "SELECT " + ", ".join(COLUMNS) + ", station FROM jobs"
+#: Written out (not a parameter) so the planner uses the partial FIFO index ``jobs_fifo``.
+_QUEUED = f"state='{JobState.QUEUED}'"
 
 
 def _job(row: dict[str, Any] | None) -> Job | None:
@@ -185,14 +188,14 @@ class PgJobStore(JobBackend):
         return [_job_of(r) for r in self._all(sql, (*args, int(limit)))]
 
     def next_queued(self, printer: str) -> Job | None:
-        return _job(self._one(_SELECT + " WHERE station=%s AND printer=%s AND state='queued' ORDER BY id LIMIT 1",
+        return _job(self._one(_SELECT + f" WHERE station=%s AND printer=%s AND {_QUEUED} ORDER BY id LIMIT 1",
                               (self.station, printer)))
 
     def claim_next(self, printer: str) -> Job | None:
         now = time.time()
         job = _job(self._one(
-            "UPDATE jobs SET state='sending', sent=%s, updated=%s WHERE id = (SELECT id FROM jobs"
-            " WHERE station=%s AND printer=%s AND state='queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+            f"UPDATE jobs SET state='{JobState.SENDING}', sent=%s, updated=%s WHERE id = (SELECT id FROM jobs"
+            f" WHERE station=%s AND printer=%s AND {_QUEUED} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
             " RETURNING " + ", ".join(COLUMNS) + ", station", (now, now, self.station, printer)))
         self._notify(job)
         return job
@@ -210,98 +213,56 @@ class PgJobStore(JobBackend):
 
     # -- transitions ------------------------------------------------------------------------------
 
-    def _transition(self, job_id: int, sql: str, args: tuple[Any, ...], allowed: tuple[str, ...], target: str,
-                    retry_s: float = RETRY_S) -> Job | None:
-        """An UPDATE guarded by the current state; the updated job, or None if not allowed. A
-        retry after a lost connection that finds the job already in ``target`` returns it."""
+    def _update(self, job_id: int, to: JobState | None, allowed: tuple[JobState, ...],
+                values: dict[str, Any], *, durable: bool, retry: bool) -> Job | None:
+        """An UPDATE guarded by the current state (every commit is durable here); the updated
+        job, or None if not allowed. With ``retry``, a retry after a lost connection that finds
+        the job already in ``to`` returns it."""
+        sets, args = set_clause(to, values, "%s")
+        target = str(to or allowed[0])
+
         def txn(conn: Any) -> Any:
             cur = self._cur(conn)
             row = cur.execute(
-                f"UPDATE jobs SET {sql}, updated=%s WHERE id=%s AND state = ANY(%s)"
-                " RETURNING " + ", ".join(COLUMNS) + ", station", (*args, time.time(), int(job_id), list(allowed))
-            ).fetchone()
+                f"UPDATE jobs SET {sets}, updated=%s WHERE id=%s AND state = ANY(%s)"
+                " RETURNING " + ", ".join(COLUMNS) + ", station",
+                (*args, time.time(), int(job_id), [str(s) for s in allowed])).fetchone()
             if row is None and self.db.retrying():
                 row = cur.execute(_SELECT + " WHERE id=%s AND state=%s", (int(job_id), target)).fetchone()
             return row
 
-        job = _job(self.db.run(txn, retry_s))
+        job = _job(self.db.run(txn, RETRY_S if retry else 0.0))
         self._notify(job)
         return job
 
-    def mark_sending(self, job_id: int) -> Job | None:
-        return self._transition(job_id, "state='sending', sent=%s", (time.time(),), ("queued",), "sending", 0.0)
-
-    def mark_done(self, job_id: int) -> Job | None:
-        return self._transition(job_id, "state='done', done=%s, error=NULL", (time.time(),), ("sending",), "done")
-
-    def note_attempt(self, job_id: int, error: str) -> Job | None:
-        return self._transition(job_id, "attempts=attempts+1, error=%s", (error,), ("queued",), "queued", 0.0)
-
-    def requeue(self, job_id: int, error: str) -> Job | None:
-        return self._transition(job_id, "state='queued', attempts=attempts+1, error=%s", (error,), ("sending",),
-                                "queued")
-
-    def interrupt(self, job_id: int, reason: str, *, resend: bool) -> Job | None:
+    def _current(self, job_id: int) -> Job:
         job = _job(self._one(_SELECT + " WHERE id=%s", (int(job_id),), RETRY_S))  # its bytes went out
         if job is None:
             raise NotFound(f"no job {job_id}")
-        if resend and job.resends == 0:
-            return self._transition(
-                job_id, "state='queued', resends=resends+1, attempts=attempts+1, error=%s",
-                (f"{reason}; sent again (on_interrupted = resend)",), ("sending",), "queued")
-        return self._transition(job_id, "state='interrupted', done=%s, error=%s",
-                                (time.time(), interrupted_msg(reason)), ("sending",), "interrupted")
-
-    def fail(self, job_id: int, reason: str) -> Job | None:
-        return self._transition(job_id, "state='failed', error=%s, done=%s", (reason, time.time()),
-                                ("queued", "sending"), "failed")
-
-    def cancel(self, job_id: int) -> Job:
-        job = self._transition(job_id, "state='canceled', done=%s", (time.time(),), ("queued", "interrupted"),
-                               "canceled", 0.0)
-        if job is None:
-            cur = self.get(job_id)
-            raise Conflict(f"job {job_id} is {cur.state}: only queued or interrupted jobs can be canceled")
         return job
 
     def recover(self, resend: Callable[[str], bool]) -> list[Job]:
         if not self.db.ready:  # the database was away at start: recovery runs before anything else
             self.db.when_ready(lambda: self._recover_late(resend))
             return []
-        return self._recover(resend)
+        return super().recover(resend)
 
     def _recover_late(self, resend: Callable[[str], bool]) -> None:
-        for job in self._recover(resend):
+        for job in super().recover(resend):
             log.warning("job %s on %s was on the wire at the last stop: %s", job.id, job.printer, job.state)
-
-    def _recover(self, resend: Callable[[str], bool]) -> list[Job]:
-        rows = self._all(_SELECT + " WHERE station=%s AND state='sending' ORDER BY id", (self.station,))
-        out = []
-        for row in rows:
-            job = _job(row)
-            assert job is not None
-            if resend(job.printer) and job.resends == 0:
-                new = self._transition(job.id, "state='queued', resends=resends+1, error=%s", (RESENT_MSG,),
-                                       ("sending",), "queued", 0.0)
-            else:
-                new = self._transition(job.id, "state='interrupted', done=%s, error=%s",
-                                       (time.time(), INTERRUPTED_MSG), ("sending",), "interrupted", 0.0)
-            if new is not None:
-                out.append(new)
-        return out
 
     # -- bounded storage --------------------------------------------------------------------------
 
     def queued_bytes(self) -> int:
-        row = self._one("SELECT COALESCE(SUM(size), 0) AS n FROM jobs WHERE station=%s"
-                        " AND state IN ('queued', 'sending')", (self.station,))
+        row = self._one("SELECT COALESCE(SUM(size), 0) AS n FROM jobs WHERE station=%s AND state = ANY(%s)",
+                        (self.station, [str(s) for s in PENDING_STATES]))
         return int(row["n"])
 
     def purge_finished(self, before: float, limit: int = 500) -> list[tuple[int, str]]:
         rows = self._all(
-            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE station=%s AND state IN ('done', 'failed',"
-            " 'canceled') AND COALESCE(done, updated) < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
-            " RETURNING id, state", (self.station, before, int(limit)))
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE station=%s AND state = ANY(%s)"
+            " AND COALESCE(done, updated) < %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " RETURNING id, state", (self.station, [str(s) for s in PURGEABLE_STATES], before, int(limit)))
         return sorted((int(r["id"]), str(r["state"])) for r in rows)
 
     # -- printers ---------------------------------------------------------------------------------

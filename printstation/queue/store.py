@@ -33,11 +33,12 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterator
 
-from .base import (COLUMNS, FINAL_STATES, INTERRUPTED_MSG, MAX_COPIES, MAX_PAYLOAD, RESENT_MSG, STATES, Conflict,
-                   Job, JobBackend, NotFound, QueueDamaged, StoreLocked, StoreUnavailable, check_submit, clean_fields,
-                   interrupted_msg, iso, job_filters, job_from, lock_data_dir)
+from .base import (COLUMNS, FINAL_STATES, MAX_COPIES, MAX_PAYLOAD, PENDING_STATES, PURGEABLE_STATES, STATES,
+                   Conflict, Job, JobBackend, JobState, NotFound, QueueDamaged, StoreLocked, StoreUnavailable,
+                   check_submit, clean_fields, iso, job_from, lock_data_dir)
+from .sql import job_filters, set_clause
 from .sqlite_checks import check_db, check_jobs_dir
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 #: ``PRAGMA user_version`` of the queue database this code writes.
 SCHEMA_VERSION = 1
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS jobs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     printer     TEXT NOT NULL,
@@ -54,7 +55,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     name        TEXT,
     key         TEXT,
     copies      INTEGER,
-    state       TEXT NOT NULL DEFAULT 'queued',
+    state       TEXT NOT NULL DEFAULT '{JobState.QUEUED}',
     attempts    INTEGER NOT NULL DEFAULT 0,
     resends     INTEGER NOT NULL DEFAULT 0,
     error       TEXT,
@@ -205,8 +206,8 @@ class JobStore(JobBackend):
         """The oldest queued job of ``printer`` (FIFO)."""
         with self._lock:
             return self._row(self._db.execute(
-                "SELECT * FROM jobs WHERE printer=? AND state='queued' ORDER BY id LIMIT 1",
-                (printer,)).fetchone())
+                "SELECT * FROM jobs WHERE printer=? AND state=? ORDER BY id LIMIT 1",
+                (printer, str(JobState.QUEUED))).fetchone())
 
     def counts(self) -> dict[tuple[str, str], int]:
         with self._lock:
@@ -219,13 +220,13 @@ class JobStore(JobBackend):
         out: dict[str, dict[str, int]] = {}
         with self._lock:
             rows = self._db.execute(
-                "SELECT printer, state, COUNT(*) FROM jobs WHERE state IN ('done','failed') AND updated >= ?"
-                " GROUP BY printer, state", (since,)).fetchall()
+                "SELECT printer, state, COUNT(*) FROM jobs WHERE state IN (?,?) AND updated >= ?"
+                " GROUP BY printer, state", (str(JobState.DONE), str(JobState.FAILED), since)).fetchall()
             rows += self._db.execute(
                 "SELECT printer, 'reprints', COUNT(*) FROM jobs WHERE reprint_of IS NOT NULL AND created >= ?"
                 " GROUP BY printer", (since,)).fetchall()
         for printer, what, n in rows:
-            out.setdefault(printer, {"done": 0, "failed": 0, "reprints": 0})[what] = n
+            out.setdefault(printer, {JobState.DONE: 0, JobState.FAILED: 0, "reprints": 0})[what] = n
         return out
 
     def payload(self, job_id: int) -> bytes:
@@ -238,80 +239,20 @@ class JobStore(JobBackend):
 
     # -- transitions -------------------------------------------------------------------------------
 
-    def _transition(self, job_id: int, sql: str, args: Iterable[Any], allowed: tuple[str, ...],
-                    durable: bool = False) -> Job | None:
-        """Run an UPDATE guarded by the current state; the updated job, or None if not allowed."""
-        now = time.time()
+    def _update(self, job_id: int, to: JobState | None, allowed: tuple[JobState, ...],
+                values: dict[str, Any], *, durable: bool, retry: bool) -> Job | None:
+        """An UPDATE guarded by the current state; the updated job, or None if not allowed
+        (``retry`` is for networked backends: one local SQLite call either ran or raised)."""
+        sets, args = set_clause(to, values, "?")
         marks = ",".join("?" * len(allowed))
         with self._lock:
             with self._txn(durable):
                 cur = self._db.execute(
-                    f"UPDATE jobs SET {sql}, updated=? WHERE id=? AND state IN ({marks})",
-                    (*args, now, job_id, *allowed))
+                    f"UPDATE jobs SET {sets}, updated=? WHERE id=? AND state IN ({marks})",
+                    (*args, time.time(), job_id, *map(str, allowed)))
             job = self._get(job_id) if cur.rowcount else None
         self._notify(job)
         return job
-
-    def mark_sending(self, job_id: int) -> Job | None:
-        """queued → sending, committed durably before the first byte; None if no longer queued."""
-        return self._transition(job_id, "state='sending', sent=?", (time.time(),), ("queued",), durable=True)
-
-    def mark_done(self, job_id: int) -> Job | None:
-        return self._transition(job_id, "state='done', done=?, error=NULL", (time.time(),), ("sending",))
-
-    def note_attempt(self, job_id: int, error: str) -> Job | None:
-        """A queued job could not be sent (printer unreachable): attempts + 1, why it waits."""
-        return self._transition(job_id, "attempts=attempts+1, error=?", (error,), ("queued",))
-
-    def requeue(self, job_id: int, error: str) -> Job | None:
-        """sending → queued after a transient error (attempts + 1)."""
-        return self._transition(job_id, "state='queued', attempts=attempts+1, error=?", (error,),
-                                ("sending",), durable=True)
-
-    def interrupt(self, job_id: int, reason: str, *, resend: bool) -> Job | None:
-        """sending → ``interrupted`` when bytes may have reached the printer before an error
-        (a reset mid-job, no confirmation after the write) — or ``queued`` once more when the
-        printer says ``on_interrupted = "resend"`` and the job was not resent before."""
-        job = self.get(job_id)
-        if resend and job.resends == 0:
-            return self._transition(
-                job_id, "state='queued', resends=resends+1, attempts=attempts+1, error=?",
-                (f"{reason}; sent again (on_interrupted = resend)",), ("sending",), durable=True)
-        return self._transition(
-            job_id, "state='interrupted', done=?, error=?",
-            (time.time(), interrupted_msg(reason)), ("sending",), durable=True)
-
-    def fail(self, job_id: int, reason: str) -> Job | None:
-        return self._transition(job_id, "state='failed', error=?, done=?", (reason, time.time()),
-                                ("queued", "sending"))
-
-    def cancel(self, job_id: int) -> Job:
-        job = self._transition(job_id, "state='canceled', done=?", (time.time(),), ("queued", "interrupted"),
-                               durable=True)
-        if job is None:
-            cur = self.get(job_id)
-            raise Conflict(f"job {job_id} is {cur.state}: only queued or interrupted jobs can be canceled")
-        return job
-
-    def recover(self, resend: Callable[[str], bool]) -> list[Job]:
-        """After a crash: every job left in ``sending`` becomes ``interrupted`` — or ``queued``
-        once more when ``resend(printer)`` says so and it was not resent before."""
-        with self._lock:
-            rows = [self._row(r) for r in self._db.execute("SELECT * FROM jobs WHERE state='sending'")]
-        out = []
-        for job in rows:
-            assert job is not None
-            if resend(job.printer) and job.resends == 0:
-                new = self._transition(
-                    job.id, "state='queued', resends=resends+1, error=?",
-                    (RESENT_MSG,), ("sending",), durable=True)
-            else:
-                new = self._transition(
-                    job.id, "state='interrupted', done=?, error=?",
-                    (time.time(), INTERRUPTED_MSG), ("sending",), durable=True)
-            if new is not None:
-                out.append(new)
-        return out
 
     # -- bounded storage ------------------------------------------------------------------------
 
@@ -319,7 +260,8 @@ class JobStore(JobBackend):
         """Label bytes of the jobs still to print (``queued`` and ``sending``)."""
         with self._lock:
             return int(self._db.execute(
-                "SELECT COALESCE(SUM(size), 0) FROM jobs WHERE state IN ('queued', 'sending')").fetchone()[0])
+                "SELECT COALESCE(SUM(size), 0) FROM jobs WHERE state IN (?,?)",
+                tuple(map(str, PENDING_STATES))).fetchone()[0])
 
     def purge_finished(self, before: float, limit: int = 500) -> list[tuple[int, str]]:
         """Delete up to ``limit`` done/failed/canceled jobs (row and payload) that finished before
@@ -327,8 +269,8 @@ class JobStore(JobBackend):
         with self._lock:
             with self._txn(durable=False):
                 rows = [(int(r[0]), str(r[1])) for r in self._db.execute(
-                    "SELECT id, state FROM jobs WHERE state IN ('done', 'failed', 'canceled')"
-                    " AND COALESCE(done, updated) < ? ORDER BY id LIMIT ?", (before, int(limit)))]
+                    "SELECT id, state FROM jobs WHERE state IN (?,?,?) AND COALESCE(done, updated) < ?"
+                    " ORDER BY id LIMIT ?", (*map(str, PURGEABLE_STATES), before, int(limit)))]
                 ids = [(i,) for i, _ in rows]
                 self._db.executemany("DELETE FROM payloads WHERE id=?", ids)
                 self._db.executemany("DELETE FROM jobs WHERE id=?", ids)

@@ -33,6 +33,7 @@ from .. import metrics
 from ..config import PrinterConfig
 from ..errors import PrintstationError, StoreUnavailable, TransportError
 from ..retry import Backoff
+from ..lang import registry as langs
 from ..status import status_hint
 from .base import Job, JobBackend
 
@@ -43,8 +44,6 @@ STATUS_FRESH = 1.0
 #: Close the printer connection after this long without work (frees the printer's port).
 IDLE_CLOSE = 2.0
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
-STATUS_LANGS = ("zpl", "tspl", "escpos")
-EXTENSIONS = {"zpl": "zpl", "tspl": "tspl", "escpos": "escpos", "epl2": "epl2", "png": "png"}
 
 SEND_SECONDS = metrics.histogram(
     "printstation_send_seconds", "Time to hand one job's bytes to the printer transport", ("printer",))
@@ -71,7 +70,8 @@ class PrinterWorker:
         self.store = store
         self._convert = convert
         self.transport = from_uri(cfg.uri, timeout=cfg.timeout)
-        self.ext = EXTENSIONS[cfg.spec.lang]
+        self.lang = langs.get(cfg.spec.lang)
+        self.ext = self.lang.ext
         self.manual_paused = paused
         self.state = "paused" if paused else "idle"
         self.reason: str | None = "paused by operator" if paused else None
@@ -224,7 +224,7 @@ class PrinterWorker:
     def _status_enabled(self) -> bool:
         if self.transport.has_own_status:  # cups://: the queue state is asked before every job
             return True
-        return self.cfg.status_poll > 0 and self.cfg.spec.lang in STATUS_LANGS
+        return self.cfg.status_poll > 0 and self.lang.status is not None
 
     def _poll_interval(self) -> float:
         """How long to wait before asking a printer in trouble again."""

@@ -119,6 +119,9 @@ class Transport(ABC):
     #: :meth:`own_status` instead of sending a query in the printer's language, and the printer
     #: worker asks it before every job whatever ``status_poll`` says.
     has_own_status: bool = False
+    #: How ``printers discover`` and ``doctor`` learn which printer answers: ``"probe"`` (ask
+    #: in each printer language over this connection), ``"usb"`` (the USB device ID) or ``""``.
+    identify: str = ""
 
     def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.uri = display_uri(uri)

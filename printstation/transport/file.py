@@ -40,6 +40,7 @@ class FileTransport(Transport):
             raise self.error("file:// takes an absolute path (file:///dev/usb/lp0)", transient=False)
         self.path = path
         self.can_read = False
+        self.identify = "usb" if "/dev/usb/lp" in path else ""  # a usblp node has a device ID
         self._fd: int | None = None
 
     def _open(self) -> None:

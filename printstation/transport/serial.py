@@ -28,6 +28,7 @@ _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": 
 class SerialTransport(Transport):
     scheme = "serial"
     can_read = True
+    identify = "probe"
 
     def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         super().__init__(uri, timeout=timeout)

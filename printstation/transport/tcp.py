@@ -38,6 +38,7 @@ _SIOCOUTQ = getattr(termios, "TIOCOUTQ", None) if sys.platform.startswith("linux
 class TcpTransport(Transport):
     scheme = "tcp"
     can_read = True
+    identify = "probe"
 
     def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         super().__init__(uri, timeout=timeout)

@@ -139,6 +139,7 @@ def _is_in(ep: Any) -> bool:
 
 class UsbTransport(Transport):
     scheme = "usb"
+    identify = "usb"
 
     def __init__(self, uri: str, *, timeout: float = DEFAULT_TIMEOUT,
                  backend: UsbBackend | None = None) -> None:

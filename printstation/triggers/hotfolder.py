@@ -49,6 +49,7 @@ from typing import Any, Callable, Mapping
 from ..errors import PrintstationError
 from ..logs import redact
 from ..names import printable
+from ..queue.base import JobState
 from ..spec import PrinterSpec
 from .codelist import MAX_LINES, scan_code_list  # noqa: F401 - MAX_LINES: still named from here
 from .hotfiles import ERROR_SUFFIX, NAME_MAX, fitting_name  # noqa: F401 - still named from here
@@ -328,7 +329,7 @@ class HotFolder:
         job = self.submitter.submit(printer, data, copies=copies, key=key, name=name,
                                     source="hotfolder", source_ref=printable(rel))
         state = job.get("state") if isinstance(job, Mapping) else getattr(job, "state", None)
-        if state == "failed":
+        if state == JobState.FAILED:
             err = job.get("error") if isinstance(job, Mapping) else getattr(job, "error", None)
             raise PrintstationError(str(err or "the job failed"))
         if self.keep is not None and converted is not None:

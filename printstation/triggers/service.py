@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 from .. import metrics
 from ..errors import PrintstationError, ScanFailed, StoreUnavailable
 from ..names import preview
+from ..queue.base import JobState
 from ..spec import PrinterSpec
 from .rules import COMMANDS, ScanSettings, normalize
 from .statebase import TriggerStateBase
@@ -228,7 +229,7 @@ class ScanService:
             station = job.get("station") if isinstance(job, Mapping) else getattr(job, "station", None)
             return Outcome("duplicate", job=jid, key=key, printer=on, again=again,
                            detail=f"{what} {_already(state)} as job {jid} on {on}{_at(station)}")
-        if state == "failed":
+        if state == JobState.FAILED:
             err = job.get("error") if isinstance(job, Mapping) else getattr(job, "error", None)
             return Outcome("failed", job=jid, key=key, detail=f"job failed: {err}")
         return Outcome("queued", job=jid, key=key)
@@ -357,9 +358,9 @@ def _at(station: str | None) -> str:
 
 def _already(state: str | None) -> str:
     """How a duplicate's earlier job ended, in words: printed, queued, or what else befell it."""
-    if state in (None, "done"):
+    if state in (None, JobState.DONE):
         return "already printed"
-    if state in ("queued", "sending"):
+    if state in (JobState.QUEUED, JobState.SENDING):
         return "already queued"
     return f"already sent ({state})"
 

@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PrintstationError
+from ..queue.base import JobState
 from .rules import ScanSettings
 from .scanner import ScannerThread, StreamSource, source_for
 from .service import ScanService
@@ -194,7 +195,7 @@ class Triggers:
         store = getattr(self.daemon, "store", None)
         worker = getattr(self.daemon, "workers", {}).get(printer)
         data = b"".join(labels)
-        if store is None or worker is None or not data or getattr(job, "state", None) != "queued":
+        if store is None or worker is None or not data or getattr(job, "state", None) != JobState.QUEUED:
             return
         if store.converted(job.id, worker.ext) is None:
             store.save_converted(job.id, worker.ext, data)

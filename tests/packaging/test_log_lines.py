@@ -172,13 +172,15 @@ def test_wb_cli_with_bad_and_good_token_never_prints_it(tmp_path):
 def test_job_state_lines(stream):
     from types import SimpleNamespace
 
+    from printstation.queue.joblog import log_job
+
     job = SimpleNamespace(id=7, printer="zebra", state="queued", source="hotfolder", attempts=0,
                           created=100.0, sent=None, done=None, error=None)
-    logs.log_job(job)
-    logs.log_job(SimpleNamespace(**{**job.__dict__, "state": "sending", "attempts": 1, "sent": 100.2}))
-    logs.log_job(SimpleNamespace(**{**job.__dict__, "state": "done", "attempts": 1, "sent": 100.2,
+    log_job(job)
+    log_job(SimpleNamespace(**{**job.__dict__, "state": "sending", "attempts": 1, "sent": 100.2}))
+    log_job(SimpleNamespace(**{**job.__dict__, "state": "done", "attempts": 1, "sent": 100.2,
                                     "done": 100.45}))
-    logs.log_job(SimpleNamespace(**{**job.__dict__, "id": 8, "state": "failed", "done": 101.0,
+    log_job(SimpleNamespace(**{**job.__dict__, "id": 8, "state": "failed", "done": 101.0,
                                     "error": "label 1: barcode would not scan"}))
     lines = stream.getvalue().splitlines()
     assert len(lines) == 3, "sending is a debug line"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from printstation.status import PrinterStatus, parse_escpos, parse_status, parse_tspl, parse_zpl, query_status
+from printstation.lang.escpos import parse_reply as parse_escpos
+from printstation.lang.tspl import parse_reply as parse_tspl
+from printstation.lang.zpl import parse_reply as parse_zpl
+from printstation.status import PrinterStatus, parse_status, query_status
 from printstation.transport import from_uri, memory
 from tests.support.printer_sinks import (
     STATES,

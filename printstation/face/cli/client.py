@@ -19,6 +19,7 @@ from typing import Any
 
 from ...errors import ApiRefused, BadInput, PrintstationError, UsageError
 from ...names import printable
+from ...queue.base import FINAL_STATES, STATES, JobState
 
 DEFAULT_API = "http://127.0.0.1:8631"
 #: What to do when the daemon does not answer (appended to the "cannot reach" error).
@@ -26,8 +27,6 @@ START_HINT = ("is it running? start it with `printstation run [--config FILE]` (
               "as a service: systemctl start printstation)")
 #: Seconds between polls of ``print --wait``.
 WAIT_POLL = 0.2
-#: Job states ``print --wait`` stops at.
-FINAL_STATES = ("done", "failed", "canceled", "interrupted")
 #: Without --wait, how long ``print`` of several files watches the jobs that waited behind an
 #: earlier one (the daemon's answer could not tell yet) for a refusal at conversion.
 SETTLE_S = 3.0
@@ -117,7 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("jobs", help="list jobs (newest first)")
     p.add_argument("--printer", metavar="NAME")
-    p.add_argument("--state", choices=("queued", "sending", "done", "failed", "canceled", "interrupted"))
+    p.add_argument("--state", choices=STATES)
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--wide", action="store_true", help="the whole error on one line (default: wrapped)")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
@@ -150,7 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _describe(job: dict[str, Any]) -> str:
     extra = f" ({job['name']})" if job.get("name") else ""
-    err = f": {job['error']}" if job.get("error") and job["state"] == "failed" else ""
+    err = f": {job['error']}" if job.get("error") and job["state"] == JobState.FAILED else ""
     return printable(f"job {job['id']} {job['state']} on {job['printer']}{extra}{err}")
 
 
@@ -226,7 +225,7 @@ def cmd_print(args: argparse.Namespace) -> int:
                 print(f"printstation: error: {printable(f)}: {exc}", file=sys.stderr)
                 failed += 1
                 continue
-            if job["state"] == "failed":  # refused at once (e.g. a label too large for the media)
+            if job["state"] == JobState.FAILED:  # refused at once (e.g. a label too large for the media)
                 print(f"printstation: error: {printable(f)}: job {job['id']} failed: {job.get('error')}", file=sys.stderr)
                 refused += 1
                 continue
@@ -255,10 +254,10 @@ def _settle_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:
     for f, job in jobs:
         if job.get("printer_state"):  # a printer in trouble takes nothing: its answer said so
             continue
-        while job["state"] == "queued" and time.monotonic() < deadline:
+        while job["state"] == JobState.QUEUED and time.monotonic() < deadline:
             time.sleep(WAIT_POLL)
             job = client.call("GET", f"/jobs/{job['id']}")
-        if job["state"] == "failed":
+        if job["state"] == JobState.FAILED:
             bad += 1
             print(f"printstation: error: {printable(f)}: job {job['id']} failed: {job.get('error')}",
                   file=sys.stderr, flush=True)
@@ -272,7 +271,7 @@ def _wait_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:
         while job["state"] not in FINAL_STATES:
             time.sleep(WAIT_POLL)
             job = client.call("GET", f"/jobs/{job['id']}")
-        if job["state"] == "done":
+        if job["state"] == JobState.DONE:
             print(f"{f}: done job {job['id']} on {job['printer']}" if len(jobs) > 1
                   else f"done job {job['id']} on {job['printer']}", flush=True)
         else:

@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from ...errors import BadInput, UsageError
 from ...fsutil import atomic_write
+from ...lang import registry as langs
 from ...spec import LANGS, Media, PrinterSpec
 
 
@@ -38,7 +39,7 @@ def _media(v: str) -> Media:
 def add_spec_arguments(p: argparse.ArgumentParser) -> None:
     """The printer options shared by every command that converts."""
     p.add_argument("--lang", choices=LANGS, default="zpl", help="printer language (default zpl)")
-    p.add_argument("--media", type=_media, default=Media(58, 40), metavar="WxH",
+    p.add_argument("--media", type=_media, default=None, metavar="WxH",
                    help="label size in mm (default 58x40)")
     p.add_argument("--dpi", type=_positive, default=203, help="printer resolution (default 203)")
     p.add_argument("--rotate", choices=("auto", "0", "90", "180", "270"), default="auto",
@@ -56,8 +57,9 @@ def add_spec_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> PrinterSpec:
+    media = args.media or Media.parse(langs.get(args.lang).default_media)
     return PrinterSpec(
-        lang=args.lang, media=args.media, dpi=args.dpi, rotate=args.rotate, copies=args.copies,
+        lang=args.lang, media=media, dpi=args.dpi, rotate=args.rotate, copies=args.copies,
         darkness=args.darkness, zpl_compress=args.zpl_compress, invert=args.invert,
         dither=args.dither, threshold=args.threshold, cut=args.cut, barcodes=args.barcodes,
         verify="off" if args.no_verify else "fail",

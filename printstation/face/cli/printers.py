@@ -150,10 +150,11 @@ def _names_in(path: Path) -> list[str]:
 
 
 def cmd_test_print(args: argparse.Namespace) -> int:
+    from ...queue.base import JobState
     from .client import _call, _describe, trouble_note
 
     job = _call(args, "POST", f"/printers/{args.printer}/test")
-    if job.get("state") == "failed":  # e.g. the label did not verify for this printer
+    if job.get("state") == JobState.FAILED:  # e.g. the label did not verify for this printer
         print(f"printstation: error: test label: {_describe(job)}", file=sys.stderr)
         return 3
     print(_describe(job) + trouble_note(job))

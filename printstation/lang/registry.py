@@ -1,0 +1,145 @@
+"""The printer languages: the one place a language is listed.
+
+A language is one module ``printstation.lang.<name>`` plus one line in :data:`LANGUAGES`. The
+module holds what the language *does* (all pure):
+
+- ``emit(raster, spec) -> bytes``: one 1-bit label → printer bytes;
+- optionally ``passthrough(data, spec) -> list[bytes]`` for native input (ZPL → ZPL);
+- optionally ``STATUS``: its :class:`~printstation.status.StatusProtocol` (the query bytes, when
+  the answer is complete, the reply parser). A language without one is not polled.
+
+The line here says what the rest of the station needs to know without importing the module:
+its name, the file extension of its converted jobs (``dir://`` printers, ``-o`` names), the
+default media and whether a ``[[printers]]`` section may use it (``png`` is for previews).
+Everything else derives from this table: :data:`printstation.spec.LANGS`, the CLI's ``--lang``
+choices, the config's ``lang`` choices, the worker's file extension and status polling.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, overload
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..spec import PrinterSpec
+    from ..status import StatusProtocol
+
+
+@dataclass(frozen=True)
+class Language:
+    """One printer language (see the module docstring)."""
+
+    name: str
+    #: File extension of its converted jobs (``jobs/<id>.<ext>``, ``dir://`` files).
+    ext: str
+    #: Media when none is given (``WIDTHxHEIGHT`` in mm).
+    default_media: str = "58x40"
+    #: A ``[[printers]]`` section may use it (False: previews and tests only).
+    printer: bool = True
+    #: How messages name a target in it, with the article (default "a <NAME> printer").
+    title: str = ""
+    #: The module that emits it; default ``printstation.lang.<name>``.
+    module: str = ""
+
+    @property
+    def target(self) -> str:
+        """``title`` or ``a <NAME> printer`` ("ZPL cannot be converted for an ESC/POS printer")."""
+        return self.title or f"a {self.name.upper()} printer"
+
+    def load(self) -> ModuleType:
+        """The language's module (imported on first use: ZPL passthrough needs no numpy)."""
+        return importlib.import_module(self.module or f"{__package__}.{self.name}")
+
+    @property
+    def emit(self) -> Callable[[Any, "PrinterSpec"], bytes]:
+        emit: Callable[[Any, "PrinterSpec"], bytes] = self.load().emit
+        return emit
+
+    @property
+    def status(self) -> "StatusProtocol | None":
+        """How to ask a printer of this language for its status; None: it is not polled."""
+        proto: StatusProtocol | None = getattr(self.load(), "STATUS", None)
+        return proto
+
+
+#: Name → language: the only list of printer languages (order = the order shown to users).
+LANGUAGES: dict[str, Language] = {
+    lang.name: lang for lang in (
+        Language("zpl", "zpl"),
+        Language("tspl", "tspl"),
+        Language("escpos", "escpos", title="an ESC/POS printer"),
+        Language("epl2", "epl2", title="an EPL2 printer"),
+        Language("png", "png", printer=False, title="PNG output"),
+    )
+}
+
+
+def get(name: str) -> Language:
+    """The language called ``name``; a one-line :class:`UsageError` for an unknown one."""
+    try:
+        return LANGUAGES[name]
+    except (KeyError, TypeError):
+        raise UsageError(f"unknown printer language {name!r} (one of {', '.join(NAMES)})") from None
+
+
+class _Names(Sequence[str]):
+    """A live tuple of language names: it follows :data:`LANGUAGES` (so a language added there,
+    or by a test, shows up in every choice list derived from it)."""
+
+    def __init__(self, printers_only: bool) -> None:
+        self._printers_only = printers_only
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(n for n, lang in LANGUAGES.items() if lang.printer or not self._printers_only)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        return self._names()[i]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, Sequence) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._names())
+
+    def __repr__(self) -> str:
+        return repr(self._names())
+
+
+#: Every language (``png`` included).
+NAMES: Sequence[str] = _Names(printers_only=False)
+#: The languages a ``[[printers]]`` section may name.
+PRINTER_NAMES: Sequence[str] = _Names(printers_only=True)
+
+
+def extension(name: str) -> str:
+    """File extension of ``name``'s converted jobs."""
+    return get(name).ext
+
+
+def status_protocol(name: str) -> "StatusProtocol | None":
+    """The status query of language ``name``; None when it has none (or is unknown)."""
+    lang = LANGUAGES.get(name)
+    return None if lang is None else lang.status
+
+
+__all__ = ["LANGUAGES", "Language", "NAMES", "PRINTER_NAMES", "extension", "get", "status_protocol"]
