@@ -23,9 +23,10 @@ import pytest
 from printstation import config as configmod
 from printstation.face.daemon import Daemon
 from support.daemon_harness import DaemonProcess, toml_value, wait_until, zpl_values
+from support.optional import missing
 from support.pg_server import PgServer, pg, pg_bin, pg_url  # noqa: F401 - fixtures
 from support.printer_sinks import RecordingSink
-from tests.fakes.fake_wb import FakeWB
+from support.fakes.fake_wb import FakeWB
 
 SKU = "4006381333931"
 
@@ -267,8 +268,7 @@ def test_killing_one_station_mid_batch_while_the_other_keeps_printing(tmp_path, 
 def own_pg():
     """A PostgreSQL server of this test alone (it is stopped and started again)."""
     if pg_bin() is None:
-        pytest.skip("PostgreSQL server not installed")
-    pytest.importorskip("psycopg")
+        missing("PostgreSQL server not installed (apt-get install postgresql)")
     server = PgServer()
     yield server
     server.close()

@@ -6,7 +6,7 @@ import pytest
 
 from printstation.status import PrinterStatus, parse_escpos, parse_status, parse_tspl, parse_zpl, query_status
 from printstation.transport import from_uri, memory
-from tests.support.printer_sinks import (
+from support.printer_sinks import (
     STATES,
     MuteSink,
     PaperOutSink,

@@ -16,8 +16,8 @@ from printstation.face.daemon import Daemon
 from support.daemon_harness import write_config
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
-from tests.fakes.fake_ali import FakeAli
-from tests.fakes.fake_wb import FakeWB
+from support.fakes.fake_ali import FakeAli
+from support.fakes.fake_wb import FakeWB
 
 from .conftest import fake_markets, wait_for
 
