@@ -178,10 +178,11 @@ def test_unreachable_printer_is_offline():
 def test_stale_bytes_are_dropped_before_query():
     with RecordingSink("ready") as sink, from_uri(sink.uri) as t:
         t.write(b"\x1b!?")  # an answer we never read: stale
-        import time
+        import select
 
-        sink.wait_for(lambda s: len(s.status_queries) == 1)
-        time.sleep(0.05)
+        assert sink.wait_for(lambda s: len(s.status_queries) == 1)
+        # the stale "ready" answer has reached our socket before the real query is sent
+        assert select.select([t._sock], [], [], 10)[0]
         sink.set_state("paper_out")
         st = query_status(t, "tspl", timeout=2)
         assert st.state == "error" and st.raw == b"\x04"
