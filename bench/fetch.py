@@ -2,7 +2,7 @@
 
 1,000 order stickers (zplv, 10 calls of 100 ids) and 50 supply/box stickers (25 supply QRs =
 25 calls; 25 box stickers of 5 supplies = 5 box lists + 5 sticker calls) against
-``tests/fakes/fake_wb.FakeWB`` on 127.0.0.1 with the real bucket (300 requests/min = one per
+``tests/support/fakes/fake_wb.FakeWB`` on 127.0.0.1 with the real bucket (300 requests/min = one per
 200 ms, burst 20). The theoretical floor of a run of N calls from a full bucket is
 ``max(0, N - burst) × 0.2 s``: no client can be faster without a 429. Prints wall time next to it.
 
@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from printstation import metrics  # noqa: E402
 from printstation.markets import LabelCache, LabelFetcher, WBClient  # noqa: E402
-from tests.fakes import FakeWB  # noqa: E402
+from support.fakes import FakeWB  # noqa: E402
 
 RATE, BURST = 300, 20
 INTERVAL = 60 / RATE

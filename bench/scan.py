@@ -28,7 +28,7 @@ from printstation import config as configmod  # noqa: E402
 from printstation.face.daemon import Daemon  # noqa: E402
 from support.daemon_harness import write_config  # noqa: E402
 from support.printer_sinks import RecordingSink  # noqa: E402
-from tests.fakes.fake_wb import FakeWB  # noqa: E402
+from support.fakes.fake_wb import FakeWB  # noqa: E402
 
 
 def pct(xs: list[float], p: float) -> float:

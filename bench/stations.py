@@ -40,7 +40,7 @@ from printstation import config as configmod  # noqa: E402
 from printstation.face.daemon import Daemon  # noqa: E402
 from support.daemon_harness import toml_value, zpl_values  # noqa: E402
 from support.printer_sinks import RecordingSink, StatusResponder  # noqa: E402
-from tests.fakes.fake_wb import FakeWB  # noqa: E402
+from support.fakes.fake_wb import FakeWB  # noqa: E402
 
 PRINTERS = ("p1", "p2", "p3")
 

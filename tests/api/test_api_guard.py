@@ -16,7 +16,7 @@ from support.daemon_harness import REPO, running, wait_until, wb_market_toml, wr
 from support.labelgen import wb_sticker_zpl
 from support.printer_sinks import RecordingSink
 from support.rawhttp import exchange, request
-from tests.fakes.fake_wb import FakeWB
+from support.fakes.fake_wb import FakeWB
 
 ALLOWED_ORIGIN = "http://printstation.lan:8080"
 

@@ -124,9 +124,10 @@ def test_previews_never_hold_a_printers_label_back(tmp_path):
     most, so a label queued meanwhile on another printer converts and prints at once."""
     import threading
 
-    from support.labelgen import wb_sticker_png
+    from support.daemon_harness import FINAL
+    from support.daemon_harness import dir_printers_config as config
+    from support.labelgen import slow_svg, wb_sticker_png
     from support.render_back import decode, render_back
-    from tests.daemon.test_hostile_inputs import FINAL, config, slow_svg
 
     cfg = config(tmp_path, {"a": "tspl", "b": "tspl"}, hot=False)
     with running(cfg, convert_timeout=6) as d, httpx.Client(base_url=d.api.url, timeout=60) as http:

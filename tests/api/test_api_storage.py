@@ -106,7 +106,7 @@ def test_retention_purges_old_finished_jobs_only(tmp_path, caplog):
             assert left == {recent: "done", queued: "queued", interrupted: "interrupted"}
             for i in gone:
                 assert not (data / "jobs" / f"{i}.zpl").exists()
-                with pytest.raises(Exception):
+                with pytest.raises(Exception, match="has no stored label"):
                     d.store.payload(i)
             assert (data / "jobs" / f"{recent}.zpl").exists()
             assert "removed 5 finished job(s) older than 14 day(s)" in line

@@ -155,7 +155,7 @@ def test_sighup_reloads_printers_and_keeps_running_on_a_bad_file(tmp_path, sinks
             wait_until(lambda: len(http.get("/printers").json()["printers"]) == 3, 10, 0.05)
             cfg.write_text("[[printers]]\nname = 1\n")
             d.signal(signal.SIGHUP)
-            time.sleep(0.5)
+            wait_until(lambda: "reload refused" in d.log(), 10, 0.05)  # the bad file was read
             assert d.proc.poll() is None and len(http.get("/printers").json()["printers"]) == 3
             jid = http.post("/jobs", params={"printer": "c"}, content=wb_sticker_zpl("!reload")).json()["id"]
             wait_until(lambda: http.get(f"/jobs/{jid}").json()["state"] == "done", 10)

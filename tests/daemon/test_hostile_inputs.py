@@ -5,7 +5,6 @@ daemons on one hot folder, escaped job names in ``printstation jobs``."""
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import subprocess
 import sys
@@ -13,34 +12,10 @@ import sys
 import httpx
 import pytest
 
-from support.daemon_harness import REPO, running, wait_until, write_config
-from support.labelgen import wb_sticker_png, wb_sticker_zpl
+from support.daemon_harness import FINAL, REPO, running, wait_until
+from support.daemon_harness import dir_printers_config as config
+from support.labelgen import slow_svg, wb_sticker_png, wb_sticker_zpl
 from support.render_back import decode, render_back
-
-FINAL = {"done", "failed", "canceled", "interrupted"}
-
-
-def slow_svg(segments: int) -> bytes:
-    """One path with many random segments: seconds of cairo time for a 58x40 label."""
-    rnd = random.Random(7)
-    pts = " ".join(f"L{rnd.uniform(0, 58):.2f},{rnd.uniform(0, 40):.2f}" for _ in range(segments))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="58mm" height="40mm" viewBox="0 0 58 40">'
-            f'<path d="M0,0 {pts} Z" fill="black" stroke="black" stroke-width="0.3"/></svg>').encode()
-
-
-def config(tmp_path, printers, hot: bool = True, **station):
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    extra = ""
-    if hot:
-        extra += f'\n[hotfolder]\npath = "{tmp_path / "hot"}"\nsettle_ms = 100\n'
-    cfg = write_config(tmp_path / "station.toml", tmp_path / "data", [
-        {"name": n, "uri": f"dir://{tmp_path / 'out' / n}", "lang": lang, "status_poll": 0}
-        for n, lang in printers.items()], extra=extra, api={"unix_socket": False})
-    if station:
-        text = cfg.read_text().replace("[station]\n", "[station]\n" + "".join(
-            f"{k} = {v}\n" for k, v in station.items()), 1)
-        cfg.write_text(text)
-    return cfg
 
 
 def out_files(tmp_path, printer):

@@ -23,10 +23,11 @@ from printstation import config as configmod
 from printstation.face.daemon import Daemon
 from support.daemon_harness import toml_value, wait_until
 from support.ol_markets import ol_markets_toml
+from support.optional import missing
 from support.pg_server import pg, pg_url  # noqa: F401 - fixtures
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
-from tests.fakes import FakeLamoda, FakeOzon
+from support.fakes import FakeLamoda, FakeOzon
 
 SECRET = "hook-" + "5e1d0a" * 6
 
@@ -169,8 +170,7 @@ def test_webhook_answers_503_while_the_database_is_away_and_records_after(tmp_pa
     from support.pg_server import PgServer, pg_bin
 
     if pg_bin() is None:
-        pytest.skip("PostgreSQL server not installed")
-    pytest.importorskip("psycopg")
+        missing("PostgreSQL server not installed (apt-get install postgresql)")
     with PgServer() as server:
         state = PgTriggerState(open_database(server.new_database(), "a", max_size=4), "a", own_db=True)
         hooks = LamodaHooks(HookLog(state), print_on_status=("confirmed",), printer="packs", printers={},

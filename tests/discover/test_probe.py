@@ -11,6 +11,7 @@ import pytest
 from printstation import config as cfgmod
 from printstation.face.cli import main
 from printstation.discover import blocks
+from printstation.errors import UsageError
 from printstation.discover.probe import (Identity, NO_ANSWER, UNREADABLE, parse_hh, parse_hi, parse_ui, probe_uri,
                                          serial_uri, tcp_uri)
 from support.fake_printers import PtyPrinter, TcpPrinter, hh_answer
@@ -118,11 +119,12 @@ def test_target_syntax():
     assert tcp_uri("printer.local:6101") == "tcp://printer.local:6101"
     assert tcp_uri("[fe80::1]:9100") == "tcp://[fe80::1]:9100"
     assert tcp_uri("tcp://h:9101") == "tcp://h:9101"
-    for bad in ("h:99999", "a b", "h:x", ""):
-        with pytest.raises(Exception):
+    for bad, why in (("h:99999", "port out of range"), ("a b", "expected HOST"), ("h:x", "expected HOST"),
+                     ("", "expected HOST")):
+        with pytest.raises(UsageError, match=f"bad --tcp '{bad}': {why}"):
             tcp_uri(bad)
     assert serial_uri("/dev/ttyUSB0") == "serial:///dev/ttyUSB0"
-    with pytest.raises(Exception):
+    with pytest.raises(UsageError, match="expected a device path"):
         serial_uri("ttyUSB0")
 
 

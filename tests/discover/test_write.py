@@ -92,7 +92,7 @@ def test_write_refuses_a_symlink_and_a_broken_config(tmp_path):
     assert broken.read_text() == "[[printers]\nname="
     d = tmp_path / "dir.toml"
     d.mkdir()
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="cannot open: Is a directory"):
         append_to_config(d, ident)
 
 

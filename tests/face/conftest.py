@@ -1,6 +1,6 @@
 """Real headless Chromium (Debian's ``chromium``) driven by Playwright for Python. No browser is
-downloaded: Playwright is pointed at the system browser. Tests skip when it is not installed
-(``.ci/run`` installs it)."""
+downloaded: Playwright is pointed at the system browser. Tests skip when it is not installed,
+except in CI (``.ci/run`` installs it; see ``support/optional.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from support.optional import missing
+
 CHROMIUM = os.environ.get("PRINTSTATION_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -19,9 +21,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    pw = sync_api.sync_playwright().start()
+        missing("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright  # installed by `make setup`: never skipped
+
+    pw = sync_playwright().start()
     b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     try:
         yield b

@@ -6,17 +6,10 @@ pacing tests use short real windows.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from printstation.markets import AliClient, RetryPolicy, WBClient  # noqa: E402
-from tests.fakes import FakeAli, FakeWB  # noqa: E402
+from printstation.markets import AliClient, RetryPolicy, WBClient
+from support.fakes import FakeAli, FakeWB
 
 FAST_RATE, FAST_BURST = 600_000, 10_000
 #: Retries that do not slow the suite down (the backoff shape is tested on its own).

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from printstation.markets import ApiAuthError, ApiError, BadLabel, LabelCache, LabelFetcher, LamodaClient
 from printstation.markets.lamoda import LABEL_CALLS
-from tests.fakes import FakeLamoda
+from support.fakes import FakeLamoda
 
 from conftest import FAST_BURST, FAST_RATE, QUICK_RETRY
 

@@ -10,7 +10,7 @@ import pytest
 
 from printstation.errors import AnswerTooLarge, BadLabel, Unavailable
 from printstation.markets import LamodaClient, OzonClient, WBClient
-from tests.fakes import FakeLamoda, FakeOzon
+from support.fakes import FakeLamoda, FakeOzon
 
 from conftest import FAST_BURST, FAST_RATE, QUICK_RETRY
 

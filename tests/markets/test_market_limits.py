@@ -13,7 +13,7 @@ import pytest
 from printstation import metrics
 from printstation.markets import ApiError, RetryPolicy, TokenBucket, Unavailable, WBClient
 from printstation.markets.base import PACING_MARGIN
-from tests.fakes import FakeWB
+from support.fakes import FakeWB
 
 from conftest import FAST_BURST, FAST_RATE, QUICK_RETRY
 

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from printstation.face.cli import main
 from printstation.errors import AuthError, ConfigError
 from printstation.markets.settings import parse_markets, resolve_credentials
-from tests.fakes import FakeLamoda, FakeOzon
+from support.fakes import FakeLamoda, FakeOzon
 
 ENV = ("PRINTSTATION_OZON_URL", "PRINTSTATION_OZON_CLIENT_ID", "PRINTSTATION_OZON_API_KEY",
        "PRINTSTATION_LAMODA_URL", "PRINTSTATION_LAMODA_CLIENT_ID", "PRINTSTATION_LAMODA_CLIENT_SECRET",

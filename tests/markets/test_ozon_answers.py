@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from printstation.markets import BadLabel, LabelFetcher, OzonClient
-from tests.fakes import FakeOzon
+from support.fakes import FakeOzon
 
 from conftest import FAST_BURST, FAST_RATE, QUICK_RETRY
 

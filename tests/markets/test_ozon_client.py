@@ -14,7 +14,7 @@ from printstation.markets import (ApiAuthError, BadLabel, LabelCache, LabelFetch
                                   RetryPolicy, Unavailable)
 from printstation.spec import Media, PrinterSpec
 from support.render_back import decode, render_back
-from tests.fakes import FakeOzon
+from support.fakes import FakeOzon
 
 from conftest import FAST_BURST, FAST_RATE, QUICK_RETRY
 

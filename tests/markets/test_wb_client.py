@@ -11,7 +11,7 @@ from PIL import Image
 from printstation.errors import AuthError
 from printstation.markets import ApiAuthError, ApiError, SupplyNotClosed, WBClient
 from printstation.render.sniff import sniff
-from tests.fakes import FakeWB
+from support.fakes import FakeWB
 
 from conftest import FAST_BURST, FAST_RATE, QUICK_RETRY
 

@@ -12,8 +12,8 @@ import pytest
 
 from printstation.face import doctor
 from support.printer_sinks import PaperOutSink, RecordingSink
-from tests.fakes.fake_ali import FakeAli
-from tests.fakes.fake_wb import FakeWB
+from support.fakes.fake_ali import FakeAli
+from support.fakes.fake_wb import FakeWB
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD_TOKEN = "wbtok.WRONG-this-token-is-not-known-0123456789"

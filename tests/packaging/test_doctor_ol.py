@@ -8,7 +8,7 @@ import pytest
 
 from printstation.face import doctor
 from support.printer_sinks import RecordingSink
-from tests.fakes import FakeLamoda, FakeOzon
+from support.fakes import FakeLamoda, FakeOzon
 
 OL_ENV = ("PRINTSTATION_OZON_URL", "PRINTSTATION_OZON_CLIENT_ID", "PRINTSTATION_OZON_API_KEY",
           "PRINTSTATION_LAMODA_URL", "PRINTSTATION_LAMODA_CLIENT_ID", "PRINTSTATION_LAMODA_CLIENT_SECRET",

@@ -150,8 +150,7 @@ def test_level_precedence(tmp_path, env_level, verb, conf, debug_shown, info_sho
 
 def test_wb_cli_with_bad_and_good_token_never_prints_it(tmp_path):
     """`printstation -vv wb stickers …` against the fake WB: the token is in no line of stderr."""
-    pytest.importorskip("printstation.face.cli.markets")
-    from tests.fakes.fake_wb import FakeWB
+    from support.fakes.fake_wb import FakeWB
 
     bad = "wbtok.BAD-" + "x7" * 20
     with FakeWB(rate_per_min=None) as wb:

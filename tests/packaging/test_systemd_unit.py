@@ -345,7 +345,6 @@ def _recv_until(sock: socket.socket, want: str, seen: list[str], timeout: float,
 
 
 def test_daemon_runs_inside_the_unit():
-    pytest.importorskip("printstation.face.cli.daemon")
     import httpx
 
     from support.printer_sinks import RecordingSink
@@ -372,7 +371,7 @@ def test_daemon_runs_inside_the_unit():
             f.chmod(0o400)
         d["creds"].chmod(0o500)
 
-        from tests.fakes.fake_wb import FakeWB
+        from support.fakes.fake_wb import FakeWB
 
         with RecordingSink() as sink, FakeWB(token=TOKEN, rate_per_min=None) as wb:
             s = socket.socket()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import time
 
 import pytest
 
@@ -51,6 +50,21 @@ def start(cfg, store, converter, **kw):
     store.on_change(lambda job: w.wake())
     w.start()
     return w
+
+
+def count_steps(w) -> list[int]:
+    """``[n]``: turns of ``w``'s loop finished from now on (two more than seen = one ran whole)."""
+    steps = [0]
+    real = w._step
+
+    def step() -> None:
+        try:
+            real()
+        finally:
+            steps[0] += 1
+
+    w._step = step
+    return steps
 
 
 def finished(store, ids):
@@ -162,7 +176,10 @@ def test_silent_printer_is_not_fine(store, converter):
         try:
             job = store.submit("p", wb_sticker_zpl("!mute"))[0]
             wait_until(lambda: w.state == "error" and w.reason and "no answer" in w.reason)
-            time.sleep(0.3)
+            # two more unanswered questions: between them the worker decided again, and a job it
+            # sent would have reached the sink before the next question (one connection, in order)
+            asked = len(sink.status_queries)
+            assert sink.wait_for(lambda s: len(s.status_queries) >= asked + 2, 15)
             assert store.get(job.id).state == "queued" and sink.data == b""
         finally:
             w.stop(), w.join(5)
@@ -173,9 +190,12 @@ def test_manual_pause_and_resume(store, converter):
         w = start(printer_cfg(sink.uri), store, converter)
         try:
             w.pause()
+            steps = count_steps(w)
             job = store.submit("p", wb_sticker_zpl("!held"))[0]
-            time.sleep(0.3)
-            assert w.state == "paused" and store.get(job.id).state == "queued"
+            # a whole turn of the worker's loop ran after the job was queued, and left it there
+            after = steps[0]
+            wait_until(lambda: (w.wake(), steps[0] >= after + 2)[1])
+            assert w.state == "paused" and store.get(job.id).state == "queued" and sink.data == b""
             assert store.paused() == {"p"}
             w.resume()
             wait_until(lambda: store.get(job.id).state == "done")
@@ -201,7 +221,9 @@ def test_rendering_timeout_fails_the_job_and_the_next_one_prints(store):
     conv = Converter(timeout=0.2)
     try:
         with RecordingSink() as sink:
-            w = start(printer_cfg(sink.uri, verify="off", lang="tspl", dpi=300, status_poll=0), store, conv)
+            # status_poll > 0: "done" waits for the status answer, which the sink sends only after
+            # it has read every byte before the question (so "done" = the sink has the label)
+            w = start(printer_cfg(sink.uri, verify="off", lang="tspl", dpi=300, status_poll=1.0), store, conv)
             try:
                 # 500 pages (the page limit) at 300 dpi: seconds of work, far past 0.2 s (+2 s slack).
                 slow = store.submit("p", _many_pages(pdf_label("RU000000001CN"), 500), fit=True)[0]
@@ -209,8 +231,7 @@ def test_rendering_timeout_fails_the_job_and_the_next_one_prints(store):
                 wait_until(lambda: finished(store, [slow.id, ok.id]), 60)
                 assert store.get(slow.id).state == "failed"
                 assert store.get(slow.id).error == "rendering timed out"
-                assert store.get(ok.id).state == "done"
-                wait_until(lambda: b"BITMAP" in sink.data)  # "done" = handed to the kernel
+                assert store.get(ok.id).state == "done" and b"BITMAP" in sink.data
             finally:
                 w.stop(), w.join(5)
     finally:

@@ -11,10 +11,11 @@ from printstation.queue.worker import PrinterWorker
 from support.cups_server import cups, cups_sink, cupsd_path  # noqa: F401 (fixtures)
 from support.daemon_harness import wait_until, zpl_values
 from support.labelgen import wb_sticker_zpl
+from support.optional import needs
 from support.printer_sinks import RecordingSink
 from test_worker import converter, fast_backoff, printer_cfg, start, store  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.skipif(cupsd_path() is None, reason="cupsd is not installed (apt-get install cups)")
+pytestmark = needs(cupsd_path() is not None, "cupsd is not installed (apt-get install cups)")
 
 
 @pytest.fixture

@@ -38,6 +38,27 @@ def write_config(path: Path, data_dir: Path, printers: list[dict[str, Any]], *, 
     return path
 
 
+#: The job states a job does not leave.
+FINAL = {"done", "failed", "canceled", "interrupted"}
+
+
+def dir_printers_config(tmp_path: Path, printers: dict[str, str], hot: bool = True, **station: Any) -> Path:
+    """A station config at ``tmp_path``: one ``dir://tmp_path/out/<name>`` printer per ``{name: lang}``
+    (no status polls), an optional hot folder (``tmp_path/hot``), ``[station]`` keys as given."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    extra = ""
+    if hot:
+        extra += f'\n[hotfolder]\npath = "{tmp_path / "hot"}"\nsettle_ms = 100\n'
+    cfg = write_config(tmp_path / "station.toml", tmp_path / "data", [
+        {"name": n, "uri": f"dir://{tmp_path / 'out' / n}", "lang": lang, "status_poll": 0}
+        for n, lang in printers.items()], extra=extra, api={"unix_socket": False})
+    if station:
+        text = cfg.read_text().replace("[station]\n", "[station]\n" + "".join(
+            f"{k} = {v}\n" for k, v in station.items()), 1)
+        cfg.write_text(text)
+    return cfg
+
+
 def wb_market_toml(base_url: str, token_file: Path, *, sync: bool = False) -> str:
     """Config text for ``[markets.wb]`` at ``base_url`` (WB sync off unless ``sync``)."""
     return (f"[sync]\nenabled = {toml_value(sync)}\n[markets.wb]\nbase_url = {toml_value(base_url)}\n"

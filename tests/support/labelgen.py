@@ -264,6 +264,14 @@ def two_barcode_svg(code128: str, qr: str, size: tuple[int, int] = (58, 40)) -> 
     ).encode()
 
 
+def slow_svg(segments: int) -> bytes:
+    """One path with many random segments: seconds of cairo time for a 58x40 label."""
+    rnd = random.Random(7)
+    pts = " ".join(f"L{rnd.uniform(0, 58):.2f},{rnd.uniform(0, 40):.2f}" for _ in range(segments))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="58mm" height="40mm" viewBox="0 0 58 40">'
+            f'<path d="M0,0 {pts} Z" fill="black" stroke="black" stroke-width="0.3"/></svg>').encode()
+
+
 def svg_to_png(svg: bytes, scale: float = 1.0) -> bytes:
     import cairosvg
 

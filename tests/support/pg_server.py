@@ -118,17 +118,14 @@ class PgServer:
 
 import pytest  # noqa: E402
 
+from support.optional import missing  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def pg() -> Any:
     """One PostgreSQL server for the test session (skipped when the server or psycopg is missing)."""
     if pg_bin() is None:
-        pytest.skip("PostgreSQL server not installed (apt-get install postgresql)")
-    try:
-        import psycopg  # noqa: F401
-        import psycopg_pool  # noqa: F401
-    except ImportError:
-        pytest.skip("psycopg / psycopg-pool not installed (pip install -e '.[postgres]')")
+        missing("PostgreSQL server not installed (apt-get install postgresql)")
     server = PgServer()
     yield server
     server.close()

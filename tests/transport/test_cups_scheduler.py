@@ -20,11 +20,12 @@ from printstation.status import query_status
 from printstation.transport import from_uri
 from printstation.transport.cups import CupsQueueError, CupsTransport, clean_tool_message
 from support.cups_server import cups, cups_sink, cupsd_path, free_port  # noqa: F401 (fixtures)
+from support.optional import needs
 from support.printer_sinks import RecordingSink
 
 ROOT = Path(__file__).resolve().parents[2]
 
-needs_cupsd = pytest.mark.skipif(cupsd_path() is None, reason="cupsd is not installed (apt-get install cups)")
+needs_cupsd = needs(cupsd_path() is not None, "cupsd is not installed (apt-get install cups)")
 
 
 @pytest.fixture

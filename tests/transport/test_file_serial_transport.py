@@ -12,7 +12,7 @@ from printstation.errors import TransportError
 from printstation.status import query_status
 from printstation.transport import from_uri
 from printstation.transport.serial import SerialTransport
-from tests.support.printer_sinks import tspl_status_byte
+from support.printer_sinks import tspl_status_byte
 
 
 @pytest.fixture
@@ -188,7 +188,7 @@ def test_serial_write_and_status_over_pty(pty_pair):
 
         def printer():
             assert read_exactly(master, 3) == b"~HS"
-            from tests.support.printer_sinks import zpl_hs_answer
+            from support.printer_sinks import zpl_hs_answer
 
             os.write(master, zpl_hs_answer("paused"))
 

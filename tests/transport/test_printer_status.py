@@ -9,7 +9,7 @@ from printstation.lang.tspl import parse_reply as parse_tspl
 from printstation.lang.zpl import parse_reply as parse_zpl
 from printstation.status import PrinterStatus, parse_status, query_status
 from printstation.transport import from_uri, memory
-from tests.support.printer_sinks import (
+from support.printer_sinks import (
     STATES,
     MuteSink,
     PaperOutSink,
@@ -181,10 +181,11 @@ def test_unreachable_printer_is_offline():
 def test_stale_bytes_are_dropped_before_query():
     with RecordingSink("ready") as sink, from_uri(sink.uri) as t:
         t.write(b"\x1b!?")  # an answer we never read: stale
-        import time
+        import select
 
-        sink.wait_for(lambda s: len(s.status_queries) == 1)
-        time.sleep(0.05)
+        assert sink.wait_for(lambda s: len(s.status_queries) == 1)
+        # the stale "ready" answer has reached our socket before the real query is sent
+        assert select.select([t._sock], [], [], 10)[0]
         sink.set_state("paper_out")
         st = query_status(t, "tspl", timeout=2)
         assert st.state == "error" and st.raw == b"\x04"

@@ -9,7 +9,7 @@ import pytest
 from printstation.errors import TransportError
 from printstation.transport import from_uri
 from printstation.transport.tcp import TcpTransport
-from tests.support.printer_sinks import DroppingSink, RecordingSink, StuckSink, refused_uri
+from support.printer_sinks import DroppingSink, RecordingSink, StuckSink, refused_uri
 
 
 def test_uri_parsing_defaults_port_9100():

@@ -16,7 +16,7 @@ from printstation.status import query_status
 from printstation.transport import from_uri
 from printstation.transport.cups import CupsQueueError, CupsTransport
 from printstation.transport.usb import PyUsbBackend, UsbTransport
-from tests.support.printer_sinks import escpos_status_bytes
+from support.printer_sinks import escpos_status_bytes
 
 
 # -- a pyusb-like device ----------------------------------------------------------------------

@@ -14,8 +14,8 @@ from printstation.face.daemon import Daemon
 from printstation.errors import ConfigError
 from support.daemon_harness import write_config
 from support.printer_sinks import RecordingSink
-from tests.fakes.fake_ali import FakeAli
-from tests.fakes.fake_wb import FakeWB
+from support.fakes.fake_ali import FakeAli
+from support.fakes.fake_wb import FakeWB
 
 from .conftest import fake_markets, wait_for
 from .test_e2e import codes_of as codes

@@ -16,8 +16,8 @@ from printstation.face.daemon import Daemon
 from support.daemon_harness import write_config
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
-from tests.fakes.fake_ali import FakeAli
-from tests.fakes.fake_wb import FakeWB
+from support.fakes.fake_ali import FakeAli
+from support.fakes.fake_wb import FakeWB
 
 from .conftest import fake_markets, wait_for
 
@@ -97,12 +97,12 @@ def test_order_scan_prints_decodable_sticker_double_scan_once_reprint_twice(worl
     assert o["barcode"] in codes_of(first)
     again = scan(w, str(o["id"]), scanner="bench-2")  # another scanner: not debounced, still once
     assert again["outcome"] == "duplicate" and again["job"] == rec["job"]
-    time.sleep(0.3)
-    assert len(w["tspl"].data) == before + len(first)
     rep = scan(w, "PS:REPRINT", scanner="bench-2")
     assert rep["outcome"] == "reprinted"
     printed(w, rep["job"])
-    assert w["tspl"].data[before + len(first):] == first
+    # the reprint came after the duplicate through the same FIFO printer: the printer got the
+    # sticker twice (scan + reprint), so the duplicate printed nothing
+    assert w["tspl"].data[before:] == first + first
 
 
 def test_debounce_same_scanner(world):

@@ -35,6 +35,24 @@ def done_files(hot):
     return sorted(p.name for p in d.rglob("*") if p.is_file()) if d.exists() else []
 
 
+MARKER = "zz-marker-"
+
+
+def handled_so_far(hot, store) -> None:
+    """Proof that the folder has handled every event that came before now, in place of a pause:
+    a file dropped now is queued, and events arrive in order and due files are taken in name
+    order (a marker's name sorts last), so anything an earlier event would queue is queued."""
+    marker = hot / f"{MARKER}{len(store.list_jobs(limit=1000))}.zpl"
+    marker.write_bytes(zpl("MARKER"))
+    wait_for(lambda: any(j.name == marker.name for j in store.list_jobs(limit=1000)), what="the marker file")
+    wait_for(lambda: not marker.exists(), what="the marker file moved to .done")
+
+
+def labels(store) -> list:
+    """The queued jobs but the markers."""
+    return [j for j in store.list_jobs(limit=1000) if not j.name.startswith(MARKER)]
+
+
 @pytest.fixture(params=["inotify", "polling"])
 def mode(request):
     return request.param
@@ -81,10 +99,10 @@ def test_half_written_file_taken_only_when_complete(tmp_path, store, printers, m
                 time.sleep(0.12)
                 assert store.list_jobs() == [], "taken while still being written"
         job = wait_for(lambda: store.list_jobs(), what="the job")
-        time.sleep(0.6)  # late events must not queue it again
+        handled_so_far(hot, store)  # late events must not queue it again
     finally:
         folder.stop()
-    assert len(store.list_jobs()) == 1
+    assert len(labels(store)) == 1
     assert store.payload(job[0].id) == data
 
 
@@ -95,14 +113,14 @@ def test_part_files_ignored_until_renamed(tmp_path, store, printers, mode):
         for ext in (".part", ".tmp", ".crdownload", "~"):
             (hot / f"dl.zpl{ext}").write_bytes(zpl("PART"))
         (hot / ".hidden.zpl").write_bytes(zpl("HIDDEN"))
-        time.sleep(1.0)
-        assert store.list_jobs() == []
+        handled_so_far(hot, store)
+        assert labels(store) == []
         os.rename(hot / "dl.zpl.part", hot / "dl.zpl")
-        wait_for(lambda: store.list_jobs(), what="renamed file queued")
-        time.sleep(0.5)
+        wait_for(lambda: labels(store), what="renamed file queued")
+        handled_so_far(hot, store)
     finally:
         folder.stop()
-    assert [j.name for j in store.list_jobs()] == ["dl.zpl"]
+    assert [j.name for j in labels(store)] == ["dl.zpl"]
     assert (hot / "dl.zpl.tmp").exists() and (hot / ".hidden.zpl").exists()
 
 
@@ -115,10 +133,10 @@ def test_burst_of_200(tmp_path, store, printers):
             sub.mkdir(exist_ok=True)
             (sub / f"b{i:03d}.zpl").write_bytes(zpl(f"B{i:03d}"))
         wait_for(lambda: len(done_files(hot)) == 200, timeout=60, what="200 files done")
-        time.sleep(0.3)
+        handled_so_far(hot, store)
     finally:
         folder.stop()
-    jobs = store.list_jobs(limit=1000)
+    jobs = labels(store)
     names = sorted(j.name for j in jobs)
     assert names == [f"b{i:03d}.zpl" for i in range(200)]  # each exactly once
     assert sum(j.printer == "p3" for j in jobs) == 100
@@ -165,13 +183,13 @@ def test_repeated_events_print_once(tmp_path, store, printers):
         for t in threads:
             t.start()
         wait_for(lambda: done_files(hot), what="done")
-        time.sleep(0.5)
+        handled_so_far(hot, store)  # the hammering goes on meanwhile
         stop.set()
         for t in threads:
             t.join()
     finally:
         folder.stop()
-    assert len(store.list_jobs()) == 1
+    assert len(labels(store)) == 1
 
 
 def test_same_name_again_prints_again_and_keeps_both(tmp_path, store, printers):

@@ -18,7 +18,7 @@ from support.daemon_harness import write_config
 from support.ol_markets import ol_markets_toml
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
-from tests.fakes import FakeLamoda, FakeOzon
+from support.fakes import FakeLamoda, FakeOzon
 
 from .conftest import wait_for
 from .test_e2e import printed as done

@@ -100,10 +100,19 @@ def test_serial_pty_and_replug():
 
 def test_serial_missing_device_retries_without_crashing(tmp_path):
     codes = Codes()
-    t = ScannerThread(SerialSource(str(tmp_path / "ttyACM9"), 9600), codes)
+    src = SerialSource(str(tmp_path / "ttyACM9"), 9600)
+    tries: list[float] = []
+    real_open = src.open
+
+    def counted_open() -> None:
+        tries.append(time.monotonic())
+        real_open()
+
+    src.open = counted_open
+    t = ScannerThread(src, codes)
     t.BACKOFF = (0.05, 0.1)
     t.start()
-    time.sleep(0.4)
+    wait_for(lambda: len(tries) >= 3, what="two reopen attempts after the first failure")
     assert t.thread.is_alive() and t.state == "down" and t.opens == 0
     t.stop()
 

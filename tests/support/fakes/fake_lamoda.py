@@ -17,7 +17,7 @@ import secrets
 import threading
 from typing import Any
 
-from tests.support import labelgen
+from support import labelgen
 
 from . import Call, FakeServer, Reply
 

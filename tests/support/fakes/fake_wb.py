@@ -7,7 +7,7 @@ Seed it, then point a client at ``fake.url`` with ``fake.token``::
         s = wb.add_supply(orders=[o["id"]], done=True, boxes=3)   # delivered: QR available
         wb.corrupt(o["id"])                            # that order's sticker file: bad base64
 
-Stickers are real files from ``tests.support.labelgen`` (SVG/PNG/ZPL with a Code128 of the
+Stickers are real files from ``support.labelgen`` (SVG/PNG/ZPL with a Code128 of the
 sticker's ``barcode``; QR PNG/SVG/ZPL for supplies and boxes); :meth:`sticker_file` gives the exact
 bytes served. Defaults match WB's real limits (300/min, burst 20, a 4xx costs 10).
 """
@@ -21,7 +21,7 @@ import secrets
 import threading
 from typing import Any, Iterable
 
-from tests.support import labelgen
+from support import labelgen
 
 from . import Call, FakeServer, Reply, bad_request
 

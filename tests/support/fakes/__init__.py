@@ -1,6 +1,6 @@
 """Fake marketplace servers for tests and benchmarks: real HTTP on 127.0.0.1, in a thread.
 
-    from tests.fakes import FakeWB, FakeAli
+    from support.fakes import FakeWB, FakeAli
     with FakeWB(rate_per_min=6000, burst=100) as wb:
         oid = wb.add_order(status="confirm")["id"]
         ...  # point a client at wb.url with wb.token; inspect wb.calls afterwards
