@@ -32,7 +32,6 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -41,6 +40,8 @@ from . import metrics
 from .errors import ConfigError, PrintstationError
 # the records live in the trigger state (SQLite table ``webhooks``, or the shared PostgreSQL database)
 from .triggers.statebase import MAX_WEBHOOKS as MAX_RECORDS, WEBHOOK_FIELDS as FIELDS  # noqa: F401
+# [webhooks] is parsed with the triggers' settings
+from .triggers.settings import WEBHOOK_KEYS as KEYS, WebhookSettings, parse_webhooks  # noqa: F401
 
 log = logging.getLogger("printstation.webhooks")
 HOOKS = metrics.counter("printstation_webhooks_total", "Webhook notifications by outcome", ("source", "outcome"))
@@ -54,60 +55,9 @@ DRAIN_MAX = 64 * 1024 * 1024
 QUEUE_SIZE = 1000
 SECRET_RE = re.compile(r"[A-Za-z0-9._~-]{16,256}")
 CRED_NAME = "webhook-secret"
-KEYS = {"listen", "secret_file", "max_body_kb", "read_timeout_s"}
 
 
 # -- config ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """``[webhooks]``: off unless ``listen`` is set."""
-
-    listen: tuple[str, int] | None = None
-    secret_file: Path | None = None
-    max_body_kb: int = 256
-    read_timeout_s: float = 10.0
-
-    @property
-    def enabled(self) -> bool:
-        return self.listen is not None
-
-
-def parse_webhooks(value: Any, path: str = "webhooks") -> WebhookSettings:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: expected a table")
-    for k in value:
-        if k not in KEYS:
-            raise ConfigError(f"{path}.{k}: unknown key (known: {', '.join(sorted(KEYS))})")
-    if "secret" in value:
-        raise ConfigError(f"{path}.secret: the secret is not allowed in the config file; use secret_file")
-    listen = None
-    if value.get("listen") not in (None, "", False):
-        from .config import parse_listen
-
-        if not isinstance(value["listen"], str):
-            raise ConfigError(f"{path}.listen: expected \"HOST:PORT\"")
-        listen = parse_listen(value["listen"], f"{path}.listen")
-    secret_file = None
-    if "secret_file" in value:
-        v = value["secret_file"]
-        if not isinstance(v, str) or not v.strip():
-            raise ConfigError(f"{path}.secret_file: expected a file path")
-        secret_file = Path(v).expanduser()
-        if not secret_file.is_absolute():
-            from . import config
-
-            base = getattr(config, "_SOURCE_DIR", None)
-            if base is not None:
-                secret_file = base / secret_file
-    kb = value.get("max_body_kb", 256)
-    if isinstance(kb, bool) or not isinstance(kb, int) or not 1 <= kb <= 4096:
-        raise ConfigError(f"{path}.max_body_kb: expected an integer 1..4096, got {kb!r}")
-    to = value.get("read_timeout_s", 10.0)
-    if isinstance(to, bool) or not isinstance(to, (int, float)) or not 0.5 <= to <= 300:
-        raise ConfigError(f"{path}.read_timeout_s: expected a number 0.5..300, got {to!r}")
-    return WebhookSettings(listen, secret_file, kb, float(to))
-
 
 def read_secret(settings: WebhookSettings, env: Mapping[str, str] | None = None) -> str:
     """The path secret: ``secret_file``, else ``$CREDENTIALS_DIRECTORY/webhook-secret``."""

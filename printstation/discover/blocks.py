@@ -23,7 +23,7 @@ import re
 import stat
 import tomllib
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..errors import ConfigError, UsageError
 from .probe import Identity
@@ -146,16 +146,16 @@ def configured(text: str) -> tuple[dict[str, str], list[str]]:
     return uris, names
 
 
-def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list[str]]:
+def append_to_config(path: Path, found: list[Identity],
+                     validate: Callable[[str, str, Path], None]) -> tuple[list[str], list[str]]:
     """Append a block per printer found to ``path``; ``(added names, refused lines)``.
 
     A printer whose uri the config already has is refused (one line each, nothing changed for
     it). The file is opened without following symlinks and appended in place (its owner, mode
     and inode stay); a missing file is created (mode 0640). The result must load as a valid
-    config before anything is written.
+    config before anything is written: ``validate(text, addition, path)`` raises
+    :class:`ConfigError` when not (the face's ``config.check_addition``).
     """
-    from .. import config as cfgmod
-
     flags = (os.O_RDWR | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
              | getattr(os, "O_CLOEXEC", 0))  # O_NONBLOCK: a FIFO/device given by mistake never blocks
     created = False
@@ -213,7 +213,7 @@ def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list
         sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
         header = "# added by printstation printers discover\n"
         addition = sep + header + body
-        _validate(text, addition, path)
+        validate(text, addition, path)
         data = addition.encode("utf-8")
         view = memoryview(data)
         while view:
@@ -230,34 +230,6 @@ def append_to_config(path: Path, found: list[Identity]) -> tuple[list[str], list
                     path.unlink()
             except OSError:
                 pass
-
-
-def _validate(text: str, addition: str, path: Path) -> None:
-    """The config with ``addition`` must load. A config that did not load before (a token file
-    only the service can read, say) must at least stay valid TOML with valid new printers."""
-    from .. import config as cfgmod
-
-    try:
-        cfgmod.loads(text + addition, path)
-        return
-    except ConfigError as exc:
-        after = exc
-    try:
-        cfgmod.loads(text, path) if text.strip() else None
-    except ConfigError:
-        try:
-            doc = tomllib.loads(text + addition)
-            new = tomllib.loads(addition).get("printers", [])
-            names = [p.get("name") for p in doc.get("printers", []) if isinstance(p, dict)]
-            if len(names) != len(set(names)):
-                raise ConfigError("duplicate printer name")
-            for i, t in enumerate(new):
-                cfgmod.parse_printer(t, f"printers[+{i}]", cfgmod.BarcodesConfig())
-            return
-        except (ConfigError, tomllib.TOMLDecodeError) as exc:
-            after = exc if isinstance(exc, ConfigError) else ConfigError(str(exc))
-    raise ConfigError(f"{path}: the config would not load with the new printers ({after}); "
-                      "nothing written")
 
 
 def valid_name(name: str) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation import config
+from printstation.face import config
 from printstation.errors import ConfigError
 from printstation.webhooks import KEYS, WebhookSettings, read_secret
 

@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from printstation import config as cfgmod
+from printstation.face import config as cfgmod
 from printstation.face.cli import main
 from printstation.discover import blocks
 from printstation.discover.probe import (Identity, NO_ANSWER, UNREADABLE, parse_hh, parse_hi, parse_ui, probe_uri,

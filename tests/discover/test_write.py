@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from printstation import config as cfgmod
+from printstation.face import config as cfgmod
 from printstation.face.cli import main
 from printstation.discover import blocks
 from printstation.discover.probe import Identity
@@ -63,14 +63,15 @@ def test_write_appends_in_place_and_refuses_duplicates(tmp_path, capsys):
 def test_duplicate_uri_spelled_without_port(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(BASE + '\n[[printers]]\nname = "net"\nuri = "tcp://10.1.2.3"\n')
-    added, refused = blocks.append_to_config(cfg, [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")])
+    added, refused = blocks.append_to_config(cfg, [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")],
+                                             cfgmod.check_addition)
     assert added == [] and len(refused) == 1 and "'net'" in refused[0]
 
 
 def test_write_creates_a_missing_config(tmp_path):
     cfg = tmp_path / "new.toml"
     added, refused = blocks.append_to_config(cfg, [Identity(uri="tcp://10.1.2.3:9100", lang="tspl",
-                                                            model="TE300", dpi=300)])
+                                                            model="TE300", dpi=300)], cfgmod.check_addition)
     assert added == ["te300"] and not refused
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o640
     assert cfgmod.load(cfg).printers[0].spec.dpi == 300
@@ -83,17 +84,17 @@ def test_write_refuses_a_symlink_and_a_broken_config(tmp_path):
     link.symlink_to(real)
     ident = [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")]
     with pytest.raises(Exception, match="symlink"):
-        blocks.append_to_config(link, ident)
+        blocks.append_to_config(link, ident, cfgmod.check_addition)
     assert real.read_text() == BASE
     broken = tmp_path / "broken.toml"
     broken.write_text("[[printers]\nname=")
     with pytest.raises(Exception, match="bad TOML"):
-        blocks.append_to_config(broken, ident)
+        blocks.append_to_config(broken, ident, cfgmod.check_addition)
     assert broken.read_text() == "[[printers]\nname="
     d = tmp_path / "dir.toml"
     d.mkdir()
     with pytest.raises(Exception):
-        blocks.append_to_config(d, ident)
+        blocks.append_to_config(d, ident, cfgmod.check_addition)
 
 
 def test_write_refuses_when_result_would_not_load(tmp_path):
@@ -102,7 +103,7 @@ def test_write_refuses_when_result_would_not_load(tmp_path):
     cfg.write_text(BASE)
     bad = [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421", media="1x1")]
     with pytest.raises(Exception, match="nothing written"):
-        blocks.append_to_config(cfg, bad)
+        blocks.append_to_config(cfg, bad, cfgmod.check_addition)
     assert cfg.read_text() == BASE
 
 
@@ -130,4 +131,5 @@ def test_write_refuses_a_read_only_config_even_as_root(tmp_path, capsys):
     fifo = tmp_path / "fifo.toml"
     os.mkfifo(fifo)
     with pytest.raises(Exception, match="not a regular file"):
-        blocks.append_to_config(fifo, [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")])
+        blocks.append_to_config(fifo, [Identity(uri="tcp://10.1.2.3:9100", lang="zpl", model="ZD421")],
+                                cfgmod.check_addition)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation import config
+from printstation.face import config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "printstation.example.toml"
 KEY_RE = re.compile(r"^\s*#?\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from printstation.config import loads
+from printstation.face.config import loads
 from printstation.errors import RenderTimeout
 from printstation.spec import PrinterSpec
 from printstation.isolate import Converter

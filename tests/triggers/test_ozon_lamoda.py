@@ -10,7 +10,7 @@ import socket
 import httpx
 import pytest
 
-from printstation import config as configmod
+from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
 from printstation.triggers.rules import ScanSettings, parse_scan
 from printstation.errors import ConfigError

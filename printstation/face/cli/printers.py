@@ -88,7 +88,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
         print("\n".join(out) + "\n\n" + blocks.render_text(found, taken), end="", flush=True)
     code = 0 if any(f.found for f in found) else 1
     if args.write:
-        added, refused = blocks.append_to_config(Path(args.write), found)
+        from ..config import check_addition
+
+        added, refused = blocks.append_to_config(Path(args.write), found, check_addition)
         for line in refused:
             print(f"printstation: {line}", file=sys.stderr)
         if added:
