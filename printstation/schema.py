@@ -156,7 +156,8 @@ def _reword(message: str, doc: Any, model: type, path: str) -> ConfigError:
 
 def _lookup(doc: Any, model: type, tokens: list[str]) -> tuple[Any, Any]:
     """The value at ``tokens`` in ``doc`` and the type annotation of that key (``model`` for none)."""
-    value, hint = doc, model
+    value: Any = doc
+    hint: Any = model
     for t in tokens:
         value = value.get(t) if isinstance(value, dict) else None
         owner = _struct_of(hint)
@@ -216,7 +217,8 @@ def _num(v: float) -> str:
 
 
 def _out_of_range(v: float, meta: dict[str, Any]) -> str:
-    lo, hi = meta.get("ge", meta.get("gt")), meta.get("le", meta.get("lt"))
+    lo: Any = meta.get("ge", meta.get("gt"))
+    hi: Any = meta.get("le", meta.get("lt"))
     if isinstance(v, float) and not math.isfinite(v):
         return f"expected a finite number, got {v!r}"
     shown = f"{v:g}" if isinstance(v, float) else str(v)

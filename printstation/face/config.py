@@ -125,7 +125,7 @@ def parse(doc: Mapping[str, Any], source: Path | None = None) -> Config:
     for key in doc:
         if key not in known and key != "printers":
             raise fail(key, f"unknown section (known: {', '.join(sorted(set(known) | {'printers'}))})")
-    sections = {name: parser(doc[name], name) if name in doc else default()
+    sections: dict[str, Any] = {name: parser(doc[name], name) if name in doc else default()
                 for name, (parser, default) in known.items()}
     printers = parse_printers(doc.get("printers", []), sections["barcodes"])
     names = [p.name for p in printers]

@@ -14,7 +14,7 @@ _HOST_ENTRY = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
 _ORIGIN_ENTRY = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
 
 
-class ApiTable(Section):
+class ApiTable(Section, frozen=True):
     listen: str = f"127.0.0.1:{DEFAULT_PORT}"
     token_file: str | None = None
     unix_socket: bool = True

@@ -134,7 +134,7 @@ class Credentials:
     client_id: str = ""  # Ozon / Lamoda
 
 
-class _MarketTable(Section):
+class _MarketTable(Section, frozen=True):
     base_url: Annotated[str, expect("a URL string")] | None = None
     rate_per_min: Annotated[float, positive()] | None = None
     burst: Annotated[int, Meta(gt=0)] | None = None
@@ -142,28 +142,28 @@ class _MarketTable(Section):
     retries: Annotated[int, between(0, 20)] | None = None
 
 
-class _WbTable(_MarketTable):
+class _WbTable(_MarketTable, frozen=True):
     token_file: Annotated[str, expect("a file path")] | None = None
     auth_scheme: Annotated[str, one_of("raw", "bearer")] | None = None
 
 
-class _AliTable(_MarketTable):
+class _AliTable(_MarketTable, frozen=True):
     token_file: Annotated[str, expect("a file path")] | None = None
     max_pdf_mb: Annotated[float, positive()] | None = None
 
 
-class _OlTable(_MarketTable):
+class _OlTable(_MarketTable, frozen=True):
     """Ozon / Lamoda: a client id plus a secret."""
 
     client_id: Annotated[str | int, expect("the client id as a string")] | None = None
     max_pdf_mb: Annotated[float, positive()] | None = None
 
 
-class _OzonTable(_OlTable):
+class _OzonTable(_OlTable, frozen=True):
     api_key_file: Annotated[str, expect("a file path")] | None = None
 
 
-class _LamodaTable(_OlTable):
+class _LamodaTable(_OlTable, frozen=True):
     client_secret_file: Annotated[str, expect("a file path")] | None = None
     print_on_status: Annotated[str | list[str], expect("a list of status names")] | None = None
     printer: Annotated[str, expect("a printer name")] | None = None

@@ -42,7 +42,7 @@ def default_database() -> str | None:
 
 # -- [station] ---------------------------------------------------------------------------------
 
-class StationTable(Section):
+class StationTable(Section, frozen=True):
     data_dir: str | None = None
     default_printer: str | None = None
     log_level: Annotated[str, one_of(*LOG_LEVELS)] | None = None
@@ -98,7 +98,7 @@ def parse_station(value: Any, path: str = "station") -> StationConfig:
 
 # -- [barcodes] --------------------------------------------------------------------------------
 
-class BarcodesConfig(Section):
+class BarcodesConfig(Section, frozen=True):
     verify: Annotated[str, one_of("fail", "warn", "off")] = "fail"
     redraw: bool = True
 
@@ -109,7 +109,7 @@ def parse_barcodes(value: Any, path: str = "barcodes") -> BarcodesConfig:
 
 # -- [[printers]] ------------------------------------------------------------------------------
 
-class PrinterTable(Section):
+class PrinterTable(Section, frozen=True):
     name: str
     uri: str
     lang: Annotated[str, one_of(*PRINTER_LANGS)] = "zpl"

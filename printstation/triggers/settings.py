@@ -30,7 +30,7 @@ from .rules import ACTIONS, DEFAULT_ALI_TRACKING, DEFAULT_OZON_RETURN, ScanSetti
 
 # -- [hotfolder] -------------------------------------------------------------------------------
 
-class HotfolderConfig(Section):
+class HotfolderConfig(Section, frozen=True):
     path: Path = Path("./var/hot")
     settle_ms: Annotated[int, between(0, 600_000)] = 500
     keep_days: Annotated[int, between(0, 3650)] = 14
@@ -52,7 +52,7 @@ def parse_hotfolder(value: Any, path: str = "hotfolder", data_dir: str = "./var"
 
 # -- [[scanners]] ------------------------------------------------------------------------------
 
-class ScannerConfig(Section):
+class ScannerConfig(Section, frozen=True):
     device: str
     printer: str | None = None
     debounce_ms: Annotated[int, between(0, 600_000)] = 1500
@@ -67,7 +67,7 @@ def parse_scanners(value: Any, path: str = "scanners") -> tuple[ScannerConfig, .
 
 # -- [[rules]] ---------------------------------------------------------------------------------
 
-class RuleTable(Section):
+class RuleTable(Section, frozen=True):
     match: str
     action: str
     printer: Annotated[str, expect("a printer name", got="repr")] | None = None
@@ -118,7 +118,7 @@ def check_printers(scanners: Iterable[ScannerConfig], rules: Iterable[RuleConfig
 
 # -- [scan] ------------------------------------------------------------------------------------
 
-class ScanTable(Section):
+class ScanTable(Section, frozen=True):
     debounce_ms: Annotated[int, between(0, 600_000)] = 1500
     wb_order_digits: Annotated[str | int, expect("a digit count like 10 or a range like 9-11", got="repr")] = "9-11"
     ali_tracking: str = DEFAULT_ALI_TRACKING
@@ -137,7 +137,7 @@ def parse_scan(value: Any, rules: Iterable[tuple[str, ...]] = (), path: str = "s
 
 # -- [sync] ------------------------------------------------------------------------------------
 
-class SyncSettings(Section):
+class SyncSettings(Section, frozen=True):
     enabled: bool | None = None  # None: on when a WB token can be found
     interval_s: Annotated[float, between(5, 86400)] = 60.0
     lookback_days: Annotated[int, between(1, 30)] = 14
@@ -150,7 +150,7 @@ def parse_sync(value: Any, path: str = "sync") -> SyncSettings:
 
 # -- [webhooks] --------------------------------------------------------------------------------
 
-class WebhooksTable(Section):
+class WebhooksTable(Section, frozen=True):
     listen: Annotated[str | bool, expect('"HOST:PORT"')] = ""
     secret_file: Annotated[str, expect("a file path")] | None = None
     max_body_kb: Annotated[int, between(1, 4096)] = 256
