@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import PrintstationError
 from ..schema import Annotated, Section, array_of_tables, between, convert, expect, fail, join, one_of
-from ..spec import LANGS, ROTATIONS, Media, PrinterSpec
+from ..spec import LANGS, RANGES, ROTATIONS, ZPL_COMPRESSIONS, Media, PrinterSpec
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: Languages a printer can be configured with (``png`` is for previews only).
@@ -114,20 +114,20 @@ class PrinterTable(Section, frozen=True):
     uri: str
     lang: Annotated[str, one_of(*PRINTER_LANGS)] = "zpl"
     media: str = "58x40"
-    dpi: Annotated[int, between(72, 1200)] = 203
-    darkness: Annotated[int, between(0, 30)] | None = None
+    dpi: Annotated[int, between(*RANGES["dpi"])] = 203
+    darkness: Annotated[int, between(*RANGES["darkness"])] | None = None
     offset: Annotated[tuple[int, int], expect("[x, y] in dots", got="repr")] = (0, 0)
-    copies: Annotated[int, between(1, 9999)] = 1
+    copies: Annotated[int, between(*RANGES["copies"])] = 1
     invert: bool = False
-    threshold: Annotated[int, between(0, 255)] = 128
+    threshold: Annotated[int, between(*RANGES["threshold"])] = 128
     dither: bool = False
     rotate: Any = "auto"  # "auto", "0" … or 90 …: checked by hand
-    zpl_compress: Annotated[str, one_of("auto", "z64", "acs", "hex")] = "auto"
+    zpl_compress: Annotated[str, one_of(*ZPL_COMPRESSIONS)] = "auto"
     cut: bool = False
     status_poll: Annotated[float, between(0, 3600)] = 3.0
     on_interrupted: Annotated[str, one_of("hold", "resend")] = "hold"
     timeout: Annotated[float, between(0.1, 600)] = 5.0
-    max_downscale: Annotated[float, between(0, 1)] = 0.8
+    max_downscale: Annotated[float, between(*RANGES["max_downscale"])] = 0.8
 
 
 PRINTER_KEYS = frozenset(PrinterTable.__struct_fields__)
