@@ -127,7 +127,7 @@ _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<at>[^`]*)`)?$", re.S)
 _TOKEN = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+|\.\.\.)\]")
 _TYPE = re.compile(r"^Expected `[^`]+`, got `[^`]+`$|^Expected `array` of length")
 _RANGE = re.compile(r"^Expected `(?:int|float)` (?:>=|<=|>|<) \S+$")
-_FIELD = re.compile(r"^Object (?P<what>contains unknown|missing required) field `(?P<key>[^`]+)`$")
+_FIELD = re.compile(r"^Object (?P<what>contains unknown|missing required) field `(?P<key>.*)`$", re.S)
 
 
 def _reword(message: str, doc: Any, model: type, path: str) -> ConfigError:

@@ -54,7 +54,7 @@ dpi = 203
 path = "./var/hot"
 """
 
-#: ``(value, key path) -> parsed section``; ``base`` is the config file's folder (or None).
+#: ``(value, key path) -> parsed section``.
 Parser = Callable[[Any, str], object]
 
 
