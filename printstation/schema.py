@@ -56,7 +56,9 @@ S = TypeVar("S", bound="Section")
 
 
 class Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """A TOML table: its keys are the fields; any other key is refused."""
+    """A TOML table: its keys are the fields; any other key is refused.
+
+    Subclasses say ``frozen=True`` again (msgspec inherits it; mypy only sees it when written)."""
 
 
 def between(lo: float, hi: float) -> Meta:
