@@ -32,6 +32,7 @@ import re
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -40,8 +41,6 @@ from . import metrics
 from .errors import ConfigError, PrintstationError
 # the records live in the trigger state (SQLite table ``webhooks``, or the shared PostgreSQL database)
 from .triggers.statebase import MAX_WEBHOOKS as MAX_RECORDS, WEBHOOK_FIELDS as FIELDS  # noqa: F401
-# [webhooks] is parsed with the triggers' settings
-from .triggers.settings import WEBHOOK_KEYS as KEYS, WebhookSettings, parse_webhooks  # noqa: F401
 
 log = logging.getLogger("printstation.webhooks")
 HOOKS = metrics.counter("printstation_webhooks_total", "Webhook notifications by outcome", ("source", "outcome"))
@@ -58,6 +57,20 @@ CRED_NAME = "webhook-secret"
 
 
 # -- config ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """``[webhooks]``: off unless ``listen`` is set."""
+
+    listen: tuple[str, int] | None = None
+    secret_file: Path | None = None
+    max_body_kb: int = 256
+    read_timeout_s: float = 10.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None
+
 
 def read_secret(settings: WebhookSettings, env: Mapping[str, str] | None = None) -> str:
     """The path secret: ``secret_file``, else ``$CREDENTIALS_DIRECTORY/webhook-secret``."""
@@ -435,7 +448,7 @@ def start_for(triggers: Any) -> WebhookListener | None:
     return WebhookListener(settings, secret, hooks).start()
 
 
-__all__ = ["WebhookSettings", "parse_webhooks", "read_secret", "HookLog", "LamodaHooks", "WebhookListener",
+__all__ = ["WebhookSettings", "read_secret", "HookLog", "LamodaHooks", "WebhookListener",
            "start_for"]
 
 

@@ -2,10 +2,11 @@
 
 Each layer owns the model of its section(s) — :mod:`printstation.queue.settings` (``[station]``,
 ``[barcodes]``, ``[[printers]]``), :mod:`printstation.triggers.settings` (``[hotfolder]``,
-``[[scanners]]``, ``[[rules]]``, ``[scan]``, ``[sync]``, ``[webhooks]``),
-:mod:`printstation.markets.settings` (``[markets]``) and :mod:`printstation.face.settings`
-(``[api]``) — and this module composes them into one :class:`Config`. Shape and range checks are
-written once (:mod:`printstation.schema`, msgspec); unknown sections and keys and bad values raise
+``[[scanners]]``, ``[[rules]]``, ``[scan]``, ``[sync]``), :mod:`printstation.markets.settings`
+(``[markets]``) and the face's own :mod:`printstation.face.settings` (``[api]``) and
+:mod:`printstation.face.webhook_settings` (``[webhooks]``) — and this module composes them into
+one :class:`Config`. Shape and range checks are written once (:mod:`printstation.schema`,
+msgspec); unknown sections and keys and bad values raise
 :class:`~printstation.errors.ConfigError` whose message starts with the key path
 (``printers[1].media: bad media size 'abc'``) — before anything starts. More top-level sections
 plug in with :func:`register_section`.
@@ -29,11 +30,13 @@ from ..markets.settings import MarketsSettings, parse_markets
 from ..queue.settings import (LOG_LEVELS, PRINTER_KEYS, BarcodesConfig, PrinterConfig, StationConfig,
                               default_data_dir, parse_barcodes, parse_printer, parse_printers, parse_station)
 from ..schema import fail
-from ..triggers.settings import (HOTFOLDER_KEYS, SCANNER_KEYS, HotfolderConfig, RuleConfig, ScannerConfig,
-                                 SyncSettings, WebhookSettings, check_printers, parse_hotfolder, parse_rules,
-                                 parse_scan, parse_scanners, parse_sync, parse_webhooks)
 from ..triggers.rules import ScanSettings
+from ..triggers.settings import (HOTFOLDER_KEYS, SCANNER_KEYS, HotfolderConfig, RuleConfig, ScannerConfig,
+                                 SyncSettings, check_printers, parse_hotfolder, parse_rules, parse_scan,
+                                 parse_scanners, parse_sync)
+from ..webhooks import WebhookSettings
 from .settings import ApiConfig, parse_api
+from .webhook_settings import parse_webhooks
 
 #: The embedded default, used when no config file is given (README's ``make run``).
 DEFAULT_TOML = """

@@ -1,4 +1,4 @@
-"""The triggers' settings: ``[hotfolder]``, ``[[scanners]]``, ``[[rules]]``, ``[scan]``, ``[sync]``, ``[webhooks]``.
+"""The triggers' settings: ``[hotfolder]``, ``[[scanners]]``, ``[[rules]]``, ``[scan]``, ``[sync]``.
 
 * ``[scan]`` — ``debounce_ms`` (1500), ``wb_order_digits`` ("9-11"), ``ali_tracking`` (regex),
   ``ozon_return`` (regex);
@@ -6,8 +6,7 @@
   (60), ``lookback_days`` (14), ``min_gap_ms`` (500: at most 2 sync calls a second);
 * ``[[rules]]`` — ``match`` (a regex), ``action`` (one we know) and an optional ``printer``
   (checked against ``[[printers]]`` by :func:`check_printers`) that gets the rule's labels
-  whatever scanner read the code;
-* ``[webhooks]`` — the webhook listener, off unless ``listen`` is set.
+  whatever scanner read the code.
 
 Shapes and ranges are the :class:`~printstation.schema.Section` models; regexes, digit counts
 and paths are checked by hand after them.
@@ -23,8 +22,7 @@ from typing import Any, Iterable, Mapping
 
 import msgspec
 
-from ..schema import (Annotated, Section, array_of_tables, between, convert, expect, fail, join, one_of,
-                      parse_listen)
+from ..schema import Annotated, Section, array_of_tables, between, convert, expect, fail, join
 from .rules import ACTIONS, DEFAULT_ALI_TRACKING, DEFAULT_OZON_RETURN, ScanSettings, _compile, _digits_range
 
 
@@ -148,50 +146,6 @@ def parse_sync(value: Any, path: str = "sync") -> SyncSettings:
     return convert(value, SyncSettings, path)
 
 
-# -- [webhooks] --------------------------------------------------------------------------------
-
-class WebhooksTable(Section, frozen=True):
-    listen: Annotated[str | bool, expect('"HOST:PORT"')] = ""
-    secret_file: Annotated[str, expect("a file path")] | None = None
-    max_body_kb: Annotated[int, between(1, 4096)] = 256
-    read_timeout_s: Annotated[float, between(0.5, 300)] = 10.0
-
-
-WEBHOOK_KEYS = frozenset(WebhooksTable.__struct_fields__)
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """``[webhooks]``: off unless ``listen`` is set."""
-
-    listen: tuple[str, int] | None = None
-    secret_file: Path | None = None
-    max_body_kb: int = 256
-    read_timeout_s: float = 10.0
-
-    @property
-    def enabled(self) -> bool:
-        return self.listen is not None
-
-
-def parse_webhooks(value: Any, path: str = "webhooks", base_dir: Path | None = None) -> WebhookSettings:
-    """``[webhooks]``; a relative ``secret_file`` is relative to ``base_dir`` (the config's folder)."""
-    if isinstance(value, dict) and "secret" in value:
-        raise fail(join(path, "secret"), "the secret is not allowed in the config file; use secret_file")
-    t = convert(value, WebhooksTable, path)
-    if t.listen is True:
-        raise fail(join(path, "listen"), 'expected "HOST:PORT", got true')
-    listen = parse_listen(t.listen, join(path, "listen")) if isinstance(t.listen, str) and t.listen else None
-    secret_file = None
-    if t.secret_file is not None:
-        if not t.secret_file.strip():
-            raise fail(join(path, "secret_file"), "expected a file path")
-        secret_file = Path(t.secret_file).expanduser()
-        if not secret_file.is_absolute() and base_dir is not None:
-            secret_file = base_dir / secret_file
-    return WebhookSettings(listen, secret_file, t.max_body_kb, t.read_timeout_s)
-
-
 __all__ = ["HOTFOLDER_KEYS", "HotfolderConfig", "RuleConfig", "SCANNER_KEYS", "ScannerConfig", "SyncSettings",
-           "WEBHOOK_KEYS", "WebhookSettings", "check_printers", "parse_hotfolder", "parse_rules", "parse_scan",
-           "parse_scanners", "parse_sync", "parse_webhooks", "user_rules"]
+           "check_printers", "parse_hotfolder", "parse_rules", "parse_scan", "parse_scanners", "parse_sync",
+           "user_rules"]

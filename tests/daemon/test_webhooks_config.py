@@ -9,7 +9,8 @@ import pytest
 
 from printstation.face import config
 from printstation.errors import ConfigError
-from printstation.webhooks import KEYS, WebhookSettings, read_secret
+from printstation.face.webhook_settings import KEYS
+from printstation.webhooks import WebhookSettings, read_secret
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "printstation.example.toml"
 BASE = '[[printers]]\nname = "p"\nuri = "dir:///tmp/x"\n'

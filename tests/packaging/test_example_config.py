@@ -10,7 +10,8 @@ import pytest
 from printstation.face import config
 from printstation.face.settings import ApiTable
 from printstation.queue.settings import BarcodesConfig, StationTable
-from printstation.triggers.settings import WEBHOOK_KEYS, RuleTable, ScanTable, SyncSettings
+from printstation.face.webhook_settings import KEYS as WEBHOOK_KEYS
+from printstation.triggers.settings import RuleTable, ScanTable, SyncSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "printstation.example.toml"
 KEY_RE = re.compile(r"^\s*#?\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
