@@ -24,7 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import httpx  # noqa: E402
 
-from printstation import config as configmod  # noqa: E402
+from printstation.face import config as configmod  # noqa: E402
 from printstation.face.daemon import Daemon  # noqa: E402
 from support.daemon_harness import write_config  # noqa: E402
 from support.printer_sinks import RecordingSink  # noqa: E402

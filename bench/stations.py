@@ -36,7 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import httpx  # noqa: E402
 
-from printstation import config as configmod  # noqa: E402
+from printstation.face import config as configmod  # noqa: E402
 from printstation.face.daemon import Daemon  # noqa: E402
 from support.daemon_harness import toml_value, zpl_values  # noqa: E402
 from support.printer_sinks import RecordingSink, StatusResponder  # noqa: E402

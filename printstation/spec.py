@@ -21,6 +21,10 @@ LANGS = NAMES
 PRINTER_LANGS = PRINTER_NAMES
 ZplCompress = Literal["auto", "z64", "acs", "hex"]
 ROTATIONS = ("auto", "0", "90", "180", "270")
+ZPL_COMPRESSIONS = ("auto", "z64", "acs", "hex")
+#: The numeric options' ranges (inclusive), read by :class:`PrinterSpec` and the config's model.
+RANGES: dict[str, tuple[int, int]] = {"dpi": (72, 1200), "copies": (1, 9999), "threshold": (0, 255),
+                                      "darkness": (0, 30), "max_downscale": (0, 1)}
 
 MM_PER_INCH = 25.4
 
@@ -90,26 +94,20 @@ class PrinterSpec:
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
             raise UsageError(f"unknown printer language {self.lang!r} (one of {', '.join(LANGS)})")
-        if not (72 <= self.dpi <= 1200):
-            raise UsageError(f"dpi {self.dpi} out of range (72..1200)")
+        for key, (lo, hi) in RANGES.items():
+            v = getattr(self, key)
+            if v is not None and not lo <= v <= hi:
+                raise UsageError(f"{key} {v} out of range ({lo}..{hi})")
         if str(self.rotate) not in ROTATIONS:
             raise UsageError(f"bad rotate {self.rotate!r} (auto, 0, 90, 180 or 270)")
-        if not (1 <= self.copies <= 9999):
-            raise UsageError(f"copies {self.copies} out of range (1..9999)")
-        if not (0 <= self.threshold <= 255):
-            raise UsageError(f"threshold {self.threshold} out of range (0..255)")
-        if self.zpl_compress not in ("auto", "z64", "acs", "hex"):
+        if self.zpl_compress not in ZPL_COMPRESSIONS:
             raise UsageError(f"bad zpl compression {self.zpl_compress!r} (auto, z64, acs or hex)")
-        if self.darkness is not None and not (0 <= self.darkness <= 30):
-            raise UsageError(f"darkness {self.darkness} out of range (0..30)")
         if self.barcodes not in ("redraw", "keep"):
             raise UsageError(f"bad barcodes mode {self.barcodes!r} (redraw or keep)")
         if self.verify not in ("fail", "warn", "off"):
             raise UsageError(f"bad verify policy {self.verify!r} (fail, warn or off)")
         if self.max_pages < 1:
             raise UsageError("max_pages must be at least 1")
-        if not 0 <= self.max_downscale <= 1:
-            raise UsageError(f"max_downscale {self.max_downscale} out of range (0..1)")
         if self.max_pixels < 10_000:
             raise UsageError("max_pixels must be at least 10000")
 

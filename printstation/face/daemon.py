@@ -25,8 +25,8 @@ import threading
 import time
 from typing import Any
 
-from .. import config as configmod
-from ..config import Config
+from . import config as configmod
+from .config import Config
 from ..errors import PrintstationError
 from ..isolate import Converter
 from ..queue.base import FINAL_STATES, Job, JobBackend, JobState, NotFound, open_store

@@ -26,7 +26,7 @@ log = logging.getLogger("printstation.face.daemon")
 
 def reload_config(d: "Daemon") -> bool:
     """Re-read ``d``'s config file and apply it (``[api]`` and ``[station]`` need a restart)."""
-    from .. import config as configmod
+    from . import config as configmod
     from ..logs import set_config_level
 
     if d.config.path is None:

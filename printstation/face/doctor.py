@@ -86,7 +86,7 @@ def run_checks(config_path: str | os.PathLike[str] | None = None, *, timeout: fl
 
 
 def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: Path | None) -> list[Check]:
-    from .. import config as cfgmod
+    from . import config as cfgmod
 
     checks: list[Check] = []
     try:

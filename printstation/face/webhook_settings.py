@@ -1,53 +1,43 @@
 """``[webhooks]`` of the station config: the listener's settings
-(:class:`printstation.triggers.webhooks.WebhookSettings`), parsed by the face, which owns the
-station config (a listen address is parsed like ``[api] listen``; a relative ``secret_file`` is
-anchored at the config file's directory)."""
+(:class:`printstation.triggers.webhooks.WebhookSettings`), parsed by the face, which owns the station config
+(a listen address is parsed like ``[api] listen``; a relative ``secret_file`` is anchored at the
+config file's directory). Off unless ``listen`` is set."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..schema import Annotated, Section, between, convert, expect, fail, join, parse_listen
 from ..triggers.webhooks import WebhookSettings
 
-KEYS = {"listen", "secret_file", "max_body_kb", "read_timeout_s"}
+
+class WebhooksTable(Section, frozen=True):
+    listen: Annotated[str | bool, expect('"HOST:PORT"')] = ""
+    secret_file: Annotated[str, expect("a file path")] | None = None
+    max_body_kb: Annotated[int, between(1, 4096)] = 256
+    read_timeout_s: Annotated[float, between(0.5, 300)] = 10.0
 
 
-def parse_webhooks(value: Any, path: str = "webhooks") -> WebhookSettings:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: expected a table")
-    for k in value:
-        if k not in KEYS:
-            raise ConfigError(f"{path}.{k}: unknown key (known: {', '.join(sorted(KEYS))})")
-    if "secret" in value:
-        raise ConfigError(f"{path}.secret: the secret is not allowed in the config file; use secret_file")
-    listen = None
-    if value.get("listen") not in (None, "", False):
-        from ..config import parse_listen
+KEYS = frozenset(WebhooksTable.__struct_fields__)
 
-        if not isinstance(value["listen"], str):
-            raise ConfigError(f"{path}.listen: expected \"HOST:PORT\"")
-        listen = parse_listen(value["listen"], f"{path}.listen")
+
+def parse_webhooks(value: Any, path: str = "webhooks", base_dir: Path | None = None) -> WebhookSettings:
+    """``[webhooks]``; a relative ``secret_file`` is relative to ``base_dir`` (the config's folder)."""
+    if isinstance(value, dict) and "secret" in value:
+        raise fail(join(path, "secret"), "the secret is not allowed in the config file; use secret_file")
+    t = convert(value, WebhooksTable, path)
+    if t.listen is True:
+        raise fail(join(path, "listen"), 'expected "HOST:PORT", got true')
+    listen = parse_listen(t.listen, join(path, "listen")) if isinstance(t.listen, str) and t.listen else None
     secret_file = None
-    if "secret_file" in value:
-        v = value["secret_file"]
-        if not isinstance(v, str) or not v.strip():
-            raise ConfigError(f"{path}.secret_file: expected a file path")
-        secret_file = Path(v).expanduser()
-        if not secret_file.is_absolute():
-            from .. import config
-
-            base = getattr(config, "_SOURCE_DIR", None)
-            if base is not None:
-                secret_file = base / secret_file
-    kb = value.get("max_body_kb", 256)
-    if isinstance(kb, bool) or not isinstance(kb, int) or not 1 <= kb <= 4096:
-        raise ConfigError(f"{path}.max_body_kb: expected an integer 1..4096, got {kb!r}")
-    to = value.get("read_timeout_s", 10.0)
-    if isinstance(to, bool) or not isinstance(to, (int, float)) or not 0.5 <= to <= 300:
-        raise ConfigError(f"{path}.read_timeout_s: expected a number 0.5..300, got {to!r}")
-    return WebhookSettings(listen, secret_file, kb, float(to))
+    if t.secret_file is not None:
+        if not t.secret_file.strip():
+            raise fail(join(path, "secret_file"), "expected a file path")
+        secret_file = Path(t.secret_file).expanduser()
+        if not secret_file.is_absolute() and base_dir is not None:
+            secret_file = base_dir / secret_file
+    return WebhookSettings(listen, secret_file, t.max_body_kb, t.read_timeout_s)
 
 
 __all__ = ["KEYS", "WebhookSettings", "parse_webhooks"]

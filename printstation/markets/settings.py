@@ -53,7 +53,7 @@ client ids: ``client_id`` or env ``PRINTSTATION_OZON_CLIENT_ID`` / ``PRINTSTATIO
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -62,6 +62,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ..errors import AuthError, ConfigError
+from ..schema import Annotated, Meta, Section, between, convert, expect, kind, one_of, positive
 from . import aliexpress, lamoda, ozon, wb
 from .base import RetryPolicy, Secret
 
@@ -86,12 +87,6 @@ SECRET_FILE_KEY = {"wb": "token_file", "ali": "token_file", "ozon": "api_key_fil
 SECRET_NAME = {"wb": "token", "ali": "token", "ozon": "API key", "lamoda": "client secret"}
 #: Keys that would put a secret in the config file: refused.
 _INLINE_SECRETS = ("token", "api_key", "client_secret")
-
-_COMMON_KEYS = {"base_url", "token_file", "rate_per_min", "burst", "timeout", "retries"}
-_OL_KEYS = (_COMMON_KEYS - {"token_file"}) | {"client_id", "max_pdf_mb"}
-KEYS = {"wb": _COMMON_KEYS | {"auth_scheme"}, "ali": _COMMON_KEYS | {"max_pdf_mb"},
-        "ozon": _OL_KEYS | {"api_key_file"},
-        "lamoda": _OL_KEYS | {"client_secret_file", "print_on_status", "printer"}}
 
 
 @dataclass(frozen=True)
@@ -139,20 +134,50 @@ class Credentials:
     client_id: str = ""  # Ozon / Lamoda
 
 
-def _number(v: Any, where: str, *, integer: bool = False, minimum: float = 0, strict: bool = True) -> Any:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        raise ConfigError(f"{where}: expected {'an integer' if integer else 'a number'}, got {v!r}")
-    if isinstance(v, float) and not math.isfinite(v):
-        raise ConfigError(f"{where}: expected a finite number, got {v!r}")
-    if (v <= minimum) if strict else (v < minimum):
-        raise ConfigError(f"{where}: must be {'>' if strict else '≥'} {minimum:g}, got {v!r}")
-    return v
+class _MarketTable(Section, frozen=True):
+    base_url: Annotated[str, expect("a URL string")] | None = None
+    rate_per_min: Annotated[float, positive()] | None = None
+    burst: Annotated[int, Meta(gt=0)] | None = None
+    timeout: Annotated[float, positive()] | None = None
+    retries: Annotated[int, between(0, 20)] | None = None
 
 
-def _url(v: Any, where: str) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise ConfigError(f"{where}: expected a URL string")
+class _WbTable(_MarketTable, frozen=True):
+    token_file: Annotated[str, expect("a file path")] | None = None
+    auth_scheme: Annotated[str, one_of("raw", "bearer")] | None = None
+
+
+class _AliTable(_MarketTable, frozen=True):
+    token_file: Annotated[str, expect("a file path")] | None = None
+    max_pdf_mb: Annotated[float, positive()] | None = None
+
+
+class _OlTable(_MarketTable, frozen=True):
+    """Ozon / Lamoda: a client id plus a secret."""
+
+    client_id: Annotated[str | int, expect("the client id as a string")] | None = None
+    max_pdf_mb: Annotated[float, positive()] | None = None
+
+
+class _OzonTable(_OlTable, frozen=True):
+    api_key_file: Annotated[str, expect("a file path")] | None = None
+
+
+class _LamodaTable(_OlTable, frozen=True):
+    client_secret_file: Annotated[str, expect("a file path")] | None = None
+    print_on_status: Annotated[str | list[str], expect("a list of status names")] | None = None
+    printer: Annotated[str, expect("a printer name")] | None = None
+
+
+_TABLES: dict[str, type[_MarketTable]] = {"wb": _WbTable, "ali": _AliTable, "ozon": _OzonTable, "lamoda": _LamodaTable}
+KEYS = {name: frozenset(t.__struct_fields__) for name, t in _TABLES.items()}
+_PLAIN = ("auth_scheme", "rate_per_min", "burst", "timeout", "retries", "max_pdf_mb")
+
+
+def _url(v: str, where: str) -> str:
     parts = urlsplit(v.strip())
+    if not v.strip():
+        raise ConfigError(f"{where}: expected a URL string")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{where}: expected an http(s) URL, got {v!r}")
     if parts.username or parts.password:
@@ -162,77 +187,48 @@ def _url(v: Any, where: str) -> str:
 
 def parse_market(name: str, table: Any, path: str, base_dir: Path | None = None) -> MarketSettings:
     where = f"{path}.{name}"
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: expected a table")
     for inline in _INLINE_SECRETS:
-        if inline in table:
+        if isinstance(table, dict) and inline in table:
             env_tok = ENV[name][1]
             raise ConfigError(f"{where}.{inline}: {SECRET_NAME[name]}s are not allowed in the config file; use "
                               f"{SECRET_FILE_KEY[name]}, env {env_tok} or $CREDENTIALS_DIRECTORY/{CRED_FILES[name]}")
-    unknown = sorted(set(table) - KEYS[name])
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(sorted(KEYS[name]))})")
-    s = MarketSettings.default(name)
-    kw: dict[str, Any] = {}
-    if "base_url" in table:
-        kw["base_url"] = _url(table["base_url"], f"{where}.base_url")
+    t = convert(table, _TABLES[name], where)
+    kw = {k: getattr(t, k) for k in _PLAIN if getattr(t, k, None) is not None}
+    if t.base_url is not None:
+        kw["base_url"] = _url(t.base_url, f"{where}.base_url")
     file_key = SECRET_FILE_KEY[name]
-    if file_key in table:
-        v = table[file_key]
-        if not isinstance(v, str) or not v.strip():
+    secret_file = getattr(t, file_key, None)
+    if secret_file is not None:
+        if not secret_file.strip():
             raise ConfigError(f"{where}.{file_key}: expected a file path")
-        p = Path(v).expanduser()
-        if not p.is_absolute() and base_dir is not None:
-            p = base_dir / p
-        kw["token_file"] = p
-    if "auth_scheme" in table:
-        v = table["auth_scheme"]
-        if v not in ("raw", "bearer"):
-            raise ConfigError(f"{where}.auth_scheme: expected \"raw\" or \"bearer\", got {v!r}")
-        kw["auth_scheme"] = v
-    if "rate_per_min" in table:
-        kw["rate_per_min"] = float(_number(table["rate_per_min"], f"{where}.rate_per_min"))
-    if "burst" in table:
-        kw["burst"] = _number(table["burst"], f"{where}.burst", integer=True)
-    if "timeout" in table:
-        kw["timeout"] = float(_number(table["timeout"], f"{where}.timeout"))
-    if "retries" in table:
-        kw["retries"] = _number(table["retries"], f"{where}.retries", integer=True, strict=False)
-        if kw["retries"] > 20:
-            raise ConfigError(f"{where}.retries: at most 20, got {kw['retries']}")
-    if "max_pdf_mb" in table:
-        kw["max_pdf_mb"] = float(_number(table["max_pdf_mb"], f"{where}.max_pdf_mb"))
-    if name in CLIENT_ID_ENV:
-        kw.update(_parse_ol(table, where))
-    return MarketSettings(**{**s.__dict__, **kw})
+        p = Path(secret_file).expanduser()
+        kw["token_file"] = base_dir / p if not p.is_absolute() and base_dir is not None else p
+    if isinstance(t, _OlTable):
+        kw.update(_parse_ol(t, where))
+    return dataclasses.replace(MarketSettings.default(name), **kw)
 
 
-def _parse_ol(table: dict, where: str) -> dict[str, Any]:
+def _parse_ol(t: _OlTable, where: str) -> dict[str, Any]:
     """Ozon / Lamoda keys: ``client_id``, and Lamoda's ``print_on_status`` and ``printer``."""
     kw: dict[str, Any] = {}
-    if "client_id" in table:
-        v = table["client_id"]
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)
-        if not isinstance(v, str) or not v.strip() or len(v) > 128:
+    if t.client_id is not None:
+        v = str(t.client_id).strip()
+        if not v or len(v) > 128:
             raise ConfigError(f"{where}.client_id: expected the client id as a string")
-        kw["client_id"] = v.strip()
-    if "print_on_status" in table:
-        v = table["print_on_status"]
-        if isinstance(v, str):
-            v = [v]
-        if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+        kw["client_id"] = v
+    if isinstance(t, _LamodaTable) and t.print_on_status is not None:
+        v2 = [t.print_on_status] if isinstance(t.print_on_status, str) else t.print_on_status
+        if not all(x.strip() for x in v2):
             raise ConfigError(f"{where}.print_on_status: expected a list of status names")
-        kw["print_on_status"] = tuple(x.strip() for x in v)
-    if "printer" in table:
-        v = table["printer"]
-        if not isinstance(v, str) or not v.strip():
+        kw["print_on_status"] = tuple(x.strip() for x in v2)
+    if isinstance(t, _LamodaTable) and t.printer is not None:
+        if not t.printer.strip():
             raise ConfigError(f"{where}.printer: expected a printer name")
-        kw["printer"] = v.strip()
+        kw["printer"] = t.printer.strip()
     return kw
 
 
-def parse_markets(table: dict, path: str = "markets", base_dir: Path | None = None) -> MarketsSettings:
+def parse_markets(table: Any, path: str = "markets", base_dir: Path | None = None) -> MarketsSettings:
     """Validate the ``[markets]`` table; :class:`ConfigError` names the key path of any problem.
 
     ``base_dir`` (the config file's directory) anchors relative ``token_file`` paths.
@@ -240,7 +236,7 @@ def parse_markets(table: dict, path: str = "markets", base_dir: Path | None = No
     if table is None:
         table = {}
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: expected a table")
+        raise ConfigError(f"{path}: expected a table, got {kind(table)}")
     unknown = sorted(set(table) - set(MARKETS))
     if unknown:
         raise ConfigError(f"{path}.{unknown[0]}: unknown marketplace (known: {', '.join(MARKETS)})")

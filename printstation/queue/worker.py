@@ -30,7 +30,7 @@ import time
 from typing import Any, Callable
 
 from .. import metrics
-from ..config import PrinterConfig
+from .settings import PrinterConfig
 from ..errors import PrintstationError, StoreUnavailable, TransportError
 from ..retry import Backoff
 from ..lang import registry as langs

@@ -305,7 +305,7 @@ def ink_regions(img: np.ndarray) -> list[tuple[int, int, int, int]]:
     boxes = [[a * TILE, min(h, b * TILE), c * TILE, min(w, d * TILE)] for a, b, c, d in done]
     if sum((b[1] - b[0]) * (b[3] - b[2]) for b in boxes) > REGION_SHARE * h * w:
         return whole
-    return [tuple(b) for b in boxes]  # type: ignore[misc]
+    return [tuple(b) for b in boxes]
 
 
 def detect_scale(page: Page) -> float:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable
 
 from ..errors import ConfigError
 
@@ -162,55 +162,6 @@ def build_rules(settings: ScanSettings) -> list[Rule]:
     for i, (pattern, action, *printer) in enumerate(settings.user_rules):
         rules.append(Rule(_compile(pattern, f"rules[{i}].match"), action, printer=printer[0] if printer else None))
     return rules + default_rules(settings)
-
-
-def parse_rules(items: Any, key: str = "rules") -> tuple[tuple[str, ...], ...]:
-    """Validate the ``[[rules]]`` array of tables → ``((match, action[, printer]), …)``."""
-    if items is None:
-        return ()
-    if not isinstance(items, list):
-        raise ConfigError(f"{key}: expected an array of tables ([[rules]])")
-    out: list[tuple[str, ...]] = []
-    for i, item in enumerate(items):
-        k = f"{key}[{i}]"
-        if not isinstance(item, Mapping):
-            raise ConfigError(f"{k}: expected a table with match and action")
-        unknown = set(item) - {"match", "action", "printer"}
-        if unknown:
-            raise ConfigError(f"{k}.{sorted(unknown)[0]}: unknown key (known: action, match, printer)")
-        if "match" not in item:
-            raise ConfigError(f"{k}.match: missing")
-        if "action" not in item:
-            raise ConfigError(f"{k}.action: missing")
-        _compile(item["match"], f"{k}.match")
-        action = item["action"]
-        if action not in ACTIONS:
-            raise ConfigError(f"{k}.action: unknown action {action!r} (one of {', '.join(ACTIONS)})")
-        printer = item.get("printer")
-        if printer is not None and (not isinstance(printer, str) or not printer):
-            raise ConfigError(f"{k}.printer: expected a printer name")
-        out.append((item["match"], action) + ((printer,) if printer else ()))
-    return tuple(out)
-
-
-def parse_scan(section: Mapping[str, Any] | None, rules: Sequence[tuple[str, ...]] = (),
-               key: str = "scan") -> ScanSettings:
-    """Validate the ``[scan]`` table (debounce_ms, wb_order_digits, ali_tracking, ozon_return)."""
-    section = dict(section or {})
-    known = {"debounce_ms", "wb_order_digits", "ali_tracking", "ozon_return"}
-    unknown = set(section) - known
-    if unknown:
-        raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(known))})")
-    debounce = section.get("debounce_ms", DEFAULT_DEBOUNCE_MS)
-    if not isinstance(debounce, int) or isinstance(debounce, bool) or not 0 <= debounce <= 600_000:
-        raise ConfigError(f"{key}.debounce_ms: expected an integer 0..600000, got {debounce!r}")
-    digits = _digits_range(section.get("wb_order_digits", DEFAULT_WB_ORDER_DIGITS), f"{key}.wb_order_digits")
-    ali = section.get("ali_tracking", DEFAULT_ALI_TRACKING)
-    _compile(ali, f"{key}.ali_tracking")
-    ozon_return = section.get("ozon_return", DEFAULT_OZON_RETURN)
-    _compile(ozon_return, f"{key}.ozon_return")
-    return ScanSettings(debounce_ms=debounce, wb_order_digits=digits, ali_tracking=ali,
-                        ozon_return=ozon_return, user_rules=tuple(rules))
 
 
 def normalize(code: str) -> str:

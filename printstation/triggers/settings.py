@@ -1,83 +1,151 @@
-"""Config sections of the triggers, plugged into :mod:`printstation.config`:
+"""The triggers' settings: ``[hotfolder]``, ``[[scanners]]``, ``[[rules]]``, ``[scan]``, ``[sync]``.
 
 * ``[scan]`` — ``debounce_ms`` (1500), ``wb_order_digits`` ("9-11"), ``ali_tracking`` (regex),
   ``ozon_return`` (regex);
 * ``[sync]`` — background WB sync: ``enabled`` (true when a WB token is found), ``interval_s``
   (60), ``lookback_days`` (14), ``min_gap_ms`` (500: at most 2 sync calls a second);
-* ``[[rules]]`` — the daemon's parser plus a check that each ``action`` is one we know; a rule's
-  ``printer`` (checked against ``[[printers]]`` by :func:`printstation.config.parse`) sends its
-  labels to that printer whatever scanner read the code.
+* ``[[rules]]`` — ``match`` (a regex), ``action`` (one we know) and an optional ``printer``
+  (checked against ``[[printers]]`` by :func:`check_printers`) that gets the rule's labels
+  whatever scanner read the code.
+
+Shapes and ranges are the :class:`~printstation.schema.Section` models; regexes, digit counts
+and paths are checked by hand after them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
 
-from ..errors import ConfigError
-from .rules import ACTIONS, ScanSettings, parse_scan
+import msgspec
+
+from ..schema import Annotated, Section, array_of_tables, between, convert, expect, fail, join
+from .rules import ACTIONS, DEFAULT_ALI_TRACKING, DEFAULT_OZON_RETURN, ScanSettings, _compile, _digits_range
+
+
+# -- [hotfolder] -------------------------------------------------------------------------------
+
+class HotfolderConfig(Section, frozen=True):
+    path: Path = Path("./var/hot")
+    settle_ms: Annotated[int, between(0, 600_000)] = 500
+    keep_days: Annotated[int, between(0, 3650)] = 14
+    enabled: bool = True
+    #: Largest file taken, MiB (a larger one goes to ``.failed`` unread past this).
+    max_mb: Annotated[int, between(1, 1024)] = 32
+
+
+HOTFOLDER_KEYS = frozenset(HotfolderConfig.__struct_fields__)
+
+
+def parse_hotfolder(value: Any, path: str = "hotfolder", data_dir: str = "./var") -> HotfolderConfig:
+    """``[hotfolder]``; without ``path`` the folder is ``<data_dir>/hot``."""
+    t = convert(value, HotfolderConfig, path)
+    if value.get("path") == "":
+        raise fail(join(path, "path"), "must not be empty")
+    return t if "path" in value else msgspec.structs.replace(t, path=Path(f"{data_dir}/hot"))
+
+
+# -- [[scanners]] ------------------------------------------------------------------------------
+
+class ScannerConfig(Section, frozen=True):
+    device: str
+    printer: str | None = None
+    debounce_ms: Annotated[int, between(0, 600_000)] = 1500
+
+
+SCANNER_KEYS = frozenset(ScannerConfig.__struct_fields__)
+
+
+def parse_scanners(value: Any, path: str = "scanners") -> tuple[ScannerConfig, ...]:
+    return tuple(convert(t, ScannerConfig, f"{path}[{i}]") for i, t in enumerate(array_of_tables(value, path)))
+
+
+# -- [[rules]] ---------------------------------------------------------------------------------
+
+class RuleTable(Section, frozen=True):
+    match: str
+    action: str
+    printer: Annotated[str, expect("a printer name", got="repr")] | None = None
 
 
 @dataclass(frozen=True)
-class SyncSettings:
+class RuleConfig:
+    match: re.Pattern[str]
+    action: str
+    #: Any further keys of the rule (``printer``), for the action to read.
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def parse_rules(value: Any, path: str = "rules") -> tuple[RuleConfig, ...]:
+    out = []
+    for i, item in enumerate(array_of_tables(value, path)):
+        p = f"{path}[{i}]"
+        t = convert(item, RuleTable, p)
+        try:
+            rx = re.compile(t.match)
+        except re.error as exc:
+            raise fail(join(p, "match"), f"bad regular expression {t.match!r}: {exc}") from None
+        if t.action not in ACTIONS:  # after the regex, as the rules were always checked
+            raise fail(join(p, "action"), f"unknown action {t.action!r} (one of {', '.join(ACTIONS)})")
+        if t.printer == "":
+            raise fail(join(p, "printer"), "expected a printer name, got ''")
+        options = {"printer": t.printer} if t.printer is not None else {}
+        out.append(RuleConfig(rx, t.action, MappingProxyType(options)))
+    return tuple(out)
+
+
+def user_rules(rules: Iterable[RuleConfig]) -> tuple[tuple[str, ...], ...]:
+    """``(match, action[, printer])`` per rule, as :class:`ScanSettings` takes them."""
+    return tuple((r.match.pattern, r.action) + ((r.options["printer"],) if r.options.get("printer") else ())
+                 for r in rules)
+
+
+def check_printers(scanners: Iterable[ScannerConfig], rules: Iterable[RuleConfig], names: list[str]) -> None:
+    """A scanner's or a rule's ``printer`` must be one of ``[[printers]]``."""
+    for i, s in enumerate(scanners):
+        if s.printer and s.printer not in names:
+            raise fail(f"scanners[{i}].printer", f"no printer named {s.printer!r}")
+    for i, r in enumerate(rules):
+        rp = r.options.get("printer")
+        if rp is not None and rp not in names:
+            raise fail(f"rules[{i}].printer", f"no printer named {rp!r} (configured: {', '.join(names)})")
+
+
+# -- [scan] ------------------------------------------------------------------------------------
+
+class ScanTable(Section, frozen=True):
+    debounce_ms: Annotated[int, between(0, 600_000)] = 1500
+    wb_order_digits: Annotated[str | int, expect("a digit count like 10 or a range like 9-11", got="repr")] = "9-11"
+    ali_tracking: str = DEFAULT_ALI_TRACKING
+    ozon_return: str = DEFAULT_OZON_RETURN
+
+
+def parse_scan(value: Any, rules: Iterable[tuple[str, ...]] = (), path: str = "scan") -> ScanSettings:
+    """``[scan]`` plus the user's rules (:func:`user_rules`) → :class:`ScanSettings`."""
+    t = convert(value, ScanTable, path)
+    digits = _digits_range(str(t.wb_order_digits), join(path, "wb_order_digits"))
+    _compile(t.ali_tracking, join(path, "ali_tracking"))
+    _compile(t.ozon_return, join(path, "ozon_return"))
+    return ScanSettings(debounce_ms=t.debounce_ms, wb_order_digits=digits, ali_tracking=t.ali_tracking,
+                        ozon_return=t.ozon_return, user_rules=tuple(rules))
+
+
+# -- [sync] ------------------------------------------------------------------------------------
+
+class SyncSettings(Section, frozen=True):
     enabled: bool | None = None  # None: on when a WB token can be found
-    interval_s: float = 60.0
-    lookback_days: int = 14
-    min_gap_ms: int = 500
-
-
-def _num(t: dict[str, Any], key: str, path: str, default: float, lo: float, hi: float, integer: bool = False) -> Any:
-    if key not in t:
-        return default
-    v = t[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        raise ConfigError(f"{path}.{key}: expected {'an integer' if integer else 'a number'}, got {v!r}")
-    if not lo <= v <= hi:
-        raise ConfigError(f"{path}.{key}: {v} out of range ({lo:g}..{hi:g})")
-    return v
+    interval_s: Annotated[float, between(5, 86400)] = 60.0
+    lookback_days: Annotated[int, between(1, 30)] = 14
+    min_gap_ms: Annotated[int, between(200, 60000)] = 500
 
 
 def parse_sync(value: Any, path: str = "sync") -> SyncSettings:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: expected a table")
-    known = {"enabled", "interval_s", "lookback_days", "min_gap_ms"}
-    for k in value:
-        if k not in known:
-            raise ConfigError(f"{path}.{k}: unknown key (known: {', '.join(sorted(known))})")
-    enabled = value.get("enabled")
-    if enabled is not None and not isinstance(enabled, bool):
-        raise ConfigError(f"{path}.enabled: expected true or false")
-    return SyncSettings(enabled, float(_num(value, "interval_s", path, 60.0, 5, 86400)),
-                        int(_num(value, "lookback_days", path, 14, 1, 30, True)),
-                        int(_num(value, "min_gap_ms", path, 500, 200, 60000, True)))
+    return convert(value, SyncSettings, path)
 
 
-def parse_scan_section(value: Any, path: str = "scan") -> ScanSettings:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: expected a table")
-    return parse_scan(value, key=path)
-
-
-def register(register_section: Callable[..., None], sections: dict[str, Any]) -> None:
-    """Plug ``[scan]``, ``[sync]`` in and make ``[[rules]]`` check its actions."""
-    register_section("scan", parse_scan_section, ScanSettings)
-    register_section("sync", parse_sync, SyncSettings)
-    base = sections.get("rules")
-    if base is None or getattr(base, "_checks_actions", False):
-        return
-
-    def parse_rules_checked(value: Any, path: str) -> Any:
-        rules = base(value, path)
-        for i, r in enumerate(rules):
-            if r.action not in ACTIONS:
-                raise ConfigError(f"{path}[{i}].action: unknown action {r.action!r} (one of {', '.join(ACTIONS)})")
-            extra = sorted(set(r.options) - {"printer"})
-            if extra:
-                raise ConfigError(f"{path}[{i}].{extra[0]}: unknown key (known: action, match, printer)")
-            printer = r.options.get("printer")
-            if printer is not None and (not isinstance(printer, str) or not printer):
-                raise ConfigError(f"{path}[{i}].printer: expected a printer name, got {printer!r}")
-        return rules
-
-    parse_rules_checked._checks_actions = True  # type: ignore[attr-defined]
-    sections["rules"] = parse_rules_checked
+__all__ = ["HOTFOLDER_KEYS", "HotfolderConfig", "RuleConfig", "SCANNER_KEYS", "ScannerConfig", "SyncSettings",
+           "check_printers", "parse_hotfolder", "parse_rules", "parse_scan", "parse_scanners", "parse_sync",
+           "user_rules"]

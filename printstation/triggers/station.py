@@ -16,7 +16,7 @@ from ..queue.base import JobState
 from .rules import ScanSettings
 from .scanner import ScannerThread, StreamSource, source_for
 from .service import ScanService
-from .settings import SyncSettings
+from .settings import SyncSettings, user_rules
 from .state import TriggerState
 from .statebase import TriggerStateBase
 
@@ -85,8 +85,7 @@ class Triggers:
         cfg = daemon.config
         self.state = open_state(cfg, getattr(daemon, "store", None))
         base: ScanSettings = cfg.sections.get("scan") or ScanSettings()
-        user = tuple((r.match.pattern, r.action) + ((r.options["printer"],) if r.options.get("printer") else ())
-                     for r in (cfg.rules or ()))
+        user = user_rules(cfg.rules or ())
         self.settings = ScanSettings(debounce_ms=base.debounce_ms, wb_order_digits=base.wb_order_digits,
                                      ali_tracking=base.ali_tracking, ozon_return=base.ozon_return,
                                      user_rules=user)

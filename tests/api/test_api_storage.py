@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from printstation import config as configmod
+from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
 from support.daemon_harness import running, wait_until, write_config, zpl_values
 from support.labelgen import wb_sticker_zpl

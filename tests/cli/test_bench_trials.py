@@ -184,7 +184,7 @@ def test_cli_says_how_to_start_the_daemon(capsys, tmp_path):
 
 def test_ready_line_says_where_labels_go(tmp_path, monkeypatch, caplog):
     """The embedded default config (what `make run` starts), in a scratch working directory."""
-    from printstation import config
+    from printstation.face import config
     from printstation.face.daemon import Daemon
 
     monkeypatch.chdir(tmp_path)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from printstation import config
+from printstation.face import config
 from printstation.errors import ConfigError
+from printstation.schema import Section, convert
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -98,13 +99,16 @@ def test_file_errors_name_the_file(tmp_path):
         config.load(f)
 
 
+class Extra(Section):
+    speed: int
+
+
 def test_sections_are_pluggable():
     seen = []
 
     def parse_extra(value, path):
-        config.check_keys(value, path, {"speed"})
         seen.append(path)
-        return value["speed"]
+        return convert(value, Extra, path).speed
 
     config.register_section("extra", parse_extra)
     try:
@@ -113,5 +117,4 @@ def test_sections_are_pluggable():
         with pytest.raises(ConfigError, match="extra.slow: unknown key"):
             _load(PRINTER + "[extra]\nslow = 3\n")
     finally:
-        config.SECTIONS.pop("extra")
-        config.SECTION_DEFAULTS.pop("extra")
+        config.unregister_section("extra")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from printstation import config
+from printstation.face import config
 from printstation.errors import ConfigError
 
 PRINTER = '\n[[printers]]\nname = "a"\nuri = "dir://./out"\n'

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation import config
+from printstation.face import config
 from printstation.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

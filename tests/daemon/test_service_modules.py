@@ -8,7 +8,7 @@ import importlib
 import httpx
 import pytest
 
-from printstation import config
+from printstation.face import config
 from printstation.face import cli, daemon as daemon_mod
 from printstation.face.daemon import SERVICE_MODULES, Daemon
 from support.daemon_harness import write_config

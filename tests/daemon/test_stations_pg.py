@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from printstation import config as configmod
+from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
 from support.daemon_harness import DaemonProcess, toml_value, wait_until, zpl_values
 from support.optional import missing

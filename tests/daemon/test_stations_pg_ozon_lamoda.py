@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from printstation import config as configmod
+from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
 from support.daemon_harness import toml_value, wait_until
 from support.ol_markets import ol_markets_toml

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation import config
+from printstation.face import config
 from printstation.errors import ConfigError
 from printstation.face.webhook_settings import KEYS
 from printstation.triggers.webhooks import WebhookSettings, read_secret

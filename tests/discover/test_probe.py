@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from printstation import config as cfgmod
+from printstation.face import config as cfgmod
 from printstation.face.cli import main
 from printstation.discover import blocks
 from printstation.errors import UsageError

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from printstation import config as cfgmod
+from printstation.face import config as cfgmod
 from printstation.face.cli import main
 from printstation.face.cli.printers import append_to_config
 from printstation.discover.probe import Identity

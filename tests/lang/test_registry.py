@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from printstation import convert as convert_label
-from printstation.config import loads
+from printstation.face.config import loads
 from printstation.errors import ConfigError, UnsupportedConversion, UsageError
 from printstation.face.cli import main
 from printstation.lang import registry

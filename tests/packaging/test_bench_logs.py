@@ -12,7 +12,7 @@ import pytest
 
 from printstation import logs
 from printstation.face import doctor
-from printstation.config import loads
+from printstation.face.config import loads
 from support.printer_sinks import MuteSink
 
 

@@ -237,7 +237,7 @@ base_url = "{parts['wb'].url}"
 
 def test_usb_printer_that_cannot_be_opened_gets_a_cross_and_a_hint():
     """No such USB printer here (and maybe no libusb): a ✗ with a fix, never a traceback."""
-    from printstation.config import loads
+    from printstation.face.config import loads
 
     cfg = loads('[[printers]]\nname = "tsc"\nuri = "usb://1203:0230"\nlang = "tspl"\ntimeout = 1\n')
     c = doctor.check_printer(cfg.printers[0], 1.0)

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from printstation import config
+from printstation.face import config
+from printstation.face.settings import ApiTable
+from printstation.queue.settings import BarcodesConfig, StationTable
+from printstation.face.webhook_settings import KEYS as WEBHOOK_KEYS
+from printstation.triggers.settings import RuleTable, ScanTable, SyncSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "printstation.example.toml"
 KEY_RE = re.compile(r"^\s*#?\s*([A-Za-z_][A-Za-z0-9_]*)\s*=")
@@ -53,11 +57,16 @@ def _keys_in_example() -> set[str]:
 
 
 @pytest.mark.parametrize("section, keys", [
-    ("station", {"data_dir", "default_printer", "log_level"}),
-    ("api", {"listen", "token_file", "unix_socket"}),
+    ("station", StationTable.__struct_fields__),
+    ("api", ApiTable.__struct_fields__),
     ("printers", config.PRINTER_KEYS),
+    ("barcodes", BarcodesConfig.__struct_fields__),
     ("hotfolder", config.HOTFOLDER_KEYS),
     ("scanners", config.SCANNER_KEYS),
+    ("rules", RuleTable.__struct_fields__),
+    ("scan", ScanTable.__struct_fields__),
+    ("sync", SyncSettings.__struct_fields__),
+    ("webhooks", WEBHOOK_KEYS),
 ])
 def test_every_known_key_is_shown(section, keys):
     assert not (set(keys) - _keys_in_example()), f"[{section}] keys missing from the example"

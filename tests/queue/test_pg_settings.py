@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from printstation import config
+from printstation.face import config
 from printstation.errors import ConfigError, StoreUnavailable
 from printstation.pg import redact_url
 from support.pg_server import PASSWORD, pg, pg_url  # noqa: F401 - fixtures
@@ -67,7 +67,7 @@ def test_redact_url():
 
 def test_sqlite_station_never_imports_the_driver(tmp_path):
     code = ("import sys; from printstation.queue.base import open_store; s = open_store(sys.argv[1]);"
-            "from printstation.triggers.station import open_state; from printstation import config;"
+            "from printstation.triggers.station import open_state; from printstation.face import config;"
             "c = config.loads('[station]\\ndata_dir = \"' + sys.argv[1] + '\"\\n[[printers]]\\nname = \"a\"\\n"
             "uri = \"dir://./o\"\\n'); open_state(c, s);"
             "print(sorted(m for m in sys.modules if m.startswith('psycopg')))")

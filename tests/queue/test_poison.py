@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from printstation.config import loads
+from printstation.face.config import loads
 from printstation.errors import BadInput
 from printstation.lang.zpl import passthrough
 from printstation.queue.store import JobStore

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from printstation.config import loads
+from printstation.face.config import loads
 from printstation.errors import RenderTimeout
 from printstation.spec import PrinterSpec
 from printstation.isolate import Converter

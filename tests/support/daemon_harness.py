@@ -79,7 +79,7 @@ def wait_until(pred: Callable[[], Any], timeout: float = 10.0, interval: float =
 @contextlib.contextmanager
 def running(config_path: Path, **kw: Any) -> Iterator[Any]:
     """An in-process :class:`Daemon` started on ``config_path`` (API on an ephemeral port)."""
-    from printstation import config
+    from printstation.face import config
     from printstation.face.daemon import Daemon
 
     d = Daemon(config.load(config_path), **kw)

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from printstation import convert
-from printstation.config import loads
+from printstation.face.config import loads
 from printstation.discover.verify import identify
 from printstation.errors import ConfigError, TransportError
 from printstation.queue.store import JobStore

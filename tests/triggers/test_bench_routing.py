@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from printstation import config as configmod
+from printstation.face import config as configmod
 from printstation.face.cli import main
 from printstation.face.daemon import Daemon
 from printstation.errors import ConfigError

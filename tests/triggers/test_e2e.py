@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from printstation import config as configmod
+from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
 from support.daemon_harness import write_config
 from support.printer_sinks import RecordingSink

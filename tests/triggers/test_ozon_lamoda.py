@@ -10,9 +10,10 @@ import socket
 import httpx
 import pytest
 
-from printstation import config as configmod
+from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
-from printstation.triggers.rules import ScanSettings, parse_scan
+from printstation.triggers.rules import ScanSettings
+from printstation.triggers.settings import parse_scan
 from printstation.errors import ConfigError
 from support.daemon_harness import write_config
 from support.ol_markets import ol_markets_toml

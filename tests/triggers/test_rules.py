@@ -3,7 +3,8 @@
 import pytest
 
 from printstation.errors import ConfigError
-from printstation.triggers.rules import ScanSettings, gtin_valid, normalize, parse_rules, parse_scan
+from printstation.triggers.rules import ScanSettings, gtin_valid, normalize
+from printstation.triggers.settings import parse_rules, parse_scan, user_rules
 
 
 @pytest.mark.parametrize("code,action,ref", [
@@ -36,9 +37,9 @@ def test_gtin():
 
 
 def test_user_rules_first_and_group_is_ref():
-    rules = parse_rules([{"match": r"^ORD(\d+)$", "action": "wb-order"},
-                         {"match": r"^WB-GI-.*$", "action": "ignore"},
-                         {"match": r"^X(?P<id>\d+)Y(\d+)$", "action": "ali-label"}])
+    rules = user_rules(parse_rules([{"match": r"^ORD(\d+)$", "action": "wb-order"},
+                                    {"match": r"^WB-GI-.*$", "action": "ignore"},
+                                    {"match": r"^X(?P<id>\d+)Y(\d+)$", "action": "ali-label"}]))
     s = parse_scan({"wb_order_digits": "8"}, rules)
     assert s.classify("ORD42").ref == "42"
     assert s.classify("WB-GI-1").action == "ignore"  # user rule wins over the built-in

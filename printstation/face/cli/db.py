@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _url(args: argparse.Namespace) -> str:
     if args.database:
         return args.database
-    from ... import config as configmod
+    from .. import config as configmod
 
     cfg = configmod.load(args.config)
     if not cfg.station.database:

@@ -105,36 +105,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
 def append_to_config(path: Path, found: list[Any]) -> tuple[list[str], list[str]]:
     """:func:`printstation.discover.blocks.append_to_config`, checked against the station config."""
     from ...discover import blocks
+    from ..config import check_addition
 
-    return blocks.append_to_config(path, found, validate_addition)
-
-
-def validate_addition(text: str, addition: str, path: Path) -> None:
-    """The config with ``addition`` must load. A config that did not load before (a token file
-    only the service can read, say) must at least stay valid TOML with valid new printers."""
-    from ... import config as cfgmod
-
-    try:
-        cfgmod.loads(text + addition, path)
-        return
-    except ConfigError as exc:
-        after = exc
-    try:
-        cfgmod.loads(text, path) if text.strip() else None
-    except ConfigError:
-        try:
-            doc = tomllib.loads(text + addition)
-            new = tomllib.loads(addition).get("printers", [])
-            names = [p.get("name") for p in doc.get("printers", []) if isinstance(p, dict)]
-            if len(names) != len(set(names)):
-                raise ConfigError("duplicate printer name")
-            for i, t in enumerate(new):
-                cfgmod.parse_printer(t, f"printers[+{i}]", cfgmod.BarcodesConfig())
-            return
-        except (ConfigError, tomllib.TOMLDecodeError) as exc:
-            after = exc if isinstance(exc, ConfigError) else ConfigError(str(exc))
-    raise ConfigError(f"{path}: the config would not load with the new printers ({after}); "
-                      "nothing written")
+    return blocks.append_to_config(path, found, check_addition)
 
 
 def _names_in(path: Path) -> list[str]:
