@@ -1,4 +1,4 @@
-"""The layer boundaries of docs/LAYOUT (README "Development"), read from the source with ``ast``.
+"""The layer boundaries (README "Development"), read from the source with ``ast``.
 
 Every import of every module under ``printstation/`` counts: top-level ones, those under
 ``if TYPE_CHECKING:``, those inside functions, relative ones (resolved against the module's
@@ -41,10 +41,6 @@ FORBIDDEN: dict[str, set[str]] = {
     "root": {"triggers", "markets", "queue", "face", "discover", "pg"},
     "face": set(),
 }
-
-#: Edges other engineers remove in parallel (issue 14); the lead empties this set at merge. An
-#: entry that no longer occurs fails the test too, so the set cannot go stale.
-PENDING: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -131,12 +127,8 @@ def all_edges() -> list[Edge]:
 
 
 def test_no_forbidden_import() -> None:
-    bad = [e for e in all_edges() if forbidden(e)]
-    found = {e.key for e in bad}
-    new = sorted(f"{e.key} ({e.where})" for e in bad if e.key not in PENDING)
-    stale = sorted(PENDING - found)
-    assert not new, "forbidden imports (LAYOUT, issue 14):\n" + "\n".join(new)
-    assert not stale, "PENDING edges that no longer occur (remove them):\n" + "\n".join(stale)
+    bad = sorted(f"{e.key} ({e.where})" for e in all_edges() if forbidden(e))
+    assert not bad, "forbidden imports (README Development, issue 14):\n" + "\n".join(bad)
 
 
 # -- the checker itself ------------------------------------------------------------------------
