@@ -24,6 +24,9 @@ DEFAULT_API = "http://127.0.0.1:8631"
 #: What to do when the daemon does not answer (appended to the "cannot reach" error).
 START_HINT = ("is it running? start it with `printstation run [--config FILE]` (`make run` in a checkout; "
               "as a service: systemctl start printstation)")
+#: Added when the CLI tried the default address: the daemon may listen elsewhere.
+ELSEWHERE_HINT = ("; a daemon with another [api] listen needs --api URL or $PRINTSTATION_API "
+                  "(its ready log names the command)")
 #: Seconds between polls of ``print --wait``.
 WAIT_POLL = 0.2
 #: Job states ``print --wait`` stops at.
@@ -59,7 +62,7 @@ class Client:
             r = self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
             raise PrintstationError(f"cannot reach the printstation daemon at {self.api}: {exc}; "
-                                    f"{START_HINT}") from None
+                                    f"{START_HINT}{ELSEWHERE_HINT if self.api == DEFAULT_API else ''}") from None
         try:
             return r.status_code, r.json()
         except ValueError:
