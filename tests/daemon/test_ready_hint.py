@@ -116,5 +116,7 @@ def test_the_cli_at_its_default_address_says_how_to_reach_another(tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert "printstation run" in err and "--api URL or $PRINTSTATION_API" in err and len(err.splitlines()) == 1
     other = nobody.rsplit(":", 1)[0] + ":1"
-    assert main(["print", str(label), "--api", other]) == 1  # an address given: no such advice
-    assert "--api URL" not in capsys.readouterr().err
+    assert main(["print", str(label), "--api", other]) == 1  # another address: the listen it needs
+    err = capsys.readouterr().err.strip()
+    assert "--api URL" not in err and len(err.splitlines()) == 1
+    assert err.endswith(f'to be reached at {other} its config needs [api] listen = "127.0.0.1:1"')

@@ -62,7 +62,7 @@ class Client:
             r = self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
             raise PrintstationError(f"cannot reach the printstation daemon at {self.api}: {exc}; "
-                                    f"{START_HINT}{ELSEWHERE_HINT if self.api == DEFAULT_API else ''}") from None
+                                    f"{START_HINT}{where_hint(self.api)}") from None
         try:
             return r.status_code, r.json()
         except ValueError:
@@ -89,6 +89,24 @@ class Client:
 
     def close(self) -> None:
         self._http.close()
+
+
+def where_hint(api: str) -> str:
+    """What the start hint adds for ``api``: at the default address, how to reach a daemon
+    listening elsewhere; at another one, the ``[api] listen`` its daemon needs."""
+    import urllib.parse
+
+    if api.rstrip("/") == DEFAULT_API:
+        return ELSEWHERE_HINT
+    try:
+        parts = urllib.parse.urlsplit(api)
+        host, port = parts.hostname, parts.port or 80
+    except ValueError:
+        return ""
+    if parts.scheme != "http" or not host:
+        return ""
+    host = f"[{host}]" if ":" in host else host
+    return f"; to be reached at {printable(api)} its config needs [api] listen = \"{host}:{port}\""
 
 
 def _client(api: str, timeout: float = 30.0) -> Client:
