@@ -11,12 +11,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from printstation.face.cli import client, main
 from printstation.face.daemon_loop import cli_api_url
-from support.daemon_harness import DaemonProcess, wait_until, write_config
+from support.daemon_harness import DaemonProcess, running, wait_until, write_config
 from support.labelgen import wb_sticker_png
 from support.render_back import decode, render_back
 
@@ -77,29 +78,27 @@ def test_the_ready_hint_prints_on_a_daemon_at_another_address(tmp_path, token):
         proc.close()
 
 
-def test_the_default_address_keeps_the_short_hint():
-    from printstation import config
+def test_the_default_address_keeps_the_short_hint(tmp_path):
     from printstation.face.daemon_loop import where_labels_go
 
-    cfg = config.loads(config.DEFAULT_TOML)
-    (line,) = where_labels_go(cfg, cli_api_url(cfg, 8631))
-    assert line.endswith("or run `printstation print FILE`")
-    assert cli_api_url(cfg, 8700) == "http://127.0.0.1:8700"
-    (line,) = where_labels_go(cfg, cli_api_url(cfg, 8700))
-    assert line.endswith("or run `printstation print FILE --api http://127.0.0.1:8700`")
+    cfg = write_config(tmp_path / "ps.toml", tmp_path / "data", [
+        {"name": "only", "uri": f"dir://{tmp_path / 'out'}", "lang": "zpl", "status_poll": 0}],
+        api={"unix_socket": False})
+    with running(cfg) as d:
+        (line,) = where_labels_go(d.config, cli_api_url(d.config, 8631))
+        assert line.endswith("; run `printstation print FILE`")
+        (line,) = where_labels_go(d.config, cli_api_url(d.config, 8700))
+        assert line.endswith("; run `printstation print FILE --api http://127.0.0.1:8700`")
 
 
-@pytest.mark.parametrize("listen, url", [("0.0.0.0:9000", "http://127.0.0.1:9000"),
-                                         ("[::]:9000", "http://[::1]:9000"),
-                                         ("[::1]:9000", "http://[::1]:9000"),
-                                         ("localhost:9000", "http://localhost:9000")])
-def test_a_wildcard_listen_is_reached_over_loopback(tmp_path, listen, url):
-    from printstation import config
-
-    (tmp_path / "tok").write_text("x" * 20)
-    cfg = config.loads(config.DEFAULT_TOML.replace('listen = "127.0.0.1:8631"',
-                                                   f'listen = "{listen}"\ntoken_file = "{tmp_path / "tok"}"'))
-    assert cli_api_url(cfg, 9000) == url
+@pytest.mark.parametrize("host, url", [("127.0.0.1", "http://127.0.0.1:9000"),
+                                       ("0.0.0.0", "http://127.0.0.1:9000"),
+                                       ("::", "http://[::1]:9000"),
+                                       ("::1", "http://[::1]:9000"),
+                                       ("localhost", "http://localhost:9000")])
+def test_a_wildcard_listen_is_reached_over_loopback(host, url):
+    """Only ``[api]``'s host is read: what ``listen = "HOST:9000"`` parses to."""
+    assert cli_api_url(SimpleNamespace(api=SimpleNamespace(host=host)), 9000) == url
 
 
 def test_the_cli_at_its_default_address_says_how_to_reach_another(tmp_path, capsys, monkeypatch):

@@ -11,13 +11,11 @@ import threading
 import httpx
 import pytest
 
-from printstation import config as configmod
-from printstation.face.daemon import Daemon
 from printstation.markets.ozon import OzonClient
 from printstation.triggers import ozonsync
 from printstation.triggers.ozonsync import OzonSync
 from printstation.triggers.state import TriggerState
-from support.daemon_harness import wait_until, write_config
+from support.daemon_harness import running, wait_until, write_config
 from support.ol_markets import ol_markets_toml
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
@@ -35,13 +33,11 @@ def station(tmp_path):
     write_config(tmp_path / "ps.toml", tmp_path / "data",
                  [dict(name="tspl", uri=sink.uri, lang="tspl", media="58x40")], api={"unix_socket": False},
                  extra=f"[sync]\ninterval_s = 3600\nmin_gap_ms = 200\n{ol_markets_toml(tmp_path, oz, lm, [], 'tspl')}")
-    d = Daemon(configmod.load(tmp_path / "ps.toml"))
-    d.start()
     try:
-        wait_until(lambda: d.triggers.ozon_sync is not None and d.triggers.ozon_sync.rounds >= 1, 30)
-        yield d, oz, sink
+        with running(tmp_path / "ps.toml") as d:
+            wait_until(lambda: d.triggers.ozon_sync is not None and d.triggers.ozon_sync.rounds >= 1, 30)
+            yield d, oz, sink
     finally:
-        d.stop()
         sink.close()
         oz.stop()
         lm.stop()
