@@ -142,9 +142,9 @@ class Daemon:
             raise
         log.info("printstation ready in %.0f ms: %d printer(s), API %s%s", (time.monotonic() - t0) * 1000,
                  len(self.workers), self.api.url, f" and {self.api.unix.sock_path}" if self.api.unix else "")
-        from .daemon_loop import where_labels_go
+        from .daemon_loop import cli_api_url, where_labels_go
 
-        for line in where_labels_go(self.config):
+        for line in where_labels_go(self.config, cli_api_url(self.config, self.api.port)):
             log.info("%s", line)
         self.notifier.ready(f"API {self.api.url}; {self.status_line()}")
         threading.Thread(target=self._warm, name="convert-warmup", daemon=True).start()

@@ -97,10 +97,12 @@ def _loop(d: "Daemon", wakeup: socket.socket, flags: set[str]) -> None:
             last_status = line
 
 
-def where_labels_go(config: Any) -> list[str]:
+def where_labels_go(config: Any, api_url: str | None = None) -> list[str]:
     """One line per printer for the ready log: where its labels go and how to print on it,
     e.g. "printer default → ./var/out (ZPL 58×40); drop files in ./var/hot/default or run
-    `printstation print FILE`"."""
+    `printstation print FILE`". ``api_url`` is where the CLI reaches the API (:func:`cli_api_url`):
+    another address than the CLI's default adds ``--api URL``, an ``[api] token_file`` the token
+    from it (``PRINTSTATION_API_TOKEN=$(cat FILE)``), so the command works as printed."""
     from ..transport.base import display_uri
 
     hf = config.hotfolder
@@ -109,12 +111,37 @@ def where_labels_go(config: Any) -> list[str]:
         uri = display_uri(p.uri)
         target = uri[len("dir://"):] if uri.startswith("dir://") else uri
         media = f"{p.spec.media.width_mm:g}×{p.spec.media.height_mm:g}"
-        how = ["run `printstation print FILE" + ("" if p.name == config.default_printer
-                                                  else f" --printer {p.name}") + "`"]
+        how = [f"run `{_print_command(config, p.name, api_url)}`"]
         if hf.enabled:
             how.insert(0, f"drop files in {_show_path(hf.path / p.name)}")
         lines.append(f"printer {p.name} → {target} ({p.spec.lang.upper()} {media}); {' or '.join(how)}")
     return lines
+
+
+def cli_api_url(config: Any, port: int) -> str:
+    """The URL the CLI reaches the API at: the ``[api] listen`` host (a wildcard address →
+    loopback) and the port actually listened on (``listen = "127.0.0.1:0"`` picks one)."""
+    from .guards import host_literal
+
+    host = config.api.host
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{host_literal(host)}:{port}"
+
+
+def _print_command(config: Any, printer: str, api_url: str | None) -> str:
+    import shlex
+
+    from .cli.client import DEFAULT_API
+
+    cmd = "printstation print FILE"
+    if printer != config.default_printer:
+        cmd += f" --printer {shlex.quote(printer)}"
+    if api_url and api_url != DEFAULT_API:
+        cmd += f" --api {api_url}"
+    token_file = config.api.token_file if api_url else None
+    if token_file is not None:
+        cmd = f"PRINTSTATION_API_TOKEN=$(cat {shlex.quote(os.path.abspath(token_file))}) {cmd}"
+    return cmd
 
 
 def _show_path(p: Any) -> str:

@@ -4,11 +4,14 @@ A ZPL stream goes to the printer byte for byte, so what the printer would misrea
 here: a "format" with ``~XA`` but no ``^XA`` start, a position or size with thousands of digits
 (``^FO`` + 5,000 digits used to crash the parser), a stream that ends inside a format (``^XA``
 after the last ``^XZ``), and binary graphic data (``^GFB``/``^GFC``) shorter than it declares —
-the printer would swallow the following jobs' bytes as the rest of the picture.
+the printer would swallow the following jobs' bytes as the rest of the picture; and a base64
+graphic (``:Z64:``/``:B64:`` in ``^GF``, ``~DG``, ``~DY``) whose trailing CRC-16 (XMODEM: poly
+0x1021, init 0, over the base64 text) does not match its data — the printer drops or garbles it.
 """
 
 from __future__ import annotations
 
+import binascii
 import re
 
 from ..errors import BadInput
@@ -23,6 +26,10 @@ _START = re.compile(rb"\^XA", re.I)
 #: ``~DGd:name,t,w,``: a downloaded graphic's total bytes and bytes per row (anywhere in a stream).
 _DG = re.compile(rb"~DG[^,\^~]*,([^,\^~]*),([^,\^~]*),", re.I)
 _END = re.compile(rb"\^XZ", re.I)
+_P = rb"[^,\^~]*,"  # one parameter and its comma
+#: A graphic whose data is base64 (``:Z64:`` zlib, ``:B64:`` plain): its command, kind and the rest
+#: of its data up to the next command (``base64[:crc]``; base64 has no ``:``, ``^`` or ``~``).
+_B64 = re.compile(rb"(\^GF" + _P * 4 + rb"|~DG" + _P * 3 + rb"|~DY" + _P * 5 + rb")\s*:([ZB]64):([^\^~]*)", re.I)
 
 
 def check_format(fmt: bytes, index: int) -> None:
@@ -46,6 +53,27 @@ def check_format(fmt: bytes, index: int) -> None:
         have = len(fmt) - m.end() - 3  # up to the closing ^XZ
         if have < total:
             raise BadInput(f"{label}: truncated ^GF graphic ({have} of {total} bytes)")
+    check_crc(fmt, label)
+
+
+def check_crc(zpl: bytes, label: str) -> None:
+    """Refuse a ``:Z64:``/``:B64:`` graphic whose CRC does not match its base64 text. Only data
+    that carries a CRC is checked (one C-speed pass over it); line breaks in it are ignored as
+    the printer ignores them."""
+    for m in _B64.finditer(zpl):
+        data, sep, crc = m.group(3).rpartition(b":")
+        crc = crc.strip()
+        if not sep or not crc:
+            continue  # no CRC given: nothing to compare
+        cmd = m.group(1)[:3].decode("latin-1").upper()
+        kind = m.group(2).decode().upper()
+        want = crc.decode("latin-1")[:8]
+        if not re.fullmatch(rb"[0-9A-Fa-f]{1,4}", crc):
+            raise BadInput(f"{label}: {cmd} :{kind}: graphic has a bad CRC {want!r} (4 hex digits)")
+        got = binascii.crc_hqx(data.replace(b"\r", b"").replace(b"\n", b""), 0)
+        if int(crc, 16) != got and int(crc, 16) != binascii.crc_hqx(data, 0):
+            raise BadInput(f"{label}: {cmd} :{kind}: graphic fails its CRC check ({want.upper()}, "
+                           f"its data gives {got:04X}): damaged data")
 
 
 def check_stream(zpl: bytes) -> None:
@@ -61,8 +89,9 @@ def check_stream(zpl: bytes) -> None:
     for m in _DG.finditer(zpl):
         if any(_LONG.search(g) for g in m.groups()):
             raise BadInput(f"ZPL ~DG graphic has a size with more than {MAX_DIGITS} digits")
+    check_crc(tail, "ZPL after the last ^XZ")  # each format checks its own
     for i, fmt in enumerate(split_zpl(zpl)):
         check_format(fmt, i)
 
 
-__all__ = ["MAX_DIGITS", "check_format", "check_stream"]
+__all__ = ["MAX_DIGITS", "check_crc", "check_format", "check_stream"]

@@ -49,13 +49,10 @@ def act(service: Any, action: str, ref: str, printer: str, spec: Any, reprint: b
     if sync is None:
         raise ScanFailed("Ozon access is not configured ([markets.ozon]): returns cannot be looked up")
     ret = sync.find(ref)
-    looked_up = False
     if ret is None:
-        looked_up = True
-        ret = sync.lookup(ref)
+        ret = sync.lookup(ref)  # one paced round, not repeated for a code it missed lately
     if ret is None:
-        raise ScanFailed(f"Ozon return barcode {ref} is not among the FBS returns"
-                         + (" (looked up in Ozon just now)" if looked_up else ""))
+        raise ScanFailed(f"Ozon return barcode {ref} is not among the FBS returns" + _asked(sync, ref))
     try:
         svg = returns_label_svg(ret, spec)
         check_barcode(svg, spec, offer_value(ret))
@@ -66,6 +63,16 @@ def act(service: Any, action: str, ref: str, printer: str, spec: Any, reprint: b
     detail = f"return {ret['id']}, article {ret['product_offer_id']}, posting {ret.get('posting_number') or '-'}"
     out.detail = detail + (f"; {out.detail}" if out.detail else "")
     return out
+
+
+def _asked(sync: Any, ref: str) -> str:
+    """`` (looked up in Ozon just now)`` or, for a code a lookup missed lately, when."""
+    from .ozonsync import MISS_TTL_S
+
+    ago = sync.missed_ago(ref)
+    if ago is None or ago < 1:
+        return " (looked up in Ozon just now)"
+    return f" (looked up in Ozon {ago:.0f} s ago; asked again {MISS_TTL_S - ago:.0f} s from now)"
 
 
 def known_return(service: Any, code: str) -> Any:

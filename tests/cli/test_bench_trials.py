@@ -195,7 +195,7 @@ def test_ready_line_says_where_labels_go(tmp_path, monkeypatch, caplog):
     try:
         msgs = [r.getMessage() for r in caplog.records if r.name == "printstation.face.daemon"]
         assert ("printer default → ./var/out (ZPL 58×40); drop files in ./var/hot/default or run "
-                "`printstation print FILE`") in msgs
+                f"`printstation print FILE --api {d.api.url}`") in msgs  # port 0: not the CLI's default
     finally:
         d.stop(grace=5)
 

@@ -25,6 +25,9 @@ DEFAULT_API = "http://127.0.0.1:8631"
 #: What to do when the daemon does not answer (appended to the "cannot reach" error).
 START_HINT = ("is it running? start it with `printstation run [--config FILE]` (`make run` in a checkout; "
               "as a service: systemctl start printstation)")
+#: Added when the CLI tried the default address: the daemon may listen elsewhere.
+ELSEWHERE_HINT = ("; a daemon with another [api] listen needs --api URL or $PRINTSTATION_API "
+                  "(its ready log names the command)")
 #: Seconds between polls of ``print --wait``.
 WAIT_POLL = 0.2
 #: Without --wait, how long ``print`` of several files watches the jobs that waited behind an
@@ -52,7 +55,7 @@ class Client:
             r = self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
             raise PrintstationError(f"cannot reach the printstation daemon at {self.api}: {exc}; "
-                                    f"{START_HINT}") from None
+                                    f"{START_HINT}{where_hint(self.api)}") from None
         try:
             return r.status_code, r.json()
         except ValueError:
@@ -79,6 +82,24 @@ class Client:
 
     def close(self) -> None:
         self._http.close()
+
+
+def where_hint(api: str) -> str:
+    """What the start hint adds for ``api``: at the default address, how to reach a daemon
+    listening elsewhere; at another one, the ``[api] listen`` its daemon needs."""
+    import urllib.parse
+
+    if api.rstrip("/") == DEFAULT_API:
+        return ELSEWHERE_HINT
+    try:
+        parts = urllib.parse.urlsplit(api)
+        host, port = parts.hostname, parts.port or 80
+    except ValueError:
+        return ""
+    if parts.scheme != "http" or not host:
+        return ""
+    host = f"[{host}]" if ":" in host else host
+    return f"; to be reached at {printable(api)} its config needs [api] listen = \"{host}:{port}\""
 
 
 def _client(api: str, timeout: float = 30.0) -> Client:
