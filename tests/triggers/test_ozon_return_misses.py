@@ -19,7 +19,7 @@ from support.daemon_harness import running, wait_until, write_config
 from support.ol_markets import ol_markets_toml
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
-from tests.fakes import FakeLamoda, FakeOzon
+from support.fakes import FakeLamoda, FakeOzon
 
 RETURNS = "/v3/returns"
 
