@@ -47,6 +47,7 @@ from support import render_back as rb  # noqa: E402
 def _fresh() -> None:
     conv._CACHE.clear()
     barcodes._DETECTED.clear()
+    barcodes._LAYOUTS.clear()
 
 
 def timed(fn, runs: int) -> tuple[float, object]:
