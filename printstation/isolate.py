@@ -19,6 +19,7 @@ stays small until it converts something.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing as mp
@@ -27,6 +28,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -54,21 +56,23 @@ def _child(conn: Connection, preload: bool = True, parent: int = 0) -> None:  # 
     if parent:
         _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .convert import convert
+    from .convert import iter_labels
 
     if preload:
         _preload()
     conn.send(("ready",))
     while True:
         try:
-            data, spec, limit = conn.recv()
+            msg = conn.recv()
         except (EOFError, OSError):
             return
         # No SIGALRM here: an alarm raised inside pdfium/cairo callbacks can leave the renderer
         # in a broken state (seen as numpy "strides" errors on the next page). The parent's
         # hard kill after ``limit`` seconds is the time limit.
-        try:
-            conn.send(("ok", convert(data, spec)))
+        try:  # ("stream", data, spec, limit) → one ("page", bytes) per label as it is done, ("end",)
+            for label in iter_labels(msg[1], msg[2], rasters=False):
+                conn.send(("page", label.data))
+            conn.send(("end",))
         except PrintstationError as exc:
             conn.send(("err", type(exc).__name__, str(exc)))
         except MemoryError:
@@ -106,7 +110,7 @@ class Isolate:
     def __init__(self, timeout: float = 30.0, context: str = "spawn", preload: bool = True) -> None:
         self.timeout = timeout
         self.preload = preload
-        self._ctx = mp.get_context(context)
+        self._ctx: Any = mp.get_context(context)
         self._lock = threading.Lock()
         self._proc: Any = None
         self._conn: Connection | None = None
@@ -154,31 +158,47 @@ class Isolate:
 
     def convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> list[bytes]:
         """:func:`printstation.convert.convert` in the child; RenderTimeout after ``timeout``."""
+        return list(self.iter_convert(data, spec, timeout))
+
+    def iter_convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> Iterator[bytes]:
+        """Each label's bytes as soon as the child has converted it, in page order (page 1 while later
+        pages convert); one time limit for the whole conversion. A caller that stops early (its
+        printer went away) leaves the child mid-label: it is killed, a fresh one starts next time."""
         limit = min(self.timeout if timeout is None else timeout, spec.render_timeout or float("inf"))
         with self._lock:
-            conn = self._ensure()
+            conn, finished = self._ensure(), False
+            deadline = time.monotonic() + limit + 2.0  # (2 s of slack for the pipe)
             try:
-                conn.send((data, spec, limit))
-                ready = conn.poll(limit + 2.0)
-            except (OSError, EOFError):
-                ready = False
-            if not ready:
-                log.warning("conversion ran past %.1f s: killing the conversion process", limit)
-                self._kill()
-                self.restarts += 1
-                raise RenderTimeout("rendering timed out")
-            try:
-                msg = conn.recv()
-            except (EOFError, OSError):
-                self._kill()
-                self.restarts += 1
-                raise BadInput("the conversion process died while rendering this label") from None
-        if msg[0] == "ok":
-            return msg[1]
-        err = _rebuild(msg[1], msg[2])
-        if isinstance(err, RenderTimeout):
+                with contextlib.suppress(OSError, EOFError):  # a dead child: the poll says so
+                    conn.send(("stream", data, spec, limit))
+                msg = self._next_msg(conn, deadline, limit)
+                while msg[0] == "page":
+                    yield msg[1]
+                    msg = self._next_msg(conn, deadline, limit)
+                finished = True
+                if msg[0] != "end":
+                    err = _rebuild(msg[1], msg[2])
+                    raise RenderTimeout("rendering timed out") if isinstance(err, RenderTimeout) else err
+            finally:
+                if not finished:
+                    self._kill()
+
+    def _next_msg(self, conn: Connection, deadline: float, limit: float) -> tuple:
+        try:
+            ready = conn.poll(max(0.0, deadline - time.monotonic()))
+        except (OSError, EOFError):
+            ready = False
+        if not ready:
+            log.warning("conversion ran past %.1f s: killing the conversion process", limit)
+            self._kill()
+            self.restarts += 1
             raise RenderTimeout("rendering timed out")
-        raise err
+        try:
+            return conn.recv()
+        except (EOFError, OSError):
+            self._kill()
+            self.restarts += 1
+            raise BadInput("the conversion process died while rendering this label") from None
 
     def close(self) -> None:
         with self._lock:
@@ -261,9 +281,13 @@ class RendererPool:
 
     def convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> list[bytes]:
         """:meth:`Isolate.convert` in a free child (started when all are busy)."""
+        return list(self.iter_convert(data, spec, timeout))
+
+    def iter_convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> Iterator[bytes]:
+        """:meth:`Isolate.iter_convert` in a free child (started when all are busy)."""
         child = self._acquire()
         try:
-            return child.convert(data, spec, timeout)
+            yield from child.iter_convert(data, spec, timeout)
         except Exception:
             if self._closed:  # killed by abort(): not this label's fault
                 raise ConversionAborted("conversion stopped: the daemon is shutting down") from None
@@ -299,6 +323,23 @@ class RendererPool:
             c.close()
 
 
+def _is_zpl(data: bytes) -> bool:
+    from .render.sniff import sniff
+
+    return sniff(data).kind == "zpl"
+
+
+def _passthrough(data: bytes, spec: PrinterSpec) -> list[bytes]:
+    from .convert import convert
+
+    try:
+        return convert(data, spec)
+    except PrintstationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a parser bug is this label's failure
+        raise BadInput(f"cannot read this ZPL: {type(exc).__name__}") from None
+
+
 class Converter:
     """Convert for the daemon: native ZPL for a ZPL printer in-process (a cheap passthrough, no
     round trip), everything else in a renderer child with its hard time limit. Results are kept
@@ -314,27 +355,28 @@ class Converter:
         self._lock = threading.Lock()
 
     def convert(self, data: bytes, spec: PrinterSpec) -> list[bytes]:
-        from .render.sniff import sniff
+        return list(self.iter_convert(data, spec))
 
+    def iter_convert(self, data: bytes, spec: PrinterSpec) -> Iterator[bytes]:
+        """:meth:`convert` label by label: a printer worker sends page 1 of a long PDF while later
+        pages convert. The labels are kept once the last one is done (a failed page keeps none)."""
         key = (hashlib.sha256(data).hexdigest(), spec)
         with self._lock:
             hit = self._kept.get(key)
             if hit is not None:
                 self._kept.move_to_end(key)
-                return list(hit)
-        if spec.lang == "zpl" and sniff(data).kind == "zpl":
-            from .convert import convert
-
-            try:
-                out = convert(data, spec)
-            except PrintstationError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a parser bug is this label's failure
-                raise BadInput(f"cannot read this ZPL: {type(exc).__name__}") from None
+        if hit is not None:
+            yield from list(hit)
+            return
+        if spec.lang == "zpl" and _is_zpl(data):  # in-process: a cheap passthrough
+            out = _passthrough(data, spec)
+            yield from list(out)
         else:
-            out = self.isolate.convert(data, spec)
+            out = []
+            for label in self.isolate.iter_convert(data, spec):
+                out.append(label)
+                yield label
         self._keep(key, out)
-        return list(out)
 
     def _keep(self, key: tuple[str, PrinterSpec], out: list[bytes]) -> None:
         size = sum(len(b) for b in out)

@@ -33,6 +33,7 @@ from .. import metrics
 from ..config import PrinterConfig
 from ..errors import PrintstationError, StoreUnavailable, TransportError
 from ..status import status_hint
+from . import stream
 from .base import Job, JobBackend
 
 log = logging.getLogger(__name__)
@@ -210,11 +211,13 @@ class PrinterWorker:
         if not self._printer_ready():
             return
         self.current_job = job.id  # only while converting: a send error is the transport's business
-        data = self._prepare(job)
+        pages = stream.pages_for(self, job)  # page by page on a byte stream (queue/stream.py)
+        data = self._prepare(job) if pages is None else pages.first(self, job)
         self.current_job = None
-        if data is None or self._stopping or self.manual_paused:
-            return
-        self._send(job, data)
+        if data is not None and not self._stopping and not self.manual_paused:
+            self._send(job, data)
+        if pages is not None:
+            pages.close()
 
     def _idle_close(self) -> None:
         if self.transport.is_open and time.monotonic() - self._last_work >= IDLE_CLOSE:
@@ -285,27 +288,22 @@ class PrinterWorker:
             return data
         payload = self.store.payload(job.id)  # StoreUnavailable: not the label's fault, tried again
         try:
-            spec = self.cfg.spec if job.copies is None else self.cfg.spec.replace(copies=job.copies)
-            if job.fit:  # the job asked to be fitted whatever the shrink
-                spec = spec.replace(max_downscale=0.0)
-            labels = self._convert(payload, spec)
-            data = b"".join(labels)
+            data = b"".join(self._convert(payload, stream.job_spec(self.cfg.spec, job)))
             if not data:
                 raise PrintstationError("the label converts to nothing")
-        except PrintstationError as exc:
-            if type(exc).__name__ == "ConversionAborted":  # shutting down: converted after the restart
-                self._wait(0.5)
-                return None
-            log.warning("job %s (%s): %s", job.id, job.name or job.source, exc)
-            self.store.fail(job.id, str(exc))
-            return None
         except Exception as exc:  # noqa: BLE001 - poison never blocks the queue: this job fails
-            reason = f"conversion failed: {type(exc).__name__}"
-            log.warning("job %s (%s): %s", job.id, job.name or job.source, reason)
-            self.store.fail(job.id, reason)
+            self.conversion_failed(job, exc)
             return None
         self._keep_converted(job.id, data)
         return data
+
+    def conversion_failed(self, job: Job, exc: Exception) -> None:
+        """The job fails with the one-line reason (shutting down: it stays queued for the restart)."""
+        if type(exc).__name__ == "ConversionAborted":
+            self._wait(0.5)
+            return
+        log.warning("job %s (%s): %s", job.id, job.name or job.source, stream.reason_of(exc))
+        self.store.fail(job.id, stream.reason_of(exc))
 
     def _store_away(self, exc: Exception) -> float:
         """The job store is unreachable: one warning per outage; the wait before trying again
@@ -336,7 +334,7 @@ class PrinterWorker:
                 log.warning("printer %s: job %s: cannot keep the converted file (%s): printing from memory",
                             self.name, job_id, exc.strerror or exc)
 
-    def _send(self, job: Job, data: bytes) -> None:
+    def _send(self, job: Job, data: bytes | stream.Pages) -> None:
         try:
             # Connect before the send boundary: a printer that cannot be reached has received
             # nothing, so its job simply stays queued.
@@ -357,11 +355,15 @@ class PrinterWorker:
         self._set("printing", None)
         t0 = time.monotonic()
         try:
-            self.transport.write(data, job_id=str(job.id), ext=self.ext)
+            for chunk in [data] if isinstance(data, bytes) else data:  # Pages: as they convert
+                self.transport.write(chunk, job_id=str(job.id), ext=self.ext)
             SEND_SECONDS.observe(time.monotonic() - t0, printer=self.name)
             lost = self._confirm()
             if lost is not None:
                 raise TransportError(f"{self.transport.uri}: {lost}", transient=True)
+        except stream.PageFailed as exc:
+            exc.record(self, job)
+            return
         except TransportError as exc:
             TRANSPORT_ERRORS.inc(printer=self.name, transient=str(exc.transient).lower())
             if exc.transient and self.transport.atomic_write and not getattr(exc, "maybe_delivered", False):
@@ -383,6 +385,8 @@ class PrinterWorker:
         finally:
             self.current = None
             self._last_work = time.monotonic()
+        if not isinstance(data, bytes):
+            self._keep_converted(job.id, b"".join(data.done))
         done = self.store.mark_done(job.id)
         SENT.inc(printer=self.name)
         if done is not None:
