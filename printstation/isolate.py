@@ -52,9 +52,11 @@ def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the chi
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _child(conn: Connection, preload: bool = True, parent: int = 0) -> None:  # pragma: no cover - child
+def _child(conn: Connection, preload: bool = True, parent: int = 0, pages: bool = False) -> None:  # pragma: no cover
     if parent:
         _die_with_parent(parent)
+    if pages:  # a daemonic process may start no workers: these die with it (render/parallel.py)
+        mp.current_process().daemon = False
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .convert import iter_labels
 
@@ -105,11 +107,12 @@ def _rebuild(name: str, message: str) -> PrintstationError:
 
 
 class Isolate:
-    """One warm conversion child; calls are serialised (the child converts one label at a time)."""
+    """One warm conversion child; calls are serialised (the child converts one label at a time).
+    ``pages``: it may fork page workers (:mod:`~printstation.render.parallel`; the CLI's child).
+    The daemon's children (:class:`RendererPool`) convert in one process: several run at once."""
 
-    def __init__(self, timeout: float = 30.0, context: str = "spawn", preload: bool = True) -> None:
-        self.timeout = timeout
-        self.preload = preload
+    def __init__(self, timeout: float = 30.0, context: str = "spawn", preload: bool = True, pages: bool = True) -> None:
+        self.timeout, self.preload, self.pages = timeout, preload, pages
         self._ctx: Any = mp.get_context(context)
         self._lock = threading.Lock()
         self._proc: Any = None
@@ -130,7 +133,7 @@ class Isolate:
             return self._conn
         self._kill()
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_child, args=(child, self.preload, os.getpid()), name="printstation-convert", daemon=True)
+        proc = self._ctx.Process(target=_child, args=(child, self.preload, os.getpid(), self.pages), name="printstation-convert", daemon=True)
         proc.start()
         child.close()
         try:
@@ -161,9 +164,8 @@ class Isolate:
         return list(self.iter_convert(data, spec, timeout))
 
     def iter_convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> Iterator[bytes]:
-        """Each label's bytes as soon as the child has converted it, in page order (page 1 while later
-        pages convert); one time limit for the whole conversion. A caller that stops early (its
-        printer went away) leaves the child mid-label: it is killed, a fresh one starts next time."""
+        """Each label's bytes as soon as the child has converted it, in page order; one time limit
+        for all. A caller that stops early leaves the child mid-label: it is killed (replaced)."""
         limit = min(self.timeout if timeout is None else timeout, spec.render_timeout or float("inf"))
         with self._lock:
             conn, finished = self._ensure(), False
@@ -261,7 +263,7 @@ class RendererPool:
                     self._idle.remove(child)
                     return child
                 if len(self._all) < self.max_size:
-                    child = Isolate(self.timeout)
+                    child = Isolate(self.timeout, pages=False)
                     self._all.append(child)
                     return child
                 self._cv.wait()
@@ -358,8 +360,7 @@ class Converter:
         return list(self.iter_convert(data, spec))
 
     def iter_convert(self, data: bytes, spec: PrinterSpec) -> Iterator[bytes]:
-        """:meth:`convert` label by label: a printer worker sends page 1 of a long PDF while later
-        pages convert. The labels are kept once the last one is done (a failed page keeps none)."""
+        """:meth:`convert` label by label (kept once the last one is done; a failed page keeps none)."""
         key = (hashlib.sha256(data).hexdigest(), spec)
         with self._lock:
             hit = self._kept.get(key)
@@ -368,14 +369,11 @@ class Converter:
         if hit is not None:
             yield from list(hit)
             return
-        if spec.lang == "zpl" and _is_zpl(data):  # in-process: a cheap passthrough
-            out = _passthrough(data, spec)
-            yield from list(out)
-        else:
-            out = []
-            for label in self.isolate.iter_convert(data, spec):
-                out.append(label)
-                yield label
+        zpl = spec.lang == "zpl" and _is_zpl(data)  # in-process: a cheap passthrough
+        out: list[bytes] = []
+        for label in _passthrough(data, spec) if zpl else self.isolate.iter_convert(data, spec):
+            out.append(label)
+            yield label
         self._keep(key, out)
 
     def _keep(self, key: tuple[str, PrinterSpec], out: list[bytes]) -> None:

@@ -16,7 +16,7 @@ while page k converts, the job is ``interrupted`` the same way as a job cut on t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PrintstationError
@@ -69,8 +69,8 @@ def sent_pages(n: int) -> str:
 class Pages:
     """A job's printer bytes, label by label, as they convert."""
 
-    def __init__(self, labels: Iterator[bytes]) -> None:
-        self._labels = labels
+    def __init__(self, labels: Iterator[bytes], keep: Callable[[bytes], None]) -> None:
+        self._labels, self._keep = labels, keep
         self._first: bytes | None = None
         self.done: list[bytes] = []
 
@@ -95,7 +95,8 @@ class Pages:
                 label = next(self._labels, None)
             except Exception as exc:  # noqa: BLE001 - this job's failure, with what was sent
                 raise PageFailed(len(self.done) + 1, exc) from exc
-            if label is None:
+            if label is None:  # every page converted: kept beside the job, as a whole conversion is
+                self._keep(b"".join(self.done))
                 return
             self.done.append(label)
             yield label
@@ -107,10 +108,13 @@ class Pages:
             close()
 
 
-def pages_for(w: PrinterWorker, job: Job) -> Pages | None:
-    """The job's pages as they convert, or None when it is sent whole (see the module doc)."""
+def labels_for(w: PrinterWorker, job: Job) -> Iterable[bytes] | None:
+    """The job's printer bytes: its pages as they convert (:class:`Pages`), or whole when it is not
+    streamed (see the module doc); None when its conversion failed (the job failed)."""
     iter_convert = getattr(getattr(w._convert, "__self__", None), "iter_convert", None)
     if w.transport.atomic_write or not callable(iter_convert) or w.store.converted(job.id, w.ext):
-        return None
+        data = w._prepare(job)
+        return None if data is None else [data]
     payload = w.store.payload(job.id)  # StoreUnavailable: not the label's fault, tried again
-    return Pages(iter_convert(payload, job_spec(w.cfg.spec, job)))
+    pages = Pages(iter_convert(payload, job_spec(w.cfg.spec, job)), lambda data: w._keep_converted(job.id, data))
+    return pages.first(w, job)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from .. import metrics
 from ..config import PrinterConfig
@@ -211,13 +211,12 @@ class PrinterWorker:
         if not self._printer_ready():
             return
         self.current_job = job.id  # only while converting: a send error is the transport's business
-        pages = stream.pages_for(self, job)  # page by page on a byte stream (queue/stream.py)
-        data = self._prepare(job) if pages is None else pages.first(self, job)
+        labels = stream.labels_for(self, job)  # on a byte stream: page 1 goes while page 2 converts
         self.current_job = None
-        if data is not None and not self._stopping and not self.manual_paused:
-            self._send(job, data)
-        if pages is not None:
-            pages.close()
+        if labels is not None and not self._stopping and not self.manual_paused:
+            self._send(job, labels)
+        if isinstance(labels, stream.Pages):
+            labels.close()
 
     def _idle_close(self) -> None:
         if self.transport.is_open and time.monotonic() - self._last_work >= IDLE_CLOSE:
@@ -334,10 +333,9 @@ class PrinterWorker:
                 log.warning("printer %s: job %s: cannot keep the converted file (%s): printing from memory",
                             self.name, job_id, exc.strerror or exc)
 
-    def _send(self, job: Job, data: bytes | stream.Pages) -> None:
+    def _send(self, job: Job, data: Iterable[bytes]) -> None:  # (stream.Pages: as they convert)
         try:
-            # Connect before the send boundary: a printer that cannot be reached has received
-            # nothing, so its job simply stays queued.
+            # Connect before the send boundary: an unreachable printer received nothing (job stays queued).
             self.transport.open()
         except TransportError as exc:
             TRANSPORT_ERRORS.inc(printer=self.name, transient=str(exc.transient).lower())
@@ -355,7 +353,7 @@ class PrinterWorker:
         self._set("printing", None)
         t0 = time.monotonic()
         try:
-            for chunk in [data] if isinstance(data, bytes) else data:  # Pages: as they convert
+            for chunk in data:
                 self.transport.write(chunk, job_id=str(job.id), ext=self.ext)
             SEND_SECONDS.observe(time.monotonic() - t0, printer=self.name)
             lost = self._confirm()
@@ -385,8 +383,6 @@ class PrinterWorker:
         finally:
             self.current = None
             self._last_work = time.monotonic()
-        if not isinstance(data, bytes):
-            self._keep_converted(job.id, b"".join(data.done))
         done = self.store.mark_done(job.id)
         SENT.inc(printer=self.name)
         if done is not None:

@@ -176,7 +176,9 @@ LAYOUT_MAX_PIXELS = 4_000_000
 def _layout_hit(layout: tuple, mimg: np.ndarray) -> list[Barcode] | None:
     with _LAYOUT_LOCK:
         hit = _LAYOUTS.get(layout)
-    if hit is not None and np.array_equal(hit[0], mimg):
+    # Every 8th pixel first (a different label almost always differs there: ~1 % of the work),
+    # then every pixel.
+    if hit is not None and np.array_equal(hit[0][::8, ::8], mimg[::8, ::8]) and np.array_equal(hit[0], mimg):
         return list(hit[1])
     return None
 

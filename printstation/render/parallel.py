@@ -65,6 +65,17 @@ def _busy(cores: int) -> bool:
         return False
 
 
+#: Threads that hold no lock a fork could copy: the conversion child's watch on its parent
+#: (:func:`printstation.isolate._die_with_parent` only sleeps and asks for its parent's pid).
+FORK_SAFE_THREADS = ("parent-watch",)
+
+
+def _other_threads() -> bool:
+    """Whether a thread other than this one (and the fork-safe ones) runs."""
+    me = threading.current_thread()
+    return any(t is not me and t.name not in FORK_SAFE_THREADS for t in threading.enumerate())
+
+
 def workers_for(pages: int, asked: int | None = None) -> int:
     """How many processes to convert ``pages`` pages on (1 = in this process)."""
     n = usable_cores() if asked is None else asked
@@ -77,7 +88,7 @@ def workers_for(pages: int, asked: int | None = None) -> int:
         return 1
     import multiprocessing as mp  # here: a one-process conversion does not need it (~10 ms)
 
-    if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
+    if "fork" not in mp.get_all_start_methods() or _other_threads():
         return 1
     if mp.current_process().daemon:  # multiprocessing forbids children there (the daemon's isolate)
         return 1
@@ -147,6 +158,7 @@ def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: 
     import multiprocessing as mp
 
     _preload(spec)  # imported once here, inherited by every worker (not imported once per worker)
+    log.debug("converting %d pages on %d processes", pages, procs)
     ctx = mp.get_context("fork")
     pool = ctx.Pool(procs, initializer=_init, initargs=(data, spec, digest))
     try:
