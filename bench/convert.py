@@ -123,6 +123,7 @@ def speed_table(runs: int) -> list[str]:
         t3, _ = timed(lambda d=data, s=sp: conv.convert(d, s.replace(**plain))[0], runs)
         out.append(f"| {name} | {t1:.1f} | {t2:.1f} | {ratio:.2f}× | {len(o1)} | {len(o2)} "
                    f"| {_decoded(o1, [value])} | {t3:.1f} |")
+    out.append(batch_row(spec, w, h, runs))
     out.extend(whole_process_rows(max(3, runs // 3)))
     # Z64 size: the same 1-bit raster (ours, at the media size) through both encoders.
     label = conv.convert_labels(png, spec.replace(zpl_compress="z64"))[0]
@@ -134,6 +135,35 @@ def speed_table(runs: int) -> list[str]:
     out.append(f"Z64 of the same {w}×{h} raster: ours {len(label.data)} bytes (whole format), "
                f"zebrafy {len(theirs)} bytes.")
     return out
+
+
+def batch_row(spec: PrinterSpec, w: int, h: int, runs: int) -> str:
+    """A WB batch: every label a new sticker (new Code128 value, same layout). Our content caches
+    are cleared before every label; the layout cache (barcodes._LAYOUTS) is kept, as in a batch."""
+    stickers = [lg.wb_sticker_png(f"!Batch{i:05d}") for i in range(2 * runs + 4)]
+    at = {"o": 0, "z": 0}
+
+    def nxt(side: str) -> bytes:
+        at[side] += 1
+        return stickers[at[side] % len(stickers)]
+
+    def ours():
+        conv._CACHE.clear()
+        barcodes._DETECTED.clear()
+        return conv.convert(nxt("o"), spec)[0]
+
+    def theirs():
+        return ZebrafyImage(nxt("z"), format="Z64", width=w, height=h, dither=False).to_zpl()
+
+    global _fresh
+    keep, _fresh = _fresh, lambda: None  # paired() would clear the layout cache too
+    try:
+        t1, t2, ratio, o1, o2 = paired(ours, theirs, runs)
+    finally:
+        _fresh = keep
+    value = f"!Batch{at['o'] % len(stickers):05d}"
+    return (f"| PNG → ZPL batch (58×40, 203; a new value every label) | {t1:.1f} | {t2:.1f} | {ratio:.2f}× "
+            f"| {len(o1)} | {len(o2)} | {_decoded(o1, [value])} | — |")
 
 
 PAGES = 40
@@ -159,7 +189,9 @@ def whole_process_rows(runs: int) -> list[str]:
               "open(sys.argv[2], 'w').write(ZebrafyPDF(open(sys.argv[1], 'rb').read(), format='Z64', "
               "width=799, height=1199, dither=False, dpi=203).to_zpl())", str(src), str(zf_out)]
         one_env = {**os.environ, "PRINTSTATION_CONVERT_WORKERS": "1"}
+        two_env = {**os.environ, "PRINTSTATION_CONVERT_WORKERS": "2"}
         one = ours[:-1] + [str(one_out)]
+        two = ours[:-1] + [str(Path(tmp, "two.zpl"))]
 
         def run(cmd, env=None) -> float:
             t = time.perf_counter()
@@ -167,16 +199,18 @@ def whole_process_rows(runs: int) -> list[str]:
             return time.perf_counter() - t
 
         run(ours), run(zf)  # warm the page cache
-        a, b, c, ratios = [], [], [], []
+        a, b, c, d, ratios, ratios2 = [], [], [], [], [], []
         for i in range(runs):
-            order = [("o", ours, None), ("z", zf, None), ("1", one, one_env)]
+            order = [("o", ours, None), ("z", zf, None), ("1", one, one_env), ("2", two, two_env)]
             if i % 2:
                 order.reverse()
             got = {k: run(cmd, env) for k, cmd, env in order}
             a.append(got["o"])
             b.append(got["z"])
             c.append(got["1"])
+            d.append(got["2"])
             ratios.append(got["z"] / got["o"])
+            ratios2.append(got["z"] / got["2"])
         ob, zb, onb = ours_out.read_bytes(), zf_out.read_bytes(), one_out.read_bytes()
         dec = _decoded(ob, TRACKINGS)
     med = statistics.median
@@ -185,6 +219,8 @@ def whole_process_rows(runs: int) -> list[str]:
         f"| {med(ratios):.2f}× | {len(ob)} | {len(zb)} | {dec} | — |",
         f"| same, ours on one process (`PRINTSTATION_CONVERT_WORKERS=1`) | {med(c) * 1000:.0f} "
         f"| {med(b) * 1000:.0f} | {med(b) / med(c):.2f}× | {len(onb)} | {len(zb)} | — | — |",
+        f"| same, ours on two page workers whatever the load (`PRINTSTATION_CONVERT_WORKERS=2`) "
+        f"| {med(d) * 1000:.0f} | {med(b) * 1000:.0f} | {med(ratios2):.2f}× | {len(onb)} | {len(zb)} | — | — |",
     ]
 
 
@@ -219,7 +255,11 @@ def main() -> int:
     ap.add_argument("--values", type=int, default=200)
     ap.add_argument("--no-decode-table", action="store_true", help="only the speed table")
     args = ap.parse_args()
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({len(os.sched_getaffinity(0))} cores)")
+    print()
     print("\n".join(speed_table(args.runs)))
+    print()
+    print(f"load average after the speed table: {os.getloadavg()[0]:.1f}")
     print()
     if args.no_decode_table:
         return 0
