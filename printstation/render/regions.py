@@ -14,18 +14,25 @@ import numpy as np
 STRIPE_TOLERANCE = 2
 
 
-def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int] | None:
-    """The rows (y0..y1) and columns (x0..x1), inclusive, of a horizontal linear symbol's bars in
-    ``img`` that repeat its middle row's pattern to :data:`STRIPE_TOLERANCE` pixels, when they
-    form a block of at least 9 rows with white all around it (else ``None``)."""
+def corner_span(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int, int] | None:
+    """Columns xl..xh and rows yl..yh (inclusive, inside ``img``) spanned by a linear symbol's
+    corners, and its middle row; None when it is under 10 px wide."""
     h, w = img.shape
     xs = [c[0] for c in corners]
     ys = [c[1] for c in corners]
     xl, xh = max(0, int(min(xs))), min(w - 1, int(np.ceil(max(xs))))
     yl, yh = max(0, int(min(ys))), min(h - 1, int(np.ceil(max(ys))))
-    if xh - xl < 10 or yh < yl:
+    return None if xh - xl < 10 or yh < yl else (xl, xh, yl, yh, (yl + yh) // 2)
+
+
+def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int] | None:
+    """The rows (y0..y1) and columns (x0..x1), inclusive, of a horizontal linear symbol's bars in
+    ``img`` that repeat its middle row's pattern to :data:`STRIPE_TOLERANCE` pixels, when they
+    form a block of at least 9 rows with white all around it (else ``None``)."""
+    span = corner_span(img, corners)
+    if span is None:
         return None
-    ym = (yl + yh) // 2
+    (xl, xh, yl, yh, ym), (h, w) = span, img.shape
     dark = np.flatnonzero(img[ym, xl : xh + 1] < 128)
     if dark.size < 2:
         return None

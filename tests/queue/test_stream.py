@@ -32,15 +32,13 @@ def printer_cfg(uri: str):
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = JobStore(tmp_path)
-    yield s
-    s.close()
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
+def station(tmp_path, monkeypatch):
+    """A job store and a converter (and quick retries of an unreachable printer)."""
     monkeypatch.setattr(worker_mod, "BACKOFF_MIN", 0.05)
+    parts = JobStore(tmp_path), Converter(timeout=60)
+    yield parts
+    parts[1].close()
+    parts[0].close()
 
 
 def run(store, converter, uri: str, payload: bytes):
@@ -73,11 +71,12 @@ def with_blank_page(pdf: bytes, at: int) -> bytes:
     return buf.getvalue()
 
 
-def test_page_one_reaches_the_printer_before_the_last_page_converts(store, monkeypatch):
+def test_page_one_reaches_the_printer_before_the_last_page_converts(station, monkeypatch):
     """The conversion child (forked, so it runs this patch) holds page 2 until the sink has
     received page 1's bytes: a worker that waited for the whole job would never get page 2
     (the child gives up after 30 s and the job fails)."""
     fork = mp.get_context("fork")
+    store = station[0]
     page_one_arrived = fork.Event()
     conversion = sys.modules["printstation.convert"]
     real = conversion.iter_labels
@@ -112,42 +111,33 @@ def test_page_one_reaches_the_printer_before_the_last_page_converts(store, monke
         conv.close()
 
 
-def test_a_later_page_that_fails_fails_the_job_saying_what_was_printed(store):
-    conv = Converter(timeout=60)
-    try:
-        with RecordingSink() as sink:
-            job = run(store, conv, sink.uri, with_blank_page(pdf_label(TRACKINGS), 2))
-            assert job.state == "failed"
-            assert job.error == ("page 3 renders blank at 203 dpi (empty or broken label); "
-                                 "pages 1–2 were sent to the printer")
-            assert printed(sink.data) == [[TRACKINGS[0]], [TRACKINGS[1]]]
-        assert not store.converted(job.id, "zpl")  # nothing kept: a reprint converts again
-    finally:
-        conv.close()
+def test_a_later_page_that_fails_fails_the_job_saying_what_was_printed(station):
+    store, conv = station
+    with RecordingSink() as sink:
+        job = run(store, conv, sink.uri, with_blank_page(pdf_label(TRACKINGS), 2))
+        assert job.state == "failed"
+        assert job.error == ("page 3 renders blank at 203 dpi (empty or broken label); "
+                             "pages 1–2 were sent to the printer")
+        assert printed(sink.data) == [[TRACKINGS[0]], [TRACKINGS[1]]]
+    assert not store.converted(job.id, "zpl")  # nothing kept: a reprint converts again
 
 
-def test_page_one_failing_sends_nothing(store):
-    conv = Converter(timeout=60)
-    try:
-        with RecordingSink() as sink:
-            job = run(store, conv, sink.uri, with_blank_page(pdf_label(TRACKINGS[:1]), 0))
-            assert (job.state, job.error) == ("failed", "page 1 renders blank at 203 dpi (empty or broken label)")
-            assert sink.data == b""
-    finally:
-        conv.close()
+def test_page_one_failing_sends_nothing(station):
+    store, conv = station
+    with RecordingSink() as sink:
+        job = run(store, conv, sink.uri, with_blank_page(pdf_label(TRACKINGS[:1]), 0))
+        assert (job.state, job.error) == ("failed", "page 1 renders blank at 203 dpi (empty or broken label)")
+        assert sink.data == b""
 
 
-def test_a_dir_printer_takes_the_job_whole(store, tmp_path):
+def test_a_dir_printer_takes_the_job_whole(station, tmp_path):
     """dir:// writes a job all or nothing: a failing page 2 leaves no file at all."""
+    store, conv = station
     out = tmp_path / "out"
     out.mkdir()
-    conv = Converter(timeout=60)
-    try:
-        job = run(store, conv, f"dir://{out}", with_blank_page(pdf_label(TRACKINGS[:2]), 1))
-        assert (job.state, job.error) == ("failed", "page 2 renders blank at 203 dpi (empty or broken label)")
-        assert list(out.iterdir()) == []
-        ok = run(store, conv, f"dir://{out}", pdf_label(TRACKINGS))
-        assert ok.state == "done"
-        assert printed((out / f"{ok.id}.zpl").read_bytes()) == [[t] for t in TRACKINGS]
-    finally:
-        conv.close()
+    job = run(store, conv, f"dir://{out}", with_blank_page(pdf_label(TRACKINGS[:2]), 1))
+    assert (job.state, job.error) == ("failed", "page 2 renders blank at 203 dpi (empty or broken label)")
+    assert list(out.iterdir()) == []
+    ok = run(store, conv, f"dir://{out}", pdf_label(TRACKINGS))
+    assert ok.state == "done"
+    assert printed((out / f"{ok.id}.zpl").read_bytes()) == [[t] for t in TRACKINGS]
