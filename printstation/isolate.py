@@ -175,7 +175,9 @@ class Isolate:
                     conn.send(("stream", data, spec, limit))
                 msg = self._next_msg(conn, deadline, limit)
                 while msg[0] == "page":
+                    held = time.monotonic()
                     yield msg[1]
+                    deadline += time.monotonic() - held  # (the printer's time is not the renderer's)
                     msg = self._next_msg(conn, deadline, limit)
                 finished = True
                 if msg[0] != "end":
