@@ -327,15 +327,13 @@ class RendererPool:
             c.close()
 
 
-def _is_zpl(data: bytes) -> bool:
+def _passthrough(data: bytes, spec: PrinterSpec) -> list[bytes] | None:
+    """Native ZPL for a ZPL printer, in this process (a cheap passthrough); None for anything else."""
+    from .convert import convert
     from .render.sniff import sniff
 
-    return sniff(data).kind == "zpl"
-
-
-def _passthrough(data: bytes, spec: PrinterSpec) -> list[bytes]:
-    from .convert import convert
-
+    if spec.lang != "zpl" or sniff(data).kind != "zpl":
+        return None
     try:
         return convert(data, spec)
     except PrintstationError:
@@ -371,9 +369,8 @@ class Converter:
         if hit is not None:
             yield from list(hit)
             return
-        zpl = spec.lang == "zpl" and _is_zpl(data)  # in-process: a cheap passthrough
         out: list[bytes] = []
-        for label in _passthrough(data, spec) if zpl else self.isolate.iter_convert(data, spec):
+        for label in _passthrough(data, spec) or self.isolate.iter_convert(data, spec):
             out.append(label)
             yield label
         self._keep(key, out)
