@@ -22,6 +22,7 @@ import argparse
 import io
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ from support import render_back as rb  # noqa: E402
 def _fresh() -> None:
     conv._CACHE.clear()
     barcodes._DETECTED.clear()
+    barcodes._LAYOUTS.clear()
 
 
 def timed(fn, runs: int) -> tuple[float, object]:
@@ -60,26 +62,33 @@ def timed(fn, runs: int) -> tuple[float, object]:
     return statistics.median(ts) * 1000, out
 
 
+#: CPU-time speed-ups of the last paired() call (median of per-run ratios; see speed_table).
+CPU: dict[str, float] = {}
+
+
 def paired(ours, theirs, runs: int) -> tuple[float, float, float, object, object]:
-    """Interleaved runs: (our median ms, their median ms, median of per-run speed-ups, outputs)."""
+    """Interleaved runs: (our median ms, their median ms, median of per-run speed-ups, outputs).
+    The CPU time of each run (this process's) goes to :data:`CPU` as well."""
     ours(), theirs()  # warm-up
-    a, b, ratios = [], [], []
+    a, b, ratios, cpu = [], [], [], []
     o1 = o2 = None
     for i in range(runs):
         pair = []
         for side in ((0, 1) if i % 2 == 0 else (1, 0)):
             _fresh()
-            t = time.perf_counter()
+            c, t = time.process_time(), time.perf_counter()
             out = (ours if side == 0 else theirs)()
-            pair.append((side, time.perf_counter() - t, out))
-        for side, dt, out in pair:
+            pair.append((side, time.perf_counter() - t, time.process_time() - c, out))
+        for side, dt, dc, out in pair:
             if side == 0:
                 a.append(dt)
-                o1 = out
+                o1, ca = out, dc
             else:
                 b.append(dt)
-                o2 = out
+                o2, cb = out, dc
         ratios.append(b[-1] / a[-1])
+        cpu.append(cb / max(ca, 1e-9))
+    CPU["ratio"] = statistics.median(cpu)
     return statistics.median(a) * 1000, statistics.median(b) * 1000, statistics.median(ratios), o1, o2
 
 
@@ -113,15 +122,16 @@ def speed_table(runs: int) -> list[str]:
         ("SVG → ZPL (58×40, 203)", svg, spec, zf_svg, "!Bench0002"),
         ("PDF 100×150 page → ZPL (203)", pdf, pdf_spec, zf_pdf, "RU123456789CN"),
     ]
-    out = ["| conversion | ours ms (redraw+verify) | zebrafy ms (no barcode work) | speed-up | ours bytes "
-           "| zebrafy bytes | decode (ours) | ours without redraw+verify ms |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| conversion | ours ms (redraw+verify) | zebrafy ms (no barcode work) | speed-up | CPU speed-up "
+           "| ours bytes | zebrafy bytes | decode (ours) | ours without redraw+verify ms |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     plain = {"barcodes": "keep", "verify": "off"}
     for name, data, sp, theirs, value in rows:
         t1, t2, ratio, o1, o2 = paired(lambda d=data, s=sp: conv.convert(d, s)[0], theirs, runs)
         t3, _ = timed(lambda d=data, s=sp: conv.convert(d, s.replace(**plain))[0], runs)
-        out.append(f"| {name} | {t1:.1f} | {t2:.1f} | {ratio:.2f}× | {len(o1)} | {len(o2)} "
+        out.append(f"| {name} | {t1:.1f} | {t2:.1f} | {ratio:.2f}× | {CPU['ratio']:.2f}× | {len(o1)} | {len(o2)} "
                    f"| {_decoded(o1, [value])} | {t3:.1f} |")
+    out.append(batch_row(spec, w, h, runs))
     out.extend(whole_process_rows(max(3, runs // 3)))
     # Z64 size: the same 1-bit raster (ours, at the media size) through both encoders.
     label = conv.convert_labels(png, spec.replace(zpl_compress="z64"))[0]
@@ -133,6 +143,35 @@ def speed_table(runs: int) -> list[str]:
     out.append(f"Z64 of the same {w}×{h} raster: ours {len(label.data)} bytes (whole format), "
                f"zebrafy {len(theirs)} bytes.")
     return out
+
+
+def batch_row(spec: PrinterSpec, w: int, h: int, runs: int) -> str:
+    """A WB batch: every label a new sticker (new Code128 value, same layout). Our content caches
+    are cleared before every label; the layout cache (barcodes._LAYOUTS) is kept, as in a batch."""
+    stickers = [lg.wb_sticker_png(f"!Batch{i:05d}") for i in range(2 * runs + 4)]
+    at = {"o": 0, "z": 0}
+
+    def nxt(side: str) -> bytes:
+        at[side] += 1
+        return stickers[at[side] % len(stickers)]
+
+    def ours():
+        conv._CACHE.clear()
+        barcodes._DETECTED.clear()
+        return conv.convert(nxt("o"), spec)[0]
+
+    def theirs():
+        return ZebrafyImage(nxt("z"), format="Z64", width=w, height=h, dither=False).to_zpl()
+
+    global _fresh
+    keep, _fresh = _fresh, lambda: None  # paired() would clear the layout cache too
+    try:
+        t1, t2, ratio, o1, o2 = paired(ours, theirs, runs)
+    finally:
+        _fresh = keep
+    value = f"!Batch{at['o'] % len(stickers):05d}"
+    return (f"| PNG → ZPL batch (58×40, 203; a new value every label) | {t1:.1f} | {t2:.1f} | {ratio:.2f}× "
+            f"| {CPU['ratio']:.2f}× | {len(o1)} | {len(o2)} | {_decoded(o1, [value])} | — |")
 
 
 PAGES = 40
@@ -158,32 +197,50 @@ def whole_process_rows(runs: int) -> list[str]:
               "open(sys.argv[2], 'w').write(ZebrafyPDF(open(sys.argv[1], 'rb').read(), format='Z64', "
               "width=799, height=1199, dither=False, dpi=203).to_zpl())", str(src), str(zf_out)]
         one_env = {**os.environ, "PRINTSTATION_CONVERT_WORKERS": "1"}
+        two_env = {**os.environ, "PRINTSTATION_CONVERT_WORKERS": "2"}
         one = ours[:-1] + [str(one_out)]
+        two = ours[:-1] + [str(Path(tmp, "two.zpl"))]
 
-        def run(cmd, env=None) -> float:
+        cpu: dict[str, list[float]] = {"o": [], "z": [], "1": [], "2": []}
+
+        def run(cmd, env=None, key: str | None = None) -> float:
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             subprocess.run(cmd, check=True, cwd=ROOT, env=env)
-            return time.perf_counter() - t
+            dt = time.perf_counter() - t
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if key is not None:  # user + sys of the process and every process it waited for
+                cpu[key].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+            return dt
 
         run(ours), run(zf)  # warm the page cache
-        a, b, c, ratios = [], [], [], []
+        a, b, c, d, ratios, ratios2 = [], [], [], [], [], []
         for i in range(runs):
-            order = [("o", ours, None), ("z", zf, None), ("1", one, one_env)]
+            order = [("o", ours, None), ("z", zf, None), ("1", one, one_env), ("2", two, two_env)]
             if i % 2:
                 order.reverse()
-            got = {k: run(cmd, env) for k, cmd, env in order}
+            got = {k: run(cmd, env, k) for k, cmd, env in order}
             a.append(got["o"])
             b.append(got["z"])
             c.append(got["1"])
+            d.append(got["2"])
             ratios.append(got["z"] / got["o"])
+            ratios2.append(got["z"] / got["2"])
         ob, zb, onb = ours_out.read_bytes(), zf_out.read_bytes(), one_out.read_bytes()
         dec = _decoded(ob, TRACKINGS)
     med = statistics.median
+    zc = med(cpu["z"])
     return [
         f"| PDF {PAGES} pages → ZPL, whole process | {med(a) * 1000:.0f} | {med(b) * 1000:.0f} "
-        f"| {med(ratios):.2f}× | {len(ob)} | {len(zb)} | {dec} | — |",
+        f"| {med(ratios):.2f}× | {zc / med(cpu['o']):.2f}× | {len(ob)} | {len(zb)} | {dec} | — |",
         f"| same, ours on one process (`PRINTSTATION_CONVERT_WORKERS=1`) | {med(c) * 1000:.0f} "
-        f"| {med(b) * 1000:.0f} | {med(b) / med(c):.2f}× | {len(onb)} | {len(zb)} | — | — |",
+        f"| {med(b) * 1000:.0f} | {med(b) / med(c):.2f}× | {zc / med(cpu['1']):.2f}× | {len(onb)} | {len(zb)} | — | — |",
+        f"| same, ours on two page workers whatever the load (`PRINTSTATION_CONVERT_WORKERS=2`) "
+        f"| {med(d) * 1000:.0f} | {med(b) * 1000:.0f} | {med(ratios2):.2f}× | {zc / med(cpu['2']):.2f}× "
+        f"| {len(onb)} | {len(zb)} | — | — |",
+        "",
+        f"CPU (user + sys, medians) of the {PAGES}-page whole process: ours {med(cpu['o']):.2f} s (default), "
+        f"{med(cpu['1']):.2f} s (one process), {med(cpu['2']):.2f} s (two page workers); zebrafy {zc:.2f} s.",
     ]
 
 
@@ -218,7 +275,11 @@ def main() -> int:
     ap.add_argument("--values", type=int, default=200)
     ap.add_argument("--no-decode-table", action="store_true", help="only the speed table")
     args = ap.parse_args()
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({len(os.sched_getaffinity(0))} cores)")
+    print()
     print("\n".join(speed_table(args.runs)))
+    print()
+    print(f"load average after the speed table: {os.getloadavg()[0]:.1f}")
     print()
     if args.no_decode_table:
         return 0

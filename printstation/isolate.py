@@ -19,6 +19,7 @@ stays small until it converts something.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing as mp
@@ -27,6 +28,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -53,25 +55,29 @@ def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the chi
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _child(conn: Connection, preload: bool = True, parent: int = 0) -> None:  # pragma: no cover - child
+def _child(conn: Connection, preload: bool = True, parent: int = 0, pages: bool = False) -> None:  # pragma: no cover
     if parent:
         _die_with_parent(parent)
+    if pages:  # a daemonic process may start no workers: these die with it (render/parallel.py)
+        mp.current_process().daemon = False
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .pipeline import convert
+    from .pipeline import iter_labels
 
     if preload:
         _preload()
     conn.send(("ready",))
     while True:
         try:
-            data, spec, limit = conn.recv()
+            msg = conn.recv()
         except (EOFError, OSError):
             return
         # No SIGALRM here: an alarm raised inside pdfium/cairo callbacks can leave the renderer
         # in a broken state (seen as numpy "strides" errors on the next page). The parent's
         # hard kill after ``limit`` seconds is the time limit.
-        try:
-            conn.send(("ok", convert(data, spec)))
+        try:  # ("stream", data, spec, limit) → one ("page", bytes) per label as it is done, ("end",)
+            for label in iter_labels(msg[1], msg[2], rasters=False):
+                conn.send(("page", label.data))
+            conn.send(("end",))
         except PrintstationError as exc:
             conn.send(("err", type(exc).__name__, str(exc)))
         except MemoryError:
@@ -104,12 +110,13 @@ def _rebuild(name: str, message: str) -> PrintstationError:
 
 
 class Isolate:
-    """One warm conversion child; calls are serialised (the child converts one label at a time)."""
+    """One warm conversion child; calls are serialised (the child converts one label at a time).
+    ``pages``: it may fork page workers (:mod:`~printstation.render.parallel`; the CLI's child).
+    The daemon's children (:class:`RendererPool`) convert in one process: several run at once."""
 
     def __init__(self, timeout: float = 30.0, context: Literal["spawn", "fork", "forkserver"] = "spawn",
-                 preload: bool = True) -> None:
-        self.timeout = timeout
-        self.preload = preload
+                 preload: bool = True, pages: bool = True) -> None:
+        self.timeout, self.preload, self.pages = timeout, preload, pages
         # get_context(str) is typed as the BaseContext (no Process); a named method gives its own context
         self._ctx = cast("SpawnContext | ForkContext | ForkServerContext", mp.get_context(context))
         self._lock = threading.Lock()
@@ -131,7 +138,7 @@ class Isolate:
             return self._conn
         self._kill()
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_child, args=(child, self.preload, os.getpid()), name="printstation-convert", daemon=True)
+        proc = self._ctx.Process(target=_child, args=(child, self.preload, os.getpid(), self.pages), name="printstation-convert", daemon=True)
         proc.start()
         child.close()
         try:
@@ -159,31 +166,48 @@ class Isolate:
 
     def convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> list[bytes]:
         """:func:`printstation.pipeline.convert` in the child; RenderTimeout after ``timeout``."""
+        return list(self.iter_convert(data, spec, timeout))
+
+    def iter_convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> Iterator[bytes]:
+        """Each label's bytes as soon as the child has converted it, in page order; one time limit
+        for all. A caller that stops early leaves the child mid-label: it is killed (replaced)."""
         limit = min(self.timeout if timeout is None else timeout, spec.render_timeout or float("inf"))
         with self._lock:
-            conn = self._ensure()
+            conn, finished = self._ensure(), False
+            deadline = time.monotonic() + limit + 2.0  # (2 s of slack for the pipe)
             try:
-                conn.send((data, spec, limit))
-                ready = conn.poll(limit + 2.0)
-            except (OSError, EOFError):
-                ready = False
-            if not ready:
-                log.warning("conversion ran past %.1f s: killing the conversion process", limit)
-                self._kill()
-                self.restarts += 1
-                raise RenderTimeout("rendering timed out")
-            try:
-                msg = conn.recv()
-            except (EOFError, OSError):
-                self._kill()
-                self.restarts += 1
-                raise BadInput("the conversion process died while rendering this label") from None
-        if msg[0] == "ok":
-            return msg[1]
-        err = _rebuild(msg[1], msg[2])
-        if isinstance(err, RenderTimeout):
+                with contextlib.suppress(OSError, EOFError):  # a dead child: the poll says so
+                    conn.send(("stream", data, spec, limit))
+                msg = self._next_msg(conn, deadline, limit)
+                while msg[0] == "page":
+                    held = time.monotonic()
+                    yield msg[1]
+                    deadline += time.monotonic() - held  # (the printer's time is not the renderer's)
+                    msg = self._next_msg(conn, deadline, limit)
+                finished = True
+                if msg[0] != "end":
+                    err = _rebuild(msg[1], msg[2])
+                    raise RenderTimeout("rendering timed out") if isinstance(err, RenderTimeout) else err
+            finally:
+                if not finished:
+                    self._kill()
+
+    def _next_msg(self, conn: Connection, deadline: float, limit: float) -> tuple:
+        try:
+            ready = conn.poll(max(0.0, deadline - time.monotonic()))
+        except (OSError, EOFError):
+            ready = False
+        if not ready:
+            log.warning("conversion ran past %.1f s: killing the conversion process", limit)
+            self._kill()
+            self.restarts += 1
             raise RenderTimeout("rendering timed out")
-        raise err
+        try:
+            return conn.recv()
+        except (EOFError, OSError):
+            self._kill()
+            self.restarts += 1
+            raise BadInput("the conversion process died while rendering this label") from None
 
     def close(self) -> None:
         with self._lock:
@@ -242,7 +266,7 @@ class RendererPool:
                     self._idle.remove(child)
                     return child
                 if len(self._all) < self.max_size:
-                    child = Isolate(self.timeout)
+                    child = Isolate(self.timeout, pages=False)
                     self._all.append(child)
                     return child
                 self._cv.wait()
@@ -262,9 +286,13 @@ class RendererPool:
 
     def convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> list[bytes]:
         """:meth:`Isolate.convert` in a free child (started when all are busy)."""
+        return list(self.iter_convert(data, spec, timeout))
+
+    def iter_convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> Iterator[bytes]:
+        """:meth:`Isolate.iter_convert` in a free child (started when all are busy)."""
         child = self._acquire()
         try:
-            return child.convert(data, spec, timeout)
+            yield from child.iter_convert(data, spec, timeout)
         except Exception:
             if self._closed:  # killed by abort(): not this label's fault
                 raise ConversionAborted("conversion stopped: the daemon is shutting down") from None
@@ -300,6 +328,21 @@ class RendererPool:
             c.close()
 
 
+def _passthrough(data: bytes, spec: PrinterSpec) -> list[bytes] | None:
+    """Native ZPL for a ZPL printer, in this process (a cheap passthrough); None for anything else."""
+    from .pipeline import convert
+    from .render.sniff import sniff
+
+    if spec.lang != "zpl" or sniff(data).kind != "zpl":
+        return None
+    try:
+        return convert(data, spec)
+    except PrintstationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a parser bug is this label's failure
+        raise BadInput(f"cannot read this ZPL: {type(exc).__name__}") from None
+
+
 class Converter:
     """Convert for the daemon: native ZPL for a ZPL printer in-process (a cheap passthrough, no
     round trip), everything else in a renderer child with its hard time limit. Results are kept
@@ -315,27 +358,23 @@ class Converter:
         self._lock = threading.Lock()
 
     def convert(self, data: bytes, spec: PrinterSpec) -> list[bytes]:
-        from .render.sniff import sniff
+        return list(self.iter_convert(data, spec))
 
+    def iter_convert(self, data: bytes, spec: PrinterSpec) -> Iterator[bytes]:
+        """:meth:`convert` label by label (kept once the last one is done; a failed page keeps none)."""
         key = (hashlib.sha256(data).hexdigest(), spec)
         with self._lock:
             hit = self._kept.get(key)
             if hit is not None:
                 self._kept.move_to_end(key)
-                return list(hit)
-        if spec.lang == "zpl" and sniff(data).kind == "zpl":
-            from .pipeline import convert
-
-            try:
-                out = convert(data, spec)
-            except PrintstationError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a parser bug is this label's failure
-                raise BadInput(f"cannot read this ZPL: {type(exc).__name__}") from None
-        else:
-            out = self.isolate.convert(data, spec)
+        if hit is not None:
+            yield from list(hit)
+            return
+        out: list[bytes] = []
+        for label in _passthrough(data, spec) or self.isolate.iter_convert(data, spec):
+            out.append(label)
+            yield label
         self._keep(key, out)
-        return list(out)
 
     def _keep(self, key: tuple[str, PrinterSpec], out: list[bytes]) -> None:
         size = sum(len(b) for b in out)

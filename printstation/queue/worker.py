@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from .. import metrics
 from .settings import PrinterConfig
@@ -35,6 +35,7 @@ from ..errors import PrintstationError, StoreUnavailable, TransportError
 from ..retry import Backoff
 from ..lang import registry as langs
 from ..status import status_hint
+from . import stream
 from .base import Job, JobBackend
 
 log = logging.getLogger(__name__)
@@ -211,11 +212,12 @@ class PrinterWorker:
         if not self._printer_ready():
             return
         self.current_job = job.id  # only while converting: a send error is the transport's business
-        data = self._prepare(job)
+        labels = stream.labels_for(self, job)  # on a byte stream: page 1 goes while page 2 converts
         self.current_job = None
-        if data is None or self._stopping or self.manual_paused:
-            return
-        self._send(job, data)
+        if labels is not None and not self._stopping and not self.manual_paused:
+            self._send(job, labels)
+        if isinstance(labels, stream.Pages):
+            labels.close()
 
     def _idle_close(self) -> None:
         if self.transport.is_open and time.monotonic() - self._last_work >= IDLE_CLOSE:
@@ -284,27 +286,22 @@ class PrinterWorker:
             return data
         payload = self.store.payload(job.id)  # StoreUnavailable: not the label's fault, tried again
         try:
-            spec = self.cfg.spec if job.copies is None else self.cfg.spec.replace(copies=job.copies)
-            if job.fit:  # the job asked to be fitted whatever the shrink
-                spec = spec.replace(max_downscale=0.0)
-            labels = self._convert(payload, spec)
-            data = b"".join(labels)
+            data = b"".join(self._convert(payload, stream.job_spec(self.cfg.spec, job)))
             if not data:
                 raise PrintstationError("the label converts to nothing")
-        except PrintstationError as exc:
-            if type(exc).__name__ == "ConversionAborted":  # shutting down: converted after the restart
-                self._wait(0.5)
-                return None
-            log.warning("job %s (%s): %s", job.id, job.name or job.source, exc)
-            self.store.fail(job.id, str(exc))
-            return None
         except Exception as exc:  # noqa: BLE001 - poison never blocks the queue: this job fails
-            reason = f"conversion failed: {type(exc).__name__}"
-            log.warning("job %s (%s): %s", job.id, job.name or job.source, reason)
-            self.store.fail(job.id, reason)
+            self.conversion_failed(job, exc)
             return None
         self._keep_converted(job.id, data)
         return data
+
+    def conversion_failed(self, job: Job, exc: Exception) -> None:
+        """The job fails with the one-line reason (shutting down: it stays queued for the restart)."""
+        if type(exc).__name__ == "ConversionAborted":
+            self._wait(0.5)
+            return
+        log.warning("job %s (%s): %s", job.id, job.name or job.source, stream.reason_of(exc))
+        self.store.fail(job.id, stream.reason_of(exc))
 
     def _store_away(self, exc: Exception) -> float:
         """The job store is unreachable: one warning per outage; the wait before trying again
@@ -335,10 +332,9 @@ class PrinterWorker:
                 log.warning("printer %s: job %s: cannot keep the converted file (%s): printing from memory",
                             self.name, job_id, exc.strerror or exc)
 
-    def _send(self, job: Job, data: bytes) -> None:
+    def _send(self, job: Job, data: Iterable[bytes]) -> None:  # (stream.Pages: as they convert)
         try:
-            # Connect before the send boundary: a printer that cannot be reached has received
-            # nothing, so its job simply stays queued.
+            # Connect before the send boundary: an unreachable printer received nothing (job stays queued).
             self.transport.open()
         except TransportError as exc:
             TRANSPORT_ERRORS.inc(printer=self.name, transient=str(exc.transient).lower())
@@ -356,11 +352,15 @@ class PrinterWorker:
         self._set("printing", None)
         t0 = time.monotonic()
         try:
-            self.transport.write(data, job_id=str(job.id), ext=self.ext)
+            for chunk in data:
+                self.transport.write(chunk, job_id=str(job.id), ext=self.ext)
             SEND_SECONDS.observe(time.monotonic() - t0, printer=self.name)
             lost = self._confirm()
             if lost is not None:
                 raise TransportError(f"{self.transport.uri}: {lost}", transient=True)
+        except stream._PageFailed as exc:
+            exc.record(self, job)
+            return
         except TransportError as exc:
             TRANSPORT_ERRORS.inc(printer=self.name, transient=str(exc.transient).lower())
             if exc.transient and self.transport.atomic_write and not getattr(exc, "maybe_delivered", False):

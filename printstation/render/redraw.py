@@ -157,14 +157,13 @@ class _Frame:
 def _linear_box(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int] | None:
     """Exact bar box (x0, x1, y0, y1; inclusive) of a horizontal linear symbol in a grayscale
     image (ink = below 128; only the strips looked at are thresholded)."""
-    h, w = img.shape
-    xs = [c[0] for c in corners]
-    ys = [c[1] for c in corners]
-    xl, xh = max(0, int(min(xs))), min(w - 1, int(math.ceil(max(xs))))
-    yl, yh = max(0, int(min(ys))), min(h - 1, int(math.ceil(max(ys))))
-    if xh - xl < 10 or yh < yl:
+    from .regions import corner_span
+
+    span = corner_span(img, corners)
+    if span is None:
         return None
-    ym = (yl + yh) // 2
+    xl, xh, yl, yh, ym = span
+    h, w = img.shape
     band = img[max(yl, ym - 2) : ym + 3] < 128
     slack = int(0.03 * (xh - xl)) + 3
     lo, hi = max(0, xl - slack), min(w, xh + slack + 1)

@@ -92,8 +92,8 @@ def test_the_hot_folder_label_is_rendered_once(tmp_path):
     with running(cfg) as d:
         calls = []
         pool = d.converter.isolate
-        real = pool.convert
-        pool.convert = lambda data, spec, timeout=None: calls.append(1) or real(data, spec, timeout)
+        real = pool.iter_convert  # (what convert and the printer workers' page-by-page sends use)
+        pool.iter_convert = lambda data, spec, timeout=None: calls.append(1) or real(data, spec, timeout)
         (tmp_path / "hot" / "once.png").write_bytes(wb_sticker_png("ONCE123"))
         wait_until(lambda: d.store.list_jobs() and d.store.list_jobs()[0].state == "done", 60)
         assert len(calls) == 1

@@ -110,3 +110,22 @@ def test_daemonic_process_converts_serially(pdf: bytes) -> None:
         assert a.recv() == (1, len(TRACKINGS))
     finally:
         p.join(10)
+
+
+def test_the_cli_converts_pages_on_workers(pdf: bytes, tmp_path) -> None:
+    """``printstation convert`` converts in a child with a time limit (face/cli/convert.py); that
+    child may fork page workers (isolate.Isolate(pages=True)): its watch on its parent is the one
+    thread besides the main one, and it holds no lock a fork could copy."""
+    import os
+    import subprocess
+
+    from support.render_back import zpl_raster
+
+    src, out = tmp_path / "labels.pdf", tmp_path / "out.zpl"
+    src.write_bytes(pdf)
+    env = {**os.environ, parallel.WORKERS_ENV: "2"}
+    res = subprocess.run([sys.executable, "-m", "printstation", "-vv", "convert", str(src), "--media", "100x150",
+                          "-o", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert f"converting {len(TRACKINGS)} pages on 2 processes" in res.stderr
+    assert [decode(back.image) for back in zpl_raster(out.read_bytes())] == [[t] for t in TRACKINGS]
