@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from . import errors
 from .errors import BadInput, ConversionAborted, PrintstationError, RenderTimeout
+from .lang.registry import get as get_lang
 from .spec import PrinterSpec
 
 if TYPE_CHECKING:
@@ -323,7 +324,7 @@ class Converter:
             if hit is not None:
                 self._kept.move_to_end(key)
                 return list(hit)
-        if spec.lang == "zpl" and sniff(data).kind == "zpl":
+        if get_lang(spec.lang).passes_zpl and sniff(data).kind == "zpl":
             from .pipeline import convert
 
             try:
