@@ -12,6 +12,7 @@ from printstation.face.cli.client import check_label
 from printstation.isolate import Converter
 from printstation.lang import registry
 from printstation.spec import PrinterSpec
+from printstation.triggers.service import sticker_type
 from support.labelgen import wb_sticker_zpl
 from support.toylang import toy_raster  # noqa: F401 - the toy module must import
 
@@ -49,3 +50,8 @@ def test_converter_passes_zpl_through_in_process_for_a_zpl_dialect(langs):
         assert c.isolate.pids == [], "a ZPL dialect's native ZPL went to a renderer child"
     finally:
         c.close()
+
+
+def test_wb_stickers_are_fetched_as_zpl_for_a_language_that_takes_zpl(langs):
+    assert [sticker_type(PrinterSpec(lang=n)) for n in ("zpl", "zpl2", "toy", "tspl")] == ["zplv", "zplv", "svg", "svg"]
+    assert sticker_type(None) == "zplv"
