@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from . import errors
 from .errors import BadInput, ConversionAborted, PrintstationError, RenderTimeout
+from .lang.registry import get as get_lang
 from .spec import PrinterSpec
 
 if TYPE_CHECKING:
@@ -333,7 +334,7 @@ def _passthrough(data: bytes, spec: PrinterSpec) -> list[bytes] | None:
     from .pipeline import convert
     from .render.sniff import sniff
 
-    if spec.lang != "zpl" or sniff(data).kind != "zpl":
+    if not get_lang(spec.lang).passes_zpl or sniff(data).kind != "zpl":
         return None
     try:
         return convert(data, spec)

@@ -3,13 +3,16 @@
 Every import of every module under ``printstation/`` counts: top-level ones, those under
 ``if TYPE_CHECKING:``, those inside functions, relative ones (resolved against the module's
 package), ``from pkg import submodule`` (the submodule is the target), and
-``importlib.import_module("printstation.…")`` with a literal name. The test fails listing every
-forbidden edge as ``module -> module (file:line)``.
+``importlib.import_module("printstation.…")`` with a literal name, and a string that is exactly the
+name of one of the package's modules (``"printstation.transport.tcp:TcpTransport"`` in a table
+imported lazily, a ``SERVICE_MODULES`` entry). The test fails listing every forbidden edge as
+``module -> module (file:line)``.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +88,16 @@ def _literal_import(node: ast.Call) -> str | None:
     return None
 
 
+#: ``printstation.a.b`` or ``printstation.a.b:Name``: a module named by a string.
+_MODULE_STRING = re.compile(r"(printstation(?:\.\w+)+)(?::\w+)?")
+
+
+def _named_module(node: ast.Constant, root: Path) -> str | None:
+    """The module a string constant names exactly (a lazy-import table entry), if it exists."""
+    m = _MODULE_STRING.fullmatch(node.value) if isinstance(node.value, str) else None
+    return m.group(1) if m and _exists(m.group(1), root) else None
+
+
 def imports(path: Path, root: Path = ROOT) -> list[Edge]:
     """Every ``printstation`` module ``path`` imports, wherever the import statement is."""
     module = module_name(path, root)
@@ -103,6 +116,9 @@ def imports(path: Path, root: Path = ROOT) -> list[Edge]:
         elif isinstance(node, ast.Call):
             name = _literal_import(node)
             targets = [name] if name else []
+        elif isinstance(node, ast.Constant):
+            named = _named_module(node, root)
+            targets = [named] if named else []
         out += [Edge(module, t, where) for t in targets if t == "printstation" or t.startswith("printstation.")]
     return out
 
@@ -154,6 +170,8 @@ def _edges_of(tmp_path: Path, rel: str, source: str) -> list[Edge]:
     "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..face.daemon import Daemon\n",
     "def f():\n    from .. import face\n",
     "import importlib\nM = importlib.import_module('printstation.face.daemon')\n",
+    "PLUGINS = {'x': 'printstation.face.daemon:Daemon'}\n",
+    "SERVICES = ('printstation.face.daemon',)\n",
 ])
 def test_checker_sees_every_kind_of_import(tmp_path: Path, source: str) -> None:
     edges = _edges_of(tmp_path, "queue/worker.py", source)

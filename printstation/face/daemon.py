@@ -29,6 +29,7 @@ from . import config as configmod
 from .config import Config
 from ..errors import PrintstationError
 from ..isolate import Converter
+from ..lang.registry import get as get_lang
 from ..queue.base import FINAL_STATES, Job, JobBackend, JobState, NotFound, open_store
 from ..queue.worker import PrinterWorker
 from ..sdnotify import Notifier
@@ -150,8 +151,8 @@ class Daemon:
         threading.Thread(target=self._warm, name="convert-warmup", daemon=True).start()
 
     def _warm(self) -> None:
-        # Only printers that need the renderer (ZPL printers get native ZPL in-process).
-        if any(p.spec.lang != "zpl" for p in self.config.printers) and not self.stopping:
+        # Only printers that need the renderer (a ZPL printer gets native ZPL in-process).
+        if any(not get_lang(p.spec.lang).passes_zpl for p in self.config.printers) and not self.stopping:
             try:
                 self.converter.isolate.start()
             except PrintstationError as exc:

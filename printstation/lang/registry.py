@@ -61,6 +61,12 @@ class Language:
         return emit
 
     @property
+    def passes_zpl(self) -> bool:
+        """Native ZPL input goes to the printer as ZPL (the module has ``passthrough``); every
+        other language refuses ZPL input ("fetch the label as SVG or PNG")."""
+        return hasattr(self.load(), "passthrough")
+
+    @property
     def status(self) -> "StatusProtocol | None":
         """How to ask a printer of this language for its status; None: it is not polled."""
         proto: StatusProtocol | None = getattr(self.load(), "STATUS", None)

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import PrintstationError
+from ..errors import ConversionAborted, PrintstationError
 from .base import Job
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class _PageFailed(PrintstationError):
 
     def record(self, w: PrinterWorker, job: Job) -> None:
         log.warning("job %s (%s): %s", job.id, job.name or job.source, self)
-        if type(self.cause).__name__ == "ConversionAborted":  # the station stops: cut like on the wire
+        if isinstance(self.cause, ConversionAborted):  # the station stops: cut like on the wire
             why = f"the station stopped before page {self.page} was converted; {sent_pages(self.page - 1)} sent"
             w.store.interrupt(job.id, why, resend=w.cfg.on_interrupted == "resend")
         else:

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable
 
 from .. import metrics
 from .settings import PrinterConfig
-from ..errors import PrintstationError, StoreUnavailable, TransportError
+from ..errors import ConversionAborted, PrintstationError, StoreUnavailable, TransportError
 from ..retry import Backoff
 from ..lang import registry as langs
 from ..status import status_hint
@@ -82,6 +82,9 @@ class PrinterWorker:
         self._trouble: str | None = None  # "status" or "transport" while the printer is unwell
         self._next_try = 0.0
         self._backoff = Backoff(BACKOFF_MIN, BACKOFF_MAX)
+        #: Waits while the job store is unreachable (0.2 s doubling up to 5 s); ``_away``: it is.
+        self._store_backoff = Backoff(0.2, 5.0)
+        self._away = False
         self._status_ok_at = -1e9
         self._last_work = time.monotonic()
         self._cond = threading.Condition()
@@ -160,8 +163,9 @@ class PrinterWorker:
             try:
                 self._step()
                 last_error = None
-                if getattr(self, "_away", 0.0):
-                    self._away = 0.0
+                if self._away:
+                    self._away = False
+                    self._store_backoff.reset()
                     log.info("printer %s: the job store is back", self.name)
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the printer's queue
                 from ..storage import is_disk_full
@@ -297,7 +301,7 @@ class PrinterWorker:
 
     def conversion_failed(self, job: Job, exc: Exception) -> None:
         """The job fails with the one-line reason (shutting down: it stays queued for the restart)."""
-        if type(exc).__name__ == "ConversionAborted":
+        if isinstance(exc, ConversionAborted):
             self._wait(0.5)
             return
         log.warning("job %s (%s): %s", job.id, job.name or job.source, stream.reason_of(exc))
@@ -306,11 +310,10 @@ class PrinterWorker:
     def _store_away(self, exc: Exception) -> float:
         """The job store is unreachable: one warning per outage; the wait before trying again
         (doubling up to 5 s)."""
-        away = getattr(self, "_away", 0.0)
-        if not away:
+        if not self._away:
             log.warning("printer %s: %s; waiting for it", self.name, exc)
-        self._away = min(5.0, away * 2 or 0.2)
-        return self._away
+        self._away = True
+        return self._store_backoff.next()
 
     def _disk_full_wait(self) -> float:
         """Seconds to wait while the data dir is full: one log line a minute, not a traceback a second."""

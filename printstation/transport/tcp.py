@@ -26,6 +26,7 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = termios = None  # type: ignore[assignment]
 
+from ..retry import Backoff
 from .base import DEFAULT_TIMEOUT, Transport, parse_query
 
 DEFAULT_PORT = 9100
@@ -86,7 +87,8 @@ class TcpTransport(Transport):
         if _SIOCOUTQ is None:
             return
         buf = array.array("i", [0])
-        last, since, pause = -1, time.monotonic(), 0.0002
+        last, since = -1, time.monotonic()
+        pause = Backoff(0.0002, 0.02)  # polls: 0.2 ms doubling up to 20 ms
         while True:
             try:
                 fcntl.ioctl(sock.fileno(), _SIOCOUTQ, buf, True)
@@ -104,8 +106,7 @@ class TcpTransport(Transport):
             err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
                 raise OSError(err, os.strerror(err))
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
+            time.sleep(pause.next())
 
     def _read(self, n: int, timeout: float) -> bytes:
         sock = self._sock

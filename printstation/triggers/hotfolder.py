@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..errors import PrintstationError
+from ..errors import ConversionAborted, PrintstationError, StoreUnavailable
 from ..logs import redact
 from ..names import printable
 from ..queue.base import JobState
@@ -303,11 +303,11 @@ class HotFolder:
             else:
                 self._print(data, printer, rel, name, sig)
         except PrintstationError as exc:
-            if self._stop.is_set() or type(exc).__name__ == "ConversionAborted":
+            if self._stop.is_set() or isinstance(exc, ConversionAborted):
                 # stopping (queue closed, check cut short): the file stays for the next start
                 log.info("hot folder: %s left for the next start (%s)", printable(rel), scrub(str(exc)))
                 return
-            if type(exc).__name__ == "StoreUnavailable":  # the shared database is away: tried again later
+            if isinstance(exc, StoreUnavailable):  # the shared database is away: tried again later
                 log.warning("hot folder: %s waits: %s", printable(rel), scrub(str(exc)))
                 return
             self._fail(dfd, name, rel, scrub(str(exc)), sig)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from .. import metrics
 from ..errors import PrintstationError, ScanFailed, StoreUnavailable
+from ..lang.registry import get as get_lang
 from ..names import preview
 from ..queue.base import JobState
 from ..spec import PrinterSpec
@@ -90,8 +91,8 @@ def job_id(job: Any) -> str | None:
 
 
 def sticker_type(spec: PrinterSpec | None) -> str:
-    """WB sticker type for a printer: ZPL as is for a ZPL printer, else SVG (drawn at its dpi)."""
-    return "zplv" if spec is None or spec.lang == "zpl" else "svg"
+    """WB sticker type for a printer: ZPL as is for a printer that takes ZPL, else SVG (drawn at its dpi)."""
+    return "zplv" if spec is None or get_lang(spec.lang).passes_zpl else "svg"
 
 
 def sticker_size(spec: PrinterSpec | None) -> tuple[int, int]:

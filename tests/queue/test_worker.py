@@ -204,20 +204,6 @@ def test_manual_pause_and_resume(store, converter):
             w.stop(), w.join(5)
 
 
-def _many_pages(pdf: bytes, n: int) -> bytes:
-    import io
-
-    from pypdf import PdfReader, PdfWriter
-
-    page = PdfReader(io.BytesIO(pdf)).pages[0]
-    w = PdfWriter()
-    for _ in range(n):
-        w.add_page(page)
-    buf = io.BytesIO()
-    w.write(buf)
-    return buf.getvalue()
-
-
 def test_rendering_timeout_fails_the_job_and_the_next_one_prints(store):
     conv = Converter(timeout=0.2)
     try:
@@ -226,8 +212,10 @@ def test_rendering_timeout_fails_the_job_and_the_next_one_prints(store):
             # it has read every byte before the question (so "done" = the sink has the label)
             w = start(printer_cfg(sink.uri, verify="off", lang="tspl", dpi=300, status_poll=1.0), store, conv)
             try:
-                # 500 pages (the page limit) at 300 dpi: seconds of work, far past 0.2 s (+2 s slack).
-                slow = store.submit("p", _many_pages(pdf_label("RU000000001CN"), 500), fit=True)[0]
+                # 500 different pages (the page limit; no cache can skip one) at 300 dpi: seconds of
+                # work, far past 0.2 s (+2 s slack).
+                pages = pdf_label([f"RU{i:09d}CN" for i in range(500)])
+                slow = store.submit("p", pages, fit=True)[0]
                 ok = store.submit("p", wb_sticker_svg("!after"))[0]
                 wait_until(lambda: finished(store, [slow.id, ok.id]), 60)
                 assert store.get(slow.id).state == "failed"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ApiRefused, BadInput, PrintstationError, UsageError
+from ...lang.registry import LANGUAGES
 from ...names import printable
 from ...queue.base import FINAL_STATES, STATES, JobState
 
@@ -211,7 +212,8 @@ def sniff_label(f: str, data: bytes) -> str:
 def check_label(f: str, kind: str, printer: dict[str, Any]) -> None:
     """ZPL for a non-ZPL printer raises :class:`BadInput` naming the file (exit 3)."""
     lang = printer.get("lang") or "zpl"
-    if kind == "zpl" and lang != "zpl":
+    known = LANGUAGES.get(lang)
+    if kind == "zpl" and (known is None or not known.passes_zpl):
         raise BadInput(f"{f}: ZPL cannot be printed on {printer.get('name')} ({lang.upper()} printer): "
                        "fetch the label as SVG, PNG or PDF")
 
