@@ -30,7 +30,8 @@ from .config import Config
 from ..errors import PrintstationError
 from ..isolate import Converter
 from ..lang.registry import get as get_lang
-from ..queue.base import FINAL_STATES, Job, JobBackend, JobState, NotFound, open_store
+from ..queue.backends import open_store
+from ..queue.base import FINAL_STATES, Job, JobBackend, JobState, NotFound
 from ..queue.worker import PrinterWorker
 from ..sdnotify import Notifier
 from ..storage import Storage, submit_guard

@@ -361,18 +361,6 @@ class JobBackend(abc.ABC):
         return None
 
 
-def open_store(data_dir: Path, database: str | None = None, station: str | None = None) -> JobBackend:
-    """The job store for a station: embedded SQLite under ``data_dir`` unless ``database`` is a
-    ``postgresql://`` URL (the backend is imported only then)."""
-    if database:
-        from .pgstore import PgJobStore
-
-        return PgJobStore(data_dir, database, station or "station")
-    from .store import JobStore
-
-    return JobStore(data_dir)
-
-
 __all__ = ["COLUMNS", "Conflict", "FINAL_STATES", "INCR", "Job", "JobBackend", "JobState", "MAX_COPIES",
            "MAX_PAYLOAD", "NotFound", "PENDING_STATES", "PURGEABLE_STATES", "QueueDamaged", "STATES", "StoreLocked",
-           "StoreUnavailable", "iso", "job_from", "open_store"]
+           "StoreUnavailable", "iso", "job_from"]

@@ -276,4 +276,18 @@ class PgJobStore(JobBackend):
         return {r["name"] for r in self._all("SELECT name FROM printers WHERE station=%s AND paused", (self.station,))}
 
 
-__all__ = ["PgJobStore"]
+
+
+def check_url(url: str) -> str:
+    """The URL's shape (``postgresql://…``), checked without importing the driver."""
+    from ..pg import check_url as check
+
+    return check(url)
+
+
+def open_store(data_dir: str | os.PathLike[str], url: str, station: str) -> PgJobStore:
+    """The job store of ``[station] database = "postgresql://…"`` (queue/base.py STORE_BACKENDS)."""
+    return PgJobStore(data_dir, url, station)
+
+
+__all__ = ["PgJobStore", "check_url", "open_store"]

@@ -84,10 +84,10 @@ def parse_station(value: Any, path: str = "station") -> StationConfig:
     env = default_database()
     database = env or t.database or None
     if database:
-        from ..pg import check_url  # no driver import: the URL's shape only
+        from .backends import check_database_url  # no driver import: the URL's shape only
 
         try:
-            check_url(database)
+            check_database_url(database)
         except PrintstationError as exc:
             raise fail("PRINTSTATION_DATABASE" if env else join(path, "database"), str(exc)) from None
     return StationConfig(Path(data_dir), t.default_printer, t.log_level, max_queue_mb=t.max_queue_mb,

@@ -308,4 +308,17 @@ class PgTriggerState(TriggerStateBase):
             return got
 
 
-__all__ = ["PgTriggerState"]
+
+
+def open_state(url: str, station: str, store: Any = None) -> PgTriggerState:
+    """The trigger state of ``[station] database = "postgresql://…"`` (triggers/station.py
+    STATE_BACKENDS), through the job store's pool when it has one."""
+    db = getattr(store, "db", None)
+    if isinstance(db, Database):
+        return PgTriggerState(db, station)
+    from ..pg import open_database
+
+    return PgTriggerState(open_database(url, f"printstation {station}"), station, own_db=True)
+
+
+__all__ = ["PgTriggerState", "open_state"]

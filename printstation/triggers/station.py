@@ -8,6 +8,7 @@ is not configured is logged and the rest runs.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -62,21 +63,25 @@ def _off_level(settings: Any, market: str) -> int:
     return logging.WARNING if configured else logging.INFO
 
 
+#: Shared trigger-state backends by database URL scheme, beside the job stores of
+#: ``queue.base.STORE_BACKENDS``: each module defines ``open_state(url, station, store) ->
+#: TriggerStateBase`` (``store``: the job store opened on the same URL, to share its connections).
+STATE_BACKENDS: dict[str, str] = {
+    "postgresql": "printstation.triggers.pgstate",
+    "postgres": "printstation.triggers.pgstate",
+}
+
+
 def open_state(cfg: Any, store: Any = None) -> TriggerStateBase:
     """The trigger state: ``triggers.sqlite`` in the data dir, or the shared database of
-    ``[station] database`` (through the job store's pool when it has one)."""
+    ``[station] database`` (the URL was checked with the config: its scheme has a backend)."""
     database = getattr(cfg.station, "database", None)
     if not database:
         return TriggerState(cfg.data_dir / "triggers.sqlite")
-    from .pgstate import PgTriggerState
-
-    db = getattr(store, "db", None)
-    if db is not None:
-        return PgTriggerState(db, cfg.station.name)
-    from ..pg import open_database
-
-    return PgTriggerState(open_database(database, f"printstation {cfg.station.name}"), cfg.station.name,
-                          own_db=True)
+    scheme = database.split(":", 1)[0].lower()
+    module = importlib.import_module(STATE_BACKENDS[scheme])
+    state: TriggerStateBase = module.open_state(database, cfg.station.name, store)
+    return state
 
 
 class Triggers:

@@ -66,7 +66,7 @@ def test_redact_url():
 
 
 def test_sqlite_station_never_imports_the_driver(tmp_path):
-    code = ("import sys; from printstation.queue.base import open_store; s = open_store(sys.argv[1]);"
+    code = ("import sys; from printstation.queue.backends import open_store; s = open_store(sys.argv[1]);"
             "from printstation.triggers.station import open_state; from printstation.face import config;"
             "c = config.loads('[station]\\ndata_dir = \"' + sys.argv[1] + '\"\\n[[printers]]\\nname = \"a\"\\n"
             "uri = \"dir://./o\"\\n'); open_state(c, s);"

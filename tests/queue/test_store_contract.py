@@ -12,7 +12,8 @@ import time
 import pytest
 
 from printstation.errors import BadInput, UsageError
-from printstation.queue.base import Conflict, JobBackend, JobState, NotFound, StoreLocked, open_store
+from printstation.queue.backends import open_store
+from printstation.queue.base import Conflict, JobBackend, JobState, NotFound, StoreLocked
 from support.pg_server import pg, pg_url  # noqa: F401 - fixtures
 
 BACKENDS = ("sqlite", "postgresql")
