@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import logging
 import os
 import sqlite3
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Protocol, TypeVar, cast
+from typing import Any, Callable, Iterator, Protocol, TypeVar
 
-from .errors import PrintstationError, StorageFull
+from .errors import StorageFull
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,6 @@ FIRST_PURGE = 1.0
 SQLITE_FULL = 13
 
 
-F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 
@@ -55,28 +53,6 @@ def job_file_exts() -> tuple[str, ...]:
     from .lang.registry import LANGUAGES
 
     return tuple(dict.fromkeys(lang.ext for lang in LANGUAGES.values()))
-
-
-def submit_guard(submit_ex: F) -> F:
-    """Wrap ``Daemon.submit_ex(printer, data, *, key, reprint, …)``: refuse a label the queue quota
-    or the data dir has no room for (:class:`StorageFull`) — checked and stored under one lock, so
-    parallel submits cannot pass the quota together — and turn "disk full" from the store into
-    :class:`StorageFull`. A repeat of a known key stores nothing and is not refused."""
-
-    @functools.wraps(submit_ex)
-    def guarded(daemon: Any, printer: Any, data: bytes, *args: Any, **kw: Any) -> Any:
-        st: Storage = daemon.storage
-        key, reprint = kw.get("key"), kw.get("reprint", False)
-
-        def new_label() -> bool:  # a repeat of a known key stores nothing
-            if daemon.store is None or not (key is None or reprint or daemon.store.find_key(key) is None):
-                return False
-            daemon._printer_name(printer)  # a wrong printer is a 404 before any 507
-            return True
-
-        return st.guarded(len(data), lambda: submit_ex(daemon, printer, data, *args, **kw), new_label)
-
-    return cast(F, guarded)
 
 
 def is_disk_full(exc: BaseException | None) -> bool:
@@ -348,4 +324,4 @@ class Storage:
         return [i for i, _ in removed]
 
 
-__all__ = ["Storage", "StorageFull", "StorageOwner", "free_bytes", "is_disk_full", "submit_guard"]
+__all__ = ["Storage", "StorageFull", "StorageOwner", "free_bytes", "is_disk_full", "job_file_exts"]

@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import config as configmod
 from .config import Config
@@ -34,7 +34,8 @@ from ..queue.backends import open_store
 from ..queue.base import FINAL_STATES, Job, JobBackend, JobState, NotFound
 from ..queue.worker import PrinterWorker
 from ..sdnotify import Notifier
-from ..storage import Storage, submit_guard
+from ..storage import Storage
+from .quota import submit_guard
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class Daemon:
         self.workers: dict[str, PrinterWorker] = {}
         self.api: Any = None
         self.services: list[Any] = []
+        #: The running triggers (printstation.triggers.station.Triggers), set when they start.
+        self.triggers: Any = None
         self.stopping = False
         self.started_at = time.time()
         self._lock = threading.RLock()
@@ -205,7 +208,7 @@ class Daemon:
             raise NotFound(f"no printer named {name!r} (configured printers: {', '.join(self.workers)})")
         return name
 
-    @submit_guard  # queue quota, full data dir → StorageFull (507); see printstation/storage.py
+    @submit_guard  # queue quota, full data dir → StorageFull (507); see printstation/face/quota.py
     def submit_ex(self, printer: str | None, data: bytes, *, copies: int | None = None,
                   key: str | None = None, name: str | None = None, source: str = "api",
                   source_ref: str | None = None, reprint: bool = False, fit: bool = False) -> tuple[Job, bool]:
@@ -373,6 +376,13 @@ def run(config_path: str | os.PathLike[str] | None = None, options: dict[str, An
 
     set_config_level(cfg.station.log_level)
     return Daemon(cfg, options=options).run()
+
+
+if TYPE_CHECKING:  # mypy checks that the Daemon is what the triggers take
+    from ..triggers.station import TriggerHost
+
+    def _trigger_host(d: Daemon) -> TriggerHost:
+        return d
 
 
 __all__ = ["Daemon", "SERVICE_MODULES", "run"]

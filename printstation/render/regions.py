@@ -32,7 +32,8 @@ def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int,
     span = corner_span(img, corners)
     if span is None:
         return None
-    (xl, xh, yl, yh, ym), (h, w) = span, img.shape
+    xl, xh, _, _, ym = span
+    h = img.shape[0]
     dark = np.flatnonzero(img[ym, xl : xh + 1] < 128)
     if dark.size < 2:
         return None

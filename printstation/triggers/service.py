@@ -29,6 +29,7 @@ from .statebase import TriggerStateBase
 
 if TYPE_CHECKING:
     from .ozonsync import OzonSync
+    from .station import TriggerHost
 
 log = logging.getLogger("printstation.triggers")
 
@@ -53,8 +54,8 @@ class Submitter(Protocol):
 class Control(Protocol):
     """The daemon's queue commands used by ``PS:`` codes (``job`` results carry ``.id``)."""
 
-    def pause(self, printer: str) -> None: ...
-    def resume(self, printer: str) -> None: ...
+    def pause(self, printer: str) -> Any: ...
+    def resume(self, printer: str) -> Any: ...
     def reprint_last(self, printer: str) -> Any: ...
     def cancel_last(self, printer: str) -> Any: ...
 
@@ -366,7 +367,7 @@ def _already(state: str | None) -> str:
     return f"already sent ({state})"
 
 
-def daemon_service(daemon: Any) -> Any:
+def daemon_service(daemon: "TriggerHost") -> Any:
     """Hook for :mod:`printstation.face.daemon`: start hot folder, scanners, WB sync, scan API."""
     from .station import Triggers
 

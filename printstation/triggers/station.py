@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import PrintstationError
 from ..queue.base import JobState
 from .rules import ScanSettings
 from .scanner import ScannerThread, StreamSource, source_for
-from .service import ScanService
+from .service import Control, ScanService, Submitter
 from .settings import SyncSettings, user_rules
 from .state import TriggerState
 from .statebase import TriggerStateBase
@@ -84,8 +84,19 @@ def open_state(cfg: Any, store: Any = None) -> TriggerStateBase:
     return state
 
 
+class TriggerHost(Submitter, Control, Protocol):
+    """What the triggers need from the station that runs them (the face's ``Daemon``): its
+    config and start options, queueing and ``PS:`` commands; ``triggers`` is set to the running
+    :class:`Triggers` (the face's ``/scan`` endpoints use it). The job store, renderer pool and
+    workers are read with ``getattr`` where a stand-in may lack them."""
+
+    config: Any
+    options: dict[str, Any]
+    triggers: Any
+
+
 class Triggers:
-    def __init__(self, daemon: Any) -> None:
+    def __init__(self, daemon: TriggerHost) -> None:
         self.daemon = daemon
         cfg = daemon.config
         self.state = open_state(cfg, getattr(daemon, "store", None))
@@ -123,7 +134,7 @@ class Triggers:
         self.scanners: list[ScannerThread] = []
 
     @classmethod
-    def start_for(cls, daemon: Any) -> "Triggers":
+    def start_for(cls, daemon: TriggerHost) -> "Triggers":
         t = cls(daemon)
         daemon.triggers = t
         t.start()

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from ...errors import ConfigError, UsageError
+from ...errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
