@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 #: Pages in flight per worker process.
 AHEAD = 2
+#: Labels this process may convert ahead while the page due is still with a worker (a worker
+#: starved by other work on its core then holds back little): printer bytes only (a few KB
+#: each), or :data:`AHEAD` when the 1-bit rasters are kept too.
+HOLD = 8
 #: Below this many pages a pool costs more than it saves (fork + first page ≈ one page).
 MIN_PAGES = 3
 
@@ -246,7 +250,7 @@ def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: 
                 rasters: bool) -> Iterator[Label]:
     """Labels of a ``pages``-page PDF converted here and on ``procs - 1`` forked processes, in page
     order. Each worker has at most :data:`AHEAD` pages given; this process converts the next page
-    nobody has, and, while the page due is still with a worker, up to :data:`AHEAD` later ones
+    nobody has, and, while the page due is still with a worker, up to :data:`HOLD` later ones
     (their failures wait for their turn: a page is refused only after the pages before it)."""
     import multiprocessing as mp
 
@@ -256,7 +260,7 @@ def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: 
     workers = [_Worker(ctx, data, spec, digest) for _ in range(procs - 1)]
     _open(data, spec, digest)
     held: dict[int, tuple] = {}
-    nxt = 0
+    nxt, hold = 0, AHEAD if rasters else HOLD
 
     def top_up() -> None:  # every worker busy, the pages given in order
         nonlocal nxt
@@ -273,7 +277,7 @@ def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: 
                     nxt = i + 1
                     top_up()
                     held[i] = _here(i, rasters)
-                elif len(held) < AHEAD and nxt < pages and not owner.conn.poll(0):
+                elif len(held) < hold and nxt < pages and not owner.conn.poll(0):
                     j, nxt = nxt, nxt + 1  # the page due is not done yet: one more ahead here
                     held[j] = _here(j, rasters)
                 else:
