@@ -69,9 +69,9 @@ WORKERS_ENV = "PRINTSTATION_CONVERT_WORKERS"
 def _busy(cores: int) -> bool:
     """Whether other work already fills the cores twice over. The converting process is a page
     worker itself, so a second process costs no measurable CPU (40-page PDF, same runs: 0.76 s
-    against 0.76 s on one process, 0.80 against 0.79) and takes its share of a busy core (at
-    load 2.1–3: 507–533 ms against 713–726 ms on one process); the gate stays for a box
-    already running two jobs per core."""
+    against 0.76 s on one process, 0.80 against 0.79; ~6 % more when another job holds the
+    second core) and takes its share of a busy core (at load ~3: 507 ms against 726 ms on one
+    process); the gate stays for a box already running two jobs per core."""
     try:
         return os.getloadavg()[0] >= 2 * cores + 1
     except OSError:
