@@ -223,7 +223,9 @@ class _Worker:
         self.given: deque[int] = deque()
 
     def give(self, i: int, rasters: bool) -> None:
-        self.conn.send((i, rasters))
+        """Hand page ``i`` over (to a dead worker too: :meth:`take` then fails it at its turn)."""
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send((i, rasters))
         self.given.append(i)
 
     def take(self) -> tuple[int, tuple]:
