@@ -175,7 +175,8 @@ def test_a_worker_that_dies_fails_its_page_only_at_its_turn(pdf: bytes, monkeypa
     monkeypatch.setattr(parallel, "_page", dying)
     spec = PrinterSpec(lang="zpl", media=Media(100, 150), dpi=203)
     got = []
+    # convert_pdf itself: iter_labels would convert serially if an earlier test left a thread running
     with pytest.raises(BadInput, match="a page worker died while converting this label"):
-        for label in iter_labels(pdf, spec, workers=2, rasters=False):
+        for label in parallel.convert_pdf(pdf, spec, "k", len(TRACKINGS), 2, False):
             got.append(label.page)
     assert got == [0]
