@@ -67,6 +67,8 @@ class BitmapSource:
 
 def _flatten(im: Image.Image) -> np.ndarray:
     """Any mode → 8-bit gray, transparency composited onto white."""
+    if im.mode == "L":  # already gray: a view of it (convert("L") would copy it: ~0.1 ms a sticker)
+        return np.asarray(im)
     if im.mode == "1":
         return np.asarray(im.convert("L"))
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):

@@ -13,6 +13,7 @@ does not let have children), and the pages convert one after the other.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -25,6 +26,9 @@ import numpy as np
 from ..spec import PrinterSpec
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import ForkContext
+
     from ..pipeline import Label
     from .pdf import PdfPageSource
 
@@ -32,6 +36,10 @@ log = logging.getLogger(__name__)
 
 #: Pages in flight per worker process.
 AHEAD = 2
+#: Labels this process may convert ahead while the page due is still with a worker (a worker
+#: starved by other work on its core then holds back little): printer bytes only (a few KB
+#: each), or :data:`AHEAD` when the 1-bit rasters are kept too.
+HOLD = 8
 #: Below this many pages a pool costs more than it saves (fork + first page ≈ one page).
 MIN_PAGES = 3
 
@@ -59,12 +67,13 @@ WORKERS_ENV = "PRINTSTATION_CONVERT_WORKERS"
 
 
 def _busy(cores: int) -> bool:
-    """Whether other work already fills the cores: the 1-minute load average counts this
-    conversion's own recent work too (one process: the batch it is part of, the bench), so the
-    cores are full from ``cores + 1`` (measured, 2 cores: at load 2.0–2.5 two workers took a
-    40-page PDF in 567 ms against 851 ms on one process)."""
+    """Whether other work already fills the cores twice over. The converting process is a page
+    worker itself, so a second process costs no measurable CPU (40-page PDF, same runs: 0.76 s
+    against 0.76 s on one process, 0.80 against 0.79; ~6 % more when another job holds the
+    second core) and takes its share of a busy core (at load ~3: 507 ms against 726 ms on one
+    process); the gate stays for a box already running two jobs per core."""
     try:
-        return os.getloadavg()[0] >= cores + 1
+        return os.getloadavg()[0] >= 2 * cores + 1
     except OSError:
         return False
 
@@ -124,19 +133,24 @@ def _die_with_parent() -> None:
         pass
 
 
-def _init(data: bytes, spec: PrinterSpec, digest: str) -> None:  # pragma: no cover - in workers
+def _init(data: bytes, spec: PrinterSpec, digest: str) -> None:
     import signal
 
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     signal.alarm(0)  # the parent's time limit is the parent's
+    _open(data, spec, digest)
+
+
+def _open(data: bytes, spec: PrinterSpec, digest: str) -> None:
     from .pdf import open_pdf
 
     _STATE.update({"pages": open_pdf(data, spec.max_pages, measure=False), "spec": spec, "digest": digest})
 
 
-def _page(i: int, rasters: bool) -> tuple:  # pragma: no cover - in workers
+def _page(i: int, rasters: bool) -> tuple:
+    """Page ``i`` of the open document: (printer bytes, packed raster or None, barcodes)."""
     from ..pipeline import _close, convert_page
     from .pdf import autocrop
 
@@ -151,6 +165,31 @@ def _page(i: int, rasters: bool) -> tuple:  # pragma: no cover - in workers
     return label.data, packed, label.barcodes
 
 
+def _serve(conn: Connection, data: bytes, spec: PrinterSpec, digest: str) -> None:  # pragma: no cover - in workers
+    """A worker: page numbers in, ("ok", page) or ("err", exception) out, in order; None ends it."""
+    _init(data, spec, digest)
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        try:
+            out: tuple = ("ok", _page(*msg))
+        except BaseException as exc:  # noqa: BLE001 - the page's failure goes to its turn
+            out = ("err", exc)
+        try:
+            conn.send(out)
+        except (OSError, ValueError):
+            return
+        except Exception:  # noqa: BLE001 - an exception that does not pickle: its text does
+            from ..errors import BadInput
+
+            what = out[1]
+            conn.send(("err", BadInput(f"conversion failed: {type(what).__name__}: {what}")))
+
+
 # --- parent side -----------------------------------------------------------------------------
 
 def _preload(spec: PrinterSpec) -> None:
@@ -162,31 +201,114 @@ def _preload(spec: PrinterSpec) -> None:
     barcodes._zx()
 
 
-def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: int,
-                rasters: bool) -> Iterator[Label]:
-    """Labels of a ``pages``-page PDF converted on ``procs`` forked processes, in page order."""
+def _label(i: int, out: tuple) -> Label:
     from ..pipeline import Label
 
+    data, packed, found = out
+    raster = None
+    if packed is not None:
+        bits, shape = packed
+        raster = np.unpackbits(bits, count=shape[0] * shape[1]).reshape(shape).astype(bool)
+    return Label(data, i, raster, found)
+
+
+class _Worker:
+    """A forked page worker and the pages it was given (it answers them in order)."""
+
+    def __init__(self, ctx: "ForkContext", data: bytes, spec: PrinterSpec, digest: str) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child, data, spec, digest), name="printstation-page")
+        self.proc.start()
+        child.close()
+        self.given: deque[int] = deque()
+
+    def give(self, i: int, rasters: bool) -> None:
+        """Hand page ``i`` over (to a dead worker too: :meth:`take` then fails it at its turn)."""
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send((i, rasters))
+        self.given.append(i)
+
+    def take(self) -> tuple[int, tuple]:
+        """(page, ("ok", result) or ("err", exception)) of the oldest page given."""
+        i = self.given.popleft()
+        try:
+            return i, self.conn.recv()
+        except (EOFError, OSError):
+            from ..errors import BadInput
+
+            return i, ("err", BadInput("a page worker died while converting this label"))
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(None)
+        self.conn.close()
+        self.proc.join(1.0)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+
+
+def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: int,
+                rasters: bool) -> Iterator[Label]:
+    """Labels of a ``pages``-page PDF converted here and on ``procs - 1`` forked processes, in page
+    order. Each worker has at most :data:`AHEAD` pages given; this process converts the next page
+    nobody has, and, while the page due is still with a worker, up to :data:`HOLD` later ones
+    (their failures wait for their turn: a page is refused only after the pages before it)."""
     import multiprocessing as mp
 
     _preload(spec)  # imported once here, inherited by every worker (not imported once per worker)
     log.debug("converting %d pages on %d processes", pages, procs)
     ctx = mp.get_context("fork")
-    pool = ctx.Pool(procs, initializer=_init, initargs=(data, spec, digest))
-    try:
-        pending: deque = deque()
-        nxt = 0
-        for i in range(pages):
-            while nxt < pages and len(pending) < procs * AHEAD:
-                pending.append(pool.apply_async(_page, (nxt, rasters)))
+    workers = [_Worker(ctx, data, spec, digest) for _ in range(procs - 1)]
+    _open(data, spec, digest)
+    held: dict[int, tuple] = {}
+    nxt, hold = 0, AHEAD if rasters else HOLD
+
+    def top_up() -> None:  # every worker busy, the pages given in order
+        nonlocal nxt
+        for w in workers:
+            while nxt < pages and len(w.given) < AHEAD:
+                w.give(nxt, rasters)
                 nxt += 1
-            out, packed, found = pending.popleft().get()
-            raster = None
-            if packed is not None:
-                bits, shape = packed
-                raster = np.unpackbits(bits, count=shape[0] * shape[1]).reshape(shape).astype(bool)
-            yield Label(out, i, raster, found)
-        pool.close()
-        pool.join()
+
+    try:
+        for i in range(pages):
+            while i not in held:
+                owner = next((w for w in workers if i in w.given), None)
+                if owner is None:  # the page due is nobody's (i == nxt): ours, the next ones theirs
+                    nxt = i + 1
+                    top_up()
+                    held[i] = _here(i, rasters)
+                elif len(held) < hold and nxt < pages and not owner.conn.poll(0):
+                    j, nxt = nxt, nxt + 1  # the page due is not done yet: one more ahead here
+                    held[j] = _here(j, rasters)
+                else:
+                    j, out = owner.take()
+                    held[j] = out
+                    top_up()
+            kind, out = held.pop(i)
+            if kind == "err":
+                raise out
+            yield _label(i, out)
     finally:
-        pool.terminate()
+        for w in workers:
+            w.stop()
+        _close_state()
+
+
+def _close_state() -> None:
+    from .pdf import PDFIUM_LOCK
+
+    pages = _STATE.pop("pages", None)
+    _STATE.pop("spec", None)
+    _STATE.pop("digest", None)
+    if pages:
+        with PDFIUM_LOCK:
+            pages[0]._doc.close()
+
+
+def _here(i: int, rasters: bool) -> tuple:
+    try:
+        return "ok", _page(i, rasters)
+    except Exception as exc:  # noqa: BLE001 - raised at its turn
+        return "err", exc

@@ -129,3 +129,54 @@ def test_the_cli_converts_pages_on_workers(pdf: bytes, tmp_path) -> None:
     assert res.returncode == 0, res.stderr
     assert f"converting {len(TRACKINGS)} pages on 2 processes" in res.stderr
     assert [decode(back.image) for back in zpl_raster(out.read_bytes())] == [[t] for t in TRACKINGS]
+
+
+def _dense_first_pdf() -> bytes:
+    import io
+
+    import cairosvg
+    from pypdf import PdfReader, PdfWriter
+
+    dense = lg._label_svg_mm("RU" + "ABCDEFGHIJKLMNOPQRST" + "CN", 100, 150, module_mm=0.25)
+    w = PdfWriter()
+    for data in (cairosvg.svg2pdf(bytestring=dense), lg.pdf_label(TRACKINGS[:3])):
+        for page in PdfReader(io.BytesIO(data)).pages:
+            w.add_page(page)
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+def test_refusal_of_the_converting_process_own_page() -> None:
+    """Page 1 is converted by the converting process itself (the workers take the next ones):
+    its refusal is raised first, before any label, and no worker is left behind."""
+    spec = PrinterSpec(lang="zpl", media=Media(40, 30), dpi=203)
+    before = set(mp.active_children())
+    it = iter_labels(_dense_first_pdf(), spec, workers=2)
+    with pytest.raises(BarcodeVerifyError, match="barcode would not scan at 203 dpi"):
+        next(it)
+    assert set(mp.active_children()) <= before
+
+
+def test_a_worker_that_dies_fails_its_page_only_at_its_turn(pdf: bytes, monkeypatch) -> None:
+    """A worker killed mid-page (here: it exits while converting page 2): the pages before it
+    are delivered, then that page fails with one clear error."""
+    import os
+
+    from printstation import BadInput
+
+    me, real = os.getpid(), parallel._page
+
+    def dying(i: int, rasters: bool) -> tuple:
+        if i == 1 and os.getpid() != me:
+            os._exit(3)
+        return real(i, rasters)
+
+    monkeypatch.setattr(parallel, "_page", dying)
+    spec = PrinterSpec(lang="zpl", media=Media(100, 150), dpi=203)
+    got = []
+    # convert_pdf itself: iter_labels would convert serially if an earlier test left a thread running
+    with pytest.raises(BadInput, match="a page worker died while converting this label"):
+        for label in parallel.convert_pdf(pdf, spec, "k", len(TRACKINGS), 2, False):
+            got.append(label.page)
+    assert got == [0]

@@ -28,6 +28,26 @@ COMMAND_MODULES = (
     "printstation.face.cli.db",
 )
 
+#: The modules that register each command (pinned against :data:`COMMAND_MODULES` by
+#: ``tests/cli/test_lazy_commands.py``). A run of a known command imports only these (``printstation
+#: convert`` skips the client, markets and config stack: ~20 ms of start); help, a bad command or
+#: no command builds the whole parser, so its text and errors are the same.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "convert": ("printstation.face.cli.convert",),
+    "run": ("printstation.face.cli.daemon",),
+    **{name: ("printstation.face.cli.client",) for name in
+       ("print", "jobs", "scans", "reprint", "cancel", "pause", "resume")},
+    "printers": ("printstation.face.cli.client", "printstation.face.cli.printers"),
+    "test-print": ("printstation.face.cli.printers",),
+    "wb": ("printstation.face.cli.markets",),
+    "ali": ("printstation.face.cli.markets",),
+    "ozon": ("printstation.face.cli.markets_ol",),
+    "lamoda": ("printstation.face.cli.markets_ol",),
+    "scan": ("printstation.face.cli.scan",),
+    "doctor": ("printstation.face.cli.doctor",),
+    "db": ("printstation.face.cli.db",),
+}
+
 
 class ArgParser(argparse.ArgumentParser):
     """argparse that exits 2 with our one-line error format."""
@@ -36,15 +56,29 @@ class ArgParser(argparse.ArgumentParser):
         self.exit(2, f"printstation: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv``: its first argument that is not an option (the top-level
+    options take no value)."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with a known ``command``, only that command's (the modules that register it)."""
     from ... import __version__
 
     parser = ArgParser(prog="printstation", description="Label printing station for marketplace sellers.")
     parser.add_argument("--version", action="version", version=f"printstation {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgParser)
+    wanted = COMMANDS.get(command or "")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)  # a missing module is an error, never skipped
+        if wanted is None or name in wanted:
+            importlib.import_module(name).register(sub)  # a missing module is an error, never skipped
     return parser
 
 
@@ -56,10 +90,11 @@ def fail(message: str, code: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
+        build_parser().print_help(sys.stderr)  # every command listed
         return 2
     from ...logs import setup_logging
 
