@@ -22,10 +22,14 @@ STORE_BACKENDS: dict[str, str] = {
 }
 
 
+def scheme_of(url: str) -> str:
+    """A database URL's scheme, lower case (``""`` when it has none): the key of the backend tables."""
+    return url.split(":", 1)[0].lower() if ":" in url else ""
+
+
 def backend_of(url: str) -> ModuleType:
     """The job-store backend module for a database URL; :class:`UsageError` for another scheme."""
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    name = STORE_BACKENDS.get(scheme)
+    name = STORE_BACKENDS.get(scheme_of(url))
     if name is None:
         shown = url.split("://", 1)[0] + "://…" if "://" in url else "…"
         first: dict[str, str] = {}  # one scheme per backend (its aliases unnamed)
@@ -53,4 +57,4 @@ def open_store(data_dir: Path, database: str | None = None, station: str | None 
     return JobStore(data_dir)
 
 
-__all__ = ["STORE_BACKENDS", "backend_of", "check_database_url", "open_store"]
+__all__ = ["STORE_BACKENDS", "backend_of", "check_database_url", "open_store", "scheme_of"]

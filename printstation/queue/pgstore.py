@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import StoreUnavailable
-from ..pg import Database
+from ..pg import Database, check_url  # check_url: this backend's URL check (queue/backends.py)
 from .base import (COLUMNS, PENDING_STATES, PURGEABLE_STATES, Job, JobBackend, JobState, NotFound, StoreLocked,
                    check_submit, clean_fields, job_from, lock_data_dir)
 from .sql import job_filters, set_clause
@@ -276,13 +276,6 @@ class PgJobStore(JobBackend):
         return {r["name"] for r in self._all("SELECT name FROM printers WHERE station=%s AND paused", (self.station,))}
 
 
-
-
-def check_url(url: str) -> str:
-    """The URL's shape (``postgresql://…``), checked without importing the driver."""
-    from ..pg import check_url as check
-
-    return check(url)
 
 
 def open_store(data_dir: str | os.PathLike[str], url: str, station: str) -> PgJobStore:

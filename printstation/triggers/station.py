@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import PrintstationError
+from ..queue.backends import scheme_of
 from ..queue.base import JobState
 from .rules import ScanSettings
 from .scanner import ScannerThread, StreamSource, source_for
@@ -78,8 +79,7 @@ def open_state(cfg: Any, store: Any = None) -> TriggerStateBase:
     database = getattr(cfg.station, "database", None)
     if not database:
         return TriggerState(cfg.data_dir / "triggers.sqlite")
-    scheme = database.split(":", 1)[0].lower()
-    module = importlib.import_module(STATE_BACKENDS[scheme])
+    module = importlib.import_module(STATE_BACKENDS[scheme_of(database)])
     state: TriggerStateBase = module.open_state(database, cfg.station.name, store)
     return state
 
