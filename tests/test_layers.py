@@ -33,7 +33,7 @@ PLACED = {
 
 #: layer -> the layers it must not import ("root": the shared root modules).
 FORBIDDEN: dict[str, set[str]] = {
-    "lang": {"transport", "queue", "markets", "triggers", "face", "discover"},
+    "lang": {"render", "transport", "queue", "markets", "triggers", "face", "discover"},
     "render": {"queue", "markets", "transport", "triggers", "face", "discover"},
     "transport": {"lang", "render", "queue", "markets", "triggers", "face", "discover"},
     "markets": {"queue", "transport", "triggers", "face", "discover"},

@@ -238,7 +238,7 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
     configured darkness, and ``^MU`` when the format was laid out for another resolution (WB lays
     its ZPL out in 203-dpi dots; a 300-dpi Zebra would otherwise print it at two thirds size).
     """
-    from ..render.sniff import split_zpl
+    from .zpl_tokens import split_zpl
     from .zpl_guard import check_stream
 
     out: list[bytes] = []

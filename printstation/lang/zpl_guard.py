@@ -78,7 +78,7 @@ def check_crc(zpl: bytes, label: str) -> None:
 
 def check_stream(zpl: bytes) -> None:
     """Refuse a ZPL stream with a poisoned format or one that ends inside a format."""
-    from ..render.sniff import split_zpl
+    from .zpl_tokens import split_zpl
 
     last = None
     for last in _END.finditer(zpl):

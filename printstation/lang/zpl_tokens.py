@@ -1,4 +1,4 @@
-"""ZPL command reading for the layout check: the tokenizer and its bounded number parsing.
+"""ZPL command reading: splitting a stream into formats, the tokenizer and its bounded number parsing.
 
 Parsing never raises: truncated commands, missing or giant numbers and unknown commands are
 read as far as they make sense, numbers are clamped, data sizes are capped.
@@ -7,6 +7,22 @@ read as far as they make sense, numbers are clamped, data sizes are capped.
 from __future__ import annotations
 
 import re
+
+#: The start of a ZPL format (``^XA`` or ``~XA``).
+_ZPL_START = re.compile(rb"[\^~]XA", re.I)
+
+
+def split_zpl(data: bytes) -> list[bytes]:
+    """Split a ZPL stream into its ``^XA…^XZ`` formats (each kept byte for byte)."""
+    out: list[bytes] = []
+    pos = 0
+    for m in re.finditer(rb"\^XZ", data, re.I):
+        chunk = data[pos : m.end()]
+        if _ZPL_START.search(chunk):
+            out.append(chunk)
+        pos = m.end()
+    return out
+
 
 #: Largest number read from a command (positions, sizes): giant numbers are clamped, not trusted.
 MAX_NUM = 32000

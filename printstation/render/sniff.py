@@ -217,16 +217,4 @@ def _sniff(data: bytes) -> Sniffed:
     return Sniffed(kind, data, wrapped)
 
 
-def split_zpl(data: bytes) -> list[bytes]:
-    """Split a ZPL stream into its ``^XA…^XZ`` formats (each kept byte for byte)."""
-    out: list[bytes] = []
-    pos = 0
-    for m in re.finditer(rb"\^XZ", data, re.I):
-        chunk = data[pos : m.end()]
-        if _ZPL_START.search(chunk):
-            out.append(chunk)
-        pos = m.end()
-    return out
-
-
-__all__ = ["Sniffed", "sniff", "split_zpl", "describe", "drop_bom", "decode_text", "KINDS", "BITMAP_KINDS"]
+__all__ = ["Sniffed", "sniff", "describe", "drop_bom", "decode_text", "KINDS", "BITMAP_KINDS"]

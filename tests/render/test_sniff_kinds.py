@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from printstation.errors import BadInput
-from printstation.render.sniff import sniff, split_zpl
+from printstation.lang.zpl_tokens import split_zpl
+from printstation.render.sniff import sniff
 from support import cases
 from support import labelgen as lg
 
