@@ -6,6 +6,7 @@ Redraw on whole printer dots lives in :mod:`printstation.render.redraw`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -73,7 +74,9 @@ def read(gray: np.ndarray, *, pure: bool = False, formats: tuple[str, ...] = SUP
     pad = padded(gray, PAD)
     if max(pad.shape) > 65535:  # past zxing-cpp's limit (a 1×65535 image): nothing it can read
         return []
-    fmts = tuple(getattr(zx.BarcodeFormat, f) for f in formats)
+    fmts = _FORMATS.get(formats)
+    if fmts is None:
+        fmts = _FORMATS[formats] = tuple(getattr(zx.BarcodeFormat, f) for f in formats)
     if binary:
         return list(zx.read_barcodes(pad, formats=fmts, try_rotate=rotate, try_downscale=False,
                                      try_invert=False, text_mode=zx.TextMode.HRI, is_pure=pure,
@@ -81,6 +84,10 @@ def read(gray: np.ndarray, *, pure: bool = False, formats: tuple[str, ...] = SUP
     big = pad.size > 1_500_000 if downscale is None else downscale
     return list(zx.read_barcodes(pad, formats=fmts, try_rotate=rotate, try_downscale=big,
                                  try_invert=False, text_mode=zx.TextMode.HRI, is_pure=pure))
+
+
+#: zxing-cpp format values by tuple of names (the few tuples in use: looked up once).
+_FORMATS: dict[tuple[str, ...], tuple] = {}
 
 
 def padded(gray: np.ndarray, n: int) -> np.ndarray:
@@ -279,7 +286,7 @@ def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float
     h, w = raster.shape
     m = QUIET.get(b.format, 4) * max(module_dots, 1.0) + CROP_SLACK_DOTS
     x0, y0 = max(0, int(box[0] - m)), max(0, int(box[1] - m))
-    x1, y1 = min(w, int(np.ceil(box[2] + m))), min(h, int(np.ceil(box[3] + m)))
+    x1, y1 = min(w, math.ceil(box[2] + m)), min(h, math.ceil(box[3] + m))
     if x1 - x0 < 4 or y1 - y0 < 4:
         return False
     gray = raster[y0:y1, x0:x1]  # a bool raster is read as 0/255 by read's one padded copy

@@ -183,7 +183,7 @@ def _rules(inked: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     for thin, axis in ((inked & (rows <= RULE_PX), 1), (inked & (cols <= RULE_PX), 0)):
         t = thin if axis == 1 else thin.T
         r = rule if axis == 1 else rule.T
-        for i in np.flatnonzero(t.sum(axis=1) >= RULE_TILES):
+        for i in (t.sum(axis=1) >= RULE_TILES).nonzero()[0]:
             for a, b in _runs(t[i]):
                 if b - a >= RULE_TILES:
                     r[i, a:b] = True
