@@ -41,8 +41,9 @@ def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int,
         return None
     x0, x1 = xl + int(dark[0]), xl + int(dark[-1])
     # One threshold of the block around the corners' rows (and 3 columns either side), grown
-    # only when the bars or the rows checked around them run past it: 0.08 → 0.03 ms on a WB
-    # sticker (the chunked search thresholded each chunk and summed bools row by row).
+    # only when the bars or the rows checked around them run past it: 0.082 → 0.041 ms on a WB
+    # PNG sticker, 0.18 → 0.07 ms on a 100×150 mm PDF page (the chunked search thresholded each
+    # chunk and summed bools row by row).
     ca, cb = max(0, x0 - 3), min(w, x1 + 4)
     lo, hi = max(0, yl - 16), min(h, yh + 17)
     count = np.uint16 if x1 - x0 < 65535 else np.intp
@@ -126,8 +127,8 @@ def _tile_ink(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per :data:`TILE` × TILE tile: how many of its pixel rows and of its pixel columns hold ink.
 
     Read in place when the rows are whole tiles wide (a padded copy of the last tile row only),
-    else from a copy padded white to whole tiles: 0.066 → 0.03 ms on a WB sticker, 0.59 → 0.25 ms
-    on a 100×150 mm page at 12 px/mm (a bit packing, a 2-D bool sum and an unpacking before)."""
+    else from a copy padded white to whole tiles: 0.067 → 0.045 ms on a WB PNG sticker, 0.59 →
+    0.33 ms on a 100×150 mm page at 12 px/mm (a bit packing, a 2-D bool sum and an unpacking)."""
     h, w = img.shape
     if img.dtype != np.uint8:
         img = np.where(img < 255, 0, 255).astype(np.uint8)
@@ -169,7 +170,8 @@ def _tile_counts(full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _runs(line: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True in a 1-D array."""
+    """[start, end) of each run of True in a 1-D array (5.4 → 2.0 µs for a row of 37 tiles
+    without np.diff and np.concatenate)."""
     p = np.zeros(line.size + 2, bool)
     p[1:-1] = line
     e = (p[1:] != p[:-1]).nonzero()[0].tolist()
