@@ -6,6 +6,7 @@ Redraw on whole printer dots lives in :mod:`printstation.render.redraw`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -73,7 +74,9 @@ def read(gray: np.ndarray, *, pure: bool = False, formats: tuple[str, ...] = SUP
     pad = padded(gray, PAD)
     if max(pad.shape) > 65535:  # past zxing-cpp's limit (a 1×65535 image): nothing it can read
         return []
-    fmts = tuple(getattr(zx.BarcodeFormat, f) for f in formats)
+    fmts = _FORMATS.get(formats)
+    if fmts is None:
+        fmts = _FORMATS[formats] = tuple(getattr(zx.BarcodeFormat, f) for f in formats)
     if binary:
         return list(zx.read_barcodes(pad, formats=fmts, try_rotate=rotate, try_downscale=False,
                                      try_invert=False, text_mode=zx.TextMode.HRI, is_pure=pure,
@@ -83,12 +86,27 @@ def read(gray: np.ndarray, *, pure: bool = False, formats: tuple[str, ...] = SUP
                                  try_invert=False, text_mode=zx.TextMode.HRI, is_pure=pure))
 
 
+#: zxing-cpp format values by tuple of names (the few tuples in use: looked up once).
+_FORMATS: dict[tuple[str, ...], tuple] = {}
+
+
 def padded(gray: np.ndarray, n: int) -> np.ndarray:
     """``gray`` (any view: strided rows, a transpose, a crop) in a white margin of ``n`` px, as one
-    new contiguous array (a third of ``np.pad``'s time on a sticker, and no copy before it)."""
+    new contiguous array (a third of ``np.pad``'s time on a sticker, and no copy before it). A bool
+    ``gray`` is a 1-bit raster (True = ink): written as 0 and 255 in the same one copy (0.095 →
+    0.004 ms for ``np.where(raster, 0, 255).astype(np.uint8)`` of a 58×40 mm label)."""
     h, w = gray.shape
     out = np.full((h + 2 * n, w + 2 * n), 255, np.uint8)
-    out[n : n + h, n : n + w] = gray
+    inner = out[n : n + h, n : n + w]
+    if gray.dtype == np.bool_:
+        np.subtract(gray.view(np.uint8), np.uint8(1), out=inner)  # 1 - 1 = 0, 0 - 1 wraps to 255
+    elif h * w >= 1 << 18 and abs(gray.strides[0]) < abs(gray.strides[1]):
+        # A big transpose, copied in bands of 128 source rows that stay in cache: 0.28 → 0.2 ms
+        # for the column pass of a 100×150 mm page at 12 px/mm.
+        for i in range(0, w, 128):
+            inner[:, i : i + 128] = gray[:, i : i + 128]
+    else:
+        inner[...] = gray
     return out
 
 
@@ -239,7 +257,7 @@ def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarra
 
 def decoded_set(raster: np.ndarray, formats: tuple[str, ...] = SUPPORTED) -> list[tuple[str, bytes]]:
     """(format, content) of every barcode that decodes from a 1-bit raster."""
-    gray = np.where(raster, 0, 255).astype(np.uint8)
+    gray = raster if raster.dtype == np.bool_ else np.where(raster, 0, 255).astype(np.uint8)
     return [(r.format.name, bytes(r.bytes)) for r in read(gray, formats=formats, binary=True) if r.valid]
 
 
@@ -268,10 +286,12 @@ def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float
     h, w = raster.shape
     m = QUIET.get(b.format, 4) * max(module_dots, 1.0) + CROP_SLACK_DOTS
     x0, y0 = max(0, int(box[0] - m)), max(0, int(box[1] - m))
-    x1, y1 = min(w, int(np.ceil(box[2] + m))), min(h, int(np.ceil(box[3] + m)))
+    x1, y1 = min(w, math.ceil(box[2] + m)), min(h, math.ceil(box[3] + m))
     if x1 - x0 < 4 or y1 - y0 < 4:
         return False
-    gray = np.where(raster[y0:y1, x0:x1], 0, 255).astype(np.uint8)
+    gray = raster[y0:y1, x0:x1]  # a bool raster is read as 0/255 by read's one padded copy
+    if gray.dtype != np.bool_:
+        gray = np.where(gray, 0, 255).astype(np.uint8)
     rotate = turns is None or b.format not in LINEAR_FORMATS
     if not rotate and turns % 2:  # type: ignore[operator]
         gray = gray.T  # bars across the rows, as in a horizontal symbol

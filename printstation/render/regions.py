@@ -5,6 +5,8 @@ Both narrow the 2-D pass of :func:`printstation.render.barcodes.scan` without fi
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -20,8 +22,8 @@ def corner_span(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[in
     h, w = img.shape
     xs = [c[0] for c in corners]
     ys = [c[1] for c in corners]
-    xl, xh = max(0, int(min(xs))), min(w - 1, int(np.ceil(max(xs))))
-    yl, yh = max(0, int(min(ys))), min(h - 1, int(np.ceil(max(ys))))
+    xl, xh = max(0, int(min(xs))), min(w - 1, math.ceil(max(xs)))
+    yl, yh = max(0, int(min(ys))), min(h - 1, math.ceil(max(ys)))
     return None if xh - xl < 10 or yh < yl else (xl, xh, yl, yh, (yl + yh) // 2)
 
 
@@ -32,55 +34,56 @@ def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int,
     span = corner_span(img, corners)
     if span is None:
         return None
-    xl, xh, _, _, ym = span
-    h = img.shape[0]
-    dark = np.flatnonzero(img[ym, xl : xh + 1] < 128)
+    xl, xh, yl, yh, ym = span
+    h, w = img.shape
+    dark = (img[ym, xl : xh + 1] < 128).nonzero()[0]
     if dark.size < 2:
         return None
     x0, x1 = xl + int(dark[0]), xl + int(dark[-1])
-    ref = img[ym, x0 : x1 + 1] < 128
-
-    def edge(step: int) -> int:
-        """The last row from ``ym`` going ``step`` (±1) that repeats its pattern, looked for in
-        growing chunks (only about the symbol's own height is thresholded)."""
-        at, n = ym, 32
-        while True:
-            lo, hi = (at, min(h, at + n)) if step > 0 else (max(0, at - n + 1), at + 1)
-            same = ((img[lo:hi, x0 : x1 + 1] < 128) != ref).sum(axis=1) <= STRIPE_TOLERANCE
-            off = np.flatnonzero(~same)
-            if off.size:
-                return lo + int(off[0]) - 1 if step > 0 else lo + int(off[-1]) + 1
-            if (hi >= h) if step > 0 else (lo <= 0):
-                return h - 1 if step > 0 else 0
-            at, n = (hi if step > 0 else lo - 1), 2 * n
-
-    y0, y1 = edge(-1), edge(1)
+    # One threshold of the block around the corners' rows (and 3 columns either side), grown
+    # only when the bars or the rows checked around them run past it: 0.082 → 0.041 ms on a WB
+    # PNG sticker, 0.18 → 0.07 ms on a 100×150 mm PDF page (the chunked search thresholded each
+    # chunk and summed bools row by row).
+    ca, cb = max(0, x0 - 3), min(w, x1 + 4)
+    lo, hi = max(0, yl - 16), min(h, yh + 17)
+    count = np.uint16 if x1 - x0 < 65535 else np.intp
+    while True:
+        ink = img[lo:hi, ca:cb] < 128
+        bars = ink[:, x0 - ca : x1 + 1 - ca]
+        ref = bars[ym - lo]
+        off = (np.add.reduce((bars != ref).view(np.uint8), axis=1, dtype=count) > STRIPE_TOLERANCE).nonzero()[0]
+        i = int(off.searchsorted(ym - lo))
+        y0 = lo + int(off[i - 1]) + 1 if i else (0 if lo == 0 else -1)
+        y1 = lo + int(off[i]) - 1 if i < off.size else (h - 1 if hi == h else -1)
+        if y0 >= 0 and y1 >= 0 and y1 - y0 < 8:
+            return None
+        if y0 >= 0 and y1 >= 0 and (lo == 0 or y0 - 3 >= lo) and (hi == h or y1 + 3 < hi):
+            break
+        lo, hi = max(0, 2 * lo - hi), min(h, 2 * hi - lo)
     # Only a block of bars with white all around is blanked: within 3 rows above and below it a
     # row with no ink across its columns (the rows before that may only be its bars' antialiased
     # ends: ink where the bars are), and 3 white columns on its left and right. Bars that run into
     # anything else (a symbol printed over them, a box) are left alone: a thin band of identical
     # rows can be one module row of a 2-D symbol, and zxing's detectors answer differently when
     # ink next to a symbol goes.
-    if y1 - y0 < 8:
-        return None
     for step, start in ((-1, y0 - 1), (1, y1 + 1)):
         for y in range(start, start + 3 * step, step):
             if not 0 <= y < h:
                 break
-            row = img[y, x0 : x1 + 1] < 128
+            row = bars[y - lo]
             if not row.any():
                 break
             if (row & ~ref).any():
                 return None
         else:
             return None
-    if (img[y0 : y1 + 1, max(0, x0 - 3) : x0] < 128).any() or (img[y0 : y1 + 1, x1 + 1 : x1 + 4] < 128).any():
+    if ink[y0 - lo : y1 + 1 - lo, : x0 - ca].any() or ink[y0 - lo : y1 + 1 - lo, x1 + 1 - ca :].any():
         return None
     return x0, x1, y0, y1
 
 
 #: :func:`ink_regions` works on tiles of this many pixels …
-TILE = 16  # (the bit packing below assumes 16)
+TILE = 16  # (the 64-bit words of _tile_ink assume 16)
 #: … leaves out straight rules (label frames, separators): runs of at least this many tiles whose
 #: ink is at most :data:`RULE_PX` pixels thick …
 RULE_TILES = 8
@@ -111,7 +114,7 @@ def ink_regions(img: np.ndarray) -> list[tuple[int, int, int, int]]:
         return whole
     rows, cols = _tile_ink(img)
     inked = rows > 0
-    if inked.mean() > REGION_SHARE:
+    if np.count_nonzero(inked) / inked.size > REGION_SHARE:  # (inked.mean(), without its overhead)
         return whole
     grown = _widen(inked & ~_rules(inked, rows, cols), REGION_MARGIN // TILE)
     boxes = [(a * TILE, min(h, b * TILE), c * TILE, min(w, d * TILE)) for a, b, c, d in _cut(grown)]
@@ -123,24 +126,56 @@ def ink_regions(img: np.ndarray) -> list[tuple[int, int, int, int]]:
 def _tile_ink(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per :data:`TILE` × TILE tile: how many of its pixel rows and of its pixel columns hold ink.
 
-    One bit per pixel, 16 pixels (one tile's width) per word: the rows are the tile's non-zero
-    words, the columns the bits of the OR of its rows' words."""
+    Read in place when the rows are whole tiles wide (a padded copy of the last tile row only),
+    else from a copy padded white to whole tiles: 0.067 → 0.045 ms on a WB PNG sticker, 0.59 →
+    0.33 ms on a 100×150 mm page at 12 px/mm (a bit packing, a 2-D bool sum and an unpacking)."""
     h, w = img.shape
-    th, tw = -(-h // TILE), -(-w // TILE)
-    packed = np.packbits(img < 255, axis=1)
-    bits = np.zeros((th * TILE, 2 * tw), np.uint8)
-    bits[:h, : packed.shape[1]] = packed
-    words = bits.view(np.uint16).reshape(th, TILE, tw)
-    rows = (words != 0).sum(axis=1)
-    colbits = np.bitwise_or.reduce(words, axis=1)
-    cols = np.unpackbits(colbits.view(np.uint8), axis=1).reshape(th, tw, TILE).sum(axis=2)
+    if img.dtype != np.uint8:
+        img = np.where(img < 255, 0, 255).astype(np.uint8)
+    whole = h // TILE * TILE
+    if img.flags.c_contiguous and w % TILE == 0:
+        parts = [img[:whole]] if whole else []
+        if whole < h:
+            tail = np.full((TILE, w), 255, np.uint8)
+            tail[: h - whole] = img[whole:]
+            parts.append(tail)
+    else:
+        full = np.empty((-(-h // TILE) * TILE, -(-w // TILE) * TILE), np.uint8)
+        full[:h, :w] = img
+        full[h:] = 255
+        full[:h, w:] = 255
+        parts = [full]
+    if len(parts) == 1:
+        return _tile_counts(parts[0])
+    counts = [_tile_counts(p) for p in parts]
+    return np.concatenate([c[0] for c in counts]), np.concatenate([c[1] for c in counts])
+
+
+_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+_BYTE_SUM = np.uint64(0x0101_0101_0101_0101)  # x * this >> 56: the sum of x's bytes (under 256)
+
+
+def _tile_counts(full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_tile_ink` of a C-contiguous uint8 image whose sides are whole tiles. Eight pixels
+    per 64-bit word, two words per tile row: a pixel row of a tile holds ink when either word is
+    not all ones, a pixel column when its byte of the AND of the tile's 16 rows' words is not 255
+    (the 16 bytes of 0/1 of a tile summed by one multiply)."""
+    th, tw = full.shape[0] // TILE, full.shape[1] // TILE
+    words = full.view(np.uint64)
+    rows = ((words != _ONES).view(np.uint16) != 0).reshape(th, TILE, tw).sum(axis=1)
+    colbytes = np.bitwise_and.reduce(words.reshape(th, TILE, 2 * tw), axis=1).view(np.uint8) != 255
+    pairs = colbytes.view(np.uint64)
+    cols = ((pairs[:, 0::2] + pairs[:, 1::2]) * _BYTE_SUM) >> np.uint64(56)
     return rows, cols
 
 
 def _runs(line: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True in a 1-D array."""
-    e = np.flatnonzero(np.diff(np.concatenate(([0], line.astype(np.int8), [0]))))
-    return list(zip(e[::2].tolist(), e[1::2].tolist()))
+    """[start, end) of each run of True in a 1-D array (5.4 → 2.0 µs for a row of 37 tiles
+    without np.diff and np.concatenate)."""
+    p = np.zeros(line.size + 2, bool)
+    p[1:-1] = line
+    e = (p[1:] != p[:-1]).nonzero()[0].tolist()
+    return list(zip(e[::2], e[1::2]))
 
 
 def _rules(inked: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -150,7 +185,7 @@ def _rules(inked: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     for thin, axis in ((inked & (rows <= RULE_PX), 1), (inked & (cols <= RULE_PX), 0)):
         t = thin if axis == 1 else thin.T
         r = rule if axis == 1 else rule.T
-        for i in np.flatnonzero(t.sum(axis=1) >= RULE_TILES):
+        for i in (t.sum(axis=1) >= RULE_TILES).nonzero()[0]:
             for a, b in _runs(t[i]):
                 if b - a >= RULE_TILES:
                     r[i, a:b] = True
