@@ -91,7 +91,7 @@ def convert_labels(data: bytes, printer: PrinterSpec) -> list[Label]:
 
 
 def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None,
-                rasters: bool = True) -> Iterator[Label]:
+                rasters: bool = True, data_digest: str | None = None) -> Iterator[Label]:
     """Convert ``data`` for ``printer``, yielding each :class:`Label` in page order as soon as it
     (and every page before it) is done — a printer can take page 1 while later pages convert.
 
@@ -99,7 +99,8 @@ def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None
     its own pdfium (pdfium is not thread-safe), at most two pages ahead per worker so memory
     stays bounded. Processes are forked only from a single-threaded process (the CLI, the
     daemon's conversion child); elsewhere pages convert one after the other. ``rasters=False``
-    leaves :attr:`Label.raster` out (cheaper to ship between processes).
+    leaves :attr:`Label.raster` out (cheaper to ship between processes). ``data_digest``: the
+    SHA-256 hex digest of ``data`` when the caller has it (not hashed again).
     """
     from . import lang as langs
 
@@ -109,7 +110,10 @@ def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None
         for i, b in enumerate(module.passthrough(s.data, printer)):
             yield Label(b, i)
         return
-    digest = hashlib.sha256(s.data).hexdigest()  # once, not per page of a long PDF
+    if data_digest is not None and s.data is data:  # not unwrapped: the caller's hash is this one
+        digest = data_digest
+    else:
+        digest = hashlib.sha256(s.data).hexdigest()  # once, not per page of a long PDF
     if s.kind == "pdf":
         from .render import parallel
 
@@ -184,13 +188,14 @@ def convert(data: bytes, printer: PrinterSpec | None = None) -> list[bytes]:
     Raises :class:`~printstation.errors.BadInput` (and subclasses) for input that cannot print.
     """
     printer = printer or PrinterSpec()
-    key = (hashlib.sha256(data).hexdigest(), printer)
+    digest = hashlib.sha256(data).hexdigest()
+    key = (digest, printer)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
             return list(hit)
-    result = [label.data for label in iter_labels(data, printer, rasters=False)]
+    result = [label.data for label in iter_labels(data, printer, rasters=False, data_digest=digest)]
     with _CACHE_LOCK:
         _CACHE[key] = result
         while len(_CACHE) > _CACHE_SIZE:

@@ -78,16 +78,25 @@ def acs_lower_bound(raster: np.ndarray) -> int:
     """A cheap lower bound of :func:`acs_encode`'s length for a raster (numpy, no strings)."""
     import numpy as np
 
-    packed = np.packbits(raster, axis=1)
+    return _acs_bound(np.packbits(raster, axis=1))
+
+
+def _acs_bound(packed: np.ndarray) -> int:
+    """:func:`acs_lower_bound` of rows already packed (``rows × bytes_per_row`` uint8): a
+    character per row that is not a repeat of the one above, and one per change of hex digit in
+    those rows (the high and low digit of a byte, the low digit and the next byte's high one)."""
+    import numpy as np
+
     if packed.shape[0] == 0:
         return 0
     new = np.ones(packed.shape[0], dtype=bool)
     new[1:] = (packed[1:] != packed[:-1]).any(axis=1)
     rows = packed[new]
-    nib = np.empty((rows.shape[0], rows.shape[1] * 2), dtype=np.uint8)
-    nib[:, 0::2] = rows >> 4
-    nib[:, 1::2] = rows & 15
-    return int((nib[:, 1:] != nib[:, :-1]).sum()) + int(new.sum())
+    lo, hi = rows & 15, rows >> 4
+    # Two comparisons of the digits in place of interleaving them into a digit array first:
+    # 0.023 instead of 0.037 ms on a 58×40 sticker, 0.058 instead of 0.143 on a 100×150 page.
+    changes = np.count_nonzero(lo != hi) + np.count_nonzero(lo[:, :-1] != hi[:, 1:])
+    return int(changes) + int(np.count_nonzero(new))
 
 
 def acs_decode(text: str, bytes_per_row: int, limit: int | None = None) -> bytes:
@@ -173,6 +182,8 @@ def graphic_field(raster: np.ndarray, compress: str = "auto") -> str:
     ``b`` is the number of characters after the last parameter for ``:Z64:`` (what the printer
     reads; Zebra: "the total number of bytes that follow parameter d") and ``total`` otherwise.
     """
+    import numpy as np
+
     from .bits import pack_rows
 
     data, bpr, rows = pack_rows(raster)
@@ -187,7 +198,9 @@ def graphic_field(raster: np.ndarray, compress: str = "auto") -> str:
         z = z64_encode(data)
         # ACS is worth encoding only when it could be shorter: it needs at least one character
         # per run of equal hex digits in every row that is not a repeat of the one above.
-        a = acs_encode(data, bpr) if acs_lower_bound(raster) < len(z) else None
+        # The bound reads the packed rows (packing the raster again was 0.008 ms a sticker).
+        packed = np.frombuffer(data, np.uint8).reshape(rows, bpr)
+        a = acs_encode(data, bpr) if _acs_bound(packed) < len(z) else None
         body = a if a is not None and len(a) < len(z) else z
     count = len(body) if body.startswith(":Z64:") else total
     return f"^GFA,{count},{total},{bpr},{body}"
