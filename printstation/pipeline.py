@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the engine is imported when a label needs it (a ZPL passthr
     import numpy as np
 
     from .render import barcodes
-    from .render.raster import Page, Source
+    from .render.raster import Page, Placement, Source
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +70,22 @@ def _check_pdf_end(data: bytes) -> None:
 def rasterize(src: Source, spec: PrinterSpec, key: str | None = None) -> Page:
     """Draw one source onto the media canvas at the printer's resolution (``key``: the source's
     content key, for the barcode detection cache)."""
-    from .render.raster import Page, check_downscale, compose, fit, upright
+    return draw(src, place(src, spec, key))
+
+
+def place(src: Source, spec: PrinterSpec, key: str | None = None) -> Placement:
+    """Where ``src`` goes on the media: fit, size check, and the upright turn."""
+    from .render.raster import check_downscale, fit, upright
 
     p = fit(src.width, src.height, spec, integer_scale=src.native_scale is not None)
     check_downscale(src, p, spec)
-    p = upright(src, p, spec, key)
+    return upright(src, p, spec, key)
+
+
+def draw(src: Source, p: Placement) -> Page:
+    """``src`` drawn at the printer's resolution and placed on the media canvas (grayscale)."""
+    from .render.raster import Page, compose
+
     rendered = src.render(p.sx, size=(p.out_w, p.out_h))
     return Page(compose(rendered, p), p, src, rendered)
 
@@ -161,11 +172,19 @@ def convert_page(src: Source, i: int, printer: PrinterSpec, digest: str, *, rast
 
     _keep_heap()
     module = langs.get(printer.lang)
-    page = rasterize(src, printer, key=f"{digest}:{i}")
+    key = f"{digest}:{i}"
+    p = place(src, printer, key)
+    beside = None
+    if printer.barcodes != "keep" or printer.verify != "off":
+        from .render.overlap import detect_beside
+
+        # The barcode search on the source, on a free core, while the print raster is drawn here.
+        beside = detect_beside(src, p, key)
+    page = draw(src, p)
     raster = page.binarize(printer)
     if not raster.any():
         raise BadInput(f"page {i + 1} renders blank at {printer.dpi} dpi (empty or broken label)")
-    raster, found = barcodes.finish(page, raster, printer, key=f"{digest}:{i}")
+    raster, found = barcodes.finish(page, raster, printer, key=key, beside=beside)
     return Label(module.emit(raster, printer), i, raster if rasters else None, found)
 
 

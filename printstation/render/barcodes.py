@@ -10,13 +10,18 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import BarcodeVerifyError
 from ..spec import PrinterSpec
 from .raster import Page
+from .layouts import LAYOUTS_KEPT, _LAYOUTS, _layout_hit, _layout_keep  # noqa: F401 (tests reach them here)
 from .regions import _bar_area, ink_regions  # noqa: F401 (tests reach them here)
+
+if TYPE_CHECKING:
+    from .overlap import Beside
 
 log = logging.getLogger(__name__)
 
@@ -131,84 +136,76 @@ def scan(img: np.ndarray, scale: float, *, bitmap: bool = False) -> list[Barcode
     zxing's downscaled passes only for big bitmaps (a vector source is drawn at the scale its
     smallest modules need: 0.2 mm modules are found 100 % from 10 px/mm, we draw at 12).
     """
+    rows = linear_pass(img, scale, False)
+    cols = linear_pass(img, scale, True)
+    mimg = blanked(img, rows[1] + cols[1])
+    return rows[0] + cols[0] + matrix_pass(img, mimg, scale, bitmap)
+
+
+#: A linear symbol's corners in the image its pass read (transposed for the column pass).
+Stripe = tuple[bool, list[tuple[float, float]]]
+
+
+def linear_pass(img: np.ndarray, scale: float, transposed: bool) -> tuple[list[Barcode], list[Stripe]]:
+    """Linear symbols on every :data:`SQUEEZE`-th row (``transposed``: column) of ``img``, and
+    their stripes for :func:`blanked`."""
     k = SQUEEZE if min(img.shape) >= 16 * SQUEEZE else 1
+    view = img[:, ::k].T if transposed else img[::k]
     out: list[Barcode] = []
-    stripes: list[tuple[bool, list[tuple[float, float]]]] = []
+    stripes: list[Stripe] = []
+    for r in read(view, formats=LINEAR_FORMATS, rotate=False, downscale=False):
+        if not r.valid:
+            continue
+        pts = _corners(r)
+        stripes.append((transposed, [(x, y * k) for x, y in pts]))
+        # (in the transposed image's own coordinates: its rows are the source's columns)
+        src = [(y * k / scale, x / scale) if transposed else (x / scale, y * k / scale) for x, y in pts]
+        # A transposed image mirrors the reading direction: 0° there is 90° here.
+        out.append(_barcode(r, src, (90 - int(r.orientation)) % 360 if transposed else int(r.orientation)))
+    return out, stripes
 
-    def add(results, to_src, transposed: bool, to_img=None) -> None:
-        for r in results:
-            if not r.valid:
-                continue
-            p = r.position
-            pts = [(pt.x - PAD, pt.y - PAD) for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)]
-            if to_img is not None:
-                stripes.append((transposed, [to_img(x, y) for x, y in pts]))
-            o = int(r.orientation)
-            out.append(Barcode(
-                format=r.format.name if hasattr(r.format, "name") else str(r.format),
-                content=bytes(r.bytes), text=r.text, corners=tuple(to_src(x, y) for x, y in pts),
-                # A transposed image mirrors the reading direction: 0° there is 90° here.
-                orientation=(90 - o) % 360 if transposed else o, symbology=r.symbology_identifier,
-            ))
 
-    add(read(img[::k], formats=LINEAR_FORMATS, rotate=False, downscale=False),
-        lambda x, y: (x / scale, y * k / scale), False, lambda x, y: (x, y * k))
-    # (in the transposed image's own coordinates: its rows are the source's columns)
-    add(read(img[:, ::k].T, formats=LINEAR_FORMATS, rotate=False, downscale=False),
-        lambda x, y: (y * k / scale, x / scale), True, lambda x, y: (x, y * k))
+def _corners(r) -> list[tuple[float, float]]:
+    p = r.position
+    return [(pt.x - PAD, pt.y - PAD) for pt in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)]
+
+
+def _barcode(r, corners: list[tuple[float, float]], orientation: int) -> Barcode:
+    return Barcode(format=r.format.name if hasattr(r.format, "name") else str(r.format),
+                   content=bytes(r.bytes), text=r.text, corners=tuple(corners),
+                   orientation=orientation, symbology=r.symbology_identifier)
+
+
+def blanked(img: np.ndarray, stripes: list[Stripe]) -> np.ndarray:
+    """``img`` with the bar areas of the stripes whitened, in order (``img`` itself if none)."""
     mimg = img
-    if stripes:
-        mimg = img.copy()
-        for transposed, pts in stripes:
+    for transposed, pts in stripes:
+        area = _bar_area(mimg.T if transposed else mimg, pts)
+        if area is not None:
+            if mimg is img:
+                mimg = img.copy()
             view = mimg.T if transposed else mimg
-            area = _bar_area(view, pts)
-            if area is not None:
-                x0, x1, y0, y1 = area
-                view[y0 : y1 + 1, x0 : x1 + 1] = 255
+            x0, x1, y0, y1 = area
+            view[y0 : y1 + 1, x0 : x1 + 1] = 255
+    return mimg
+
+
+def matrix_pass(img: np.ndarray, mimg: np.ndarray, scale: float, bitmap: bool) -> list[Barcode]:
+    """2-D symbols of ``mimg`` (``img`` with the linear symbols' bars blanked), on its ink
+    regions, unless the last few layouts hold this very input (see :data:`_LAYOUTS`)."""
     big = bitmap and (img.shape[0] + 2 * PAD) * (img.shape[1] + 2 * PAD) > 1_500_000
     layout = (mimg.shape, scale, big)
     same = _layout_hit(layout, mimg)
     if same is not None:
-        return out + same
-    first = len(out)
+        return same
+    out: list[Barcode] = []
     for y0, y1, x0, x1 in ink_regions(mimg):
-        add(read(mimg[y0:y1, x0:x1], formats=MATRIX_FORMATS, rotate=True, downscale=big),
-            lambda x, y, x0=x0, y0=y0: ((x + x0) / scale, (y + y0) / scale), False)
-    _layout_keep(layout, mimg if mimg is not img else img.copy(), out[first:])
+        for r in read(mimg[y0:y1, x0:x1], formats=MATRIX_FORMATS, rotate=True, downscale=big):
+            if r.valid:
+                out.append(_barcode(r, [((x + x0) / scale, (y + y0) / scale) for x, y in _corners(r)],
+                                    int(r.orientation)))
+    _layout_keep(layout, mimg if mimg is not img else img.copy(), out)
     return out
-
-
-#: The 2-D pass of the last few layouts (image size, scale): its input image (bars of the
-#: linear symbols found blanked) and what it found. WB stickers of one batch share a layout: only
-#: the Code128 value differs, and it lies in the blanked bars, so the 2-D pass would read the very
-#: same pixels again. It is skipped only when its input is pixel for pixel the one it answered
-#: for (a pure function of the image: same input, same symbols); every linear symbol is read again
-#: on every label, so a new value is always the new label's own.
-_LAYOUTS: "OrderedDict[tuple, tuple[np.ndarray, list[Barcode]]]" = OrderedDict()
-_LAYOUT_LOCK = threading.Lock()
-#: Layouts kept, and the largest 2-D pass input kept (pixels: a 100×150 mm page at 12 px/mm fits).
-LAYOUTS_KEPT = 4
-LAYOUT_MAX_PIXELS = 4_000_000
-
-
-def _layout_hit(layout: tuple, mimg: np.ndarray) -> list[Barcode] | None:
-    with _LAYOUT_LOCK:
-        hit = _LAYOUTS.get(layout)
-    # Every 8th pixel first (a different label almost always differs there: ~1 % of the work),
-    # then every pixel.
-    if hit is not None and np.array_equal(hit[0][::8, ::8], mimg[::8, ::8]) and np.array_equal(hit[0], mimg):
-        return list(hit[1])
-    return None
-
-
-def _layout_keep(layout: tuple, mimg: np.ndarray, found: list[Barcode]) -> None:
-    if mimg.size > LAYOUT_MAX_PIXELS:
-        return
-    with _LAYOUT_LOCK:
-        _LAYOUTS[layout] = (mimg, list(found))
-        _LAYOUTS.move_to_end(layout)
-        while len(_LAYOUTS) > LAYOUTS_KEPT:
-            _LAYOUTS.popitem(last=False)
 
 
 def detect_scale(page: Page) -> float:
@@ -234,22 +231,32 @@ _DETECT_LOCK = threading.Lock()
 def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarray, float]:
     """Barcodes on the page's source (cached by content key): (barcodes, source image, scale)."""
     scale = detect_scale(page)
-    if key is not None:
-        # The scale is part of the key: a small media may draw a big page too coarsely to find
-        # what a larger one finds.
-        key = f"{key}@{scale:.4f}"
-        with _DETECT_LOCK:
-            hit = _DETECTED.get(key)
-        if hit is not None and hit[1] is not None:
-            return hit[0], hit[1], hit[2]
+    hit = cached_detection(key, scale)
+    if hit is not None:
+        return hit
     # Every symbol is looked for on the detection image, 2-D symbols too, never on the print render
     # (at 203 dpi it loses DataMatrix/Aztec modules under 0.25 mm; at 300 dpi, 11.8 px/mm instead of
     # 12 loses 0.18 mm Aztec modules): a symbol not found is neither redrawn nor verified.
     img = page.source.render(scale)
     found = scan(img, scale, bitmap=page.source.native_scale is not None)
+    return keep_detection(key, scale, found, img)
+
+
+def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.ndarray, float] | None:
+    if key is None:
+        return None
+    # The scale is part of the key: a small media may draw a big page too coarsely to find
+    # what a larger one finds.
+    with _DETECT_LOCK:
+        hit = _DETECTED.get(f"{key}@{scale:.4f}")
+    return (hit[0], hit[1], hit[2]) if hit is not None and hit[1] is not None else None
+
+
+def keep_detection(key: str | None, scale: float, found: list[Barcode], img: np.ndarray
+          ) -> tuple[list[Barcode], np.ndarray, float]:
     if key is not None:
         with _DETECT_LOCK:
-            _DETECTED[key] = (found, img, scale)
+            _DETECTED[f"{key}@{scale:.4f}"] = (found, img, scale)
             while len(_DETECTED) > 64:
                 _DETECTED.popitem(last=False)
     return found, img, scale
@@ -309,18 +316,19 @@ def _module_estimate(b: Barcode, box: tuple[float, float, float, float]) -> floa
     return side / (100.0 if b.format in ("Code128", "Code39", "Code93", "ITF", "Codabar") else 30.0)
 
 
-def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None = None
-           ) -> tuple[np.ndarray, list[BarcodeResult]]:
+def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None = None,
+           beside: "Beside | None" = None) -> tuple[np.ndarray, list[BarcodeResult]]:
     """Redraw (``spec.barcodes == "redraw"``) and verify the barcodes of one label.
 
     Verification reads each symbol on its own crop of the final raster (known format, 1-bit
     binarizer): cheap, and it proves *that* symbol scans. Only when a crop does not read is the
     whole label read once (formats found only), so a symbol is refused exactly when it does not
-    decode anywhere on the label — the ``verify="fail"`` contract.
+    decode anywhere on the label — the ``verify="fail"`` contract. ``beside``: the detection
+    started by :func:`detect_beside` for this page.
     """
     if spec.barcodes == "keep" and spec.verify == "off":
         return raster, []
-    found, img, scale = detect(page, key)
+    found, img, scale = beside.result() if beside is not None else detect(page, key)
     if not found:
         return raster, []
     redrawn: dict[int, int] = {}

@@ -79,14 +79,18 @@ def _busy(cores: int) -> bool:
 
 
 #: Threads that hold no lock a fork could copy: the conversion child's watch on its parent
-#: (:func:`printstation.isolate._die_with_parent` only sleeps and asks for its parent's pid).
-FORK_SAFE_THREADS = ("parent-watch",)
+#: (:func:`printstation.isolate._die_with_parent` only sleeps and asks for its parent's pid), and
+#: the barcode helper of :mod:`printstation.render.overlap` while it is idle.
+FORK_SAFE_THREADS = ("parent-watch", "barcode-detect")
 
 
 def _other_threads() -> bool:
     """Whether a thread other than this one (and the fork-safe ones) runs."""
+    from . import overlap
+
     me = threading.current_thread()
-    return any(t is not me and t.name not in FORK_SAFE_THREADS for t in threading.enumerate())
+    return not overlap.idle() or any(t is not me and t.name not in FORK_SAFE_THREADS
+                                     for t in threading.enumerate())
 
 
 def workers_for(pages: int, asked: int | None = None) -> int:
@@ -254,10 +258,18 @@ def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: 
     order. Each worker has at most :data:`AHEAD` pages given; this process converts the next page
     nobody has, and, while the page due is still with a worker, up to :data:`HOLD` later ones
     (their failures wait for their turn: a page is refused only after the pages before it)."""
-    import multiprocessing as mp
+    from .overlap import cores_taken
 
     _preload(spec)  # imported once here, inherited by every worker (not imported once per worker)
     log.debug("converting %d pages on %d processes", pages, procs)
+    with cores_taken():  # the pages fill the cores: each label on one thread, here and in workers
+        yield from _convert_pdf(data, spec, digest, pages, procs, rasters)
+
+
+def _convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: int,
+                 rasters: bool) -> Iterator[Label]:
+    import multiprocessing as mp
+
     ctx = mp.get_context("fork")
     workers = [_Worker(ctx, data, spec, digest) for _ in range(procs - 1)]
     _open(data, spec, digest)
