@@ -138,13 +138,21 @@ class _Frame:
 
 
 def _free_run(r: np.ndarray, rows: slice, start: int, step: int) -> int:
-    """White columns from ``start`` going ``step`` (±1) until ink or the edge."""
+    """White columns from ``start`` going ``step`` (±1) until ink or the edge.
+
+    Looked at in growing chunks outward: ink is usually a few columns away, the edge far (a
+    label's whole width of rows was 0.02 ms on a 100×150 page, the first chunk 0.004)."""
     w = r.shape[1]
     if not 0 <= start < w:
         return 0
     seg = r[rows, start::step] if step > 0 else r[rows, start::-1]
-    ink = np.flatnonzero(seg.any(axis=0))
-    return int(ink[0]) if ink.size else seg.shape[1]
+    n, at, size = seg.shape[1], 0, 16
+    while at < n:
+        ink = np.flatnonzero(seg[:, at : at + size].any(axis=0))
+        if ink.size:
+            return at + int(ink[0])
+        at, size = at + size, size * 4
+    return n
 
 
 def _quiet_fits(start: int, size: int, lo: int, hi: int, orig_lo: float, orig_hi: float, want: int) -> bool:
