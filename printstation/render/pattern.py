@@ -112,8 +112,12 @@ def quantize(profile: np.ndarray) -> np.ndarray | None:
 
 
 def _count(a: np.ndarray, axis: int) -> np.ndarray:
-    """True cells of a bool array along ``axis`` (a uint16 sum: 3× numpy's default ``sum``)."""
-    return np.add.reduce(a, axis=axis, dtype=np.uint16 if a.shape[axis] < 65536 else np.uint32)
+    """True cells of a bool array along ``axis``, summed in the narrowest integer that holds the
+    count (uint16: 3× faster than numpy's default ``sum``; uint8, no cast: 2× faster again)."""
+    n = a.shape[axis]
+    if n < 256:
+        return np.add.reduce(a.view(np.uint8), axis=axis, dtype=np.uint8)
+    return np.add.reduce(a, axis=axis, dtype=np.uint16 if n < 65536 else np.uint32)
 
 
 #: Rows thresholded past a linear symbol's corners at once (the bar-row search goes on beyond

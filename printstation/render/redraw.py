@@ -148,9 +148,10 @@ def _free_run(r: np.ndarray, rows: slice, start: int, step: int) -> int:
     seg = r[rows, start::step] if step > 0 else r[rows, start::-1]
     n, at, size = seg.shape[1], 0, 16
     while at < n:
-        ink = np.flatnonzero(seg[:, at : at + size].any(axis=0))
-        if ink.size:
-            return at + int(ink[0])
+        ink: np.ndarray = seg[:, at : at + size].any(axis=0)
+        first = int(ink.argmax())
+        if ink[first]:
+            return at + first
         at, size = at + size, size * 4
     return n
 
