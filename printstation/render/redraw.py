@@ -148,7 +148,7 @@ def _free_run(r: np.ndarray, rows: slice, start: int, step: int) -> int:
     seg = r[rows, start::step] if step > 0 else r[rows, start::-1]
     n, at, size = seg.shape[1], 0, 16
     while at < n:
-        ink: np.ndarray = seg[:, at : at + size].any(axis=0)
+        ink = np.asarray(seg[:, at : at + size].any(axis=0))
         first = int(ink.argmax())
         if ink[first]:
             return at + first
