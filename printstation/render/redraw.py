@@ -71,17 +71,22 @@ def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool) -> 
 def _decodes_cached(fmt: str, content: bytes, linear: bool, shape: tuple[int, ...], cells: bytes) -> bool:
     from .barcodes import read
 
+    gray = _proof_image(np.frombuffer(cells, dtype=bool).reshape(shape), linear)
+    return any(r.valid and r.format.name == fmt and bytes(r.bytes) == content
+               for r in read(gray, formats=(fmt,), binary=True, pure=True))
+
+
+def _proof_image(modules: np.ndarray, linear: bool) -> np.ndarray:
+    """A module matrix drawn 3 px a module (a linear symbol 30 px high) in 36 px of white: one
+    white image with the symbol written in (what np.kron, np.where and a padded copy made)."""
     scale, pad = 3, 36
-    modules = np.frombuffer(cells, dtype=bool).reshape(shape)
-    # One white image with the symbol drawn in (the image np.kron + np.where + padded made).
-    img = np.repeat(modules, scale, axis=1)
+    img = np.repeat(modules[:1] if linear else modules, scale, axis=1)
     if not linear:
         img = np.repeat(img, scale, axis=0)
     h, w = (30, img.shape[1]) if linear else img.shape
     gray = np.full((h + 2 * pad, w + 2 * pad), 255, np.uint8)
     gray[pad : pad + h, pad : pad + w] = np.where(img, np.uint8(0), np.uint8(255))
-    return any(r.valid and r.format.name == fmt and bytes(r.bytes) == content
-               for r in read(gray, formats=(fmt,), binary=True, pure=True))
+    return gray
 
 
 def _encode(fmt: str, content: bytes, text: str, ec_level: str | None) -> np.ndarray | None:

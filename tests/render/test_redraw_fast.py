@@ -233,6 +233,24 @@ def test_place_draws_the_same_dots_through_a_rotated_view(turn: int) -> None:
         assert np.array_equal(np.rot90(want, turn), got)
 
 
+def ref_proof_image(modules: np.ndarray, linear: bool) -> np.ndarray:
+    scale = 3
+    if linear:
+        img = np.repeat(np.repeat(modules[:1], 30, axis=0), scale, axis=1)
+    else:
+        img = np.kron(modules, np.ones((scale, scale), dtype=bool))
+    return barcodes.padded(np.where(img, 0, 255).astype(np.uint8), 12 * scale)
+
+
+def test_the_proof_reads_the_image_it_read_before() -> None:
+    rng = np.random.default_rng(1910)
+    for shape, linear in [((1, 1), True), ((1, 95), True), ((3, 67), True), ((21, 21), False),
+                          ((16, 48), False), ((1, 1), False)]:
+        mods = rng.random(shape) < 0.5
+        want, got = ref_proof_image(mods, linear), redraw._proof_image(mods, linear)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
 SPEC = PrinterSpec(media=Media(58, 40), dpi=203)
 
 
