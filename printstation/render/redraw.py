@@ -217,9 +217,10 @@ def _place(r: np.ndarray, mods: np.ndarray, box: tuple[float, float, float, floa
                 continue
         if sx < 0 or ty < 0 or sx + ww > w or ty + hh > h:
             continue
-        r[by0:by1, bx0:bx1] = False
         # one module row, k dots a module, on every row (linear); each module k×k dots (2-D)
-        r[ty : ty + hh, sx : sx + ww] = np.repeat(mods[0] if linear else np.repeat(mods, k, axis=0), k, axis=-1)
+        block = np.repeat(mods[0] if linear else np.repeat(mods, k, axis=0), k, axis=-1)
+        r[by0:by1, bx0:bx1] = False
+        r[ty : ty + hh, sx : sx + ww] = block
         if drawn is not None:
             drawn[:] = [sx, ty, sx + ww, ty + hh]
         return k
