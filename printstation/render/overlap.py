@@ -4,13 +4,12 @@ A 58×40 mm WB PNG sticker costs ~3 ms of CPU on one core, of which the barcode 
 source (linear rows, the 2-D pass) is ~1.1 ms and the print render (resize, binarise) plus the
 column pass ~0.8 ms. Neither needs the other, and zxing-cpp and Pillow's resize release the GIL,
 so with a second core free the packer's label is done ~0.6 ms sooner (2.9 → 2.3 ms measured on
-the 2-core box) at ~0.1 ms more CPU. Used only when a core is free: never in a page worker of a
-multipage PDF (those already fill the cores), nor while the load average says the box is busy.
+the 2-core box) at ~0.1 ms more CPU. Used only when a core is free: not while the load average
+says the box is busy.
 
-One helper thread, started on first use. Waiting for its answer spins (``time.sleep(0)`` keeps
-this thread on its core and hands the GIL over) for up to :data:`SPIN_S`, then blocks: on this
-box a thread woken from a futex wait takes 0.15–0.4 ms to run again, which would eat the gain.
-The helper holds no lock while idle, so a fork (the PDF page workers) is safe when :func:`idle`;
+One helper thread, started on first use; the caller blocks on an event for its answer (spinning
+instead, even with ``time.sleep(0)`` handing the GIL over, slowed the helper's own Python steps
+by 0.6 ms a sticker). The helper holds no lock while idle, so a fork (the PDF page workers) is safe when :func:`idle`;
 a forked child starts with no helper (it makes its own when it needs one).
 """
 
@@ -19,7 +18,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,14 +32,10 @@ if TYPE_CHECKING:
 
 #: Name of the helper thread (listed as fork-safe while idle by the PDF page workers).
 THREAD_NAME = "barcode-detect"
-#: How long a wait spins before it blocks (seconds).
-SPIN_S = 0.005
 
 _lock = threading.Lock()
 _jobs: "queue.SimpleQueue[Pending | None]" | None = None
 _busy = 0
-#: > 0 while this process's cores are taken by other work (PDF page workers).
-_off = 0
 
 
 class Pending:
@@ -59,9 +53,6 @@ class Pending:
     def result(self) -> Any:
         """The call's value (its exception raised here)."""
         if not self.done:
-            end = time.perf_counter() + SPIN_S
-            while not self.done and time.perf_counter() < end:
-                time.sleep(0)
             self.event.wait()
         if self.error is not None:
             raise self.error
@@ -111,10 +102,11 @@ ENV = "PRINTSTATION_LABEL_THREADS"
 
 
 def available() -> bool:
-    """Whether a label may use the helper now: a second core, free (load average under
-    cores − 0.5), and no page workers of this process filling the cores."""
+    """Whether a label may use the helper now: a second core, and free (load average under
+    cores − 0.5). (PDF pages never do: they are vector sources, see :func:`detect_beside`; a
+    multipage PDF fills the cores with page workers instead.)"""
     env = os.environ.get(ENV, "").strip()
-    if _off or env == "0":
+    if env == "0":
         return False
     n = _cores()
     if n < 2:
@@ -131,20 +123,6 @@ def idle() -> bool:
     """Whether the helper runs nothing (a fork then copies no half-done work or held lock)."""
     with _lock:
         return _busy == 0
-
-
-class cores_taken:
-    """``with cores_taken():`` — labels converted meanwhile stay on one thread (page workers run)."""
-
-    def __enter__(self) -> None:
-        global _off
-        with _lock:
-            _off += 1
-
-    def __exit__(self, *exc: object) -> None:
-        global _off
-        with _lock:
-            _off -= 1
 
 
 def _after_fork_in_child() -> None:

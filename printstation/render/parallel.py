@@ -258,18 +258,10 @@ def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: 
     order. Each worker has at most :data:`AHEAD` pages given; this process converts the next page
     nobody has, and, while the page due is still with a worker, up to :data:`HOLD` later ones
     (their failures wait for their turn: a page is refused only after the pages before it)."""
-    from .overlap import cores_taken
+    import multiprocessing as mp
 
     _preload(spec)  # imported once here, inherited by every worker (not imported once per worker)
     log.debug("converting %d pages on %d processes", pages, procs)
-    with cores_taken():  # the pages fill the cores: each label on one thread, here and in workers
-        yield from _convert_pdf(data, spec, digest, pages, procs, rasters)
-
-
-def _convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: int,
-                 rasters: bool) -> Iterator[Label]:
-    import multiprocessing as mp
-
     ctx = mp.get_context("fork")
     workers = [_Worker(ctx, data, spec, digest) for _ in range(procs - 1)]
     _open(data, spec, digest)
