@@ -323,8 +323,7 @@ def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None
     Verification reads each symbol on its own crop of the final raster (known format, 1-bit
     binarizer): cheap, and it proves *that* symbol scans. Only when a crop does not read is the
     whole label read once (formats found only), so a symbol is refused exactly when it does not
-    decode anywhere on the label — the ``verify="fail"`` contract. ``beside``: the detection
-    started by :func:`detect_beside` for this page.
+    decode anywhere on the label — the ``verify="fail"`` contract. ``beside``: see overlap.py.
     """
     if spec.barcodes == "keep" and spec.verify == "off":
         return raster, []
