@@ -92,6 +92,10 @@ def test_order_scan_prints_decodable_sticker_double_scan_once_reprint_twice(worl
     before = len(w["tspl"].data)
     rec = scan(w, str(o["id"]), scanner="bench-1")
     assert rec["outcome"] == "queued" and rec["action"] == "wb-order" and rec["key"] == f"wb-order-{o['id']}"
+    assert type(rec["job"]) is int  # the job id, as GET /jobs/{id} takes it
+    logged = httpx.get(w["api"] + "/scans", params={"limit": 5}, timeout=30).json()["scans"]
+    assert [(r["id"], r["job"]) for r in logged if r["id"] == rec["id"]] == [(rec["id"], rec["job"])]
+    assert httpx.get(w["api"] + f"/jobs/{rec['job']}", timeout=30).json()["id"] == rec["job"]
     assert printed(w, rec["job"]).state == "done"
     first = w["tspl"].data[before:]
     assert o["barcode"] in codes_of(first)

@@ -203,6 +203,7 @@ def test_webhook_status_queues_pack_labels_on_the_configured_printer_once(world)
     assert hooks.wait_processed(seen + 1, 30)
     rec = hook_records(w, 1)[0]
     assert rec["outcome"] == "queued" and rec["key"] == "lamoda-pack-LM-5001" and rec["ref"] == "LM-5001", rec
+    assert type(rec["job"]) is int  # the job id, as in the scan records
     job = done(w, rec["job"])
     assert job.state == "done" and job.printer == "packs"
     assert codes(w["packs"].data, "tspl", 203).count(packs[0]) == 1
