@@ -269,6 +269,14 @@ def test_the_daemon_refuses_a_bad_device_and_starts_without_an_unplugged_one(tmp
         d.wait_ready()
         wait_until(lambda: f"scanners[0].device: {gone} is not there now" in d.log(), what="the warning")
         assert "WARNING" in next(line for line in d.log().splitlines() if "is not there now" in line)
+        # a reload checks the same way: a bad device keeps the running config, an absent one warns
+        path.write_text(head + scanner(str(gone)) + scanner("relative/event0"))
+        d.signal(signal.SIGHUP)
+        wait_until(lambda: "reload refused, keeping the running config" in d.log()
+                   and "scanners[1].device: 'relative/event0' is a relative path" in d.log(), what="refusal")
+        path.write_text(head + scanner(str(gone)) + scanner(str(gone) + "-2"))
+        d.signal(signal.SIGHUP)
+        wait_until(lambda: f"scanners[1].device: {gone}-2 is not there now" in d.log(), what="reload warning")
         d.signal(signal.SIGTERM)
         assert d.wait() == 0
     finally:
