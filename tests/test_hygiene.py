@@ -86,3 +86,21 @@ def test_a_missing_program_skips_on_a_dev_box_and_fails_in_ci(monkeypatch):
     assert optional.needs(False, "x").args == (False,)  # the test runs (and fails) in CI
     monkeypatch.setenv("CI", "0")
     assert not optional.strict()
+
+
+def _own_waiters(tree: ast.AST) -> list[tuple[int, str]]:
+    """Module-level definitions of a condition waiter (``wait_until``/``wait_for``): the one lives
+    in ``support.daemon_harness``."""
+    return [(n.lineno, n.name) for n in getattr(tree, "body", [])
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name in ("wait_until", "wait_for")]
+
+
+def test_one_condition_waiter_for_every_test():
+    offenders = []
+    for f in _sources():
+        if f.is_relative_to(TESTS / "support"):
+            continue
+        tree = ast.parse(f.read_text(encoding="utf-8"), str(f))
+        offenders += [f"{f.relative_to(ROOT)}:{line}: {name}" for line, name in _own_waiters(tree)]
+    assert offenders == [], "use support.daemon_harness.wait_until"
+    assert _own_waiters(ast.parse("def wait_for(c):\n    pass\ndef other():\n    pass\n")) == [(1, "wait_for")]

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..errors import ConfigError, UsageError
-from .probe import Identity
+from ..identify import Identity
+from ..lang.registry import LANGUAGES, Language, identifiers
 
 #: The largest config file we read back before appending (a config is a few KiB).
 MAX_CONFIG = 1024 * 1024
@@ -38,16 +39,26 @@ def toml_str(s: str) -> str:
     return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-._")
+
+
 def base_name(ident: Identity) -> str:
     """A printer name from the model: ``ZTC ZD421-203dpi ZPL`` → ``zd421``."""
     model = ident.model or ""
     model = re.sub(r"\(.*?\)", " ", model)
     model = re.sub(r"^(?:ZTC|Zebra|TSC|EPSON|Godex|Xprinter)\s+", "", model.strip(), flags=re.I)
     model = re.sub(r"[-_ ]?\d{3}\s*dpi\b", "", model, flags=re.I)
-    model = re.sub(r"\s+(?:ZPL|EPL|TSPL2?|Series)$", "", model.strip(), flags=re.I)
-    name = re.sub(r"[^a-z0-9_.-]+", "-", model.lower()).strip("-._")
-    if not name or name.startswith("esc-pos-printer") or name.startswith("epl2-printer"):
-        name = {"escpos": "receipt", "epl2": "epl2"}.get(ident.lang or "", "printer")
+    model = re.sub(r"\s+Series$", "", model.strip(), flags=re.I)
+    words = model.split()
+    probes = identifiers()
+    if len(words) > 1 and any(p.usb_command and p.usb_command.match(words[-1]) for _, p in probes):
+        model = " ".join(words[:-1])  # a trailing language name: ``ZD421 ZPL``
+    name = _slug(model)
+    lang = LANGUAGES.get(ident.lang or "")
+    if not name or (lang is not None and name == _slug(f"{lang.shown} printer")):  # "ESC/POS printer (…)"
+        proto = dict(probes).get(ident.lang or "")
+        name = proto.default_name if proto is not None else "printer"  # the language's: ``receipt``
     return name[:48]
 
 
@@ -87,13 +98,16 @@ def block(ident: Identity, name: str | None) -> str:
         lines.append(f"dpi = {ident.dpi}")
     else:
         lines.append("# dpi = 203  # the printer does not say: check its spec sheet (203, 300, 600)")
+    lang = LANGUAGES.get(ident.lang or "")
+    default = lang.default_media if lang is not None else Language.default_media  # the registry's
     if ident.media:
         lines.append(f"media = {toml_str(ident.media)}")
     elif ident.width_mm:
-        lines.append(f'# media = "{ident.width_mm:g}x40"  # print width {ident.width_mm:g} mm reported; '
+        height = default.partition("x")[2]
+        lines.append(f'# media = "{ident.width_mm:g}x{height}"  # print width {ident.width_mm:g} mm reported; '
                      "set WIDTHxHEIGHT of your labels")
     else:
-        lines.append('# media = "58x40"  # the printer does not report its labels: set WIDTHxHEIGHT in mm')
+        lines.append(f'# media = "{default}"  # the printer does not report its labels: set WIDTHxHEIGHT in mm')
     return "\n".join(lines) + "\n"
 
 

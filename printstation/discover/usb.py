@@ -9,9 +9,10 @@
   without libusb its uri is ``file:///dev/usb/lpN``.
 
 The ID's ``MFG``/``MANUFACTURER``, ``MDL``/``MODEL``, ``CMD``/``COMMAND SET`` and ``SN`` keys give
-the maker, model, language (the first command set in the printer's own list that we speak:
-``ZPL``, ``TSPL``, ``EPL``, ``ESC/POS`` / ``EPSON``) and serial; the dpi is read from the model
-name where it says it (``ZTC ZD421-203dpi ZPL``). Nothing is written to a printer.
+the maker, model, language (the first command set in the printer's own list that a language of
+:mod:`printstation.lang.registry` names as its ``IDENTIFY.usb_command``) and serial; the dpi is
+read from the model name where it says it (``ZTC ZD421-203dpi ZPL``), else as the language reads
+its model names (``IDENTIFY.dpi_from_model``). Nothing is written to a printer.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from .probe import Identity, clean, dpi_from_name
+from ..identify import Identity, clean, dpi_from_name
+from ..lang.registry import identifiers
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +52,12 @@ def parse_device_id(text: str) -> dict[str, str]:
     return out
 
 
-#: command-set token → our language (first match in the printer's own order wins).
-_CMD_LANG = (
-    (re.compile(r"^(?:ZPL|ZPL2|ZPLII|GZPL)\b", re.I), "zpl"),
-    (re.compile(r"^TSPL", re.I), "tspl"),
-    (re.compile(r"^(?:EPL|EPL2|GEPL)\b", re.I), "epl2"),
-    (re.compile(r"^(?:ESC/?POS|ESCPOS|EPSON|POS)\b", re.I), "escpos"),
-)
-
-
 def lang_from_cmd(cmd: str) -> str | None:
+    """The language of a 1284 command-set list: the first token in the printer's own order that
+    a registered language names (``IDENTIFY.usb_command``)."""
+    known = [(proto.usb_command, name) for name, proto in identifiers() if proto.usb_command is not None]
     for token in re.split(r"[,\s]+", cmd or ""):
-        for rx, lang in _CMD_LANG:
+        for rx, lang in known:
             if rx.match(token):
                 return lang
     return None
@@ -81,10 +77,9 @@ def identity_from_id(uri: str, device_id: str, serial: str | None = None) -> Ide
         return ident
     ident.lang = lang
     ident.dpi = dpi_from_name(model)
-    if ident.dpi is None and lang == "tspl" and model:
-        from .probe import tspl_dpi
-
-        ident.dpi = tspl_dpi(model)
+    from_model = dict(identifiers())[lang].dpi_from_model
+    if ident.dpi is None and from_model is not None and model:
+        ident.dpi = from_model(model)
     return ident
 
 

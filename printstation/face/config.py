@@ -26,17 +26,17 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError
-from ..markets.settings import MarketsSettings, parse_markets
+from ..markets.settings import MarketsSettings, parse_markets, token_warnings
 from ..queue.settings import (LOG_LEVELS, PRINTER_KEYS, BarcodesConfig, PrinterConfig, StationConfig,
                               default_data_dir, parse_barcodes, parse_printer, parse_printers, parse_station)
 from ..schema import fail
 from ..triggers.rules import ScanSettings
 from ..triggers.settings import (HOTFOLDER_KEYS, SCANNER_KEYS, HotfolderConfig, RuleConfig, ScannerConfig,
                                  SyncSettings, check_printers, parse_hotfolder, parse_rules, parse_scan,
-                                 parse_scanners, parse_sync)
+                                 parse_scanners, parse_sync, scanner_warnings)
 from ..triggers.webhooks import WebhookSettings
 from .settings import ApiConfig, parse_api
-from .webhook_settings import parse_webhooks
+from .webhook_settings import parse_webhooks, webhook_warnings
 
 #: The embedded default, used when no config file is given (README's ``make run``).
 DEFAULT_TOML = """
@@ -104,6 +104,10 @@ class Config:
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     #: The file this came from; ``None`` for the embedded default.
     path: Path | None = None
+    #: What loads but may not work now, one line each naming the key (a scanner unplugged at
+    #: start, an empty token file, a webhook listener without a secret): logged at start,
+    #: printed by ``check-config``.
+    warnings: tuple[str, ...] = ()
 
     @property
     def data_dir(self) -> Path:
@@ -137,10 +141,13 @@ def parse(doc: Mapping[str, Any], source: Path | None = None) -> Config:
         raise fail("station.default_printer", f"no printer named {station.default_printer!r}")
     check_printers(sections["scanners"], sections["rules"], names)
     sections["printers"] = printers
+    warnings = (scanner_warnings(sections["scanners"]) + token_warnings(sections["markets"])
+                + webhook_warnings(sections["webhooks"]))
     return Config(
         station=station, api=sections["api"], printers=printers, barcodes=sections["barcodes"],
         hotfolder=sections["hotfolder"], scanners=sections["scanners"], rules=sections["rules"],
         markets=sections["markets"], sections=MappingProxyType(sections), path=source,
+        warnings=tuple(warnings),
     )
 
 

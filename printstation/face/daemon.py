@@ -137,6 +137,8 @@ class Daemon:
     def start(self) -> None:
         """Open the queue, start printers and the API, then tell systemd we are ready."""
         t0 = time.monotonic()
+        for line in getattr(self.config, "warnings", ()):  # loads, but may not work now
+            log.warning("config: %s", line)
         self.open_queue()
         self.storage.start()  # disk space reserve; retention in the background
         try:

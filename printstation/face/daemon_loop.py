@@ -41,6 +41,8 @@ def reload_config(d: "Daemon") -> bool:
         return False
     old = d.config
     set_config_level(new.station.log_level)
+    for line in new.warnings:  # loads, but may not work now (a scanner unplugged)
+        log.warning("config: %s", line)
     for what, a, b in (("api", old.api, new.api), ("station.data_dir", old.data_dir, new.data_dir)):
         if a != b:
             log.warning("reload: %s changed; it takes effect after a restart", what)

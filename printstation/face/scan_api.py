@@ -2,7 +2,8 @@
 
 * ``POST /scan`` ``{"code": "…", "printer": "NAME"}`` (printer optional: the default printer) →
   ``200`` with the scan record: ``{"id", "ts", "scanner": "api", "printer", "code", "action",
-  "ref", "outcome", "job", "key", "detail"}`` — the same path as a hardware scan;
+  "ref", "outcome", "job", "key", "detail"}`` — the same path as a hardware scan (``job``: the job
+  id, an int, or None);
 * ``GET /scans?limit=N`` (default 50, at most 1000) → ``{"scans": [record, …]}``, newest first.
 """
 
@@ -53,11 +54,12 @@ def _trouble(d: Any, rec: dict[str, Any]) -> dict[str, Any]:
     note = getattr(d, "printer_note", None)
     if note is None or not rec.get("printer"):
         return {}
-    new_job = rec.get("outcome") in ("queued", "reprinted") and str(rec.get("job") or "").isdigit()
-    out = dict(note(rec["printer"], int(rec["job"]) if new_job else None))
-    if new_job:
+    jid = rec.get("job")
+    new_job = jid if rec.get("outcome") in ("queued", "reprinted") and isinstance(jid, int) else None
+    out = dict(note(rec["printer"], new_job))
+    if new_job is not None:
         try:
-            job = d.store.get(int(rec["job"]))
+            job = d.store.get(new_job)
         except Exception:  # noqa: BLE001 - the answer is still the scan record
             return out
         if job.state == JobState.FAILED:

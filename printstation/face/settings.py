@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..schema import Annotated, Section, between, convert, fail, is_loopback, join, parse_listen
+from ..schema import Annotated, Section, between, convert, fail, is_loopback, join, parse_listen, read_key_file
 
 DEFAULT_PORT = 8631
 _HOST_ENTRY = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
@@ -61,10 +61,7 @@ def _entries(values: tuple[str, ...], path: str, rx: re.Pattern[str], what: str)
 
 
 def _read_token(token_file: str, path: str) -> str:
-    try:
-        token = Path(token_file).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise fail(path, f"cannot read {token_file}: {exc.strerror or exc}") from None
+    token = read_key_file(token_file, path, 64 * 1024).strip()
     if len(token) < 16:
         raise fail(path, f"the token in {token_file} is too short (at least 16 characters)")
     from ..logs import register_secret

@@ -6,10 +6,10 @@ config file's directory). Off unless ``listen`` is set."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..schema import Annotated, Section, between, convert, expect, fail, join, parse_listen
-from ..triggers.webhooks import WebhookSettings
+from ..triggers.webhooks import CRED_NAME, WebhookSettings, secret_from, secret_path
 
 
 class WebhooksTable(Section, frozen=True):
@@ -37,7 +37,23 @@ def parse_webhooks(value: Any, path: str = "webhooks", base_dir: Path | None = N
         secret_file = Path(t.secret_file).expanduser()
         if not secret_file.is_absolute() and base_dir is not None:
             secret_file = base_dir / secret_file
+        secret_from(secret_file, join(path, "secret_file"))  # read at start: refused now, not then
     return WebhookSettings(listen, secret_file, t.max_body_kb, t.read_timeout_s)
 
 
-__all__ = ["KEYS", "WebhookSettings", "parse_webhooks"]
+def webhook_warnings(settings: WebhookSettings, env: Mapping[str, str] | None = None,
+                     path: str = "webhooks") -> list[str]:
+    """A listener with no secret anywhere does not start: a warning line (the service may get the
+    secret as a credential that a check run by hand does not see). A ``$CREDENTIALS_DIRECTORY``
+    secret that is there is checked like ``secret_file``."""
+    if not settings.enabled or settings.secret_file is not None:
+        return []
+    p = secret_path(settings, env)
+    if p is None:
+        return [f"{join(path, 'listen')}: no secret_file and no $CREDENTIALS_DIRECTORY/{CRED_NAME}: "
+                "the webhook listener will not start"]
+    secret_from(p, join(path, "secret_file"))
+    return []
+
+
+__all__ = ["KEYS", "WebhookSettings", "parse_webhooks", "webhook_warnings"]

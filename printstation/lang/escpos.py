@@ -6,8 +6,10 @@ Bands of at most :data:`BAND_ROWS` rows keep cheap printers' receive buffers fro
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from ..identify import Channel, IdentifyProtocol, Identity, clean, dpi_from_name, text
 from ..spec import PrinterSpec
 from ..status import PrinterStatus, StatusProtocol, decide, unreadable
 
@@ -80,3 +82,50 @@ def parse_reply(raw: bytes) -> PrinterStatus:
 
 STATUS = StatusProtocol(b"\x10\x04\x01\x10\x04\x02\x10\x04\x03\x10\x04\x04", lambda b: len(b) >= 4,
                         parse_reply, "DLE EOT 1-4")
+
+
+# -- identification (discovery) ------------------------------------------------------------------
+# ``GS I 1``, ``GS I 2``, ``GS I 3`` (model id, type id, version id: one byte each), then
+# ``GS I 67``/``66``/``65`` (model name, maker, firmware as ``_…NUL`` blocks) where the printer
+# has them; finally ``ESC @`` clears the receipt printer's buffer, so the text of the earlier
+# probes (other languages' queries) never prints with the next receipt.
+
+
+def _gs_i_block(raw: bytes) -> str | None:
+    """``_`` + text + ``NUL`` (GS I 65…69) → the text."""
+    m = re.search(rb"_([^\x00]{0,80})\x00", raw)
+    return clean(m.group(1).decode("latin-1")) if m else None
+
+
+def probe(ch: Channel, timeout: float, ident: Identity) -> bool:
+    ids = []
+    for n in (1, 2, 3):
+        # one byte each: wait for the quiet after it, an echo or a chatty device sends more
+        raw = ch.ask(b"\x1dI" + bytes([n]), timeout, lambda b: len(b) >= 2)
+        if len(raw) != 1:
+            if n == 1:
+                return False
+            break
+        ids.append(raw[0])
+    ident.lang, ident.via = "escpos", "ESC/POS GS I"
+    ident.extra["model_id"] = f"0x{ids[0]:02x}"
+    if len(ids) > 2:
+        ident.firmware = f"version id 0x{ids[2]:02x}"
+    short = max(0.05, timeout / 2)
+    name = _gs_i_block(ch.ask(b"\x1dI\x43", short, lambda b: b"\x00" in b))
+    if name:
+        maker = _gs_i_block(ch.ask(b"\x1dI\x42", short, lambda b: b"\x00" in b))
+        fw = _gs_i_block(ch.ask(b"\x1dI\x41", short, lambda b: b"\x00" in b))
+        ident.model, ident.manufacturer = name, maker or None
+        if fw:
+            ident.firmware = fw
+        ident.via += " 1-3, 65-67"
+    else:
+        ident.model = f"ESC/POS printer (model id 0x{ids[0]:02x})"
+    ident.dpi = dpi_from_name(ident.model)
+    ch.send(ESC_INIT)  # settings in NV memory stay
+    return True
+
+
+IDENTIFY = IdentifyProtocol(probe, usb_command=re.compile(r"^(?:ESC/?POS|ESCPOS|EPSON|POS)\b", re.I),
+                            default_name="receipt")

@@ -7,12 +7,17 @@ module holds what the language *does* (all pure):
 - optionally ``passthrough(data, spec) -> list[bytes]`` for native input (ZPL → ZPL);
 - optionally ``STATUS``: its :class:`~printstation.status.StatusProtocol` (the query bytes, when
   the answer is complete, the reply parser). A language without one is not polled.
+- optionally ``IDENTIFY``: its :class:`~printstation.identify.IdentifyProtocol` (the polite
+  queries that recognise such a printer, the IEEE-1284 command-set name of its USB printers).
+  ``printers discover`` and ``doctor`` ask the printer languages that have one, in this table's
+  order.
 
 The line here says what the rest of the station needs to know without importing the module:
 its name, the file extension of its converted jobs (``dir://`` printers, ``-o`` names), the
 default media and whether a ``[[printers]]`` section may use it (``png`` is for previews).
 Everything else derives from this table: :data:`printstation.spec.LANGS`, the CLI's ``--lang``
-choices, the config's ``lang`` choices, the worker's file extension and status polling.
+choices, the config's ``lang`` choices, the worker's file extension and status polling, and
+discovery's probes.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, overload
 from ..errors import UsageError
 
 if TYPE_CHECKING:
+    from ..identify import IdentifyProtocol
     from ..spec import PrinterSpec
     from ..status import StatusProtocol
 
@@ -45,6 +51,13 @@ class Language:
     title: str = ""
     #: The module that emits it; default ``printstation.lang.<name>``.
     module: str = ""
+    #: How messages write its name (default ``NAME`` upper-cased: "ESC/POS", "ZPL").
+    display: str = ""
+
+    @property
+    def shown(self) -> str:
+        """``display`` or the name upper-cased."""
+        return self.display or self.name.upper()
 
     @property
     def target(self) -> str:
@@ -72,13 +85,19 @@ class Language:
         proto: StatusProtocol | None = getattr(self.load(), "STATUS", None)
         return proto
 
+    @property
+    def identify(self) -> "IdentifyProtocol | None":
+        """How discovery recognises a printer of this language; None: it is never asked."""
+        proto: IdentifyProtocol | None = getattr(self.load(), "IDENTIFY", None)
+        return proto
+
 
 #: Name → language: the only list of printer languages (order = the order shown to users).
 LANGUAGES: dict[str, Language] = {
     lang.name: lang for lang in (
         Language("zpl", "zpl"),
         Language("tspl", "tspl"),
-        Language("escpos", "escpos", title="an ESC/POS printer"),
+        Language("escpos", "escpos", title="an ESC/POS printer", display="ESC/POS"),
         Language("epl2", "epl2", title="an EPL2 printer"),
         Language("png", "png", printer=False, title="PNG output"),
     )
@@ -142,10 +161,15 @@ def extension(name: str) -> str:
     return get(name).ext
 
 
+def identifiers() -> list[tuple[str, "IdentifyProtocol"]]:
+    """``(name, IDENTIFY)`` of every printer language that can be asked what it is, in order."""
+    return [(n, proto) for n, lang in LANGUAGES.items() if lang.printer and (proto := lang.identify) is not None]
+
+
 def status_protocol(name: str) -> "StatusProtocol | None":
     """The status query of language ``name``; None when it has none (or is unknown)."""
     lang = LANGUAGES.get(name)
     return None if lang is None else lang.status
 
 
-__all__ = ["LANGUAGES", "Language", "NAMES", "PRINTER_NAMES", "extension", "get", "status_protocol"]
+__all__ = ["LANGUAGES", "Language", "NAMES", "PRINTER_NAMES", "extension", "get", "identifiers", "status_protocol"]

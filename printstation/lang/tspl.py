@@ -6,8 +6,10 @@ flips it for the firmware that prints 1 bits.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from ..identify import Channel, IdentifyProtocol, Identity, clean, dpi_from_name, eol, text
 from ..spec import PrinterSpec
 from ..status import PrinterStatus, StatusProtocol, decide, unreadable
 
@@ -60,3 +62,43 @@ def parse_reply(raw: bytes) -> PrinterStatus:
 
 
 STATUS = StatusProtocol(b"\x1b!?", lambda b: len(b) >= 1, parse_reply, "<ESC>!?")
+
+
+# -- identification (discovery) ------------------------------------------------------------------
+# ``~!T`` (model name, e.g. ``TE200``<CR>) and ``~!I`` (code page and country). The dpi comes from
+# the model family; TSPL has no query for the loaded media. ``~!D`` is **not** sent: on TSC
+# firmware it enters DUMP mode (every byte received is then printed as hex until power-off).
+
+#: TSC model families whose number tells the resolution: TE200 / TE300, TTP-244 / TTP-344,
+#: DA200 / DA300, TX200 / TX300 / TX600, ME240 / ME340, MH240 / MH340 / MH640 …
+_TSC_FAMILY = re.compile(r"^(?:TSC\s+)?(?:TTP-|TDP-|TE|TX|TA|DA|DH|ME|MH|MX|ML|MB|TC|TH|TTP|T)\s*([236])\d{2}",
+                         re.I)
+#: A model name: short, one line, no protocol banner (``220 …``, ``SSH-2.0``, ``HTTP/1.1``).
+_TSPL_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+/()-]{1,39}")
+_BANNER = re.compile(r"^(?:\d{3}[ -]|SSH-|HTTP/|RFB )", re.I)
+
+
+def tspl_dpi(model: str) -> int | None:
+    m = _TSC_FAMILY.match(model.strip())
+    if m:
+        return {"2": 203, "3": 300, "6": 600}[m.group(1)]
+    if re.match(r"^XP-", model, re.I):  # Xprinter label printers are 203 dpi
+        return 203
+    return dpi_from_name(model)
+
+
+def probe(ch: Channel, timeout: float, ident: Identity) -> bool:
+    raw = ch.ask(b"~!T", timeout, eol)
+    model = clean(text(raw).splitlines()[0] if raw.strip() else "")
+    if not _TSPL_MODEL.fullmatch(model) or _BANNER.match(model):
+        return False
+    ident.lang, ident.via, ident.model = "tspl", "TSPL ~!T", model
+    ident.dpi = tspl_dpi(model)
+    cp = clean(text(ch.ask(b"~!I", timeout, eol)))
+    if cp:
+        ident.via += " + ~!I"
+        ident.extra["code_page"] = cp
+    return True
+
+
+IDENTIFY = IdentifyProtocol(probe, usb_command=re.compile(r"^TSPL", re.I), dpi_from_model=tspl_dpi)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..spec import PrinterSpec
 from ..status import PrinterStatus, StatusProtocol, decide, unreadable
 from .zpl_layout import LayoutCheck
+from .zpl_identify import IDENTIFY  # noqa: F401 - how discovery recognises a ZPL printer
 
 if TYPE_CHECKING:  # numpy is imported by the raster functions only: passthrough needs none
     import numpy as np

@@ -62,7 +62,8 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ..errors import AuthError, ConfigError
-from ..schema import Annotated, Meta, Section, between, convert, expect, kind, one_of, positive
+from ..fsutil import read_regular
+from ..schema import Annotated, Meta, Section, between, convert, expect, kind, one_of, positive, read_key_file
 from . import aliexpress, lamoda, ozon, wb
 from .base import RetryPolicy, Secret
 
@@ -87,6 +88,8 @@ SECRET_FILE_KEY = {"wb": "token_file", "ali": "token_file", "ozon": "api_key_fil
 SECRET_NAME = {"wb": "token", "ali": "token", "ozon": "API key", "lamoda": "client secret"}
 #: Keys that would put a secret in the config file: refused.
 _INLINE_SECRETS = ("token", "api_key", "client_secret")
+#: Largest token / API key / client secret file read (a JWT is a few KiB).
+TOKEN_FILE_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ def parse_market(name: str, table: Any, path: str, base_dir: Path | None = None)
             raise ConfigError(f"{where}.{file_key}: expected a file path")
         p = Path(secret_file).expanduser()
         kw["token_file"] = base_dir / p if not p.is_absolute() and base_dir is not None else p
+        read_key_file(kw["token_file"], f"{where}.{file_key}", TOKEN_FILE_LIMIT)  # there and readable
     if isinstance(t, _OlTable):
         kw.update(_parse_ol(t, where))
     return dataclasses.replace(MarketSettings.default(name), **kw)
@@ -244,6 +248,21 @@ def parse_markets(table: Any, path: str = "markets", base_dir: Path | None = Non
                               for name in MARKETS if name in table})
 
 
+def token_warnings(settings: MarketsSettings, path: str = "markets") -> list[str]:
+    """A configured token file that is empty keeps its marketplace off (as an empty systemd
+    credential does): one warning line each. A missing or unreadable one was refused at load."""
+    out = []
+    for name in MARKETS:
+        f = settings[name].token_file
+        try:
+            text = read_regular(f, TOKEN_FILE_LIMIT).decode("utf-8", "replace").strip() if f else "-"
+        except OSError:
+            continue
+        if not (text[7:] if text.lower().startswith("bearer ") else text).strip():
+            out.append(f"{path}.{name}.{SECRET_FILE_KEY[name]}: {f} is empty: the {name} marketplace stays off")
+    return out
+
+
 def load_config(config_file: str | os.PathLike | None) -> tuple[MarketsSettings, Path | None]:
     """Markets settings and ``[station] data_dir`` from a TOML file (other sections untouched)."""
     if not config_file:
@@ -272,7 +291,7 @@ def load_config(config_file: str | os.PathLike | None) -> tuple[MarketsSettings,
 
 def _read_token(p: Path, what: str) -> Secret:
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_regular(p, TOKEN_FILE_LIMIT).decode("utf-8")
     except FileNotFoundError:
         raise AuthError(f"{what}: token file {p} does not exist") from None
     except OSError as exc:
@@ -356,4 +375,4 @@ def lamoda_client(settings: MarketsSettings | MarketSettings | None = None, env:
 
 
 __all__ = ["MarketSettings", "MarketsSettings", "Credentials", "parse_markets", "load_config",
-           "resolve_credentials", "wb_client", "ali_client", "ozon_client", "lamoda_client"]
+           "resolve_credentials", "token_warnings", "wb_client", "ali_client", "ozon_client", "lamoda_client"]

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from ..pg import SYNC_LOCK, Database
 from .state import MAX_SCANS, SCAN_FIELDS
 from .statebase import (MAX_WEBHOOKS, RETURN_COLUMNS, STALE_CLAIM_S, WEBHOOK_FIELDS, TriggerStateBase,
-                        return_row)
+                        record, return_row)
 
 log = logging.getLogger("printstation.triggers")
 
@@ -96,7 +96,7 @@ class PgTriggerState(TriggerStateBase):
     def scans(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self._all(f"SELECT {', '.join(SCAN_FIELDS)} FROM scans WHERE station=%s ORDER BY id DESC LIMIT %s",
                          (self.station, int(limit)))
-        return [dict(zip(SCAN_FIELDS, r)) for r in rows]
+        return [record(SCAN_FIELDS, r) for r in rows]
 
     # -- WB state -------------------------------------------------------------------------------
     def put_supplies(self, supplies: Iterable[dict[str, Any]]) -> None:
@@ -199,11 +199,11 @@ class PgTriggerState(TriggerStateBase):
                 return None
             row = conn.execute("SELECT order_id, job, via, station, printer, ts FROM wb_printed WHERE order_id=%s",
                                (int(order_id),)).fetchone()
-            return dict(zip(("order_id", "job", "via", "station", "printer", "ts"), row))
+            return record(("order_id", "job", "via", "station", "printer", "ts"), row)
 
         return self.db.run(txn)
 
-    def mark_printed(self, order_id: int, job: str | None, via: str, printer: str | None = None) -> None:
+    def mark_printed(self, order_id: int, job: int | None, via: str, printer: str | None = None) -> None:
         self._exec(
             "INSERT INTO wb_printed (order_id, ts, job, via, station, printer) VALUES (%s,%s,%s,%s,%s,%s)"
             " ON CONFLICT (order_id) DO UPDATE SET job=excluded.job, via=excluded.via,"
@@ -269,7 +269,7 @@ class PgTriggerState(TriggerStateBase):
     def webhooks(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self._all(f"SELECT {', '.join(WEBHOOK_FIELDS)} FROM webhooks WHERE station=%s ORDER BY id DESC LIMIT %s",
                          (self.station, int(limit)))
-        return [dict(zip(WEBHOOK_FIELDS, r)) for r in rows]
+        return [record(WEBHOOK_FIELDS, r) for r in rows]
 
     # -- meta -----------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -7,7 +7,8 @@
   is grabbed exclusively (``EVIOCGRAB``) so scans never type into other windows. Key codes map to
   characters through a US table with Shift (and Caps Lock) tracked here, so the desktop's
   RU/EN layout does not matter; Enter ends a code. A pipe or a plain file of recorded events
-  goes through the very same decoder (grabbing is done only on character devices).
+  goes through the very same decoder (grabbing is done only on character devices; tests and the
+  benchmark use that — the config takes only character devices, see :mod:`.scandev`).
 * ``serial:///dev/ttyACM0?baud=9600`` — line-terminated codes (CR, LF or CRLF) via pyserial.
 * ``stdin`` (or ``-``) — one code a line (``printstation run --scanner-stdin``).
 
@@ -28,10 +29,8 @@ import sys
 import threading
 import time
 from typing import IO, TYPE_CHECKING, Callable, Iterator
-from urllib.parse import parse_qs, urlsplit
-
-from ..errors import ConfigError
 from ..retry import Backoff
+from .scandev import parse_device
 
 if TYPE_CHECKING:
     import serial
@@ -248,25 +247,13 @@ class StreamSource(Source):
 
 
 def source_for(device: str) -> Source:
-    """The reader for a ``[[scanners]] device`` string."""
-    if device in ("stdin", "-"):
+    """The reader for a ``[[scanners]] device`` string (its forms: :mod:`.scandev`)."""
+    dev = parse_device(device)
+    if dev.kind == "stdin":
         return StreamSource()
-    u = urlsplit(device)
-    if u.scheme == "serial":
-        port = (u.netloc + u.path) or ""
-        if not port:
-            raise ConfigError(f"bad scanner device {device!r}: serial:///dev/ttyACM0?baud=9600")
-        q = parse_qs(u.query)
-        try:
-            baud = int(q.get("baud", ["9600"])[0])
-        except ValueError:
-            raise ConfigError(f"bad baud rate in {device!r}") from None
-        return SerialSource(port, baud)
-    if u.scheme == "evdev":
-        return EvdevSource(u.netloc + u.path)
-    if u.scheme == "" and device.startswith("/"):
-        return EvdevSource(device)
-    raise ConfigError(f"bad scanner device {device!r} (a /dev/input path, evdev://…, serial://…?baud=N or stdin)")
+    if dev.kind == "serial":
+        return SerialSource(dev.path, dev.baud)
+    return EvdevSource(dev.path)
 
 
 # -- runner ---------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ..names import preview
 from ..queue.base import JobState
 from ..spec import PrinterSpec
 from .rules import COMMANDS, ScanSettings, normalize
-from .statebase import TriggerStateBase
+from .statebase import TriggerStateBase, job_number
 
 if TYPE_CHECKING:
     from .ozonsync import OzonSync
@@ -73,7 +73,8 @@ class Labels(Protocol):
 @dataclass
 class Outcome:
     outcome: str
-    job: str | None = None
+    #: The job id (an integer), None when no job is concerned.
+    job: int | None = None
     key: str | None = None
     detail: str | None = None
     printer: str | None = None
@@ -81,14 +82,12 @@ class Outcome:
     again: tuple[str, str] | None = None
 
 
-def job_id(job: Any) -> str | None:
+def job_id(job: Any) -> int | None:
+    """The id of a job (a :class:`~printstation.queue.base.Job` or a mapping alike) as an int."""
     if job is None:
         return None
-    if isinstance(job, Mapping):
-        v = job.get("id")
-    else:
-        v = getattr(job, "id", None)
-    return None if v is None else str(v)
+    v = job.get("id") if isinstance(job, Mapping) else getattr(job, "id", None)
+    return job_number(v)
 
 
 def sticker_type(spec: PrinterSpec | None) -> str:
@@ -122,7 +121,7 @@ class ScanService:
         self.ozon_sync: OzonSync | None = None
         self._last: dict[tuple[str, str], float] = {}
         #: scanner → its last scan when that was a duplicate: (job id, (action, ref)).
-        self._dup: dict[str, tuple[str | None, tuple[str, str]] | None] = {}
+        self._dup: dict[str, tuple[int | None, tuple[str, str]] | None] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------

@@ -22,7 +22,9 @@ from typing import Any, Iterable, Mapping
 
 import msgspec
 
+from ..errors import ConfigError
 from ..schema import Annotated, Section, array_of_tables, between, convert, expect, fail, join
+from .scandev import check_present, parse_device
 from .rules import ACTIONS, DEFAULT_ALI_TRACKING, DEFAULT_OZON_RETURN, ScanSettings, _compile, _digits_range
 
 
@@ -60,7 +62,30 @@ SCANNER_KEYS = frozenset(ScannerConfig.__struct_fields__)
 
 
 def parse_scanners(value: Any, path: str = "scanners") -> tuple[ScannerConfig, ...]:
-    return tuple(convert(t, ScannerConfig, f"{path}[{i}]") for i, t in enumerate(array_of_tables(value, path)))
+    """``[[scanners]]``; a malformed ``device`` (:func:`~.scandev.parse_device`) or one that is
+    there but not a device of its kind (:func:`~.scandev.check_present`) is refused."""
+    out = []
+    for i, t in enumerate(array_of_tables(value, path)):
+        sc = convert(t, ScannerConfig, f"{path}[{i}]")
+        try:
+            check_present(parse_device(sc.device))
+        except ConfigError as exc:
+            raise fail(f"{path}[{i}].device", str(exc)) from None
+        out.append(sc)
+    return tuple(out)
+
+
+def scanner_warnings(scanners: Iterable[ScannerConfig], path: str = "scanners") -> list[str]:
+    """One line per scanner whose device is not there now (unplugged at start: not an error)."""
+    out = []
+    for i, sc in enumerate(scanners):
+        try:
+            note = check_present(parse_device(sc.device))
+        except ConfigError as exc:  # it changed since the config was loaded
+            note = str(exc)
+        if note:
+            out.append(f"{path}[{i}].device: {note}")
+    return out
 
 
 # -- [[rules]] ---------------------------------------------------------------------------------
@@ -148,4 +173,4 @@ def parse_sync(value: Any, path: str = "sync") -> SyncSettings:
 
 __all__ = ["HOTFOLDER_KEYS", "HotfolderConfig", "RuleConfig", "SCANNER_KEYS", "ScannerConfig", "SyncSettings",
            "check_printers", "parse_hotfolder", "parse_rules", "parse_scan", "parse_scanners", "parse_sync",
-           "user_rules"]
+           "scanner_warnings", "user_rules"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .statebase import (MAX_WEBHOOKS, RETURN_COLUMNS, STALE_CLAIM_S, WEBHOOK_FIELDS, TriggerStateBase,
-                        return_row)
+                        record, return_row)
 
 DDL = (
     """create table if not exists scans (
@@ -112,7 +112,7 @@ class TriggerState(TriggerStateBase):
         with self._lock:
             rows = self._db.execute(
                 f"select {', '.join(SCAN_FIELDS)} from scans order by id desc limit ?", (limit,)).fetchall()
-        return [dict(zip(SCAN_FIELDS, r)) for r in rows]
+        return [record(SCAN_FIELDS, r) for r in rows]
 
     # -- WB state -------------------------------------------------------------------------
     def put_supplies(self, supplies: Iterable[dict[str, Any]]) -> None:
@@ -204,13 +204,13 @@ class TriggerState(TriggerStateBase):
                 return None
             row = db.execute("select order_id, job, via, printer, ts from wb_printed where order_id=?",
                              (int(order_id),)).fetchone()
-        return {"order_id": row[0], "job": row[1], "via": row[2], "station": None, "printer": row[3], "ts": row[4]}
+        return record(("order_id", "job", "via", "station", "printer", "ts"), (*row[:3], None, *row[3:5]))
 
     def sku_known(self, sku: str) -> bool:
         with self._lock:
             return self._db.execute("select 1 from wb_order_skus where sku=? limit 1", (sku,)).fetchone() is not None
 
-    def mark_printed(self, order_id: int, job: str | None, via: str, printer: str | None = None) -> None:
+    def mark_printed(self, order_id: int, job: int | None, via: str, printer: str | None = None) -> None:
         with self.tx() as db:
             db.execute("insert into wb_printed (order_id, ts, job, via, printer) values (?,?,?,?,?)"
                        " on conflict(order_id) do update set job=excluded.job, via=excluded.via,"
@@ -281,7 +281,7 @@ class TriggerState(TriggerStateBase):
         with self._lock:
             rows = self._db.execute(f"select {', '.join(WEBHOOK_FIELDS)} from webhooks order by id desc limit ?",
                                     (int(limit),)).fetchall()
-        return [dict(zip(WEBHOOK_FIELDS, r)) for r in rows]
+        return [record(WEBHOOK_FIELDS, r) for r in rows]
 
     # -- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -46,6 +46,21 @@ def return_row(r: Any) -> tuple[Any, ...] | None:
     return tuple(vals)
 
 
+def job_number(v: Any) -> int | None:
+    """A record's ``job`` as the job id: an int, or None when there is no job (the trigger
+    tables keep it as text; a row written before it was a number reads the same)."""
+    n = _int(v)
+    return n if n is not None and n > 0 else None
+
+
+def record(fields: tuple[str, ...], row: Any) -> dict[str, Any]:
+    """A scan, webhook or claim row as its record: ``job`` is the job id (int) or None."""
+    rec = dict(zip(fields, row))
+    if "job" in rec:
+        rec["job"] = job_number(rec["job"])
+    return rec
+
+
 def _int(v: Any) -> int | None:
     if isinstance(v, bool) or v is None:
         return None
@@ -114,7 +129,7 @@ class TriggerStateBase(abc.ABC):
         older than :data:`STALE_CLAIM_S` is taken over."""
 
     @abc.abstractmethod
-    def mark_printed(self, order_id: int, job: str | None, via: str, printer: str | None = None) -> None: ...
+    def mark_printed(self, order_id: int, job: int | None, via: str, printer: str | None = None) -> None: ...
 
     @abc.abstractmethod
     def unclaim(self, order_id: int) -> None:

@@ -38,6 +38,7 @@ from typing import Any, Callable, Mapping
 
 from .. import metrics
 from ..errors import ConfigError, PrintstationError
+from ..schema import read_key_file
 # the records live in the trigger state (SQLite table ``webhooks``, or the shared PostgreSQL database)
 from .statebase import MAX_WEBHOOKS as MAX_RECORDS, WEBHOOK_FIELDS as FIELDS  # noqa: F401
 from .webhook_http import WebhookListener
@@ -66,27 +67,31 @@ class WebhookSettings:
         return self.listen is not None
 
 
+def secret_path(settings: WebhookSettings, env: Mapping[str, str] | None = None) -> Path | None:
+    """Where the path secret is: ``secret_file``, else ``$CREDENTIALS_DIRECTORY/webhook-secret``."""
+    env = os.environ if env is None else env
+    if settings.secret_file is None and env.get("CREDENTIALS_DIRECTORY"):
+        return Path(env["CREDENTIALS_DIRECTORY"]) / CRED_NAME
+    return settings.secret_file
+
+
+def secret_from(p: Path, key: str = "webhooks.secret_file") -> str:
+    """The secret in file ``p``; ConfigError naming ``key`` (never the file's contents) when the
+    file is missing, unreadable, not a regular file or does not hold a good secret."""
+    secret = read_key_file(p, key).strip()  # at most 64 KiB
+    if not SECRET_RE.fullmatch(secret):
+        raise ConfigError(f"{key}: {p} must hold 16..256 URL-safe characters "
+                          "(A-Z a-z 0-9 . _ ~ -), e.g. from: openssl rand -hex 24")
+    return secret
+
+
 def read_secret(settings: WebhookSettings, env: Mapping[str, str] | None = None) -> str:
     """The path secret: ``secret_file``, else ``$CREDENTIALS_DIRECTORY/webhook-secret``."""
-    env = os.environ if env is None else env
-    p = settings.secret_file
-    if p is None and env.get("CREDENTIALS_DIRECTORY"):
-        p = Path(env["CREDENTIALS_DIRECTORY"]) / CRED_NAME
+    p = secret_path(settings, env)
     if p is None:
         raise ConfigError("webhooks: no secret: set [webhooks] secret_file "
                           f"(or provide $CREDENTIALS_DIRECTORY/{CRED_NAME})")
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read(4097)
-    except OSError as exc:
-        raise ConfigError(f"webhooks.secret_file: cannot read {p}: {exc.strerror or exc}") from None
-    try:
-        secret = raw.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        secret = ""
-    if not SECRET_RE.fullmatch(secret):
-        raise ConfigError(f"webhooks.secret_file: {p} must hold 16..256 URL-safe characters "
-                          "(A-Z a-z 0-9 . _ ~ -), e.g. from: openssl rand -hex 24")
+    secret = secret_from(p)
     from ..logs import register_secret
 
     register_secret(secret)
@@ -244,4 +249,4 @@ def start_for(triggers: Any) -> WebhookListener | None:
     return WebhookListener(settings, secret, hooks).start()
 
 
-__all__ = ["WebhookSettings", "read_secret", "HookLog", "LamodaHooks", "WebhookListener", "start_for"]
+__all__ = ["WebhookSettings", "read_secret", "secret_from", "secret_path", "HookLog", "LamodaHooks", "WebhookListener", "start_for"]

@@ -17,6 +17,7 @@ BASE = '[[printers]]\nname = "p"\nuri = "dir:///tmp/x"\n'
 
 
 def test_off_by_default_and_parsed(tmp_path):
+    (tmp_path / "s.txt").write_text("a-good-secret-of-24-char")
     assert config.loads(BASE).sections["webhooks"] == WebhookSettings()
     assert not WebhookSettings().enabled
     c = config.loads(BASE + '[webhooks]\nlisten = "0.0.0.0:8632"\nsecret_file = "s.txt"\nmax_body_kb = 8\n',

@@ -12,8 +12,9 @@ from printstation.face import config as cfgmod
 from printstation.face.cli import main
 from printstation.discover import blocks
 from printstation.errors import UsageError
-from printstation.discover.probe import (Identity, NO_ANSWER, UNREADABLE, parse_hh, parse_hi, parse_ui, probe_uri,
-                                         serial_uri, tcp_uri)
+from printstation.discover.probe import Identity, NO_ANSWER, probe_uri, serial_uri, tcp_uri, unreadable
+from printstation.lang.epl2 import parse_ui
+from printstation.lang.zpl_identify import parse_hh, parse_hi
 from support.fake_printers import PtyPrinter, TcpPrinter, hh_answer
 
 T = 0.5  # per-probe timeout for printers that answer (generous under load); silent ones use less
@@ -82,7 +83,8 @@ def test_silent_port_and_closed_port():
 def test_a_device_that_is_no_printer_gets_no_language(model):
     with TcpPrinter(model) as p:
         ident = probe_uri(f"tcp://{p.address}", 0.1)
-    assert ident.lang is None and ident.problem == UNREADABLE
+    assert ident.lang is None and ident.problem == unreadable() == \
+        "something answered, but not as a ZPL, TSPL, ESC/POS or EPL2 printer"
     assert "[[printers]]" not in blocks.render_text([ident])
 
 

@@ -165,10 +165,19 @@ def test_upload_drag_and_drop_and_scan(station, open_page, tmp_path):
     rec = wait_until(lambda: d.triggers.scans.recent(1))[0]  # recorded just after the command ran
     assert (rec["code"], rec["scanner"], rec["outcome"]) == ("PS:PAUSE", "api", "paused")
     page.locator(f'[data-scan="{rec["id"]}"]').wait_for()
+    # a scan that names a job: its record's job is the id (a number), shown as a link to the job
+    held = submit(url, wb_sticker_png("!HELD0001"), printer="zebra", name="held.png")
+    page.locator('input[name="code"]').fill("PS:CANCEL")
+    page.locator('button[data-action="scan"]').click()
+    canceled = wait_until(lambda: [r for r in d.triggers.scans.recent(5) if r["outcome"] == "canceled"])[0]
+    assert canceled["job"] == held["id"] and type(canceled["job"]) is int
+    link = page.locator(f'[data-scan="{canceled["id"]}"] a[href="#job-{held["id"]}"]')
+    link.wait_for()
+    assert link.inner_text() == f"#{held['id']}"
     # a hostile scanned code is text too
     page.locator('input[name="code"]').fill(HOSTILE[:60])
     page.locator('input[name="code"]').press("Enter")
-    rec2 = wait_until(lambda: [r for r in d.triggers.scans.recent(5) if r["id"] > rec["id"]])[0]
+    rec2 = wait_until(lambda: [r for r in d.triggers.scans.recent(5) if r["id"] > canceled["id"]])[0]
     row = page.locator(f'[data-scan="{rec2["id"]}"]')
     row.wait_for()
     assert row.locator(".scancode").inner_text() == rec2["code"]

@@ -13,6 +13,7 @@ def test_defaults_and_full_tables(tmp_path):
     s = parse_markets({})
     assert s == MarketsSettings()
     assert (s.wb.rate_per_min, s.wb.burst, s.wb.auth_scheme) == (300, 20, "raw")
+    (tmp_path / "wb.tok").write_text("a-wb-token-1234567890")
     s = parse_markets({"wb": {"base_url": "http://127.0.0.1:9/", "token_file": "wb.tok", "auth_scheme": "bearer",
                               "rate_per_min": 150, "burst": 10, "timeout": 5, "retries": 0},
                        "ali": {"base_url": "https://openapi.ru.laliexpress.com", "rate_per_min": 30.5,
@@ -90,14 +91,20 @@ def test_no_token_is_an_auth_error(tmp_path):
     empty.write_text("  \n")
     with pytest.raises(AuthError, match="empty"):
         resolve_credentials("ali", parse_markets({"ali": {"token_file": str(empty)}}), {})
+    with pytest.raises(ConfigError, match=r"markets\.ali\.token_file: cannot read .*nope: it does not exist"):
+        parse_markets({"ali": {"token_file": str(tmp_path / "nope")}})
+    (tmp_path / "gone").write_text("tok-" * 5)
+    gone = parse_markets({"ali": {"token_file": str(tmp_path / "gone")}})
+    (tmp_path / "gone").unlink()  # removed after the config loaded: the client still says so
     with pytest.raises(AuthError, match="does not exist"):
-        resolve_credentials("ali", parse_markets({"ali": {"token_file": str(tmp_path / "nope")}}), {})
+        resolve_credentials("ali", gone, {})
     with pytest.raises(AuthError):
         wb_client(MarketsSettings(), {})
 
 
 def test_load_config_reads_markets_and_data_dir(tmp_path):
     cfg = tmp_path / "ps.toml"
+    (tmp_path / "wb.tok").write_text("a-wb-token-1234567890")
     cfg.write_text('[station]\ndata_dir = "state"\n[markets.wb]\ntoken_file = "wb.tok"\nburst = 10\n'
                    '[[printers]]\nname = "x"\n')
     s, data_dir = load_config(cfg)

@@ -33,9 +33,14 @@ def free_port() -> int:
 
 @pytest.fixture
 def parts(tmp_path):
-    with RecordingSink() as ok_sink, PaperOutSink() as paper_out, FakeWB(rate_per_min=None) as wb, \
-            FakeAli() as ali:
-        yield {"ok": ok_sink, "paper_out": paper_out, "wb": wb, "ali": ali}
+    master, slave = os.openpty()  # the good config's serial scanner
+    try:
+        with RecordingSink() as ok_sink, PaperOutSink() as paper_out, FakeWB(rate_per_min=None) as wb, \
+                FakeAli() as ali:
+            yield {"ok": ok_sink, "paper_out": paper_out, "wb": wb, "ali": ali, "tty": os.ttyname(slave)}
+    finally:
+        os.close(master)
+        os.close(slave)
 
 
 def write_config(tmp_path: Path, body: str) -> Path:
@@ -47,7 +52,6 @@ def write_config(tmp_path: Path, body: str) -> Path:
 def good_config(tmp_path: Path, parts, *, wb_token: str | None = None) -> Path:
     (tmp_path / "wb-token").write_text((wb_token or parts["wb"].token) + "\n")
     (tmp_path / "ali-token").write_text(parts["ali"].token)
-    (tmp_path / "recording.events").write_bytes(b"")
     return write_config(tmp_path, f"""
 [station]
 data_dir = "{tmp_path / 'data'}"
@@ -65,7 +69,7 @@ name = "files"
 uri = "dir://{tmp_path / 'out'}"
 
 [[scanners]]
-device = "{tmp_path / 'recording.events'}"
+device = "serial://{parts['tty']}?baud=9600"
 
 [hotfolder]
 path = "{tmp_path / 'hot'}"
@@ -93,7 +97,7 @@ def test_all_good(tmp_path, parts, monkeypatch):
     assert c["printer zebra"].ok and "idle" in c["printer zebra"].detail
     assert parts["ok"].status_queries, "the doctor must really ask the printer"
     assert c["data dir"].ok and c["hot folder"].ok and c["api"].ok
-    assert c[f"scanner {tmp_path / 'recording.events'}"].ok
+    assert c[f"scanner serial://{parts['tty']}?baud=9600"].ok
     assert c["token wb"].ok and "token_file" in c["token wb"].detail
     # The Ali token was found as $CREDENTIALS_DIRECTORY/ali-token: the config's directory stands in.
     assert c["token ali"].ok and "credential ali-token" in c["token ali"].detail
@@ -109,6 +113,7 @@ def test_every_failure_is_a_cross_with_a_hint(tmp_path, parts, monkeypatch):
     blocker.write_text("a regular file")
     (tmp_path / "wb-token").write_text(BAD_TOKEN)
     master, slave = os.openpty()
+    not_input, not_input_slave = os.openpty()  # a character device, but no input event node
     try:
         cfg = write_config(tmp_path, f"""
 [station]
@@ -129,7 +134,7 @@ uri = "{parts['paper_out'].uri}"
 lang = "zpl"
 
 [[scanners]]
-device = "/dev/null"
+device = "{os.ttyname(not_input_slave)}"
 
 [[scanners]]
 device = "{tmp_path / 'no-such-event-device'}"
@@ -145,20 +150,21 @@ base_url = "{parts['wb'].url}"
 token_file = "{tmp_path / 'wb-token'}"
 """)
         checks = doctor.run_checks(cfg, timeout=1.0)
+        grab_row = f"scanner {os.ttyname(not_input_slave)}"
     finally:
-        os.close(master)
-        os.close(slave)
+        for fd in (master, slave, not_input, not_input_slave):
+            os.close(fd)
     c = by_name(checks)
     table = doctor.render(checks)
     assert doctor.exit_code(checks) == 1
     failed = {n for n, x in c.items() if x.ok is False}
-    assert failed == {"data dir", "printer dead", "printer nopaper", "scanner /dev/null",
+    assert failed == {"data dir", "printer dead", "printer nopaper", grab_row,
                       f"scanner {tmp_path / 'no-such-event-device'}", "token wb"}, table
     assert all(c[n].hint for n in failed)
     assert "not a directory" in c["data dir"].detail
     assert c["printer dead"].detail.endswith("refused)") or "offline" in c["printer dead"].detail
     assert "paper out" in c["printer nopaper"].detail
-    assert "grab" in c["scanner /dev/null"].detail
+    assert "grab" in c[grab_row].detail
     serial_row = next(x for n, x in c.items() if n.startswith("scanner serial://"))
     assert serial_row.ok and "opens at 9600 baud" in serial_row.detail
     assert "refused the token" in c["token wb"].detail

@@ -65,14 +65,18 @@ def wb_market_toml(base_url: str, token_file: Path, *, sync: bool = False) -> st
             f"token_file = {toml_value(str(token_file))}\n")
 
 
-def wait_until(pred: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01) -> Any:
+def wait_until(pred: Callable[[], Any], timeout: float = 15.0, interval: float = 0.01, *,
+               what: str = "condition") -> Any:
+    """``pred()``'s first true value, asked every ``interval`` s; AssertionError naming ``what``
+    after ``timeout`` s. The one waiter of the tests."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
         if v:
             return v
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"{what} not met within {timeout} s" if what == "condition"
+                                 else f"timed out waiting for {what} ({timeout} s)")
         time.sleep(interval)
 
 

@@ -15,6 +15,8 @@ Models (answers as the command references and real devices give them):
   ``epson``: also ``GS I 65/66/67`` (``_1.01 ESC/POS<NUL>``, ``_EPSON<NUL>``, ``_TM-T20III<NUL>``).
 - ``epl2``: a Zebra LP 2844 (EPL2 firmware UKQ1935HLU V4.29): a ``UI`` line →
   ``UKQ1935HLU     V4.29,8,437,001<CR><LF>``.
+- ``toy``: the toy language of ``support.toylang``: ``TOY?`` → ``TOYPRINTER T1-300,1.2<CR><LF>``,
+  ``<ESC>!?`` → ``0x00`` (ready); nothing else.
 - ``silent``: reads everything, answers nothing.
 - ``echo`` (a loopback plug) and ``chatty`` (``220 ready`` to anything, like an SMTP port): not
   printers; a probe must not take them for one.
@@ -90,6 +92,8 @@ class FakePrinter:
                 t.update({b"\x1dI\x41": b"_1.01 ESC/POS\x00", b"\x1dI\x42": b"_EPSON\x00",
                           b"\x1dI\x43": b"_TM-T20III\x00"})
             return t
+        if m == "toy":
+            return {b"TOY?": b"TOYPRINTER T1-300,1.2\r\n", b"\x1b!?": b"\x00"}
         return {}
 
     def _next(self) -> tuple[int, int, bytes] | None:

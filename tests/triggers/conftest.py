@@ -1,8 +1,7 @@
-"""Shared pieces for the trigger tests: a real queue (JobStore) as the submitter, a waiter."""
+"""Shared pieces for the trigger tests: a real queue (JobStore) as the submitter (the waiter is
+``support.daemon_harness.wait_until``, the one of every test)."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -14,16 +13,6 @@ ZPL = b"^XA^FO40,40^BCN,80,Y,N,N^FD%s^FS^XZ"
 
 def zpl(value: str) -> bytes:
     return ZPL % value.encode()
-
-
-def wait_for(cond, timeout: float = 15.0, what: str = "condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def fake_markets(tmp, wb, ali) -> str:

@@ -12,12 +12,12 @@ from printstation.face import config as configmod
 from printstation.face.cli import main
 from printstation.face.daemon import Daemon
 from printstation.errors import ConfigError
-from support.daemon_harness import write_config
+from support.daemon_harness import wait_until, write_config
 from support.printer_sinks import RecordingSink
 from support.fakes.fake_ali import FakeAli
 from support.fakes.fake_wb import FakeWB
 
-from .conftest import fake_markets, wait_for
+from .conftest import fake_markets
 from .test_e2e import codes_of as codes
 from .test_e2e import printed as finished
 from .test_e2e import scan as e2e_scan
@@ -46,7 +46,7 @@ min_gap_ms = 200
 """ + fake_markets(tmp, wb, ali))
     d = Daemon(configmod.load(tmp / "ps.toml"))
     d.start()
-    wait_for(lambda: d.triggers.sync and d.triggers.sync.rounds >= 1, what="first WB sync")
+    wait_until(lambda: d.triggers.sync and d.triggers.sync.rounds >= 1, what="first WB sync")
     yield dict(d=d, wb=wb, ali=ali, small=small, big=big, zebra=zebra, api=d.api.url, tmp=tmp)
     d.stop()
     for s in (small, big, zebra):
@@ -179,7 +179,7 @@ def test_hot_folder_refuses_a_large_label_for_small_media(tmp_path):
                        validate=convert, settle_ms=100)
     folder.start()
     try:
-        why = wait_for(lambda: next((hot / ".failed").glob("*.error.txt"), None)
+        why = wait_until(lambda: next((hot / ".failed").glob("*.error.txt"), None)
                        if (hot / ".failed").exists() else None, what="the refusal")
     finally:
         folder.stop()

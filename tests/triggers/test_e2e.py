@@ -13,13 +13,13 @@ import pytest
 
 from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
-from support.daemon_harness import write_config
+from support.daemon_harness import wait_until, write_config
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
 from support.fakes.fake_ali import FakeAli
 from support.fakes.fake_wb import FakeWB
 
-from .conftest import fake_markets, wait_for
+from .conftest import fake_markets
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ min_gap_ms = 200
     cfg = configmod.load(tmp / "ps.toml")
     d = Daemon(cfg)
     d.start()
-    wait_for(lambda: d.triggers.sync and d.triggers.sync.rounds >= 1, what="first WB sync")
+    wait_until(lambda: d.triggers.sync and d.triggers.sync.rounds >= 1, what="first WB sync")
     w = dict(tmp=tmp, wb=wb, ali=ali, tspl=tspl, zpl=zpl, d=d, api=d.api.url, sku=sku,
              old=old, new=new, supply=open_supply)
     yield w
@@ -75,7 +75,7 @@ def scan(w, code, printer=None, scanner=None):
 
 def printed(w, job_id):
     d = w["d"]
-    return wait_for(lambda: d.store.get(int(job_id)).state in ("done", "failed") and d.store.get(int(job_id)),
+    return wait_until(lambda: d.store.get(int(job_id)).state in ("done", "failed") and d.store.get(int(job_id)),
                     what=f"job {job_id} done")
 
 
@@ -92,6 +92,10 @@ def test_order_scan_prints_decodable_sticker_double_scan_once_reprint_twice(worl
     before = len(w["tspl"].data)
     rec = scan(w, str(o["id"]), scanner="bench-1")
     assert rec["outcome"] == "queued" and rec["action"] == "wb-order" and rec["key"] == f"wb-order-{o['id']}"
+    assert type(rec["job"]) is int  # the job id, as GET /jobs/{id} takes it
+    logged = httpx.get(w["api"] + "/scans", params={"limit": 5}, timeout=30).json()["scans"]
+    assert [(r["id"], r["job"]) for r in logged if r["id"] == rec["id"]] == [(rec["id"], rec["job"])]
+    assert httpx.get(w["api"] + f"/jobs/{rec['job']}", timeout=30).json()["id"] == rec["job"]
     assert printed(w, rec["job"]).state == "done"
     first = w["tspl"].data[before:]
     assert o["barcode"] in codes_of(first)
@@ -184,7 +188,7 @@ def test_pause_resume_commands(world):
     assert scan(w, "PS:PAUSE", printer="zpl")["outcome"] == "paused"
     assert w["d"].workers["zpl"].state == "paused"
     assert scan(w, "PS:RESUME", printer="zpl")["outcome"] == "resumed"
-    wait_for(lambda: w["d"].workers["zpl"].state != "paused", what="resumed")
+    wait_until(lambda: w["d"].workers["zpl"].state != "paused", what="resumed")
 
 
 def test_hotfolder_txt_list_through_rules(world):
@@ -192,7 +196,7 @@ def test_hotfolder_txt_list_through_rules(world):
     a, b = w["wb"].add_order(), w["wb"].add_order()
     hot = w["tmp"] / "hot"
     (hot / "batch.txt").write_text(f"{a['id']}\n{b['id']}\n")
-    wait_for(lambda: list((hot / ".done").rglob("batch.txt")), what="list done")
+    wait_until(lambda: list((hot / ".done").rglob("batch.txt")), what="list done")
     jobs = {j.key: j for j in w["d"].store.list_jobs(limit=10000)}
     assert f"wb-order-{a['id']}" in jobs and f"wb-order-{b['id']}" in jobs
 

@@ -15,8 +15,9 @@ from printstation.triggers.rules import ScanSettings
 from printstation.triggers.service import ScanService
 from printstation.triggers.state import TriggerState
 from support import labelgen
+from support.daemon_harness import wait_until
 
-from .conftest import StoreSubmitter, wait_for, zpl
+from .conftest import StoreSubmitter, zpl
 
 
 def make(tmp_path, store, printers, **kw):
@@ -44,8 +45,8 @@ def handled_so_far(hot, store) -> None:
     order (a marker's name sorts last), so anything an earlier event would queue is queued."""
     marker = hot / f"{MARKER}{len(store.list_jobs(limit=1000))}.zpl"
     marker.write_bytes(zpl("MARKER"))
-    wait_for(lambda: any(j.name == marker.name for j in store.list_jobs(limit=1000)), what="the marker file")
-    wait_for(lambda: not marker.exists(), what="the marker file moved to .done")
+    wait_until(lambda: any(j.name == marker.name for j in store.list_jobs(limit=1000)), what="the marker file")
+    wait_until(lambda: not marker.exists(), what="the marker file moved to .done")
 
 
 def labels(store) -> list:
@@ -73,8 +74,8 @@ def test_present_at_start_printer_dirs_copies(tmp_path, store, printers, mode):
     hot, folder = make(tmp_path, store, printers, polling=(mode == "polling"))
     folder.start()
     try:
-        wait_for(lambda: len(store.list_jobs()) == 2, what="2 jobs")
-        wait_for(lambda: len(done_files(hot)) == 2, what="files moved to .done")
+        wait_until(lambda: len(store.list_jobs()) == 2, what="2 jobs")
+        wait_until(lambda: len(done_files(hot)) == 2, what="files moved to .done")
     finally:
         folder.stop()
     jobs = {j.name: j for j in store.list_jobs()}
@@ -98,7 +99,7 @@ def test_half_written_file_taken_only_when_complete(tmp_path, store, printers, m
                 fh.flush()
                 time.sleep(0.12)
                 assert store.list_jobs() == [], "taken while still being written"
-        job = wait_for(lambda: store.list_jobs(), what="the job")
+        job = wait_until(lambda: store.list_jobs(), what="the job")
         handled_so_far(hot, store)  # late events must not queue it again
     finally:
         folder.stop()
@@ -116,7 +117,7 @@ def test_part_files_ignored_until_renamed(tmp_path, store, printers, mode):
         handled_so_far(hot, store)
         assert labels(store) == []
         os.rename(hot / "dl.zpl.part", hot / "dl.zpl")
-        wait_for(lambda: labels(store), what="renamed file queued")
+        wait_until(lambda: labels(store), what="renamed file queued")
         handled_so_far(hot, store)
     finally:
         folder.stop()
@@ -132,7 +133,7 @@ def test_burst_of_200(tmp_path, store, printers):
             sub = hot / ("p3" if i % 2 else "")
             sub.mkdir(exist_ok=True)
             (sub / f"b{i:03d}.zpl").write_bytes(zpl(f"B{i:03d}"))
-        wait_for(lambda: len(done_files(hot)) == 200, timeout=60, what="200 files done")
+        wait_until(lambda: len(done_files(hot)) == 200, timeout=60, what="200 files done")
         handled_so_far(hot, store)
     finally:
         folder.stop()
@@ -152,7 +153,7 @@ def test_bad_files_go_to_failed_with_reason(tmp_path, store, printers):
     (hot / "p2" / "zpl-for-tspl.zpl").write_bytes(zpl("Z"))  # ZPL cannot go to a TSPL printer
     folder.start()
     try:
-        wait_for(lambda: len(list((hot / ".failed").glob("*.error.txt"))) == 4 if (hot / ".failed").exists() else False,
+        wait_until(lambda: len(list((hot / ".failed").glob("*.error.txt"))) == 4 if (hot / ".failed").exists() else False,
                  what="4 failed files")
     finally:
         folder.stop()
@@ -182,7 +183,7 @@ def test_repeated_events_print_once(tmp_path, store, printers):
         threads = [threading.Thread(target=hammer) for _ in range(4)]
         for t in threads:
             t.start()
-        wait_for(lambda: done_files(hot), what="done")
+        wait_until(lambda: done_files(hot), what="done")
         handled_so_far(hot, store)  # the hammering goes on meanwhile
         stop.set()
         for t in threads:
@@ -197,9 +198,9 @@ def test_same_name_again_prints_again_and_keeps_both(tmp_path, store, printers):
     folder.start()
     try:
         (hot / "again.zpl").write_bytes(zpl("A1"))
-        wait_for(lambda: len(done_files(hot)) == 1, what="first")
+        wait_until(lambda: len(done_files(hot)) == 1, what="first")
         (hot / "again.zpl").write_bytes(zpl("A2"))
-        wait_for(lambda: len(done_files(hot)) == 2, what="second")
+        wait_until(lambda: len(done_files(hot)) == 2, what="second")
     finally:
         folder.stop()
     assert len(store.list_jobs()) == 2
@@ -214,7 +215,7 @@ def test_txt_list_unmatched_lines_reported(tmp_path, store, printers, enc):
     (hot / "list.txt").write_bytes("# exported\n\nhello world\nPS:PAUSE\n".encode(enc))
     folder.start()
     try:
-        wait_for(lambda: (hot / ".failed" / "list.txt.error.txt").exists(), what="list failed")
+        wait_until(lambda: (hot / ".failed" / "list.txt.error.txt").exists(), what="list failed")
     finally:
         folder.stop()
     text = (hot / ".failed" / "list.txt.error.txt").read_text()
@@ -234,7 +235,7 @@ def test_keep_days_cleanup(tmp_path, store, printers):
     recent.mkdir()
     folder.start()
     try:
-        wait_for(lambda: not old.exists(), what="old day removed")
+        wait_until(lambda: not old.exists(), what="old day removed")
     finally:
         folder.stop()
     assert recent.exists()
@@ -246,7 +247,7 @@ def test_zpl_file_with_a_bom_prints_without_it(tmp_path, store, printers):
     (hot / "notepad.zpl").write_bytes(b"\xef\xbb\xbf" + zpl("BOM1234"))
     folder.start()
     try:
-        wait_for(lambda: len(done_files(hot)) == 1, what="file done")
+        wait_until(lambda: len(done_files(hot)) == 1, what="file done")
     finally:
         folder.stop()
     (job,) = store.list_jobs()

@@ -12,8 +12,9 @@ import pytest
 
 from printstation.errors import PrintstationError
 from printstation.triggers.hotfolder import HotFolder
+from support.daemon_harness import wait_until
 
-from .conftest import StoreSubmitter, wait_for, zpl
+from .conftest import StoreSubmitter, zpl
 from .test_hotfolder import handled_so_far, labels
 from .test_hotfolder import make as make_folder
 
@@ -48,9 +49,9 @@ def test_symlinks_fifo_and_big_files_go_to_failed_unread(tmp_path, store, printe
     folder.start()
     try:
         for name in ("link.zpl", "zero.zpl", "pipe.zpl", "big.zpl", "dirlink"):
-            wait_for(lambda: error_of(hot, name), what=f"{name} failed")
+            wait_until(lambda: error_of(hot, name), what=f"{name} failed")
         (hot / "good.zpl").write_bytes(zpl("GOOD1"))  # the folder goes on
-        wait_for(lambda: store.list_jobs(), what="the good file queued")
+        wait_until(lambda: store.list_jobs(), what="the good file queued")
     finally:
         folder.stop()
     assert error_of(hot, "link.zpl").strip() == "not a regular file (symlink)"
@@ -73,7 +74,7 @@ def test_a_hard_link_is_refused(tmp_path, store, printers):
     os.link(secret, hot / "hard.zpl")
     folder.start()
     try:
-        wait_for(lambda: error_of(hot, "hard.zpl"), what="hard link failed")
+        wait_until(lambda: error_of(hot, "hard.zpl"), what="hard link failed")
     finally:
         folder.stop()
     assert "hard link" in error_of(hot, "hard.zpl") and store.list_jobs() == []
@@ -96,8 +97,8 @@ def test_a_planted_folder_symlink_is_set_aside_never_followed(tmp_path, store, p
     caplog.set_level(logging.ERROR, "printstation.hotfolder")
     folder.start()
     try:
-        wait_for(lambda: error_of(hot, "7.zpl") and store.list_jobs(), what="both files handled")
-        wait_for(lambda: link.is_dir() and not link.is_symlink() and any(link.iterdir()), what="moved")
+        wait_until(lambda: error_of(hot, "7.zpl") and store.list_jobs(), what="both files handled")
+        wait_until(lambda: link.is_dir() and not link.is_symlink() and any(link.iterdir()), what="moved")
     finally:
         folder.stop()
     assert list(jobs.iterdir()) == []  # nothing went through the planted link
@@ -113,7 +114,7 @@ def drop_failing(tmp_path, store, printers, name, data):
     (hot / name).write_bytes(data)
     folder.start()
     try:
-        wait_for(lambda: error_of(hot, name), what=f"{name} failed")
+        wait_until(lambda: error_of(hot, name), what=f"{name} failed")
     finally:
         folder.stop()
     return folder, error_of(hot, name)
@@ -147,7 +148,7 @@ def test_hostile_names_are_escaped_in_jobs_and_logs(tmp_path, store, printers, c
     caplog.set_level(logging.INFO, "printstation.hotfolder")
     folder.start()
     try:
-        wait_for(lambda: len(store.list_jobs()) == 2, what="2 jobs")
+        wait_until(lambda: len(store.list_jobs()) == 2, what="2 jobs")
     finally:
         folder.stop()
     names = sorted(j.name for j in store.list_jobs())
@@ -170,8 +171,8 @@ def test_open_append_close_cycles_make_one_job(tmp_path, store, printers, pollin
             with open(path, "ab") as fh:
                 fh.write(data[i:i + 1])
             gate.wait(0.05)
-        job = wait_for(lambda: store.list_jobs(), what="the job")
-        wait_for(lambda: (hot / ".done").exists() and not path.exists(), what="moved")
+        job = wait_until(lambda: store.list_jobs(), what="the job")
+        wait_until(lambda: (hot / ".done").exists() and not path.exists(), what="moved")
         handled_so_far(hot, store)  # the cycles' late events queue nothing more
     finally:
         folder.stop()
@@ -199,10 +200,10 @@ def test_a_writer_holding_the_file_open_delays_the_take(tmp_path, store, printer
             fh.write(data[:10])
             fh.flush()
             # The file is quiet past settle_ms and was checked: the writer holds it, not taken.
-            wait_for(lambda: busy_answers.count(True) >= 3, what="the writer seen three times")
+            wait_until(lambda: busy_answers.count(True) >= 3, what="the writer seen three times")
             assert store.list_jobs() == [], "taken while a writer still held it open"
             fh.write(data[10:])
-        job = wait_for(lambda: store.list_jobs(), what="the job")
+        job = wait_until(lambda: store.list_jobs(), what="the job")
     finally:
         folder.stop()
     assert store.payload(job[0].id) == data
@@ -216,7 +217,7 @@ def test_a_second_watcher_on_the_same_folder_is_refused(tmp_path, store, printer
         with pytest.raises(PrintstationError, match="already watched by another printstation"):
             second.start()
         (hot / "one.zpl").write_bytes(zpl("ONE"))
-        wait_for(lambda: store.list_jobs(), what="queued by the first")
+        wait_until(lambda: store.list_jobs(), what="queued by the first")
     finally:
         first.stop()
     again = HotFolder(hot, StoreSubmitter(store), printers=printers, default_printer="default")
@@ -246,9 +247,9 @@ def test_names_of_255_bytes_leave_the_folder(tmp_path, store, printers):
     (hot / cyr).write_bytes(zpl("LONG2"))
     folder.start()
     try:
-        wait_for(lambda: not any(p.is_file() for p in hot.iterdir()), what="the folder emptied")
+        wait_until(lambda: not any(p.is_file() for p in hot.iterdir()), what="the folder emptied")
         (hot / good).write_bytes(zpl("LONG3"))  # the same name again: a second name in .done
-        wait_for(lambda: not (hot / good).exists(), what="the second file moved")
+        wait_until(lambda: not (hot / good).exists(), what="the second file moved")
     finally:
         folder.stop()
     done = [p.name for p in (hot / ".done").iterdir() for p in p.iterdir()]

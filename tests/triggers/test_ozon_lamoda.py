@@ -15,13 +15,12 @@ from printstation.face.daemon import Daemon
 from printstation.triggers.rules import ScanSettings
 from printstation.triggers.settings import parse_scan
 from printstation.errors import ConfigError
-from support.daemon_harness import write_config
+from support.daemon_harness import wait_until, write_config
 from support.ol_markets import ol_markets_toml
 from support.printer_sinks import RecordingSink
 from support.render_back import decode, render_back
 from support.fakes import FakeLamoda, FakeOzon
 
-from .conftest import wait_for
 from .test_e2e import printed as done
 
 SECRET = "hook-" + "7f3a9c" * 6
@@ -71,7 +70,7 @@ read_timeout_s = 2
 """)
     d = Daemon(configmod.load(tmp / "ps.toml"))
     d.start()
-    wait_for(lambda: d.triggers.ozon_sync and d.triggers.ozon_sync.rounds >= 1, what="first Ozon sync")
+    wait_until(lambda: d.triggers.ozon_sync and d.triggers.ozon_sync.rounds >= 1, what="first Ozon sync")
     w = dict(tmp=tmp, by_printer=by_printer, oz=oz, lm=lm, tspl=tspl, narrow=narrow, zpl=zpl, packs=packs, d=d, api=d.api.url,
              known=known, hooks=d.triggers.webhooks.url)
     yield w
@@ -204,6 +203,7 @@ def test_webhook_status_queues_pack_labels_on_the_configured_printer_once(world)
     assert hooks.wait_processed(seen + 1, 30)
     rec = hook_records(w, 1)[0]
     assert rec["outcome"] == "queued" and rec["key"] == "lamoda-pack-LM-5001" and rec["ref"] == "LM-5001", rec
+    assert type(rec["job"]) is int  # the job id, as in the scan records
     job = done(w, rec["job"])
     assert job.state == "done" and job.printer == "packs"
     assert codes(w["packs"].data, "tspl", 203).count(packs[0]) == 1

@@ -13,8 +13,7 @@ import pytest
 from printstation.errors import ConfigError
 from printstation.triggers.scanner import (INPUT_EVENT, EV_KEY, EvdevSource, KeyDecoder, ScannerThread,
                                            SerialSource, StreamSource, encode_key_events, source_for)
-
-from .conftest import wait_for
+from support.daemon_harness import wait_until
 
 
 class Codes:
@@ -56,7 +55,7 @@ def test_evdev_from_recorded_file(tmp_path):
     rec.write_bytes(encode_key_events("4006381333931") + encode_key_events("WB-TRBX-42"))
     codes = Codes()
     t = ScannerThread(EvdevSource(str(rec)), codes).start()
-    wait_for(lambda: codes.codes == ["4006381333931", "WB-TRBX-42"], what="codes")
+    wait_until(lambda: codes.codes == ["4006381333931", "WB-TRBX-42"], what="codes")
     t.stop()
     assert t.state in ("ended", "stopped")
 
@@ -70,12 +69,12 @@ def test_evdev_through_pipe_in_odd_chunks(tmp_path):
     fd = os.open(fifo, os.O_WRONLY)
     for i in range(0, len(raw), 7):  # chunks that split structs
         os.write(fd, raw[i:i + 7])
-    wait_for(lambda: len(codes.codes) == 2, what="codes from pipe")
+    wait_until(lambda: len(codes.codes) == 2, what="codes from pipe")
     os.close(fd)  # "unplugged": the reader goes down and tries to reopen
-    wait_for(lambda: t.state == "down" or t.opens >= 2, what="reopen attempt")
+    wait_until(lambda: t.state == "down" or t.opens >= 2, what="reopen attempt")
     fd = os.open(fifo, os.O_WRONLY)  # plugged back
     os.write(fd, encode_key_events("AGAIN1"))
-    wait_for(lambda: codes.codes[-1:] == ["AGAIN1"], what="code after replug")
+    wait_until(lambda: codes.codes[-1:] == ["AGAIN1"], what="code after replug")
     t._stop.set()
     os.close(fd)
     t.stop()
@@ -88,11 +87,11 @@ def test_serial_pty_and_replug():
     codes = Codes()
     src = SerialSource(path, 9600)
     t = ScannerThread(src, codes).start()
-    wait_for(lambda: t.opens >= 1, what="serial open")
+    wait_until(lambda: t.opens >= 1, what="serial open")
     os.write(master, b"WB-GI-100\r\n1234567890\rPARTIAL")
-    wait_for(lambda: codes.codes == ["WB-GI-100", "1234567890"], what="serial codes")
+    wait_until(lambda: codes.codes == ["WB-GI-100", "1234567890"], what="serial codes")
     os.write(master, b"-END\n")
-    wait_for(lambda: codes.codes[-1:] == ["PARTIAL-END"], what="code split over writes")
+    wait_until(lambda: codes.codes[-1:] == ["PARTIAL-END"], what="code split over writes")
     t.stop()
     os.close(master)
     os.close(slave)
@@ -112,7 +111,7 @@ def test_serial_missing_device_retries_without_crashing(tmp_path):
     t = ScannerThread(src, codes)
     t.BACKOFF = (0.05, 0.1)
     t.start()
-    wait_for(lambda: len(tries) >= 3, what="two reopen attempts after the first failure")
+    wait_until(lambda: len(tries) >= 3, what="two reopen attempts after the first failure")
     assert t.thread.is_alive() and t.state == "down" and t.opens == 0
     t.stop()
 
@@ -120,7 +119,7 @@ def test_serial_missing_device_retries_without_crashing(tmp_path):
 def test_stream_source():
     codes = Codes()
     t = ScannerThread(StreamSource(io.StringIO("A1\n\n  B2  \r\n"), "stdin"), codes).start()
-    wait_for(lambda: t.state == "ended", what="EOF")
+    wait_until(lambda: t.state == "ended", what="EOF")
     assert codes.codes == ["A1", "B2"]
 
 
@@ -135,7 +134,7 @@ def test_handler_fault_does_not_stop_scanner(tmp_path):
             raise RuntimeError("handler blew up")
 
     t = ScannerThread(EvdevSource(str(rec)), handler).start()
-    wait_for(lambda: seen == ["BOOM", "OK"], what="both codes")
+    wait_until(lambda: seen == ["BOOM", "OK"], what="both codes")
     t.stop()
 
 

@@ -51,6 +51,11 @@ def test_scan_log_and_meta(open_state):
     rec = st.add_scan({"ts": time.time(), "scanner": "api", "printer": "p", "code": "X", "outcome": "queued"})
     assert rec["id"]
     assert [s["code"] for s in st.scans()] == ["X"]
+    st.add_scan({"ts": time.time(), "scanner": "api", "printer": "p", "code": "Y", "outcome": "queued", "job": 17})
+    got = st.scans()
+    # the job is the job id, an int (null when the scan made none), on every backend
+    assert [(s["code"], s["job"]) for s in got] == [("Y", 17), ("X", None)]
+    assert type(got[0]["job"]) is int
     assert st.get_meta("k") is None
     st.set_meta("k", "v")
     st.set_meta("k", "w")
@@ -67,8 +72,8 @@ def test_wb_state_and_claims(open_state):
     assert st.claim_order(101, "order", "zebra") is None  # claimed now
     held = st.claim_order(101, "order", "other")
     assert held["printer"] == "zebra" and held["job"] is None
-    st.mark_printed(101, "7", "order", "zebra")
-    assert st.claim_order(101, "order", "x")["job"] == "7"
+    st.mark_printed(101, 7, "order", "zebra")
+    assert st.claim_order(101, "order", "x")["job"] == 7
     st.unclaim(101)  # has a job: kept
     assert st.printed(101)
     assert st.claim_next_order("4600000000001", "product") == 102
@@ -173,11 +178,11 @@ def test_webhook_records(open_state):
     r1 = st.add_webhook(base)
     r2 = st.add_webhook(base | {"ref": "LM-2", "type": None, "status": None})
     assert r2 > r1
-    st.update_webhook(r1, outcome="queued", job="17", key="lamoda-pack-LM-1", detail="pack labels", id=99, nope=1)
+    st.update_webhook(r1, outcome="queued", job=17, key="lamoda-pack-LM-1", detail="pack labels", id=99, nope=1)
     st.update_webhook(r2)  # nothing to set
     got = st.webhooks()
     assert [h["id"] for h in got] == [r2, r1] and [h["id"] for h in st.webhooks(1)] == [r2]
-    assert got[1] == base | {"id": r1, "outcome": "queued", "job": "17", "key": "lamoda-pack-LM-1",
+    assert got[1] == base | {"id": r1, "outcome": "queued", "job": 17, "key": "lamoda-pack-LM-1",
                              "detail": "pack labels"}
     assert got[0]["outcome"] == "received" and got[0]["type"] is None and got[0]["job"] is None
     if open_state.backend == "postgresql":  # each station lists its own notifications; ids never collide
@@ -216,14 +221,21 @@ def test_sqlite_file_of_an_earlier_version_keeps_its_returns_and_records(tmp_pat
         create table webhooks (id integer primary key autoincrement, ts real not null, source text not null,
             remote text, type text, ref text, status text, outcome text not null, job text, key text, detail text);
         insert into ozon_returns values (5, 'ii5', '5-1-1', 'Шапка', 'HAT-5', '55', 1, 'брак', '2025-12-01', 'x', 1.0);
-        insert into webhooks (ts, source, outcome, ref) values (1.0, 'lamoda', 'queued', 'LM-9');
+        insert into webhooks (ts, source, outcome, ref, job) values (1.0, 'lamoda', 'queued', 'LM-9', '9');
+        create table scans (id integer primary key autoincrement, ts real not null, scanner text not null,
+            printer text, code text not null, action text, ref text, outcome text not null,
+            job text, key text, detail text);
+        insert into scans (ts, scanner, code, outcome, job) values (1.0, 'api', 'WB-GI-1', 'queued', '12');
+        insert into scans (ts, scanner, code, outcome, job) values (1.0, 'api', 'X', 'unmatched', '');
     """)
     db.close()
     st = TriggerState(old)
     try:
         assert st.find_return("ii5")["product_offer_id"] == "HAT-5" and st.count_returns() == 1
         assert st.put_returns([_ret(6, "ii6", "HAT-6")]) == 1 and st.count_returns() == 2
-        assert [h["ref"] for h in st.webhooks()] == ["LM-9"]
+        assert [(h["ref"], h["job"]) for h in st.webhooks()] == [("LM-9", 9)]
+        # job ids written as text by earlier versions read as ints; an empty one as null
+        assert [(r["code"], r["job"]) for r in st.scans()] == [("X", None), ("WB-GI-1", 12)]
         rid = st.add_webhook({"ts": 2.0, "source": "lamoda", "outcome": "received", "ref": "LM-10"})
         assert rid == 2 and [h["ref"] for h in st.webhooks()] == ["LM-10", "LM-9"]
     finally:

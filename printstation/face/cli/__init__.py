@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "lamoda": ("printstation.face.cli.markets_ol",),
     "scan": ("printstation.face.cli.scan",),
     "doctor": ("printstation.face.cli.doctor",),
+    "check-config": ("printstation.face.cli.doctor",),
     "db": ("printstation.face.cli.db",),
 }
 

@@ -1,4 +1,5 @@
-"""``printstation doctor [--config FILE]``: a ✓/✗ table of everything the station needs."""
+"""``printstation doctor [--config FILE]``: a ✓/✗ table of everything the station needs;
+``printstation check-config [--config FILE]``: does the config load (as ``run`` loads it)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=3.0, metavar="SECONDS",
                    help="per printer / marketplace call (default 3)")
     p.set_defaults(func=run)
+    c = sub.add_parser(
+        "check-config", help="validate the config as the daemon does at start (nothing is contacted)",
+        description="Load and validate the config exactly as 'printstation run' does: every key, the "
+                    "files it names (token and secret files: there, readable, never shown) and the "
+                    "scanner devices. An error is one line naming the key (exit 2); what loads but "
+                    "may not work now (a scanner unplugged) is a warning line (exit 0).")
+    c.add_argument("--config", metavar="FILE",
+                   help="config file (default: /etc/printstation/printstation.toml if it exists, "
+                        "else the embedded default)")
+    c.set_defaults(func=check_config)
+
+
+def check_config(args: argparse.Namespace) -> int:
+    from .. import config as cfgmod
+    from ..doctor import resolve_config_path
+
+    path = resolve_config_path(args.config)
+    cfg = cfgmod.load(path)  # a ConfigError is the CLI's one line, exit 2
+    for line in cfg.warnings:
+        print(f"printstation: warning: {line}", file=sys.stderr)
+    where = str(path) if path else "embedded default"
+    print(f"{where}: config OK ({len(cfg.printers)} printer(s), {len(cfg.scanners)} scanner(s)"
+          + (f", {len(cfg.warnings)} warning(s)" if cfg.warnings else "") + ")", flush=True)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

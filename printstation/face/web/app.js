@@ -244,7 +244,7 @@
       el("td", {class: "code"}, el("div", {class: "scancode", text: s.code}), el("div", {class: "muted", text: s.scanner + (s.printer ? " → " + s.printer : "")})),
       el("td", {}, el("div", {class: "outcome", text: s.outcome}),
         el("div", {class: "muted", text: (s.action || "–") + (s.ref && s.ref !== s.code ? " " + s.ref : "")})),
-      el("td", {}, s.job && /^[0-9]+$/.test(String(s.job)) ? el("a", {href: "#job-" + s.job, text: "#" + s.job}) : (s.job || "")),
+      el("td", {}, Number.isInteger(s.job) ? el("a", {href: "#job-" + s.job, text: "#" + s.job}) : ""),
       el("td", {class: "detail", text: s.detail || ""})));
     if (!rows.length) rows.push(el("tr", {}, el("td", {colspan: 5, class: "muted", text: "no scans yet"})));
     body.replaceChildren(...rows);
