@@ -206,7 +206,6 @@ def parse_market(name: str, table: Any, path: str, base_dir: Path | None = None)
             raise ConfigError(f"{where}.{file_key}: expected a file path")
         p = Path(secret_file).expanduser()
         kw["token_file"] = base_dir / p if not p.is_absolute() and base_dir is not None else p
-        read_key_file(kw["token_file"], f"{where}.{file_key}", TOKEN_FILE_LIMIT)  # there and readable
     if isinstance(t, _OlTable):
         kw.update(_parse_ol(t, where))
     return dataclasses.replace(MarketSettings.default(name), **kw)
@@ -249,17 +248,23 @@ def parse_markets(table: Any, path: str = "markets", base_dir: Path | None = Non
 
 
 def token_warnings(settings: MarketsSettings, path: str = "markets") -> list[str]:
-    """A configured token file that is empty keeps its marketplace off (as an empty systemd
-    credential does): one warning line each. A missing or unreadable one was refused at load."""
+    """A configured token file that is missing, unreadable (a symlink is not followed, a FIFO
+    or directory is not read, at most 64 KiB, UTF-8) or empty keeps its marketplace off — the
+    station still prints from its hot folder, scanners and API: one warning line each, naming the
+    file, never its contents."""
     out = []
     for name in MARKETS:
         f = settings[name].token_file
+        if f is None:
+            continue
+        key = f"{path}.{name}.{SECRET_FILE_KEY[name]}"
         try:
-            text = read_regular(f, TOKEN_FILE_LIMIT).decode("utf-8", "replace").strip() if f else "-"
-        except OSError:
+            text = read_key_file(f, key, TOKEN_FILE_LIMIT).strip()
+        except ConfigError as exc:
+            out.append(f"{exc}: the {name} marketplace stays off")
             continue
         if not (text[7:] if text.lower().startswith("bearer ") else text).strip():
-            out.append(f"{path}.{name}.{SECRET_FILE_KEY[name]}: {f} is empty: the {name} marketplace stays off")
+            out.append(f"{key}: {f} is empty: the {name} marketplace stays off")
     return out
 
 

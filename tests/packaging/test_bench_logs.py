@@ -75,25 +75,27 @@ unix_socket = false
 {extra}""")
 
 
-def test_missing_token_file_is_refused_and_an_empty_one_is_a_warning(tmp_path, caplog):
-    from printstation.errors import ConfigError
+@pytest.mark.parametrize("kind", ["missing", "empty"])
+def test_missing_or_empty_token_file_is_a_warning(tmp_path, caplog, kind):
     from printstation.face.daemon import Daemon
 
     printer = f'name = "p"\nuri = "dir://{tmp_path / "out"}"'
-    with pytest.raises(ConfigError, match=r"^markets\.wb\.token_file: cannot read .*no-such-wb-token: it does not exist$"):
-        station_config(tmp_path, printer, f'[markets.wb]\ntoken_file = "{tmp_path / "no-such-wb-token"}"\n')
-    (tmp_path / "empty-wb-token").write_text("")
-    cfg = station_config(tmp_path, printer, f'[markets.wb]\ntoken_file = "{tmp_path / "empty-wb-token"}"\n')
+    token = tmp_path / f"{kind}-wb-token"
+    if kind == "empty":
+        token.write_text("")
+    cfg = station_config(tmp_path, printer, f'[markets.wb]\ntoken_file = "{token}"\n')
     caplog.set_level(logging.INFO)
     d = Daemon(cfg)
     d.start()
     try:
         said = [r for r in caplog.records if r.getMessage().startswith("config: markets.wb.token_file")]
-        assert said and said[0].levelno == logging.WARNING and "is empty" in said[0].getMessage()
+        assert said and said[0].levelno == logging.WARNING
+        assert ("is empty" if kind == "empty" else "does not exist") in said[0].getMessage()
+        assert "the wb marketplace stays off" in said[0].getMessage()
         recs = [r for r in caplog.records if r.name == "printstation.triggers"]
         wb = [r for r in recs if r.getMessage().startswith("WB labels off")]
         ali = [r for r in recs if r.getMessage().startswith("LAliExpress labels off")]
-        assert wb and wb[0].levelno == logging.WARNING and "empty-wb-token" in wb[0].getMessage()
+        assert wb and wb[0].levelno == logging.WARNING and f"{kind}-wb-token" in wb[0].getMessage()
         assert ali and ali[0].levelno == logging.INFO  # not configured at all: just off
     finally:
         d.stop(grace=5)
