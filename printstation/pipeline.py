@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the engine is imported when a label needs it (a ZPL passthr
     import numpy as np
 
     from .render import barcodes
-    from .render.raster import Page, Placement, Source
+    from .render.raster import Page, Source
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +70,11 @@ def _check_pdf_end(data: bytes) -> None:
 def rasterize(src: Source, spec: PrinterSpec, key: str | None = None) -> Page:
     """Draw one source onto the media canvas at the printer's resolution (``key``: the source's
     content key, for the barcode detection cache)."""
-    return draw(src, place(src, spec, key))
-
-
-def place(src: Source, spec: PrinterSpec, key: str | None = None) -> Placement:
-    """Where ``src`` goes on the media: fit, size check, and the upright turn."""
-    from .render.raster import check_downscale, fit, upright
+    from .render.raster import Page, check_downscale, compose, fit, upright
 
     p = fit(src.width, src.height, spec, integer_scale=src.native_scale is not None)
     check_downscale(src, p, spec)
-    return upright(src, p, spec, key)
-
-
-def draw(src: Source, p: Placement) -> Page:
-    """``src`` drawn at the printer's resolution and placed on the media canvas (grayscale)."""
-    from .render.raster import Page, compose
-
+    p = upright(src, p, spec, key)
     rendered = src.render(p.sx, size=(p.out_w, p.out_h))
     return Page(compose(rendered, p), p, src, rendered)
 
@@ -173,18 +162,11 @@ def convert_page(src: Source, i: int, printer: PrinterSpec, digest: str, *, rast
     _keep_heap()
     module = langs.get(printer.lang)
     key = f"{digest}:{i}"
-    p = place(src, printer, key)
-    beside = None
-    if printer.barcodes != "keep" or printer.verify != "off":
-        from .render.overlap import detect_beside
-
-        # The barcode search on the source, on a free core, while the print raster is drawn here.
-        beside = detect_beside(src, p, key)
-    page = draw(src, p)
+    page = rasterize(src, printer, key=key)
     raster = page.binarize(printer)
     if not raster.any():
         raise BadInput(f"page {i + 1} renders blank at {printer.dpi} dpi (empty or broken label)")
-    raster, found = barcodes.finish(page, raster, printer, key=key, beside=beside)
+    raster, found = barcodes.finish(page, raster, printer, key=key)
     return Label(module.emit(raster, printer), i, raster if rasters else None, found)
 
 

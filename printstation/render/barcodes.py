@@ -10,7 +10,6 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,9 +18,6 @@ from ..spec import PrinterSpec
 from .raster import Page
 from .layouts import LAYOUTS_KEPT, _LAYOUTS, _layout_hit, _layout_keep  # noqa: F401 (tests reach them here)
 from .regions import _bar_area, ink_regions  # noqa: F401 (tests reach them here)
-
-if TYPE_CHECKING:
-    from .overlap import Beside
 
 log = logging.getLogger(__name__)
 
@@ -316,18 +312,18 @@ def _module_estimate(b: Barcode, box: tuple[float, float, float, float]) -> floa
     return side / (100.0 if b.format in ("Code128", "Code39", "Code93", "ITF", "Codabar") else 30.0)
 
 
-def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None = None,
-           beside: "Beside | None" = None) -> tuple[np.ndarray, list[BarcodeResult]]:
+def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None = None
+           ) -> tuple[np.ndarray, list[BarcodeResult]]:
     """Redraw (``spec.barcodes == "redraw"``) and verify the barcodes of one label.
 
     Verification reads each symbol on its own crop of the final raster (known format, 1-bit
     binarizer): cheap, and it proves *that* symbol scans. Only when a crop does not read is the
     whole label read once (formats found only), so a symbol is refused exactly when it does not
-    decode anywhere on the label — the ``verify="fail"`` contract. ``beside``: see overlap.py.
+    decode anywhere on the label — the ``verify="fail"`` contract.
     """
     if spec.barcodes == "keep" and spec.verify == "off":
         return raster, []
-    found, img, scale = beside.result() if beside is not None else detect(page, key)
+    found, img, scale = detect(page, key)
     if not found:
         return raster, []
     redrawn: dict[int, int] = {}

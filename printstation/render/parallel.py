@@ -79,18 +79,14 @@ def _busy(cores: int) -> bool:
 
 
 #: Threads that hold no lock a fork could copy: the conversion child's watch on its parent
-#: (:func:`printstation.isolate._die_with_parent` only sleeps and asks for its parent's pid), and
-#: the barcode helper of :mod:`printstation.render.overlap` while it is idle.
-FORK_SAFE_THREADS = ("parent-watch", "barcode-detect")
+#: (:func:`printstation.isolate._die_with_parent` only sleeps and asks for its parent's pid).
+FORK_SAFE_THREADS = ("parent-watch",)
 
 
 def _other_threads() -> bool:
     """Whether a thread other than this one (and the fork-safe ones) runs."""
-    from . import overlap
-
     me = threading.current_thread()
-    return not overlap.idle() or any(t is not me and t.name not in FORK_SAFE_THREADS
-                                     for t in threading.enumerate())
+    return any(t is not me and t.name not in FORK_SAFE_THREADS for t in threading.enumerate())
 
 
 def workers_for(pages: int, asked: int | None = None) -> int:
