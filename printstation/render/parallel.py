@@ -291,7 +291,11 @@ def convert_pdf(data: bytes, spec: PrinterSpec, digest: str, pages: int, procs: 
     def top_up() -> None:  # every worker busy, the pages given in order
         nonlocal nxt
         for w in workers:
-            while nxt < pages and len(w.given) < AHEAD:
+            # The last pages never queue behind another on a worker: this process takes them
+            # instead of waiting idle at the end. Simulated, 40 pages of 13.5 ± 1.5 ms: 8.2 → 4.5 ms
+            # median over the ideal split; measured on a busy box (one process idle at the end,
+            # medians of 12-24 interleaved runs): 12.3 → 10.0, 3.1 → 3.5, 27.5 → 11.2 ms.
+            while nxt < pages and len(w.given) < AHEAD and (not w.given or pages - nxt > len(workers)):
                 w.give(nxt, rasters)
                 nxt += 1
 
