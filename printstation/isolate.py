@@ -163,7 +163,7 @@ class Isolate:
         if proc is not None:
             if proc.is_alive():
                 proc.kill()
-            if wait:
+            if wait:  # else reaped later: its 3-5 ms teardown overlaps the CLI's write (__main__.py)
                 proc.join(5)
 
     def convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> list[bytes]:
@@ -212,9 +212,6 @@ class Isolate:
             raise BadInput("the conversion process died while rendering this label") from None
 
     def close(self, wait: bool = True) -> None:
-        """Kill the child; ``wait=False``: without waiting for its end (3-5 ms of a large
-        child's teardown) — the caller reaps it later (``multiprocessing.active_children()``,
-        as the CLI does once its output is written)."""
         with self._lock:
             self._kill(wait)
 
