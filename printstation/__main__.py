@@ -21,8 +21,8 @@ def _exit_now(code: int) -> None:
         return
     mp = sys.modules.get("multiprocessing")
     if mp is not None:
-        for child in mp.active_children():
-            child.join()
+        for child in mp.active_children():  # the killed conversion child
+            child.join(5)
     os._exit(code)
 
 
