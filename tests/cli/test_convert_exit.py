@@ -59,3 +59,22 @@ def test_refused_input_still_prints_its_error_line() -> None:
     lines = res.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("printstation: error: ") and "PDF" in lines[0]
     assert left == [] and res.stdout == b""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists() or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs /proc and two cores (OpenBLAS starts no thread on one)")
+def test_the_cli_keeps_numpy_blas_on_one_thread(tmp_path: Path) -> None:
+    """numpy's OpenBLAS would start a busy-waiting thread per extra core in every process that
+    imports numpy after the CLI started (its conversion children); the station makes no BLAS call."""
+    src, out = tmp_path / "label.png", tmp_path / "out.zpl"
+    src.write_bytes(lg.wb_sticker_png("!Blas0001"))
+    code = ("import os, sys; from printstation.face.cli import main; "
+            "rc = main(['convert', sys.argv[1], '-o', sys.argv[2]]); import numpy; "
+            "print(rc, os.environ.get('OPENBLAS_NUM_THREADS'), len(os.listdir('/proc/self/task')))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    res = subprocess.run([sys.executable, "-c", code, str(src), str(out)], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert res.stdout.split() == ["0", "1", "1"], res.stderr
+    chosen = subprocess.run([sys.executable, "-c", code, str(src), str(out)], capture_output=True, text=True,
+                            env={**env, "OPENBLAS_NUM_THREADS": "2"}, timeout=120)
+    assert chosen.stdout.split()[:2] == ["0", "2"], chosen.stderr  # the caller's choice is kept
