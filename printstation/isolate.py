@@ -155,7 +155,7 @@ class Isolate:
         log.debug("conversion process %s started", proc.pid)
         return parent
 
-    def _kill(self) -> None:
+    def _kill(self, wait: bool = True) -> None:
         proc, conn = self._proc, self._conn
         self._proc = self._conn = None
         if conn is not None:
@@ -163,7 +163,8 @@ class Isolate:
         if proc is not None:
             if proc.is_alive():
                 proc.kill()
-            proc.join(5)
+            if wait:  # else reaped later: its 3-5 ms teardown overlaps the CLI's write (__main__.py)
+                proc.join(5)
 
     def convert(self, data: bytes, spec: PrinterSpec, timeout: float | None = None) -> list[bytes]:
         """:func:`printstation.pipeline.convert` in the child; RenderTimeout after ``timeout``."""
@@ -210,9 +211,9 @@ class Isolate:
             self.restarts += 1
             raise BadInput("the conversion process died while rendering this label") from None
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         with self._lock:
-            self._kill()
+            self._kill(wait)
 
 
 class RendererPool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import importlib
+import math
 import threading
 from typing import Any
 
@@ -66,19 +68,7 @@ class PdfPageSource:
             scale = max(size[0] / self.width, size[1] / self.height)
         try:
             with PDFIUM_LOCK:
-                bitmap = self._load().render(
-                    scale=scale, grayscale=True, fill_color=(255, 255, 255, 255),
-                    may_draw_forms=True,
-                )
-                arr = bitmap.to_numpy()
-                if arr.ndim == 3:
-                    arr = arr[..., 0] if arr.shape[2] == 1 else arr.mean(axis=2).astype(np.uint8)
-                if not isinstance(getattr(bitmap, "buffer", None), ctypes.Array):
-                    # pdfium's own memory: copy before the bitmap is freed. (pypdfium2's default
-                    # bitmaps live in a ctypes buffer the array keeps alive: no copy, which was
-                    # 1.4 ms of a 100×150 mm page's detection render.)
-                    arr = np.array(arr, dtype=np.uint8, copy=True)
-                bitmap.close()
+                arr = _render_gray(self._load(), scale)
         except BadInput:
             raise
         except Exception as exc:
@@ -92,6 +82,31 @@ class PdfPageSource:
                 pad[: arr.shape[0], : arr.shape[1]] = arr
                 arr = pad
         return arr
+
+
+def _render_gray(page: Any, scale: float) -> np.ndarray:
+    """What pypdfium2's ``page.render(scale, grayscale=True, fill_color=white)`` draws (its default
+    flags: annotations, grayscale; no crop or rotation; no form environment is ever set up here),
+    drawn by pdfium straight into a numpy array. pypdfium2's own wrapper zero-fills a ctypes buffer
+    before pdfium fills it white, and wraps it in Python objects: same pixels, measured on a
+    100×150 mm page (medians of 30): 0.52 → 0.48 ms at print scale, 1.35 → 1.14 ms at detection
+    scale, 0.077 → 0.056 ms for the crop probe."""
+    c = importlib.import_module("pypdfium2.raw")  # pdfium itself (ctypes), in pypdfium2 4 and 5
+
+    w, h = math.ceil(page.get_width() * scale), math.ceil(page.get_height() * scale)
+    if w < 1 or h < 1:
+        raise ValueError("Crop exceeds page dimensions")  # (pypdfium2's words for it)
+    arr = np.empty((h, w), np.uint8)
+    bitmap = c.FPDFBitmap_CreateEx(w, h, c.FPDFBitmap_Gray, arr.ctypes.data_as(ctypes.c_void_p), w)
+    if not bitmap:
+        raise MemoryError(f"pdfium has no {w}×{h} bitmap")
+    try:
+        if not c.FPDFBitmap_FillRect(bitmap, 0, 0, w, h, 0xFFFFFFFF):
+            raise ValueError("Failed to fill bitmap rectangle.")
+        c.FPDF_RenderPageBitmap(bitmap, page, 0, 0, w, h, 0, c.FPDF_ANNOT | c.FPDF_GRAYSCALE)
+    finally:
+        c.FPDFBitmap_Destroy(bitmap)
+    return arr
 
 
 class CroppedSource:

@@ -118,7 +118,7 @@ def _convert(data: bytes, spec: PrinterSpec) -> list[bytes]:
     except RenderTimeout:
         raise RenderTimeout(f"rendering took longer than {spec.render_timeout:g} s: refused") from None
     finally:
-        iso.close()
+        iso.close(wait=False)  # reaped once the output is written (printstation.__main__)
 
 
 def run(args: argparse.Namespace) -> int:
