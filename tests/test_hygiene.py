@@ -104,3 +104,19 @@ def test_one_condition_waiter_for_every_test():
         offenders += [f"{f.relative_to(ROOT)}:{line}: {name}" for line, name in _own_waiters(tree)]
     assert offenders == [], "use support.daemon_harness.wait_until"
     assert _own_waiters(ast.parse("def wait_for(c):\n    pass\ndef other():\n    pass\n")) == [(1, "wait_for")]
+
+
+def test_no_symlink_or_installed_tree_is_tracked():
+    """What ``make setup`` / ``make zplrender`` install (``.venv``, ``node_modules``) is never part
+    of the repository, nor is any symlink (a committed one pointing at a dev box path replaced an
+    installed ``node_modules`` on merge)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    out = subprocess.run(["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    links = [line.split("\t", 1)[1] for line in out.splitlines() if line.startswith("120000 ")]
+    assert links == []
+    installed = [p for p in out.splitlines() if "/node_modules/" in p or "\t.venv/" in p]
+    assert installed == []
