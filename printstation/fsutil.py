@@ -43,19 +43,33 @@ def write_in_place(path: str | os.PathLike[str], data: bytes) -> Path:
     return Path(path)
 
 
-def read_regular(path: str | os.PathLike[str], limit: int) -> bytes:
-    """The bytes of a regular file, never through a symlink (``O_NOFOLLOW``), never a FIFO or a
-    device, at most ``limit`` bytes; anything else raises OSError."""
+def read_regular(path: str | os.PathLike[str], limit: int, *, follow: bool = False) -> bytes:
+    """The bytes of a regular file, at most ``limit`` bytes; anything else raises OSError without
+    the file being opened (opening a FIFO could block, opening a tty toggles its DTR line). A
+    symlink is refused (``follow=False``: files the station made) or followed to the regular
+    file it names (``follow=True``: a file the admin named in the config, such as a secret under
+    ``/run/secrets``); the file opened must be the one looked at (same device and inode)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        seen = os.stat(path, follow_symlinks=follow)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "not a regular file (a symlink loop)") from None
+        raise
+    if stat.S_ISLNK(seen.st_mode):
+        raise OSError(errno.ELOOP, "not a regular file (symlink)")
+    if not stat.S_ISREG(seen.st_mode):
+        raise OSError(errno.EINVAL, f"not a regular file ({file_kind(seen.st_mode)})")
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise OSError(errno.ELOOP, "not a regular file (symlink)") from None
         raise
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, f"not a regular file ({file_kind(st.st_mode)})")
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino):
+            raise OSError(errno.EINVAL, f"not a regular file ({file_kind(st.st_mode)}), or changed while opened")
         data = os.read(fd, limit + 1) if st.st_size <= limit else b""
         if st.st_size > limit or len(data) > limit:
             raise OSError(errno.EFBIG, f"larger than {limit} bytes")

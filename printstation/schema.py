@@ -264,20 +264,21 @@ def is_loopback(host: str) -> bool:
 
 def read_key_file(file: str | Path, path: str, limit: int = 64 * 1024) -> str:
     """The text of a ``*_file`` key's file (a token or secret), read once at load: one
-    ConfigError naming the key ``path`` when it is missing, unreadable, a symlink (never
-    followed), not a regular file, over ``limit`` bytes or not UTF-8. The message names the file,
+    ConfigError naming the key ``path`` when it is missing, unreadable, not a regular file (a
+    symlink the admin made is followed to the regular file it names; a FIFO, device or folder is
+    refused without being opened), over ``limit`` bytes or not UTF-8. The message names the file,
     never its contents."""
     import errno
 
     from .fsutil import read_regular
 
     try:
-        data = read_regular(file, limit)
+        data = read_regular(file, limit, follow=True)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             raise fail(path, f"cannot read {file}: it does not exist") from None
         if exc.errno == errno.ELOOP:
-            raise fail(path, f"{file} is a symlink: not followed (name the file itself)") from None
+            raise fail(path, f"{file}: a symlink loop") from None
         if exc.errno in (errno.EINVAL, errno.EFBIG):
             raise fail(path, f"{file}: {exc.strerror} (a token or secret file)") from None
         raise fail(path, f"cannot read {file}: {exc.strerror or type(exc).__name__}") from None

@@ -296,7 +296,7 @@ def load_config(config_file: str | os.PathLike | None) -> tuple[MarketsSettings,
 
 def _read_token(p: Path, what: str) -> Secret:
     try:
-        text = read_regular(p, TOKEN_FILE_LIMIT).decode("utf-8")
+        text = read_regular(p, TOKEN_FILE_LIMIT, follow=True).decode("utf-8")
     except FileNotFoundError:
         raise AuthError(f"{what}: token file {p} does not exist") from None
     except OSError as exc:

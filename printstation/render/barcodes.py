@@ -221,6 +221,10 @@ def detect_scale(page: Page) -> float:
 
 
 _DETECTED: "OrderedDict[str, tuple[list[Barcode], np.ndarray | None, float]]" = OrderedDict()
+#: Detections remembered (a reprint for another printer, the upright turn then the redraw) …
+DETECTIONS_KEPT = 64
+#: … and the most bytes their images may hold together (a renderer child stays small).
+DETECTION_BYTES = 48 * 1024 * 1024
 _DETECT_LOCK = threading.Lock()
 
 
@@ -249,13 +253,25 @@ def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.n
 
 
 def keep_detection(key: str | None, scale: float, found: list[Barcode], img: np.ndarray
-          ) -> tuple[list[Barcode], np.ndarray, float]:
+                   ) -> tuple[list[Barcode], np.ndarray, float]:
+    """Remember a page's detection (the last :data:`DETECTIONS_KEPT`, their images together at
+    most :data:`DETECTION_BYTES`: a 100×150 mm page's image is ~2.2 MB)."""
     if key is not None:
         with _DETECT_LOCK:
             _DETECTED[f"{key}@{scale:.4f}"] = (found, img, scale)
-            while len(_DETECTED) > 64:
-                _DETECTED.popitem(last=False)
+            size = sum(v[1].nbytes for v in _DETECTED.values() if v[1] is not None)
+            while len(_DETECTED) > DETECTIONS_KEPT or (size > DETECTION_BYTES and len(_DETECTED) > 1):
+                gone = _DETECTED.popitem(last=False)[1][1]
+                size -= gone.nbytes if gone is not None else 0
     return found, img, scale
+
+
+def forget_detection(key: str) -> None:
+    """Drop every remembered detection of the page ``key`` (``{digest}:{page}``), at any scale."""
+    prefix = f"{key}@"
+    with _DETECT_LOCK:
+        for k in [k for k in _DETECTED if k.startswith(prefix)]:
+            del _DETECTED[k]
 
 
 def decoded_set(raster: np.ndarray, formats: tuple[str, ...] = SUPPORTED) -> list[tuple[str, bytes]]:

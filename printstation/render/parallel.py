@@ -152,6 +152,7 @@ def _open(data: bytes, spec: PrinterSpec, digest: str) -> None:
 def _page(i: int, rasters: bool) -> tuple:
     """Page ``i`` of the open document: (printer bytes, packed raster or None, barcodes)."""
     from ..pipeline import _close, convert_page
+    from . import barcodes
     from .pdf import autocrop
 
     pages = _STATE["pages"]
@@ -160,27 +161,13 @@ def _page(i: int, rasters: bool) -> tuple:
         label = convert_page(src, i, _STATE["spec"], _STATE["digest"], rasters=rasters)
     finally:
         _close(src)
-        _forget_detection(f"{_STATE['digest']}:{i}@")
+        # No page of a multipage PDF is detected twice: its ~2.2 MB image goes at once (keeping
+        # them made every page fault in fresh memory — a fresh process converting 20 of the 40
+        # pages, medians of 9 interleaved: 303 → 287 ms CPU, 14,300 → 4,800 minor page faults).
+        barcodes.forget_detection(f"{_STATE['digest']}:{i}")
     r = label.raster
     packed = (np.packbits(r, axis=None), r.shape) if r is not None else None
     return label.data, packed, label.barcodes
-
-
-def _forget_detection(prefix: str) -> None:
-    """Drop a converted page's barcode detection image from render/barcodes.py's cache (keyed
-    ``{digest}:{page}@{scale}``; up to 64 kept, ~2.2 MB each for a 100×150 mm page): no page of a
-    multipage PDF is detected twice, and keeping them made each page fault in fresh memory — a
-    fresh process converting 20 of the 40 pages (one process's share), medians of 9 interleaved:
-    303 → 287 ms CPU, 14,300 → 4,800 minor page faults.
-    Tolerant of that cache changing shape (then nothing is dropped)."""
-    from . import barcodes
-
-    cache, lock = getattr(barcodes, "_DETECTED", None), getattr(barcodes, "_DETECT_LOCK", None)
-    if not isinstance(cache, dict) or lock is None:
-        return
-    with lock:
-        for key in [k for k in cache if isinstance(k, str) and k.startswith(prefix)]:
-            del cache[key]
 
 
 def _serve(conn: Connection, data: bytes, spec: PrinterSpec, digest: str) -> None:  # pragma: no cover - in workers

@@ -116,9 +116,13 @@ def _encode_cached(fmt: str, content: bytes, text: str, ec_level: str | None) ->
         mods = np.asarray(b.to_image(scale=1, add_quiet_zones=False, add_hrt=False)) < 128
         if fmt in LINEAR:
             mods = mods[:1]
-        mods.flags.writeable = False
-        return mods
+        return _frozen(mods)
     return None
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` over immutable bytes: a cached array no caller can make writable again."""
+    return np.frombuffer(a.tobytes(), dtype=a.dtype).reshape(a.shape)
 
 
 class _Frame:

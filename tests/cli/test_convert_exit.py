@@ -65,7 +65,7 @@ def test_refused_input_still_prints_its_error_line() -> None:
                     reason="needs /proc and two cores (OpenBLAS starts no thread on one)")
 def test_the_cli_keeps_numpy_blas_on_one_thread(tmp_path: Path) -> None:
     """numpy's OpenBLAS would start a busy-waiting thread per extra core in every process that
-    imports numpy after the CLI started (its conversion children); the station makes no BLAS call."""
+    imports numpy after the CLI started (its conversion children); the station's BLAS calls are tiny."""
     src, out = tmp_path / "label.png", tmp_path / "out.zpl"
     src.write_bytes(lg.wb_sticker_png("!Blas0001"))
     code = ("import os, sys; from printstation.face.cli import main; "

@@ -154,14 +154,24 @@ def test_webhook_secret_file_must_be_there_and_good(tmp_path):
         f"webhooks.secret_file: cannot read {tmp_path / 'nope.secret'}: it does not exist"
     assert error_of(tmp_path, hooks(str(tmp_path))) == \
         f"webhooks.secret_file: {tmp_path}: not a regular file (directory) (a token or secret file)"
-    link = tmp_path / "link.secret"
+    link = tmp_path / "link.secret"  # the admin's symlink (a /run/secrets mount): followed
     link.symlink_to(good)
-    assert error_of(tmp_path, hooks(str(link))) == \
-        f"webhooks.secret_file: {link} is a symlink: not followed (name the file itself)"
+    assert load(tmp_path, hooks(str(link))).sections["webhooks"].secret_file == link
+    loop = tmp_path / "loop.secret"
+    loop.symlink_to(loop)
+    assert error_of(tmp_path, hooks(str(loop))) == f"webhooks.secret_file: {loop}: a symlink loop"
+    dangling = tmp_path / "dangling.secret"
+    dangling.symlink_to(tmp_path / "gone")
+    assert error_of(tmp_path, hooks(str(dangling))) == \
+        f"webhooks.secret_file: cannot read {dangling}: it does not exist"
+    fifo_link = tmp_path / "fifo-link.secret"
     fifo = tmp_path / "fifo.secret"
     os.mkfifo(fifo)  # no writer: opening it must not hang the load
     assert error_of(tmp_path, hooks(str(fifo))) == \
         f"webhooks.secret_file: {fifo}: not a regular file (FIFO) (a token or secret file)"
+    fifo_link.symlink_to(fifo)  # a symlink to what is not a regular file: refused the same way
+    assert error_of(tmp_path, hooks(str(fifo_link))) == \
+        f"webhooks.secret_file: {fifo_link}: not a regular file (FIFO) (a token or secret file)"
     bad = tmp_path / "bad.secret"
     bad.write_text("my secret has spaces 1234")
     msg = error_of(tmp_path, hooks(str(bad)))
@@ -202,7 +212,6 @@ def test_market_secret_files_missing_or_bad_keep_the_marketplace_off(tmp_path, m
     (tmp_path / "empty").write_text("\n")
     os.mkfifo(tmp_path / "fifo")
     want = {"missing": f"cannot read {tmp_path / 'missing'}: it does not exist",
-            "link": f"{tmp_path / 'link'} is a symlink: not followed (name the file itself)",
             "fifo": "not a regular file",
             "empty": f"{tmp_path / 'empty'} is empty"}
     for name, says in want.items():
@@ -211,18 +220,21 @@ def test_market_secret_files_missing_or_bad_keep_the_marketplace_off(tmp_path, m
         assert line.startswith(f"markets.{market}.{key}: ") and says in line, line
         assert line.endswith(f"the {market} marketplace stays off")
         assert "a-real-token" not in line
-    assert load(tmp_path, f'[markets.{market}]\n{key} = "real"\n').warnings == ()
+    for good in ("real", "link"):  # the admin's symlink is followed
+        assert load(tmp_path, f'[markets.{market}]\n{key} = "{good}"\n').warnings == ()
 
 
 def test_api_token_file_is_read_with_the_same_rules(tmp_path):
     path = tmp_path / "ps.toml"
-    for name, expect in (("missing", "cannot read"), ("link", "is a symlink")):
-        if name == "link":
-            (tmp_path / "tok").write_text("an-api-token-0123456789")
-            (tmp_path / "link").symlink_to(tmp_path / "tok")
+    os.mkfifo(tmp_path / "fifo")
+    for name, expect in (("missing", "cannot read"), ("fifo", r"not a regular file \(FIFO\)")):
         path.write_text(f'[api]\nlisten = "127.0.0.1:0"\ntoken_file = "{tmp_path / name}"\n{PRINTER}')
         with pytest.raises(ConfigError, match=rf"api\.token_file: .*{expect}"):
             config.load(path)
+    (tmp_path / "tok").write_text("an-api-token-0123456789")
+    (tmp_path / "link").symlink_to(tmp_path / "tok")  # the admin's symlink: followed
+    path.write_text(f'[api]\nlisten = "127.0.0.1:0"\ntoken_file = "{tmp_path / "link"}"\n{PRINTER}')
+    config.load(path)
 
 
 # -- the CLI and the daemon ----------------------------------------------------------------------

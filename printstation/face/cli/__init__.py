@@ -91,8 +91,8 @@ def fail(message: str, code: int) -> int:
 
 
 #: numpy's OpenBLAS starts a thread per extra core at import that busy-waits for work the station
-#: never gives it (no BLAS call anywhere): measured, `import numpy` took 92-98 ms of CPU for 50-53
-#: ms of wall and the thread then spun 51-61 ms of every idle 100 ms — CPU taken from the page
+#: never needs (its only BLAS calls are a few tiny matrix-vector products): measured, `import
+#: numpy` took 92-98 ms of CPU for 50-53 ms of wall and the thread then spun 51-61 ms of every idle 100 ms — CPU taken from the page
 #: workers and from anything else on a shared box. One thread: 48-51 ms, then nothing. Set for
 #: this process and every conversion child it starts, unless the caller chose otherwise.
 SINGLE_THREAD_BLAS = {"OPENBLAS_NUM_THREADS": "1"}

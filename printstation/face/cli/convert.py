@@ -140,11 +140,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     blob = b"".join(labels)
     if out == "-":
-        sys.stdout.buffer.write(blob)
-        sys.stdout.buffer.flush()
+        _write_stdout(blob)
     else:
         _write(out, blob)
     return 0
+
+
+def _write_stdout(data: bytes) -> None:
+    """The output on stdout; a closed or full stdout is a one-line usage error (a reader that
+    went away is the broken pipe the CLI already answers)."""
+    if sys.stdout is None:
+        raise UsageError("cannot write stdout: it is closed (use -o FILE)")
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise UsageError(f"cannot write stdout: {exc.strerror or exc}") from None
 
 
 def _write(path: str, data: bytes) -> None:
