@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from ..spec import PrinterSpec
 from ..status import PrinterStatus, StatusProtocol, decide, unreadable
-from .zpl_layout import LayoutCheck
 from .zpl_identify import IDENTIFY  # noqa: F401 - how discovery recognises a ZPL printer
 
 if TYPE_CHECKING:  # numpy is imported by the raster functions only: passthrough needs none
@@ -258,6 +257,8 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
     out: list[bytes] = []
     check_stream(zpl)  # ~XA without ^XA, giant numbers, truncated formats/graphics: one clear reason
     formats = split_zpl(zpl)
+    from .zpl_layout import LayoutCheck  # here: a raster label (a PDF page) never needs it (~3 ms)
+
     layout = LayoutCheck(spec, design_dpi)  # each field's extent against the media
     for i, fmt in enumerate(formats):
         start = re.search(rb"\^XA", fmt, re.I)
