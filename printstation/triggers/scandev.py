@@ -8,6 +8,11 @@ The forms (README "Triggers"):
   only option, 50..4000000, default 9600);
 * ``stdin`` or ``-`` — standard input.
 
+The two-slash form whose host is ``dev`` (``serial://dev/ttyACM0``, ``evdev://dev/input/event3``)
+is read as ``/dev/…``: that is the path it has always opened (the old reader joined host and path,
+and systemd runs the station in ``/``). It loads with a warning (:attr:`ScanDevice.note`) saying to
+write three slashes; any other host is an error.
+
 :func:`parse_device` refuses a malformed value (empty, control characters, a relative path, a
 scheme we do not read, a bad baud rate) with a :class:`~printstation.errors.ConfigError`.
 :func:`check_present` looks at the path without opening it (opening a serial port can reset the
@@ -23,7 +28,7 @@ import errno
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigError
@@ -46,6 +51,8 @@ class ScanDevice:
     kind: str
     path: str = ""
     baud: int = 9600
+    #: A warning line for a form that is read but should be written otherwise ("" when none).
+    note: str = field(default="", compare=False)
 
 
 def parse_device(device: str) -> ScanDevice:
@@ -68,15 +75,20 @@ def parse_device(device: str) -> ScanDevice:
     if scheme.lower() not in ("evdev", "serial"):
         raise ConfigError(f"unsupported scheme '{scheme}://' in {device!r} ({FORMS})")
     u = urlsplit(device)
-    if u.netloc:
+    path, note = u.path, ""
+    if u.netloc == "dev":  # the old two-slash form: "dev/…" opened from "/", i.e. /dev/…
+        path = "/dev" + u.path
+        note = (f"{device!r} is read as {path}; write {scheme}:///{device.partition('://')[2]} "
+                f"(three slashes)")
+    elif u.netloc:
         raise ConfigError(f"{device!r}: no host in a {scheme}:// device; three slashes: {scheme}:///dev/…")
     if u.fragment or "#" in device:
         raise ConfigError(f"{device!r}: a device has no #fragment")
     if scheme.lower() == "evdev":
         if u.query or "?" in device:
             raise ConfigError(f"{device!r}: evdev:// takes no options")
-        return ScanDevice("evdev", _absolute(u.path, device))
-    return ScanDevice("serial", _absolute(u.path, device), _baud(u.query, device))
+        return ScanDevice("evdev", _absolute(path, device), note=note)
+    return ScanDevice("serial", _absolute(path, device), _baud(u.query, device), note)
 
 
 def _absolute(path: str, device: str) -> str:

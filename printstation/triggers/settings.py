@@ -76,15 +76,16 @@ def parse_scanners(value: Any, path: str = "scanners") -> tuple[ScannerConfig, .
 
 
 def scanner_warnings(scanners: Iterable[ScannerConfig], path: str = "scanners") -> list[str]:
-    """One line per scanner whose device is not there now (unplugged at start: not an error)."""
-    out = []
+    """One line per scanner whose device is not there now (unplugged at start: not an error), and
+    one per device written in the old two-slash form (``serial://dev/…``: read as ``/dev/…``)."""
+    out: list[str] = []
     for i, sc in enumerate(scanners):
         try:
-            note = check_present(parse_device(sc.device))
+            dev = parse_device(sc.device)
+            notes = [dev.note, check_present(dev)]
         except ConfigError as exc:  # it changed since the config was loaded
-            note = str(exc)
-        if note:
-            out.append(f"{path}[{i}].device: {note}")
+            notes = [str(exc)]
+        out.extend(f"{path}[{i}].device: {note}" for note in notes if note)
     return out
 
 

@@ -63,7 +63,12 @@ def pty():
     ("usb://0c2e:0b61", "unsupported scheme 'usb://'"),
     ("file:///dev/input/event3", "unsupported scheme 'file://'"),
     ("evdev:/dev/input/event3", "is not a scanner device"),
-    ("evdev://dev/input/event3", "no host in a evdev:// device"),
+    ("evdev://other/input/event3", "no host in a evdev:// device"),
+    ("serial://other/ttyACM0?baud=9600", "no host in a serial:// device; three slashes: serial:///dev/…"),
+    ("serial://localhost/dev/ttyACM0", "no host in a serial:// device"),
+    ("serial://dev:9600/ttyACM0", "no host in a serial:// device"),
+    ("evdev://DEV/input/event3", "no host in a evdev:// device"),
+    ("serial://dev", "/dev is a directory, not a serial port (tty)"),
     ("evdev:///dev/input/event3?grab=0", "evdev:// takes no options"),
     ("evdev://input", "no host"),
     ("serial://", "the device path must be absolute"),
@@ -128,6 +133,40 @@ def test_unplugged_scanners_load_with_a_warning_and_a_present_tty_without(tmp_pa
         "scanners[1].device: /dev/ttyACM-printstation-test is not there now (unplugged?): "
         "the station opens it when it appears",
     )
+
+
+def test_the_old_two_slash_form_with_host_dev_loads_as_dev_with_a_warning(tmp_path, pty):
+    """Before the check, ``serial://dev/ttyACM0`` opened host + path ("dev/ttyACM0") from the
+    station's cwd ``/``: it still means /dev/…, with a warning to write three slashes."""
+    rel = pty.removeprefix("/dev/")
+    cfg = load(tmp_path, scanner("serial://dev/ttyACM-printstation-test?baud=115200")
+               + scanner("evdev://dev/input/event-printstation-test") + scanner(f"serial://dev/{rel}")
+               + scanner(f"evdev://dev/{rel}") + scanner("serial:///dev/ttyACM-printstation-test"))
+    assert cfg.warnings == (
+        "scanners[0].device: 'serial://dev/ttyACM-printstation-test?baud=115200' is read as "
+        "/dev/ttyACM-printstation-test; write serial:///dev/ttyACM-printstation-test?baud=115200 (three slashes)",
+        "scanners[0].device: /dev/ttyACM-printstation-test is not there now (unplugged?): "
+        "the station opens it when it appears",
+        "scanners[1].device: 'evdev://dev/input/event-printstation-test' is read as "
+        "/dev/input/event-printstation-test; write evdev:///dev/input/event-printstation-test (three slashes)",
+        "scanners[1].device: /dev/input/event-printstation-test is not there now (unplugged?): "
+        "the station opens it when it appears",
+        f"scanners[2].device: 'serial://dev/{rel}' is read as {pty}; write serial:///dev/{rel} (three slashes)",
+        f"scanners[3].device: 'evdev://dev/{rel}' is read as {pty}; write evdev:///dev/{rel} (three slashes)",
+        "scanners[4].device: /dev/ttyACM-printstation-test is not there now (unplugged?): "
+        "the station opens it when it appears",
+    )
+    got = [(d.kind, d.path, d.baud) for d in map(parse_device, (s.device for s in cfg.scanners))]
+    assert got == [("serial", "/dev/ttyACM-printstation-test", 115200), ("evdev", "/dev/input/event-printstation-test", 9600),
+                   ("serial", pty, 9600), ("evdev", pty, 9600), ("serial", "/dev/ttyACM-printstation-test", 9600)]
+    assert parse_device("serial://dev/ttyACM0") == parse_device("serial:///dev/ttyACM0")
+
+
+def test_a_two_slash_device_of_the_wrong_kind_is_refused_at_its_dev_path(tmp_path):
+    assert error_of(tmp_path, scanner("serial://dev/null")) == \
+        "scanners[0].device: /dev/null is a 'mem' character device, not a serial port (tty)"
+    assert error_of(tmp_path, scanner("evdev://dev/input/event3?grab=0")) == \
+        "scanners[0].device: 'evdev://dev/input/event3?grab=0': evdev:// takes no options"
 
 
 def test_the_reader_takes_the_same_forms():

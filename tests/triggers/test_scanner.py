@@ -11,6 +11,7 @@ import time
 import pytest
 
 from printstation.errors import ConfigError
+from printstation.face import config
 from printstation.triggers.scanner import (INPUT_EVENT, EV_KEY, EvdevSource, KeyDecoder, ScannerThread,
                                            SerialSource, StreamSource, encode_key_events, source_for)
 from support.daemon_harness import wait_until
@@ -97,6 +98,35 @@ def test_serial_pty_and_replug():
     os.close(slave)
 
 
+def test_old_two_slash_serial_device_from_the_config_reads_the_pty(tmp_path):
+    """``serial://dev/pts/N`` (host "dev": the form configs used before the device check) loads
+    with a warning, and the station's reader (source_for, as the station builds it) opens
+    /dev/pts/N — the path the check looked at — and delivers the scan."""
+    master, slave = pty.openpty()
+    path = os.ttyname(slave)
+    assert path.startswith("/dev/")
+    device = f"serial://dev/{path.removeprefix('/dev/')}?baud=9600"
+    conf = tmp_path / "ps.toml"
+    conf.write_text(f'[station]\ndata_dir = "{tmp_path / "data"}"\n[api]\nlisten = "127.0.0.1:0"\n'
+                    'unix_socket = false\n[[printers]]\nname = "p"\nuri = "dir:///tmp/printstation-test-out"\n'
+                    f'status_poll = 0\n[[scanners]]\ndevice = "{device}"\n')
+    cfg = config.load(conf)
+    assert cfg.warnings == (f"scanners[0].device: {device!r} is read as {path}; "
+                            f"write serial:///{device.partition('://')[2]} (three slashes)",)
+    src = source_for(cfg.scanners[0].device)
+    assert isinstance(src, SerialSource) and src.port == path
+    codes = Codes()
+    t = ScannerThread(src, codes).start()
+    try:
+        wait_until(lambda: t.opens >= 1, what="serial open")
+        os.write(master, b"WB-GI-200\r\n")
+        wait_until(lambda: codes.codes == ["WB-GI-200"], what="the scan through serial://dev/pts/N")
+    finally:
+        t.stop()
+        os.close(master)
+        os.close(slave)
+
+
 def test_serial_missing_device_retries_without_crashing(tmp_path):
     codes = Codes()
     src = SerialSource(str(tmp_path / "ttyACM9"), 9600)
@@ -146,3 +176,9 @@ def test_source_for():
     assert isinstance(source_for("stdin"), StreamSource)
     with pytest.raises(ConfigError):
         source_for("bluetooth://x")
+    old = source_for("serial://dev/ttyACM0?baud=115200")  # host "dev": the path it always meant
+    assert isinstance(old, SerialSource) and (old.port, old.baud) == ("/dev/ttyACM0", 115200)
+    ev = source_for("evdev://dev/input/event3")
+    assert isinstance(ev, EvdevSource) and ev.path == "/dev/input/event3"
+    with pytest.raises(ConfigError, match="no host"):
+        source_for("serial://other/ttyACM0")
