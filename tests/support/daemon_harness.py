@@ -103,32 +103,60 @@ def zpl_values(data: bytes) -> list[str]:
 
 
 class ReadyListener:
-    """A unix datagram socket standing in for systemd's NOTIFY_SOCKET."""
+    """A unix datagram socket standing in for systemd's NOTIFY_SOCKET, read at once by a thread as
+    systemd reads it: a receiver that reads late lets the socket's queue (10 datagrams) fill, and
+    the daemon's non-blocking sends (it must never stall on systemd) then drop messages — under
+    load a test waiting for ``STOPPING=1`` after many ``WATCHDOG=1`` saw it dropped."""
 
     def __init__(self, path: Path) -> None:
+        import threading
+
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
         self.messages: list[str] = []
+        self._times: list[float] = []
+        self._next = 0  # messages before this one were looked at by an earlier wait_for
+        self._closed = False
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, name="notify-listener", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                msg = self.sock.recv(4096)
+            except OSError:
+                return
+            if self._closed:
+                return
+            with self._cond:
+                self.messages.append(msg.decode())
+                self._times.append(time.monotonic())
+                self._cond.notify_all()
 
     def wait_for(self, text: str, timeout: float = 15.0) -> float:
-        """Block until a datagram containing ``text`` arrives; returns its arrival time."""
+        """Block until a datagram containing ``text`` arrives (one not looked at by an earlier
+        call); returns its arrival time."""
         deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no {text!r} from the daemon (got {self.messages})")
-            self.sock.settimeout(left)
-            try:
-                msg = self.sock.recv(4096).decode()
-            except socket.timeout:
-                continue
-            self.messages.append(msg)
-            if text in msg.split("\n"):
-                return time.monotonic()
+        with self._cond:
+            while True:
+                for i in range(self._next, len(self.messages)):
+                    if text in self.messages[i].split("\n"):
+                        self._next = i + 1
+                        return self._times[i]
+                self._next = len(self.messages)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {text!r} from the daemon (got {self.messages})")
+                self._cond.wait(left)
 
     def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the reader
         self.sock.close()
+        self._reader.join(5)
 
 
 class DaemonProcess:
