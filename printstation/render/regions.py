@@ -27,6 +27,15 @@ def corner_span(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[in
     return None if xh - xl < 10 or yh < yl else (xl, xh, yl, yh, (yl + yh) // 2)
 
 
+def count_true(a: np.ndarray, axis: int) -> np.ndarray:
+    """True cells of a bool array along ``axis``, summed in the narrowest integer that holds the
+    count (uint16: 3× faster than numpy's default ``sum``; uint8, no cast: 2× faster again)."""
+    n = a.shape[axis]
+    if n < 256:
+        return np.add.reduce(a.view(np.uint8), axis=axis, dtype=np.uint8)
+    return np.add.reduce(a, axis=axis, dtype=np.uint16 if n < 65536 else np.uint32)
+
+
 def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int, int, int, int] | None:
     """The rows (y0..y1) and columns (x0..x1), inclusive, of a horizontal linear symbol's bars in
     ``img`` that repeat its middle row's pattern to :data:`STRIPE_TOLERANCE` pixels, when they
@@ -46,12 +55,11 @@ def _bar_area(img: np.ndarray, corners: list[tuple[float, float]]) -> tuple[int,
     # chunk and summed bools row by row).
     ca, cb = max(0, x0 - 3), min(w, x1 + 4)
     lo, hi = max(0, yl - 16), min(h, yh + 17)
-    count = np.uint16 if x1 - x0 < 65535 else np.intp
     while True:
         ink = img[lo:hi, ca:cb] < 128
         bars = ink[:, x0 - ca : x1 + 1 - ca]
         ref = bars[ym - lo]
-        off = (np.add.reduce((bars != ref).view(np.uint8), axis=1, dtype=count) > STRIPE_TOLERANCE).nonzero()[0]
+        off = (count_true(bars != ref, 1) > STRIPE_TOLERANCE).nonzero()[0]
         i = int(off.searchsorted(ym - lo))
         y0 = lo + int(off[i - 1]) + 1 if i else (0 if lo == 0 else -1)
         y1 = lo + int(off[i]) - 1 if i < off.size else (h - 1 if hi == h else -1)
