@@ -248,10 +248,10 @@ def parse_markets(table: Any, path: str = "markets", base_dir: Path | None = Non
 
 
 def token_warnings(settings: MarketsSettings, path: str = "markets") -> list[str]:
-    """A configured token file that is missing, unreadable (a symlink is not followed, a FIFO
-    or directory is not read, at most 64 KiB, UTF-8) or empty keeps its marketplace off — the
-    station still prints from its hot folder, scanners and API: one warning line each, naming the
-    file, never its contents."""
+    """A configured token file that is missing, unreadable (a FIFO, device or directory is not
+    read, at most 64 KiB, UTF-8) or empty (as :class:`Secret` reads it: a bare ``Bearer`` is
+    empty) keeps its marketplace off — the station still prints from its hot folder, scanners
+    and API: one warning line each, naming the file, never its contents."""
     out = []
     for name in MARKETS:
         f = settings[name].token_file
@@ -259,11 +259,11 @@ def token_warnings(settings: MarketsSettings, path: str = "markets") -> list[str
             continue
         key = f"{path}.{name}.{SECRET_FILE_KEY[name]}"
         try:
-            text = read_key_file(f, key, TOKEN_FILE_LIMIT).strip()
+            text = read_key_file(f, key, TOKEN_FILE_LIMIT)
         except ConfigError as exc:
             out.append(f"{exc}: the {name} marketplace stays off")
             continue
-        if not (text[7:] if text.lower().startswith("bearer ") else text).strip():
+        if not Secret(text):
             out.append(f"{key}: {f} is empty: the {name} marketplace stays off")
     return out
 
