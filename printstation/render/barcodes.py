@@ -276,8 +276,14 @@ def forget_detection(key: str) -> None:
 
 def decoded_set(raster: np.ndarray, formats: tuple[str, ...] = SUPPORTED) -> list[tuple[str, bytes]]:
     """(format, content) of every barcode that decodes from a 1-bit raster."""
-    gray = raster if raster.dtype == np.bool_ else np.where(raster, 0, 255).astype(np.uint8)
-    return [(r.format.name, bytes(r.bytes)) for r in read(gray, formats=formats, binary=True) if r.valid]
+    return [(r.format.name, bytes(r.bytes)) for r in read(_one_bit(raster), formats=formats, binary=True)
+            if r.valid]
+
+
+def _one_bit(raster: np.ndarray) -> np.ndarray:
+    """A 1-bit raster as :func:`read` takes it: a bool one as it is (read's one padded copy writes
+    ink as 0 and paper as 255), any other as 0/255 gray."""
+    return raster if raster.dtype == np.bool_ else np.where(raster, 0, 255).astype(np.uint8)
 
 
 #: Extra white (in modules of the printed symbol) around a symbol's box when it is verified on its
@@ -308,9 +314,7 @@ def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float
     x1, y1 = min(w, math.ceil(box[2] + m)), min(h, math.ceil(box[3] + m))
     if x1 - x0 < 4 or y1 - y0 < 4:
         return False
-    gray = raster[y0:y1, x0:x1]  # a bool raster is read as 0/255 by read's one padded copy
-    if gray.dtype != np.bool_:
-        gray = np.where(gray, 0, 255).astype(np.uint8)
+    gray = _one_bit(raster[y0:y1, x0:x1])
     rotate = turns is None or b.format not in LINEAR_FORMATS
     if not rotate and turns % 2:  # type: ignore[operator]
         gray = gray.T  # bars across the rows, as in a horizontal symbol
