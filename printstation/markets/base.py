@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
@@ -62,6 +63,8 @@ NET_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.Network
 _RETRYABLE: tuple[type[Exception], ...] = (*NET_ERRORS, _Retryable)
 
 T = TypeVar("T")
+#: What a token sent in a header may hold: visible ASCII, nothing else.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,7 +77,7 @@ class Secret:
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
-        value = (value or "").strip()
+        value = (value or "").strip().lstrip("\ufeff").strip()  # a file saved with a BOM (Notepad)
         if value.lower().startswith("bearer "):
             value = value[7:].strip()  # a token given as "Bearer xxx" is the same token
         self._value = value
@@ -167,6 +170,10 @@ class ApiClient:
         self._token = token if isinstance(token, Secret) else Secret(token)
         if not self._token:
             raise AuthError(f"no {self.market} token configured")
+        if not _HEADER_SAFE.fullmatch(self._token.reveal()):  # httpx would fail at the first call,
+            # with the token in the message (a two-line file) or a bare UnicodeEncodeError
+            raise AuthError(f"the {self.market} token holds a character an HTTP header cannot carry "
+                            "(a space, a line break, a control or non-ASCII character): check the token file")
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.clock, self.sleep = clock, sleep
