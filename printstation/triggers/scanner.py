@@ -6,10 +6,10 @@
   structs (``struct timeval; __u16 type; __u16 code; __s32 value``) read from the device, which
   is grabbed exclusively (``EVIOCGRAB``) so scans never type into other windows. Key codes map to
   characters through a US table with Shift (and Caps Lock) tracked here, so the desktop's
-  RU/EN layout does not matter; Enter ends a code. A pipe or a plain file of recorded events
+  RU/EN layout does not matter; Enter (or Tab, a form-filling scanner's suffix) ends a code. A pipe or a plain file of recorded events
   goes through the very same decoder (grabbing is done only on character devices; tests and the
   benchmark use that — the config takes only character devices, see :mod:`.scandev`).
-* ``serial:///dev/ttyACM0?baud=9600`` — line-terminated codes (CR, LF or CRLF) via pyserial.
+* ``serial:///dev/ttyACM0?baud=9600`` — line-terminated codes (CR, LF, CRLF or Tab) via pyserial.
 * ``stdin`` (or ``-``) — one code a line (``printstation run --scanner-stdin``).
 
 Each scanner runs in its own thread; when its device fails or disappears (unplugged) it is
@@ -45,6 +45,8 @@ EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int)
 
 KEY_LEFTSHIFT, KEY_RIGHTSHIFT, KEY_CAPSLOCK = 42, 54, 58
 KEY_ENTER, KEY_KPENTER = 28, 96
+#: Tab ends a code like Enter: scanners set up for form filling send it as their suffix.
+KEY_TAB = 15
 #: key code → (plain, shifted) on the US layout (linux/input-event-codes.h).
 KEYMAP: dict[int, tuple[str, str]] = {
     2: ("1", "!"), 3: ("2", "@"), 4: ("3", "#"), 5: ("4", "$"), 6: ("5", "%"), 7: ("6", "^"),
@@ -82,7 +84,7 @@ class KeyDecoder:
         if code == KEY_CAPSLOCK:
             self.caps = not self.caps
             return None
-        if code in (KEY_ENTER, KEY_KPENTER):
+        if code in (KEY_ENTER, KEY_KPENTER, KEY_TAB):
             text, self.buf = "".join(self.buf), []
             return text
         pair = KEYMAP.get(code)
@@ -189,6 +191,10 @@ class EvdevSource(Source):
             self.fd = None
 
 
+#: What ends a code from a serial scanner: CR, LF (CRLF gives no empty code) or Tab.
+TERMINATORS = (b"\r", b"\n", b"\t")
+
+
 class SerialSource(Source):
     def __init__(self, port: str, baud: int = 9600) -> None:
         self.port = port
@@ -212,7 +218,7 @@ class SerialSource(Source):
                 continue
             buf.extend(chunk)
             while True:
-                i = min((buf.find(c) for c in (b"\r", b"\n") if buf.find(c) >= 0), default=-1)
+                i = min((buf.find(c) for c in TERMINATORS if buf.find(c) >= 0), default=-1)
                 if i < 0:
                     break
                 line, buf = bytes(buf[:i]), buf[i + 1:]

@@ -182,3 +182,26 @@ def test_source_for():
     assert isinstance(ev, EvdevSource) and ev.path == "/dev/input/event3"
     with pytest.raises(ConfigError, match="no host"):
         source_for("serial://other/ttyACM0")
+
+
+def test_serial_tab_suffix_ends_a_code():
+    """A scanner set to send Tab after each code (common for form filling) gives one code a scan,
+    not one ever-growing code that never ends; Tab plus CR/LF gives no empty extra code."""
+    master, slave = pty.openpty()
+    codes = Codes()
+    t = ScannerThread(SerialSource(os.ttyname(slave), 9600), codes).start()
+    wait_until(lambda: t.opens >= 1, what="serial open")
+    os.write(master, b"WB-GI-100\tWB-TRBX-7\t4006381333931\t\r\n")
+    wait_until(lambda: len(codes.codes) >= 3, what="tab-ended codes")
+    t.stop()
+    os.close(master)
+    os.close(slave)
+    assert codes.codes == ["WB-GI-100", "WB-TRBX-7", "4006381333931"]
+
+
+def test_evdev_tab_suffix_ends_a_code():
+    raw = b"".join(encode_key_events(c + "\t", enter=False) for c in ("WB-GI-5", "1234567890"))
+    raw += encode_key_events("PS:PAUSE\t")  # Tab then Enter: one code
+    dec = KeyDecoder()
+    out = [t for ev in INPUT_EVENT.iter_unpack(raw) if (t := dec.feed(ev[2], ev[3], ev[4]))]
+    assert out == ["WB-GI-5", "1234567890", "PS:PAUSE"]
