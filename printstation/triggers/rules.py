@@ -164,6 +164,15 @@ def build_rules(settings: ScanSettings) -> list[Rule]:
     return rules + default_rules(settings)
 
 
+#: An AIM symbology identifier (ISO/IEC 15424) a scanner may send before the data: ``]``, the
+#: symbology (``C`` Code 128, ``E`` EAN/UPC, ``Q`` QR, ``d`` DataMatrix …) and a modifier.
+AIM_ID = re.compile(r"\][A-Za-z][0-9A-Za-z]")
+
+
 def normalize(code: str) -> str:
-    """A scanned code as the rules see it: control characters and outer whitespace removed."""
-    return "".join(ch for ch in code if ch >= " " and ch != "\x7f").strip()
+    """A scanned code as the rules see it: control characters (a GS1 code's GS separators too),
+    outer whitespace and a leading AIM symbology identifier (``]C0``, ``]E0``, ``]d2`` …) removed."""
+    text = "".join(ch for ch in code if ch >= " " and ch != "\x7f").strip()
+    if AIM_ID.match(text):
+        text = text[3:].strip()
+    return text
