@@ -11,6 +11,7 @@ code                  action                                      reference
 ``WB-TRBX-123``       ``wb-box``                                  box id
 digits (9–11)         ``wb-order``                                order id
 EAN-13/8, UPC, GTIN   ``wb-product``  (check digit must be valid)  SKU barcode
+GS1 ``01``+GTIN-14…   ``wb-product``  (a marking DataMatrix)       its GTIN
 Ali tracking number   ``ali-tracking``                            tracking number
 Ozon return barcode   ``ozon-return`` (``[scan] ozon_return``)    return barcode
 Ozon posting number   ``ozon-label``  (``12345678-0001-1``)       posting number
@@ -57,6 +58,21 @@ def gtin_valid(code: str) -> bool:
     body, check = digits[:-1], digits[-1]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     return (10 - total % 10) % 10 == check
+
+
+def gtin_forms(code: str) -> list[str]:
+    """The forms one GTIN is written in, ``code`` first: UPC-A ``036000291452`` is EAN-13
+    ``0036000291452`` and GTIN-14 ``00036000291452`` (a marketplace may hold any of them, a
+    scanner may send any of them)."""
+    if not (code.isascii() and code.isdigit()) or len(code) > 14:
+        return [code]
+    g14 = code.zfill(14)
+    forms = [code] + [g14[14 - n:] for n in (13, 12, 8, 14) if set(g14[:14 - n]) <= {"0"}]
+    return list(dict.fromkeys(forms))
+
+
+def _gs1_gtin_valid(code: str) -> bool:
+    return gtin_valid(code[2:16])
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,8 @@ def default_rules(settings: ScanSettings) -> list[Rule]:
         Rule(re.compile(r"^WB-TRBX-\d+$"), "wb-box", builtin=True),
         Rule(re.compile(rf"^\d{{{lo},{hi}}}$"), "wb-order", builtin=True),
         Rule(re.compile(r"^(?:\d{8}|\d{12,14})$"), "wb-product", check=gtin_valid, builtin=True),
+        # GS1 element string (a marking DataMatrix, GS1-128): AI 01 + GTIN-14, then other AIs
+        Rule(re.compile(r"^01(\d{14})(?:\d\d.*)?$"), "wb-product", check=_gs1_gtin_valid, builtin=True),
         Rule(_compile(settings.ozon_return, "scan.ozon_return"), "ozon-return", builtin=True),
         Rule(re.compile(OZON_POSTING), "ozon-label", builtin=True),
         Rule(_compile(settings.ali_tracking, "scan.ali_tracking"), "ali-tracking", builtin=True),

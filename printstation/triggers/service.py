@@ -24,7 +24,7 @@ from ..lang.registry import get as get_lang
 from ..names import preview
 from ..queue.base import JobState
 from ..spec import PrinterSpec
-from .rules import COMMANDS, ScanSettings, normalize
+from .rules import COMMANDS, ScanSettings, gtin_forms, normalize
 from .statebase import TriggerStateBase, job_number
 
 if TYPE_CHECKING:
@@ -284,9 +284,13 @@ class ScanService:
     def _wb_product(self, ref: str, printer: str, spec: PrinterSpec | None) -> Outcome:
         """The next order waiting for product ``ref`` in an open supply."""
         labels = self._need_labels()
-        oid = self.state.claim_next_order(ref, via=f"product:{ref}", printer=printer)
+        oid = None
+        for form in gtin_forms(ref):  # WB may hold the barcode as UPC-A, EAN-13 or GTIN-14
+            oid = self.state.claim_next_order(form, via=f"product:{ref}", printer=printer)
+            if oid is not None:
+                break
         if oid is None:
-            known = self.state.sku_known(ref)
+            known = any(self.state.sku_known(form) for form in gtin_forms(ref))
             raise ScanFailed(f"no order waiting for product {ref} in an open supply"
                              + ("" if known else " (the barcode is not in any synced order)"))
         try:

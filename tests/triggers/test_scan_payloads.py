@@ -85,3 +85,41 @@ def test_scans_with_aim_identifiers_from_a_serial_scanner_print(bench):
         ("wb-supply-qr", "queued", f"wb-supply-{supply['id']}"),
         ("wb-order", "queued", f"wb-order-{order['id']}"),
         ("wb-product", "queued", f"wb-order-{first}")]
+
+
+@pytest.mark.parametrize("stored,scanned", [
+    ("0036000291452", "036000291452"),     # WB holds the EAN-13 form; the scanner sends UPC-A
+    ("036000291452", "0036000291452"),     # the other way round (a scanner set to UPC-A → EAN-13)
+    ("4006381333931", "04006381333931"),   # GTIN-14 of an EAN-13
+    ("96385074", "00000096385074"),        # GTIN-14 of an EAN-8
+])
+def test_product_barcode_in_another_gtin_form_finds_its_orders(bench, stored, scanned):
+    wb = bench["wb"]
+    first, second = _orders(wb, stored, 2)
+    bench["sync"].sync_once()
+    a = bench["svc"].scan(scanned, scanner="s1")
+    b = bench["svc"].scan(scanned, scanner="s2")
+    assert (a["action"], a["outcome"], a["key"]) == ("wb-product", "queued", f"wb-order-{first}"), a
+    assert (b["outcome"], b["key"]) == ("queued", f"wb-order-{second}"), b
+
+
+@pytest.mark.parametrize("payload", [
+    "0104006381333931215Zx!q9\x1d93AbCd",            # Честный знак DataMatrix: 01 GTIN 21 serial GS 93 crypto
+    "]d20104006381333931215Zx!q9\x1d91EE06\x1d92abc",
+    "]C101040063813339311726013110LOT-7",             # GS1-128: 01 GTIN 17 expiry 10 batch
+    "0104006381333931",
+])
+def test_gs1_code_on_marked_goods_is_a_product_scan(bench, payload):
+    """A packer scans the product's marking DataMatrix (or a GS1-128) instead of its EAN: the
+    GTIN in it (AI 01) is the product."""
+    wb = bench["wb"]
+    first, _ = _orders(wb, "4006381333931", 2)
+    bench["sync"].sync_once()
+    rec = bench["svc"].scan(payload, scanner="dm")
+    assert (rec["action"], rec["outcome"], rec["key"]) == ("wb-product", "queued", f"wb-order-{first}"), rec
+
+
+@pytest.mark.parametrize("code", ["0104006381333932215abc", "01040063813339", "0140063813339312"])
+def test_gs1_like_code_with_a_bad_gtin_is_no_product(code):
+    m = ScanSettings().classify(normalize(code))
+    assert m is None or m.action != "wb-product"
