@@ -6,7 +6,8 @@
   structs (``struct timeval; __u16 type; __u16 code; __s32 value``) read from the device, which
   is grabbed exclusively (``EVIOCGRAB``) so scans never type into other windows. Key codes map to
   characters through a US table with Shift (and Caps Lock) tracked here, so the desktop's
-  RU/EN layout does not matter; Enter (or Tab, a form-filling scanner's suffix) ends a code. A pipe or a plain file of recorded events
+  RU/EN layout does not matter; Enter (or Tab, a form-filling scanner's suffix) ends a code.
+  Ctrl with a key is its control character (Ctrl+] is a GS1 code's GS), never the key's letter. A pipe or a plain file of recorded events
   goes through the very same decoder (grabbing is done only on character devices; tests and the
   benchmark use that — the config takes only character devices, see :mod:`.scandev`).
 * ``serial:///dev/ttyACM0?baud=9600`` — line-terminated codes (CR, LF, CRLF or Tab) via pyserial.
@@ -44,6 +45,7 @@ EV_KEY = 0x01
 EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int)
 
 KEY_LEFTSHIFT, KEY_RIGHTSHIFT, KEY_CAPSLOCK = 42, 54, 58
+KEY_LEFTCTRL, KEY_RIGHTCTRL = 29, 97
 KEY_ENTER, KEY_KPENTER = 28, 96
 #: Tab ends a code like Enter: scanners set up for form filling send it as their suffix.
 KEY_TAB = 15
@@ -70,6 +72,7 @@ class KeyDecoder:
 
     def __init__(self) -> None:
         self.shift: set[int] = set()
+        self.ctrl: set[int] = set()
         self.caps = False
         self.buf: list[str] = []
 
@@ -78,6 +81,9 @@ class KeyDecoder:
             return None
         if code in (KEY_LEFTSHIFT, KEY_RIGHTSHIFT):
             (self.shift.add if value else self.shift.discard)(code)
+            return None
+        if code in (KEY_LEFTCTRL, KEY_RIGHTCTRL):
+            (self.ctrl.add if value else self.ctrl.discard)(code)
             return None
         if value != 1:  # releases and autorepeat
             return None
@@ -89,6 +95,15 @@ class KeyDecoder:
             return text
         pair = KEYMAP.get(code)
         if pair is None:
+            return None
+        if self.ctrl:  # Ctrl+] is GS (a GS1 code's separator), Ctrl+M/J are CR/LF: never the letter
+            c = ord(pair[0].upper())
+            if not 0x40 <= c <= 0x5F:
+                return None
+            if c in (0x4D, 0x4A):  # CR / LF end the code like Enter
+                text, self.buf = "".join(self.buf), []
+                return text
+            self.buf.append(chr(c & 0x1F))
             return None
         ch = pair[1] if self.shift else pair[0]
         if self.caps and ch.isalpha():

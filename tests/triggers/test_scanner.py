@@ -205,3 +205,28 @@ def test_evdev_tab_suffix_ends_a_code():
     dec = KeyDecoder()
     out = [t for ev in INPUT_EVENT.iter_unpack(raw) if (t := dec.feed(ev[2], ev[3], ev[4]))]
     assert out == ["WB-GI-5", "1234567890", "PS:PAUSE"]
+
+
+def _events(*keys: tuple[int, int]) -> list[tuple[int, int, int]]:
+    return [(EV_KEY, code, value) for code, value in keys]
+
+
+def test_evdev_ctrl_combinations_are_control_characters_not_letters():
+    """A keyboard-wedge scanner sends a GS1 code's GS separator as Ctrl+] (and some send Ctrl+M
+    for CR): the decoder must not type ']' or 'm' into the code."""
+    from printstation.triggers.rules import normalize
+
+    LCTRL, RBRACE, M = 29, 27, 50
+    raw = encode_key_events("0104006381333931215abc", enter=False)
+    evs = [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(raw)]
+    evs += _events((LCTRL, 1), (RBRACE, 1), (RBRACE, 0), (LCTRL, 0))
+    evs += [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(encode_key_events("93xyz", enter=False))]
+    evs += _events((LCTRL, 1), (M, 1), (M, 0), (LCTRL, 0))  # Ctrl+M: CR ends the code
+    dec = KeyDecoder()
+    out = [t for ev in evs if (t := dec.feed(*ev))]
+    assert out == ["0104006381333931215abc\x1d93xyz"]
+    assert normalize(out[0]) == "0104006381333931215abc93xyz"
+    # a leading GS (FNC1 in first position) as Ctrl+]: not a ']' that hides the GS1 code
+    evs = _events((LCTRL, 1), (RBRACE, 1), (RBRACE, 0), (LCTRL, 0))
+    evs += [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(encode_key_events("0104006381333931"))]
+    assert [t for ev in evs if (t := dec.feed(*ev))] == ["\x1d0104006381333931"]
