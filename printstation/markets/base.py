@@ -362,6 +362,9 @@ def client_id(market: str, value: str | None) -> str:
     return v
 
 
+INT64_MAX = 2**63 - 1
+
+
 def positive_ids(ids: Iterable[int | str], what: str) -> list[int]:
     """``ids`` as positive ints; a bad one is a :class:`UsageError` naming it as ``what``."""
     out = []
@@ -372,6 +375,8 @@ def positive_ids(ids: Iterable[int | str], what: str) -> list[int]:
             raise UsageError(f"bad {what} {i!r}: expected a number") from None
         if n <= 0:
             raise UsageError(f"bad {what} {i!r}: expected a positive number")
+        if n > INT64_MAX:  # the APIs' ids are int64: one past it fails the whole batch (400)
+            raise UsageError(f"bad {what} {i!r}: too large for an id (at most {INT64_MAX})")
         out.append(n)
     return out
 

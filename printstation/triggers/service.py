@@ -242,7 +242,10 @@ class ScanService:
         if action == "ignore":
             return Outcome("ignored")
         if action == "wb-order":
-            return self._wb_order(int(ref), ref, printer, spec, reprint)
+            from ..markets.base import positive_ids
+
+            (oid,) = positive_ids([ref], "WB order id")  # an int64, as WB (and the state) takes it
+            return self._wb_order(oid, ref, printer, spec, reprint)
         if action == "wb-product":
             return self._wb_product(ref, printer, spec)
         if action == "wb-supply-qr":

@@ -86,6 +86,21 @@ def test_bad_type_or_size_is_a_usage_error(wb):
         wb.order_stickers(["12x"], "zplv")
 
 
+def test_an_id_past_int64_is_refused_before_it_sinks_its_batch(wb, fake_wb):
+    """Order ids are int64 (the spec's format): a longer one WB cannot parse would fail the
+    whole call of up to 100 orders with 400 IncorrectRequestBody; it is a usage error naming it."""
+    from printstation.errors import UsageError
+
+    ok = fake_wb.add_order()["id"]
+    fake_wb.reset_calls()
+    with pytest.raises(UsageError, match="9223372036854775808"):
+        wb.order_stickers([ok, 2**63], "zplv")
+    with pytest.raises(UsageError, match="99999999999999999999"):
+        wb.order_statuses(["99999999999999999999"])
+    assert fake_wb.calls_to("/api/") == []
+    assert wb.order_stickers([2**63 - 1])[0].ok is False  # the largest int64 is still asked
+
+
 def test_supply_qr_needs_a_delivered_supply(wb, fake_wb):
     s = fake_wb.add_supply(orders=fake_wb.add_orders(2))
     with pytest.raises(SupplyNotClosed) as ei:

@@ -123,3 +123,14 @@ def test_gs1_code_on_marked_goods_is_a_product_scan(bench, payload):
 def test_gs1_like_code_with_a_bad_gtin_is_no_product(code):
     m = ScanSettings().classify(normalize(code))
     assert m is None or m.action != "wb-product"
+
+
+def test_order_id_rule_longer_than_int64_fails_with_a_reason(tmp_path, store):
+    """``[scan] wb_order_digits`` may go up to 20 digits: a 20-digit code past int64 is a failed
+    scan that says why, not an internal OverflowError."""
+    svc = ScanService(ScanSettings(wb_order_digits=(9, 20)), TriggerState(tmp_path / "t.sqlite"),
+                      StoreSubmitter(store), printers={"default": PrinterSpec()}, default_printer="default",
+                      labels=LabelFetcher())
+    rec = svc.scan("99999999999999999999")
+    assert (rec["action"], rec["outcome"]) == ("wb-order", "failed")
+    assert "too large" in rec["detail"] and "internal error" not in rec["detail"]
