@@ -359,6 +359,8 @@ def client_id(market: str, value: str | None) -> str:
     v = str(value or "").strip()
     if not v:
         raise AuthError(f"no {market} client id configured")
+    if not _HEADER_SAFE.fullmatch(v):  # Ozon sends it as the Client-Id header
+        raise AuthError(f"the {market} client id holds a space, line break, control or non-ASCII character")
     return v
 
 
