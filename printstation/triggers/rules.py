@@ -10,9 +10,10 @@ code                  action                                      reference
 ``WB-GI-123``         ``wb-supply-qr``                            supply id
 ``WB-TRBX-123``       ``wb-box``                                  box id
 digits (9–11)         ``wb-order``                                order id
-EAN-13/8, UPC, GTIN   ``wb-product``  (check digit must be valid)  SKU barcode
+EAN-13/8, UPC, GTIN   ``wb-product``  (check digit must be valid;  SKU barcode
+                      GTIN-14 ``0…``, or any a synced order has)
 GS1 ``01``+GTIN-14…   ``wb-product``  (a marking DataMatrix)       its GTIN
-Ali tracking number   ``ali-tracking``                            tracking number
+Ali tracking number   ``ali-tracking`` (S10, LP…/AE…, 14 digits)  tracking number
 Ozon return barcode   ``ozon-return`` (``[scan] ozon_return``)    return barcode
 Ozon posting number   ``ozon-label``  (``12345678-0001-1``)       posting number
 ====================  ==========================================  ===============
@@ -40,9 +41,10 @@ COMMANDS = ("pause", "resume", "reprint", "cancel")
 
 DEFAULT_DEBOUNCE_MS = 1500
 DEFAULT_WB_ORDER_DIGITS = "9-11"
-#: UPU S10 (``RU123456789CN``) and the long LAliExpress/Cainiao numbers (``LP…``, ``AE…``,
-#: ``CN…``, ``YT…``…): two to four capital letters then 8–24 digits and an optional tail.
-DEFAULT_ALI_TRACKING = r"^[A-Z]{2}\d{9}[A-Z]{2}$|^[A-Z]{2,4}\d{8,24}[A-Z0-9]{0,4}$"
+#: UPU S10 (``RU123456789CN``), the long LAliExpress/Cainiao numbers (``LP…``, ``AE…``,
+#: ``CN…``, ``YT…``…: two to four capital letters then 8–24 digits and an optional tail), and the
+#: 14-digit numeric codes (Russian Post, seed 003's ``21619418835187``).
+DEFAULT_ALI_TRACKING = r"^[A-Z]{2}\d{9}[A-Z]{2}$|^[A-Z]{2,4}\d{8,24}[A-Z0-9]{0,4}$|^\d{14}$"
 GTIN_LENGTHS = (8, 12, 13, 14)
 #: The barcode Ozon puts on a return parcel (``return_barcode``: ``ii`` and digits).
 DEFAULT_OZON_RETURN = r"^[iI]{2}\d{6,20}$"
@@ -166,7 +168,10 @@ def default_rules(settings: ScanSettings) -> list[Rule]:
         Rule(re.compile(r"^WB-GI-\d+$"), "wb-supply-qr", builtin=True),
         Rule(re.compile(r"^WB-TRBX-\d+$"), "wb-box", builtin=True),
         Rule(re.compile(rf"^\d{{{lo},{hi}}}$"), "wb-order", builtin=True),
-        Rule(re.compile(r"^(?:\d{8}|\d{12,14})$"), "wb-product", check=gtin_valid, builtin=True),
+        # a GTIN-14 only with indicator 0 (a consumer unit's EAN/UPC): other 14-digit codes are
+        # tracking numbers (their check digit is GTIN-valid too) unless the synced orders know
+        # them as a SKU (ScanService)
+        Rule(re.compile(r"^(?:\d{8}|\d{12,13}|0\d{13})$"), "wb-product", check=gtin_valid, builtin=True),
         # GS1 element string (a marking DataMatrix, GS1-128): AI 01 + GTIN-14, then other AIs
         Rule(re.compile(r"^01(\d{14})(?:\d\d.*)?$"), "wb-product", check=_gs1_gtin_valid, builtin=True),
         Rule(_compile(settings.ozon_return, "scan.ozon_return"), "ozon-return", builtin=True),

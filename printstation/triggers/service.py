@@ -24,7 +24,7 @@ from ..lang.registry import get as get_lang
 from ..names import preview
 from ..queue.base import JobState
 from ..spec import PrinterSpec
-from .rules import COMMANDS, ScanSettings, gtin_forms, normalize
+from .rules import COMMANDS, Match, ScanSettings, gtin_forms, normalize
 from .statebase import TriggerStateBase, job_number
 
 if TYPE_CHECKING:
@@ -151,6 +151,9 @@ class ScanService:
             # a synced Ozon return barcode of any format, even one a built-in rule would take
             # for another marketplace's code (digits only: a WB order id)
             m = known_return(self, code) or m
+        if m is not None and m.builtin and m.action == "ali-tracking" and len(code) == 14 and code.isdigit() \
+                and any(self.state.sku_known(form) for form in gtin_forms(code)):
+            m = Match("wb-product", code, m.rule, m.printer, True)  # a GTIN-14 the synced WB orders hold
         if m is None:
             return self._record(rec, Outcome("unmatched", detail="no rule matches this code"))
         rec["action"], rec["ref"] = m.action, m.ref

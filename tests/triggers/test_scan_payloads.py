@@ -134,3 +134,43 @@ def test_order_id_rule_longer_than_int64_fails_with_a_reason(tmp_path, store):
     rec = svc.scan("99999999999999999999")
     assert (rec["action"], rec["outcome"]) == ("wb-order", "failed")
     assert "too large" in rec["detail"] and "internal error" not in rec["detail"]
+
+
+@pytest.mark.parametrize("code,action", [
+    ("21619418835187", "ali-tracking"),   # seed 003's platform_tracking_code
+    ("80082364123454", "ali-tracking"),   # a Russian Post number (its check digit is GTIN-valid)
+    ("04006381333931", "wb-product"),     # GTIN-14 of an EAN-13: still a product
+    ("00012345600012", "wb-product"),
+    ("4006381333931", "wb-product"),
+])
+def test_fourteen_digit_tracking_numbers_are_ali_tracking(code, action):
+    """LAliExpress shipments carry 14-digit numeric tracking codes (seed 003's example, Russian
+    Post): the built-in rules left them unmatched, or took them for a GTIN-14 product."""
+    m = ScanSettings().classify(code)
+    assert m is not None and (m.action, m.ref) == (action, code)
+
+
+def test_fourteen_digit_code_that_is_a_synced_wb_sku_stays_a_product(bench):
+    """A seller whose WB barcode is a GTIN-14 with a packing indicator (14006381333938): its scan
+    is still the product, because the synced orders know it."""
+    wb = bench["wb"]
+    first, _ = _orders(wb, "14006381333938", 2)
+    bench["sync"].sync_once()
+    rec = bench["svc"].scan("14006381333938")
+    assert (rec["action"], rec["outcome"], rec["key"]) == ("wb-product", "queued", f"wb-order-{first}"), rec
+
+
+def test_seed_tracking_code_scan_prints_its_ali_label(tmp_path, store):
+    from printstation.markets import AliClient
+    from support.fakes import FakeAli
+
+    with FakeAli() as ali:
+        o = ali.add_order(tracking="21619418835187")
+        client = AliClient(ali.url, ali.token, retry=RetryPolicy(retries=1, base=0.001, cap=0.002), timeout=5)
+        svc = ScanService(ScanSettings(), TriggerState(tmp_path / "t.sqlite"), StoreSubmitter(store),
+                          printers={"default": PrinterSpec()}, default_printer="default",
+                          labels=LabelFetcher(ali=client))
+        rec = svc.scan("21619418835187")
+        client.close()
+    assert (rec["action"], rec["outcome"], rec["key"]) == \
+        ("ali-tracking", "queued", f"ali-{o['logistic_order_id']}"), rec
