@@ -203,3 +203,34 @@ def test_fake_enforces_its_own_request_schema():
             c.request("POST", "/api/v3/orders/stickers", params={"type": "zplv", "width": 58, "height": 40},
                       json_body={"orders": list(range(1, 102))})
         assert ei.value.code == "IncorrectRequestBody"
+
+
+NGINX_502 = """<html>
+<head><title>502 Bad Gateway</title></head>
+<body>
+<center><h1>502 Bad Gateway</h1></center>
+<hr><center>nginx</center>
+</body>
+</html>
+"""
+
+
+def test_html_error_page_is_one_line_reason(wb, fake_wb, market_env, capsys):
+    """A proxy's HTML error page (502 after the retries, a 400 from a captive portal) becomes a
+    one-line message with its title, not markup over several lines."""
+    from printstation.face.cli import main
+
+    fake_wb.fail_next(10, status=502, body=NGINX_502, headers={"Content-Type": "text/html"})
+    with pytest.raises(ApiError) as ei:
+        wb.new_orders()
+    assert "502 Bad Gateway" in str(ei.value) and "<" not in str(ei.value) and "\n" not in str(ei.value)
+    fake_wb.clear_faults()
+    page = "<!DOCTYPE html>\n<html><head>\n<title>\n  Access   denied\n</title></head>\n<body><p>Your request\nwas blocked</p></body></html>"
+    fake_wb.fail_next(1, status=400, body=page, headers={"Content-Type": "text/html; charset=utf-8"})
+    code = main(["wb", "orders", "--new"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Access denied" in err and "<" not in err, err
+    fake_wb.fail_next(1, status=400, body="line one\nline two", headers={"Content-Type": "text/plain"})
+    with pytest.raises(ApiError) as ei:
+        wb.new_orders()
+    assert ei.value.message == "line one line two"
