@@ -227,6 +227,7 @@ def test_html_error_page_is_one_line_reason(wb, fake_wb, market_env, capsys):
     fake_wb.clear_faults()
     page = "<!DOCTYPE html>\n<html><head>\n<title>\n  Access   denied\n</title></head>\n<body><p>Your request\nwas blocked</p></body></html>"
     fake_wb.fail_next(1, status=400, body=page, headers={"Content-Type": "text/html; charset=utf-8"})
+    capsys.readouterr()  # only the command's own output below
     code = main(["wb", "orders", "--new"])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "Access denied" in err and "<" not in err, err
