@@ -174,3 +174,29 @@ def test_seed_tracking_code_scan_prints_its_ali_label(tmp_path, store):
         client.close()
     assert (rec["action"], rec["outcome"], rec["key"]) == \
         ("ali-tracking", "queued", f"ali-{o['logistic_order_id']}"), rec
+
+
+@pytest.mark.parametrize("status", [dict(wb_status="canceled"), dict(wb_status="canceled_by_client"),
+                                    dict(wb_status="defect"), dict(status="cancel")])
+def test_product_scan_skips_an_order_cancelled_in_its_open_supply(bench, status):
+    """An order WB or the buyer cancelled can stay listed in its open supply: the sync reads the
+    statuses of the waiting orders, so a product scan never hands out a cancelled order's sticker."""
+    wb = bench["wb"]
+    first, second = _orders(wb, "4006381333931", 2)
+    wb.orders[first].update({"wbStatus": status.get("wb_status", "waiting"),
+                             "status": status.get("status", "confirm")})
+    bench["sync"].sync_once()
+    assert len(wb.calls_to("/api/v3/orders/status")) == 1
+    rec = bench["svc"].scan("4006381333931")
+    assert (rec["outcome"], rec["key"]) == ("queued", f"wb-order-{second}"), rec
+    again = bench["svc"].scan("4006381333931", scanner="other")
+    assert again["outcome"] == "failed" and "no order waiting" in again["detail"]
+
+
+def test_sync_keeps_memberships_when_the_status_call_fails(bench):
+    wb = bench["wb"]
+    first, _ = _orders(wb, "4006381333931", 2)
+    wb.fail_next(10, status=500, path="/api/v3/orders/status")
+    bench["sync"].sync_once()  # the round completes without the statuses
+    rec = bench["svc"].scan("4006381333931")
+    assert (rec["outcome"], rec["key"]) == ("queued", f"wb-order-{first}"), rec
