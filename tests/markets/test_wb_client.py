@@ -235,3 +235,20 @@ def test_html_error_page_is_one_line_reason(wb, fake_wb, market_env, capsys):
     with pytest.raises(ApiError) as ei:
         wb.new_orders()
     assert ei.value.message == "line one line two"
+
+
+def test_a_batch_wb_refuses_is_split_so_one_bad_order_fails_alone(wb, fake_wb):
+    """WB answers one 400 for a whole sticker call when one id in it is refused (another
+    seller's order, say): the call is split until the refused order stands alone, and the other
+    99 orders get their stickers."""
+    ids = fake_wb.add_orders(100)
+    bad = ids[37]
+    fake_wb.refuse_ids.add(bad)
+    fake_wb.reset_calls()
+    res = wb.order_stickers(ids)
+    assert [r.order_id for r in res] == ids
+    assert [r.order_id for r in res if not r.ok] == [bad]
+    assert "IncorrectRequest" in res[37].error
+    calls = fake_wb.calls_to("/api/v3/orders/stickers")
+    assert len(calls) <= 2 * 7 + 1  # halving: about two calls a level, log2(100) levels
+    assert all(len(c.json()["orders"]) <= 100 for c in calls)
