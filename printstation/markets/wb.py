@@ -8,6 +8,7 @@ sticker fails that order alone.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -89,6 +90,26 @@ def _supply_path(supply_id: str) -> str:
     if not supply_id:
         raise UsageError("empty WB supply id")
     return quote(supply_id, safe="")
+
+
+_BOX_NO = re.compile(r"WB-TRBX-(\d+)")
+_WBMP_NO = re.compile(r"\$WBMP:\d+:\d+:(\d+)")
+
+
+def _by_box_number(boxes: list[str], stickers: list[Any]) -> list[Any]:
+    """``stickers`` in the order of ``boxes``: by the box number that ends each sticker's
+    ``$WBMP:…:<n>`` barcode (box ``WB-TRBX-<n>``) when every one of them carries exactly the
+    numbers asked; else as answered (by position — the answer names no box)."""
+    asked = [m.group(1) if (m := _BOX_NO.fullmatch(b)) else None for b in boxes]
+    got: dict[str, Any] = {}
+    for s in stickers:
+        m = _WBMP_NO.fullmatch(str(s.get("barcode") or "")) if isinstance(s, dict) else None
+        if m is None or m.group(1) in got:
+            return stickers
+        got[m.group(1)] = s
+    if None in asked or set(got) != set(asked):
+        return stickers
+    return [got[n] for n in asked]  # type: ignore[index]
 
 
 class WBClient(ApiClient):
@@ -224,7 +245,7 @@ class WBClient(ApiClient):
                 if progress:
                     progress(len(chunk))
                 continue
-            for t, s in zip(chunk, stickers):
+            for t, s in zip(chunk, _by_box_number(chunk, stickers)):
                 s = s if isinstance(s, dict) else {}
                 try:
                     out[t] = BoxSticker(t, str(s.get("barcode") or ""), decode_wb_file(s.get("file"), type))

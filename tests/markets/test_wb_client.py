@@ -128,6 +128,20 @@ def test_box_stickers_matched_by_position(wb, fake_wb):
         assert b.barcode in _decode(b.data)
 
 
+def test_box_stickers_out_of_order_still_go_to_their_boxes(wb, fake_wb):
+    """The answer names no box, but each sticker's barcode ``$WBMP:1:123:<n>`` carries the number
+    of box ``WB-TRBX-<n>``: an answer in another order than asked must not put box A's sticker
+    under box B's name (position alone would, silently)."""
+    s = fake_wb.add_supply(boxes=4)
+    fake_wb.reverse_box_stickers = True
+    asked = [s["boxes"][2], s["boxes"][0], s["boxes"][3]]
+    res = wb.box_stickers(s["id"], asked, "png")
+    assert [b.trbx_id for b in res] == asked
+    for b in res:
+        assert b.ok and b.barcode == fake_wb.box_barcodes[b.trbx_id]
+        assert b.data == fake_wb.box_file(b.trbx_id, "png")
+
+
 def test_box_sticker_count_mismatch_is_an_error(wb, fake_wb):
     s = fake_wb.add_supply(boxes=3)
     fake_wb.box_count_delta = -1

@@ -55,6 +55,7 @@ class FakeWB(FakeServer):
         self.refuse_ids: set[int] = set()      # a sticker call holding one of these: 400 for the whole call
         self.reverse_stickers = False          # answer order stickers in reverse order
         self.box_count_delta = 0               # -1: one box sticker too few in the answer
+        self.reverse_box_stickers = False      # box stickers answered in reverse order
         self._next_order = 500_000_000
         self._next_supply = 1_000_000
         self._next_box = 7_000_000
@@ -312,6 +313,8 @@ class FakeWB(FakeServer):
                for b in ids if b in s["boxes"]]
         if self.box_count_delta < 0:
             out = out[: len(out) + self.box_count_delta]
+        if self.reverse_box_stickers:
+            out.reverse()
         return Reply(200, {"stickers": out})
 
 
