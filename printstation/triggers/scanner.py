@@ -67,6 +67,11 @@ KEYMAP: dict[int, tuple[str, str]] = {
 }
 
 
+#: The longest code a scanner line may hold (a big QR or PDF417); a longer line without its
+#: terminator (line noise, a wrong baud rate, a stuck device) is dropped whole, never kept growing.
+MAX_CODE = 4096
+
+
 class KeyDecoder:
     """Turns ``(type, code, value)`` key events into codes; Enter ends a code."""
 
@@ -75,6 +80,21 @@ class KeyDecoder:
         self.ctrl: set[int] = set()
         self.caps = False
         self.buf: list[str] = []
+        self.overflow = False  # the line passed MAX_CODE: dropped up to its end
+
+    def _add(self, ch: str) -> None:
+        if len(self.buf) >= MAX_CODE:
+            if not self.overflow:
+                log.warning("scanner: a line longer than %d characters without Enter: dropped", MAX_CODE)
+            self.overflow, self.buf = True, []
+        self.buf.append(ch)
+
+    def _end(self) -> str | None:
+        text, self.buf = "".join(self.buf), []
+        if self.overflow:
+            self.overflow = False
+            return None
+        return text
 
     def feed(self, type_: int, code: int, value: int) -> str | None:
         if type_ != EV_KEY:
@@ -91,8 +111,7 @@ class KeyDecoder:
             self.caps = not self.caps
             return None
         if code in (KEY_ENTER, KEY_KPENTER, KEY_TAB):
-            text, self.buf = "".join(self.buf), []
-            return text
+            return self._end()
         pair = KEYMAP.get(code)
         if pair is None:
             return None
@@ -101,14 +120,13 @@ class KeyDecoder:
             if not 0x40 <= c <= 0x5F:
                 return None
             if c in (0x4D, 0x4A):  # CR / LF end the code like Enter
-                text, self.buf = "".join(self.buf), []
-                return text
-            self.buf.append(chr(c & 0x1F))
+                return self._end()
+            self._add(chr(c & 0x1F))
             return None
         ch = pair[1] if self.shift else pair[0]
         if self.caps and ch.isalpha():
             ch = ch.swapcase()
-        self.buf.append(ch)
+        self._add(ch)
         return None
 
 
@@ -226,17 +244,26 @@ class SerialSource(Source):
         ser = self.ser
         assert ser is not None, "open() first"
         buf = bytearray()
+        overflow = False  # the current line passed MAX_CODE: dropped up to its terminator
         stop = self._stop
         while stop is None or not stop.is_set():
-            chunk = ser.read(ser.in_waiting or 1)
+            chunk = ser.read(min(ser.in_waiting or 1, MAX_CODE))
             if not chunk:
                 continue
             buf.extend(chunk)
             while True:
                 i = min((buf.find(c) for c in TERMINATORS if buf.find(c) >= 0), default=-1)
                 if i < 0:
+                    if len(buf) > MAX_CODE:
+                        if not overflow:
+                            log.warning("scanner %s: a line longer than %d bytes without CR/LF: dropped",
+                                        self.name, MAX_CODE)
+                        overflow, buf = True, bytearray()
                     break
                 line, buf = bytes(buf[:i]), buf[i + 1:]
+                if overflow:
+                    overflow = False
+                    continue
                 text = line.decode("utf-8", "replace").strip()
                 if text:
                     yield text
@@ -261,7 +288,17 @@ class StreamSource(Source):
 
     def codes(self) -> Iterator[str]:
         stream = self.stream or sys.stdin
-        for line in stream:
+        overflow = False
+        while True:
+            line = stream.readline(MAX_CODE + 1)  # bounded: a line without its end is not kept growing
+            if not line:
+                return
+            if not line.endswith("\n") and len(line) > MAX_CODE:
+                overflow = True
+                continue
+            if overflow:  # the tail of an overlong line
+                overflow = False
+                continue
             text = line.strip()
             if text:
                 yield text

@@ -230,3 +230,46 @@ def test_evdev_ctrl_combinations_are_control_characters_not_letters():
     evs = _events((LCTRL, 1), (RBRACE, 1), (RBRACE, 0), (LCTRL, 0))
     evs += [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(encode_key_events("0104006381333931"))]
     assert [t for ev in evs if (t := dec.feed(*ev))] == ["\x1d0104006381333931"]
+
+
+def test_serial_line_noise_without_terminator_is_bounded_and_dropped():
+    """A port at the wrong baud rate (or a stuck scanner) streams bytes with no CR/LF: the reader
+    keeps at most MAX_CODE bytes, drops that line whole at its terminator, and reads on."""
+    from printstation.triggers.scanner import MAX_CODE
+
+    master, slave = pty.openpty()
+    codes = Codes()
+    src = SerialSource(os.ttyname(slave), 9600)
+    t = ScannerThread(src, codes).start()
+    try:
+        wait_until(lambda: t.opens >= 1, what="serial open")
+        noise = b"\xfe\x7fA" * (MAX_CODE + 100)
+        for i in range(0, len(noise), 1024):
+            os.write(master, noise[i:i + 1024])
+        os.write(master, b"\r\nWB-GI-100\r\n")
+        wait_until(lambda: codes.codes[-1:] == ["WB-GI-100"], what="the code after the noise")
+    finally:
+        t.stop()
+        os.close(master)
+        os.close(slave)
+    assert codes.codes == ["WB-GI-100"]
+
+
+def test_evdev_keys_without_enter_are_bounded():
+    from printstation.triggers.scanner import MAX_CODE
+
+    dec = KeyDecoder()
+    for _ in range(MAX_CODE + 50):
+        dec.feed(EV_KEY, 30, 1)
+        dec.feed(EV_KEY, 30, 0)
+    assert len(dec.buf) <= MAX_CODE
+    assert dec.feed(EV_KEY, 28, 1) is None  # the overlong line is dropped whole
+    raw = encode_key_events("WB-GI-7")
+    assert [t for ev in INPUT_EVENT.iter_unpack(raw) if (t := dec.feed(ev[2], ev[3], ev[4]))] == ["WB-GI-7"]
+
+
+def test_stdin_overlong_line_is_dropped():
+    from printstation.triggers.scanner import MAX_CODE
+
+    src = StreamSource(io.StringIO("x" * (MAX_CODE * 3) + "\nWB-GI-1\n\nPS:PAUSE"))
+    assert list(src.codes()) == ["WB-GI-1", "PS:PAUSE"]
