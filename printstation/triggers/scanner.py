@@ -7,7 +7,8 @@
   is grabbed exclusively (``EVIOCGRAB``) so scans never type into other windows. Key codes map to
   characters through a US table with Shift (and Caps Lock) tracked here, so the desktop's
   RU/EN layout does not matter; Enter (or Tab, a form-filling scanner's suffix) ends a code.
-  Ctrl with a key is its control character (Ctrl+] is a GS1 code's GS), never the key's letter. A pipe or a plain file of recorded events
+  Ctrl with a key is its control character (Ctrl+] is a GS1 code's GS), never the key's letter;
+  Alt held with a keypad code (Alt+0029) is that character, not its digits. A pipe or a plain file of recorded events
   goes through the very same decoder (grabbing is done only on character devices; tests and the
   benchmark use that — the config takes only character devices, see :mod:`.scandev`).
 * ``serial:///dev/ttyACM0?baud=9600`` — line-terminated codes (CR, LF, CRLF or Tab) via pyserial.
@@ -46,6 +47,9 @@ EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int)
 
 KEY_LEFTSHIFT, KEY_RIGHTSHIFT, KEY_CAPSLOCK = 42, 54, 58
 KEY_LEFTCTRL, KEY_RIGHTCTRL = 29, 97
+KEY_LEFTALT, KEY_RIGHTALT = 56, 100
+#: keypad key code → digit (an Alt+numpad character code).
+KEYPAD_DIGITS = {82: "0", 79: "1", 80: "2", 81: "3", 75: "4", 76: "5", 77: "6", 71: "7", 72: "8", 73: "9"}
 KEY_ENTER, KEY_KPENTER = 28, 96
 #: Tab ends a code like Enter: scanners set up for form filling send it as their suffix.
 KEY_TAB = 15
@@ -78,6 +82,8 @@ class KeyDecoder:
     def __init__(self) -> None:
         self.shift: set[int] = set()
         self.ctrl: set[int] = set()
+        self.alt: set[int] = set()
+        self.alt_digits = ""  # Alt held: the character's code typed on the keypad
         self.caps = False
         self.buf: list[str] = []
         self.overflow = False  # the line passed MAX_CODE: dropped up to its end
@@ -105,6 +111,14 @@ class KeyDecoder:
         if code in (KEY_LEFTCTRL, KEY_RIGHTCTRL):
             (self.ctrl.add if value else self.ctrl.discard)(code)
             return None
+        if code in (KEY_LEFTALT, KEY_RIGHTALT):
+            (self.alt.add if value else self.alt.discard)(code)
+            if not self.alt and self.alt_digits:  # Alt released: the character of its keypad code
+                digits, self.alt_digits = self.alt_digits, ""
+                n = int(digits[-3:]) & 0xFF if len(digits) <= 4 else 0
+                if n:  # 0029 (Windows ANSI form) and 29 (OEM form) alike
+                    self._add(bytes([n]).decode("cp1252" if digits.startswith("0") else "cp437", "replace"))
+            return None
         if value != 1:  # releases and autorepeat
             return None
         if code == KEY_CAPSLOCK:
@@ -112,6 +126,10 @@ class KeyDecoder:
             return None
         if code in (KEY_ENTER, KEY_KPENTER, KEY_TAB):
             return self._end()
+        if self.alt:  # Alt+keypad digits make one character; other Alt combinations type nothing
+            if code in KEYPAD_DIGITS:
+                self.alt_digits += KEYPAD_DIGITS[code]
+            return None
         pair = KEYMAP.get(code)
         if pair is None:
             return None

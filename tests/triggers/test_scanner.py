@@ -273,3 +273,17 @@ def test_stdin_overlong_line_is_dropped():
 
     src = StreamSource(io.StringIO("x" * (MAX_CODE * 3) + "\nWB-GI-1\n\nPS:PAUSE"))
     assert list(src.codes()) == ["WB-GI-1", "PS:PAUSE"]
+
+
+def test_evdev_alt_numpad_codes_are_their_character_not_digits():
+    """Scanners in 'Alt mode' type a character the keyboard lacks (a GS1 code's GS) as Alt held
+    with its code on the keypad (Alt+0029): the decoder must give that character, not type
+    the digits 0029 into the code."""
+    LALT, KP0, KP2, KP9 = 56, 82, 80, 73
+    raw = encode_key_events("0104006381333931215abc", enter=False)
+    evs = [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(raw)]
+    evs += _events((LALT, 1), (KP0, 1), (KP0, 0), (KP0, 1), (KP0, 0), (KP2, 1), (KP2, 0), (KP9, 1), (KP9, 0),
+                   (LALT, 0))
+    evs += [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(encode_key_events("93xyz"))]
+    dec = KeyDecoder()
+    assert [t for ev in evs if (t := dec.feed(*ev))] == ["0104006381333931215abc\x1d93xyz"]
