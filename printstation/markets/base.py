@@ -27,19 +27,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import httpx
 
 from .. import metrics
 from ..errors import (AnswerTooLarge, ApiAuthError, ApiError, AuthError, BadLabel, PrintstationError, RateLimited,
-                      Unavailable, UsageError)
+                      Unavailable)
 from ..logs import register_secret
 from ..retry import Backoff, call_with_retries
 from .http import _Retryable, error_from_response, header_seconds, read_capped, send_capped, ssl_context
+from .ids import HEADER_SAFE, INT64_MAX, client_id, positive_ids  # noqa: F401 - re-exported
 from .ratelimit import Clock, Sleep, TokenBucket, shared_bucket
 
 log = logging.getLogger("printstation.markets")
@@ -63,8 +63,6 @@ NET_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.Network
 _RETRYABLE: tuple[type[Exception], ...] = (*NET_ERRORS, _Retryable)
 
 T = TypeVar("T")
-#: What a token sent in a header may hold: visible ASCII, nothing else.
-_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,7 +168,7 @@ class ApiClient:
         self._token = token if isinstance(token, Secret) else Secret(token)
         if not self._token:
             raise AuthError(f"no {self.market} token configured")
-        if not _HEADER_SAFE.fullmatch(self._token.reveal()):  # httpx would fail at the first call,
+        if not HEADER_SAFE.fullmatch(self._token.reveal()):  # httpx would fail at the first call,
             # with the token in the message (a two-line file) or a bare UnicodeEncodeError
             raise AuthError(f"the {self.market} token holds a character an HTTP header cannot carry "
                             "(a space, a line break, a control or non-ASCII character): check the token file")
@@ -352,35 +350,6 @@ class ApiClient:
 def chunks(seq: list, n: int) -> Iterator[list]:
     for i in range(0, len(seq), n):
         yield seq[i:i + n]
-
-
-def client_id(market: str, value: str | None) -> str:
-    """A marketplace client id (Ozon ``Client-Id``, Lamoda ``client_id``); :class:`AuthError` if none."""
-    v = str(value or "").strip()
-    if not v:
-        raise AuthError(f"no {market} client id configured")
-    if not _HEADER_SAFE.fullmatch(v):  # Ozon sends it as the Client-Id header
-        raise AuthError(f"the {market} client id holds a space, line break, control or non-ASCII character")
-    return v
-
-
-INT64_MAX = 2**63 - 1
-
-
-def positive_ids(ids: Iterable[int | str], what: str) -> list[int]:
-    """``ids`` as positive ints; a bad one is a :class:`UsageError` naming it as ``what``."""
-    out = []
-    for i in ids:
-        try:
-            n = int(str(i).strip())
-        except ValueError:
-            raise UsageError(f"bad {what} {i!r}: expected a number") from None
-        if n <= 0:
-            raise UsageError(f"bad {what} {i!r}: expected a positive number")
-        if n > INT64_MAX:  # the APIs' ids are int64: one past it fails the whole batch (400)
-            raise UsageError(f"bad {what} {i!r}: too large for an id (at most {INT64_MAX})")
-        out.append(n)
-    return out
 
 
 class Outcome:
