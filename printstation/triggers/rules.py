@@ -74,7 +74,8 @@ def gtin_forms(code: str) -> list[str]:
 
 
 def _gs1_gtin_valid(code: str) -> bool:
-    return gtin_valid(code[2:16])
+    """The GTIN after AI 01 (``01…`` or the printed form ``(01)…``) has a valid check digit."""
+    return gtin_valid(code[4:18] if code.startswith("(") else code[2:16])
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,8 @@ def default_rules(settings: ScanSettings) -> list[Rule]:
         # them as a SKU (ScanService)
         Rule(re.compile(r"^(?:\d{8}|\d{12,13}|0\d{13})$"), "wb-product", check=gtin_valid, builtin=True),
         # GS1 element string (a marking DataMatrix, GS1-128): AI 01 + GTIN-14, then other AIs
-        Rule(re.compile(r"^01(\d{14})(?:\d\d.*)?$"), "wb-product", check=_gs1_gtin_valid, builtin=True),
+        Rule(re.compile(r"^(?:01|\(01\))(\d{14})(?:\(?\d\d.*)?$"), "wb-product", check=_gs1_gtin_valid,
+             builtin=True),
         Rule(_compile(settings.ozon_return, "scan.ozon_return"), "ozon-return", builtin=True),
         Rule(re.compile(OZON_POSTING), "ozon-label", builtin=True),
         Rule(_compile(settings.ali_tracking, "scan.ali_tracking"), "ali-tracking", builtin=True),

@@ -107,6 +107,7 @@ def test_product_barcode_in_another_gtin_form_finds_its_orders(bench, stored, sc
     "0104006381333931215Zx!q9\x1d93AbCd",            # Честный знак DataMatrix: 01 GTIN 21 serial GS 93 crypto
     "]d20104006381333931215Zx!q9\x1d91EE06\x1d92abc",
     "]C101040063813339311726013110LOT-7",             # GS1-128: 01 GTIN 17 expiry 10 batch
+    "(01)04006381333931(21)5Zx!q9",                   # the human-readable form with parentheses
     "0104006381333931",
 ])
 def test_gs1_code_on_marked_goods_is_a_product_scan(bench, payload):
@@ -119,7 +120,8 @@ def test_gs1_code_on_marked_goods_is_a_product_scan(bench, payload):
     assert (rec["action"], rec["outcome"], rec["key"]) == ("wb-product", "queued", f"wb-order-{first}"), rec
 
 
-@pytest.mark.parametrize("code", ["0104006381333932215abc", "01040063813339", "0140063813339312"])
+@pytest.mark.parametrize("code", ["0104006381333932215abc", "01040063813339", "0140063813339312",
+                                  "(01)04006381333932(21)x"])
 def test_gs1_like_code_with_a_bad_gtin_is_no_product(code):
     m = ScanSettings().classify(normalize(code))
     assert m is None or m.action != "wb-product"
