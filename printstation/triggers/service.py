@@ -245,7 +245,7 @@ class ScanService:
         if action == "ignore":
             return Outcome("ignored")
         if action == "wb-order":
-            from ..markets.base import positive_ids
+            from ..markets.ids import positive_ids
 
             (oid,) = positive_ids([ref], "WB order id")  # an int64, as WB (and the state) takes it
             return self._wb_order(oid, ref, printer, spec, reprint)
