@@ -60,13 +60,15 @@ min_gap_ms = 200
 
         wait_until(lambda: len(scans()) >= 3, what="three scans")
         got = [(s["action"], s["outcome"], s["key"], s["printer"]) for s in scans()]
-        assert got == [("wb-order", "queued", f"wb-order-{order['id']}", "bench"),
-                       (None, "debounced", None, "bench"),
-                       ("wb-product", "queued", f"wb-order-{first['id']}", "bench")], got
+        assert got[0] == ("wb-order", "queued", f"wb-order-{order['id']}", "bench"), got
+        # the double read: debounced (or, should the first take longer than debounce_ms on a
+        # loaded box, a duplicate of its key) — never a second print
+        assert got[1][1] in ("debounced", "duplicate") and got[1][3] == "bench", got
+        assert got[2] == ("wb-product", "queued", f"wb-order-{first['id']}", "bench"), got
         jobs = [s["job"] for s in scans() if s["job"]]
         wait_until(lambda: all(d.store.get(j).state == "done" for j in jobs), what="printed")
         codes = [c for back in render_back("tspl", bytes(sink.data), 203) for c in decode(back.image)]
-        assert order["barcode"] in codes and first["barcode"] in codes
+        assert codes.count(order["barcode"]) == 1 and first["barcode"] in codes
         assert not other.data
     finally:
         d.stop()
