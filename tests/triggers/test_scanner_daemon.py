@@ -34,18 +34,12 @@ def test_serial_scanner_payloads_print_on_its_printer(tmp_path):
     first = wb.add_order(skus=[sku], created_at=now - dt.timedelta(hours=2))
     wb.add_supply(orders=[first["id"]])
     order = wb.add_order()
-    write_config(tmp_path / "ps.toml", tmp_path / "data",
-                 [dict(name="other", uri=other.uri, lang="tspl", media="58x40"),
-                  dict(name="bench", uri=sink.uri, lang="tspl", media="58x40")],
-                 api={"unix_socket": False}, extra=f"""
-[[scanners]]
-device = "serial://{os.ttyname(slave)}?baud=9600"
-printer = "bench"
-[sync]
-interval_s = 60
-min_gap_ms = 200
-""" + fake_markets(tmp_path, wb, ali))
-    d = Daemon(configmod.load(tmp_path / "ps.toml"))
+    scanner = f'[[scanners]]\ndevice = "serial://{os.ttyname(slave)}?baud=9600"\nprinter = "bench"\n'
+    printers = [dict(name="other", uri=other.uri, lang="tspl", media="58x40"),
+                dict(name="bench", uri=sink.uri, lang="tspl", media="58x40")]
+    cfg = write_config(tmp_path / "ps.toml", tmp_path / "data", printers, api={"unix_socket": False},
+                       extra=scanner + fake_markets(tmp_path, wb, ali))
+    d = Daemon(configmod.load(cfg))
     d.start()
     try:
         wait_until(lambda: d.triggers.sync and d.triggers.sync.rounds >= 1, what="first WB sync")
