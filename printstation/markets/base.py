@@ -58,6 +58,10 @@ PACING_MARGIN = 0.97
 #: The largest answer a call reads (a label PDF in base64 JSON fits); a larger one is refused
 #: without reading the rest (:class:`AnswerTooLarge`). Label calls pass their own, smaller limit.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
+#: A 429's wait past this is a Unix time (some gateways send ``X-Ratelimit-Reset`` so) …
+UNIX_TIME_FLOOR = 1e9
+#: … and no wait blocks a token's bucket longer than this (an absurd header is not a lifetime ban).
+MAX_BLOCK_S = 3600.0
 #: Transport failures a later try may get past.
 NET_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _RETRYABLE: tuple[type[Exception], ...] = (*NET_ERRORS, _Retryable)
@@ -276,6 +280,9 @@ class ApiClient:
             wait = header_seconds(resp, "Retry-After")  # Ozon, Lamoda: plain HTTP
         if wait is None:
             wait = 1.0 / self.bucket.rate
+        if wait > UNIX_TIME_FLOOR:  # a gateway's X-Ratelimit-Reset as a Unix time, not seconds
+            wait = max(0.0, wait - time.time())
+        wait = min(wait, MAX_BLOCK_S)
         self.bucket.block(wait)  # the full wait, whatever we do next: never sooner
         if call.waits_429 >= self.retry.max_429 or wait > self.retry.max_wait_429:
             raise RateLimited(self.market, 429, "too many requests",
