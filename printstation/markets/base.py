@@ -29,16 +29,17 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import httpx
 
 from .. import metrics
 from ..errors import (AnswerTooLarge, ApiAuthError, ApiError, AuthError, BadLabel, PrintstationError, RateLimited,
-                      Unavailable, UsageError)
+                      Unavailable)
 from ..logs import register_secret
 from ..retry import Backoff, call_with_retries
 from .http import _Retryable, error_from_response, header_seconds, read_capped, send_capped, ssl_context
+from .ids import HEADER_SAFE, INT64_MAX, client_id, positive_ids  # noqa: F401 - re-exported
 from .ratelimit import Clock, Sleep, TokenBucket, shared_bucket
 
 log = logging.getLogger("printstation.markets")
@@ -57,6 +58,10 @@ PACING_MARGIN = 0.97
 #: The largest answer a call reads (a label PDF in base64 JSON fits); a larger one is refused
 #: without reading the rest (:class:`AnswerTooLarge`). Label calls pass their own, smaller limit.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
+#: A 429's wait past this is a Unix time (some gateways send ``X-Ratelimit-Reset`` so) …
+UNIX_TIME_FLOOR = 1e9
+#: … and no wait blocks a token's bucket longer than this (an absurd header is not a lifetime ban).
+MAX_BLOCK_S = 3600.0
 #: Transport failures a later try may get past.
 NET_ERRORS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 _RETRYABLE: tuple[type[Exception], ...] = (*NET_ERRORS, _Retryable)
@@ -74,7 +79,7 @@ class Secret:
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
-        value = (value or "").strip()
+        value = (value or "").strip().lstrip("\ufeff").strip()  # a file saved with a BOM (Notepad)
         if value.lower().startswith("bearer "):
             value = value[7:].strip()  # a token given as "Bearer xxx" is the same token
         self._value = value
@@ -167,6 +172,10 @@ class ApiClient:
         self._token = token if isinstance(token, Secret) else Secret(token)
         if not self._token:
             raise AuthError(f"no {self.market} token configured")
+        if not HEADER_SAFE.fullmatch(self._token.reveal()):  # httpx would fail at the first call,
+            # with the token in the message (a two-line file) or a bare UnicodeEncodeError
+            raise AuthError(f"the {self.market} token holds a character an HTTP header cannot carry "
+                            "(a space, a line break, a control or non-ASCII character): check the token file")
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.clock, self.sleep = clock, sleep
@@ -271,6 +280,9 @@ class ApiClient:
             wait = header_seconds(resp, "Retry-After")  # Ozon, Lamoda: plain HTTP
         if wait is None:
             wait = 1.0 / self.bucket.rate
+        if wait > UNIX_TIME_FLOOR:  # a gateway's X-Ratelimit-Reset as a Unix time, not seconds
+            wait = max(0.0, wait - time.time())
+        wait = min(wait, MAX_BLOCK_S)
         self.bucket.block(wait)  # the full wait, whatever we do next: never sooner
         if call.waits_429 >= self.retry.max_429 or wait > self.retry.max_wait_429:
             raise RateLimited(self.market, 429, "too many requests",
@@ -345,28 +357,6 @@ class ApiClient:
 def chunks(seq: list, n: int) -> Iterator[list]:
     for i in range(0, len(seq), n):
         yield seq[i:i + n]
-
-
-def client_id(market: str, value: str | None) -> str:
-    """A marketplace client id (Ozon ``Client-Id``, Lamoda ``client_id``); :class:`AuthError` if none."""
-    v = str(value or "").strip()
-    if not v:
-        raise AuthError(f"no {market} client id configured")
-    return v
-
-
-def positive_ids(ids: Iterable[int | str], what: str) -> list[int]:
-    """``ids`` as positive ints; a bad one is a :class:`UsageError` naming it as ``what``."""
-    out = []
-    for i in ids:
-        try:
-            n = int(str(i).strip())
-        except ValueError:
-            raise UsageError(f"bad {what} {i!r}: expected a number") from None
-        if n <= 0:
-            raise UsageError(f"bad {what} {i!r}: expected a positive number")
-        out.append(n)
-    return out
 
 
 class Outcome:

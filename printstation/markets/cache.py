@@ -9,6 +9,7 @@ so the caller fetches it again. Keys never contain a token.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -16,11 +17,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, read_regular
 from .base import BadLabel
 from .content import EXT, WB_TYPES, check_content
 
 log = logging.getLogger("printstation.markets.cache")
+
+#: The largest cached label read back (a label PDF is at most ``max_pdf_mb``, default 20 MiB).
+MAX_CACHED_BYTES = 64 * 1024 * 1024
 
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 _NAME = re.compile(r"[a-z][a-z0-9]{0,15}")
@@ -70,11 +74,18 @@ class LabelCache:
     def get(self, key: LabelKey) -> bytes | None:
         """The cached label, or None (missing, or corrupt → deleted)."""
         p = self.path(key)
-        try:
-            data = p.read_bytes()
+        try:  # only a regular file, never through a symlink, never more than a label can be
+            data = read_regular(p, MAX_CACHED_BYTES)
         except FileNotFoundError:
             return None
         except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EINVAL, errno.EFBIG):  # not a file the station wrote
+                log.warning("label cache: dropping %s: %s", p, exc.strerror or exc)
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+                return None
             log.warning("label cache: cannot read %s: %s", p, exc.strerror or exc)
             return None
         try:

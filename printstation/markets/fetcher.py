@@ -183,10 +183,12 @@ class LabelFetcher(OzonLamodaLabels):
     def ali_find(self, tracking_number: str) -> int:
         """The logistic order id of a tracking number (raises if none)."""
         rows = self._ali().find_logistic_orders(tracking_numbers=[tracking_number])
+        want = tracking_number.strip().upper()
         for r in rows:
-            if str(r.get("platform_tracking_code") or "") == tracking_number and r.get("logistic_order_id"):
+            if str(r.get("platform_tracking_code") or "").strip().upper() == want and r.get("logistic_order_id"):
                 return int(r["logistic_order_id"])
-        if len(rows) == 1 and rows[0].get("logistic_order_id"):
+        # a lone row that names no tracking code is the answer; one naming another code never is
+        if len(rows) == 1 and rows[0].get("logistic_order_id") and not rows[0].get("platform_tracking_code"):
             return int(rows[0]["logistic_order_id"])
         raise MarketplaceError(f"ali: no shipment with tracking number {tracking_number}")
 

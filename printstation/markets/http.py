@@ -7,8 +7,10 @@ server (or a man in the middle) sending an endless body costs at most the limit,
 from __future__ import annotations
 
 import email.utils
+import html
 import json
 import math
+import re
 import threading
 import time
 from typing import Any, Callable
@@ -134,6 +136,21 @@ def _error_fields(body: Any) -> tuple[str, str, str | None]:
     return code, message, request_id
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.I | re.S)
+
+
+def _plain_text(text: str) -> str:
+    """A text error body as one line of at most 300 characters: an HTML page (a proxy's 502, a
+    captive portal) by its ``<title>`` (else its text without the markup)."""
+    head = text.lstrip()[:512].lower()
+    if head.startswith("<") and ("<html" in head or "<!doctype" in head or "<head" in head or "<body" in head):
+        m = _TITLE.search(text[:65536])
+        inner = m.group(1) if m and m.group(1).strip() else _TAGS.sub(" ", text)
+        text = html.unescape(_TAGS.sub(" ", inner))
+    return " ".join(text.split())[:300]
+
+
 def error_from_response(market: str, resp: httpx.Response, redact: Callable[[str], str]) -> ApiError:
     """Map any of WB's three error shapes (and LAliExpress's envelope) to one :class:`ApiError`.
 
@@ -151,7 +168,7 @@ def error_from_response(market: str, resp: httpx.Response, redact: Callable[[str
     if isinstance(body, dict):
         code, message, request_id = _error_fields(body)
     elif text.strip():
-        message = text.strip()[:300]
+        message = _plain_text(text)
     if not message:
         message = resp.reason_phrase or f"HTTP {status}"
     message, code = redact(message), redact(code)

@@ -8,6 +8,7 @@ sticker fails that order alone.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -91,6 +92,26 @@ def _supply_path(supply_id: str) -> str:
     return quote(supply_id, safe="")
 
 
+_BOX_NO = re.compile(r"WB-TRBX-(\d+)")
+_WBMP_NO = re.compile(r"\$WBMP:\d+:\d+:(\d+)")
+
+
+def _by_box_number(boxes: list[str], stickers: list[Any]) -> list[Any]:
+    """``stickers`` in the order of ``boxes``: by the box number that ends each sticker's
+    ``$WBMP:…:<n>`` barcode (box ``WB-TRBX-<n>``) when every one of them carries exactly the
+    numbers asked; else as answered (by position — the answer names no box)."""
+    asked = [m.group(1) if (m := _BOX_NO.fullmatch(b)) else None for b in boxes]
+    got: dict[str, Any] = {}
+    for s in stickers:
+        m = _WBMP_NO.fullmatch(str(s.get("barcode") or "")) if isinstance(s, dict) else None
+        if m is None or m.group(1) in got:
+            return stickers
+        got[m.group(1)] = s
+    if None in asked or set(got) != set(asked):
+        return stickers
+    return [got[n] for n in asked]  # type: ignore[index]
+
+
 class WBClient(ApiClient):
     """Wildberries marketplace API (FBS). ``auth_scheme`` ``raw`` (default) or ``bearer``."""
 
@@ -127,53 +148,61 @@ class WBClient(ApiClient):
         wanted = _order_ids(ids)
         got: dict[int, StickerResult] = {}
         for chunk in chunks(list(dict.fromkeys(wanted)), STICKERS_PER_CALL):
-            try:
-                body = self.json("POST", "/api/v3/orders/stickers",
-                                 params={"type": type, "width": w, "height": h},
-                                 json_body={"orders": chunk})
-            except ApiAuthError:
-                raise
-            except ApiError as exc:
-                for oid in chunk:
-                    got[oid] = StickerResult(oid, error=str(exc))
-                if progress:
-                    progress(len(chunk))
-                continue
-            stickers = body.get("stickers") if isinstance(body, dict) else None
-            if not isinstance(stickers, list):
-                stickers = []
-                log.warning("wb stickers: answer without a stickers list")
-            asked = set(chunk)
-            for s in stickers:
-                if not isinstance(s, dict):
-                    continue
-                raw = s.get("orderId")
-                if raw is None:
-                    continue
-                try:
-                    oid = int(raw)
-                except (TypeError, ValueError):
-                    continue
-                if oid not in asked:
-                    log.warning("wb stickers: answer holds order %s that was not asked for", oid)
-                    continue
-                if oid in got and got[oid].ok:
-                    continue
-                try:
-                    data = decode_wb_file(s.get("file"), type)
-                except BadLabel as exc:
-                    got[oid] = StickerResult(oid, str(s.get("partA") or ""), str(s.get("partB") or ""),
-                                             str(s.get("barcode") or ""), error=str(exc))
-                    continue
-                got[oid] = StickerResult(oid, str(s.get("partA") or ""), str(s.get("partB") or ""),
-                                         str(s.get("barcode") or ""), data)
-            for oid in chunk:
-                if oid not in got:
-                    got[oid] = StickerResult(oid, error="WB sent no sticker for this order (stickers exist "
-                                                        "only for orders in status confirm or complete)")
+            self._sticker_call(chunk, type, w, h, got)
             if progress:
                 progress(len(chunk))
         return [got[i] for i in wanted]
+
+    def _sticker_call(self, chunk: list[int], type: str, w: int, h: int, got: dict[int, StickerResult]) -> None:
+        """One sticker call into ``got``. A call WB refuses as a whole (a 4xx other than 429: one
+        id in it it will not serve) is split in halves until the refused order stands alone."""
+        try:
+            body = self.json("POST", "/api/v3/orders/stickers", params={"type": type, "width": w, "height": h},
+                             json_body={"orders": chunk})
+        except ApiAuthError:
+            raise
+        except ApiError as exc:
+            if len(chunk) > 1 and 400 <= exc.status < 500 and exc.status != 429:
+                half = len(chunk) // 2
+                log.info("wb stickers: a call of %d orders refused (%s); splitting it", len(chunk), exc)
+                self._sticker_call(chunk[:half], type, w, h, got)
+                self._sticker_call(chunk[half:], type, w, h, got)
+                return
+            for oid in chunk:
+                got[oid] = StickerResult(oid, error=str(exc))
+            return
+        stickers = body.get("stickers") if isinstance(body, dict) else None
+        if not isinstance(stickers, list):
+            stickers = []
+            log.warning("wb stickers: answer without a stickers list")
+        asked = set(chunk)
+        for s in stickers:
+            if not isinstance(s, dict):
+                continue
+            raw = s.get("orderId")
+            if raw is None:
+                continue
+            try:
+                oid = int(raw)
+            except (TypeError, ValueError):
+                continue
+            if oid not in asked:
+                log.warning("wb stickers: answer holds order %s that was not asked for", oid)
+                continue
+            if oid in got and got[oid].ok:
+                continue
+            try:
+                data = decode_wb_file(s.get("file"), type)
+            except BadLabel as exc:
+                got[oid] = StickerResult(oid, str(s.get("partA") or ""), str(s.get("partB") or ""),
+                                         str(s.get("barcode") or ""), error=str(exc))
+                continue
+            got[oid] = StickerResult(oid, str(s.get("partA") or ""), str(s.get("partB") or ""),
+                                     str(s.get("barcode") or ""), data)
+        for oid in chunk:
+            if oid not in got:
+                got[oid] = StickerResult(oid, error="WB sent no sticker for this order (stickers exist "
+                                                    "only for orders in status confirm or complete)")
 
     def supply_barcode(self, supply_id: str, type: str = "png") -> SupplyQR:
         """The supply's QR sticker; :class:`SupplyNotClosed` until the supply is delivered."""
@@ -216,7 +245,7 @@ class WBClient(ApiClient):
                 if progress:
                     progress(len(chunk))
                 continue
-            for t, s in zip(chunk, stickers):
+            for t, s in zip(chunk, _by_box_number(chunk, stickers)):
                 s = s if isinstance(s, dict) else {}
                 try:
                     out[t] = BoxSticker(t, str(s.get("barcode") or ""), decode_wb_file(s.get("file"), type))

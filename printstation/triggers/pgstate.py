@@ -134,10 +134,19 @@ class PgTriggerState(TriggerStateBase):
         self.db.run(txn)
 
     def set_supply_orders(self, supply_id: str, order_ids: Iterable[int]) -> None:
+        """Membership of one supply; its orders not listed any more (cancelled, moved) leave it."""
         now = time.time()
-        self._many("INSERT INTO wb_orders (id, supply_id, skus, synced) VALUES (%s,%s,'[]',%s)"
-                   " ON CONFLICT (id) DO UPDATE SET supply_id=excluded.supply_id",
-                   [(int(oid), supply_id, now) for oid in order_ids])
+        ids = [int(oid) for oid in order_ids]
+
+        def txn(conn: Any) -> None:
+            conn.execute("UPDATE wb_orders SET supply_id = NULL WHERE supply_id = %s AND NOT (id = ANY(%s))",
+                         (supply_id, ids))
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO wb_orders (id, supply_id, skus, synced) VALUES (%s,%s,'[]',%s)"
+                                " ON CONFLICT (id) DO UPDATE SET supply_id=excluded.supply_id",
+                                [(oid, supply_id, now) for oid in ids])
+
+        self.db.run(txn)
 
     def put_boxes(self, supply_id: str, box_ids: Iterable[str]) -> None:
         now = time.time()

@@ -10,8 +10,10 @@ code                  action                                      reference
 ``WB-GI-123``         ``wb-supply-qr``                            supply id
 ``WB-TRBX-123``       ``wb-box``                                  box id
 digits (9–11)         ``wb-order``                                order id
-EAN-13/8, UPC, GTIN   ``wb-product``  (check digit must be valid)  SKU barcode
-Ali tracking number   ``ali-tracking``                            tracking number
+EAN-13/8, UPC, GTIN   ``wb-product``  (check digit must be valid;  SKU barcode
+                      GTIN-14 ``0…``, or any a synced order has)
+GS1 ``01``+GTIN-14…   ``wb-product``  (a marking DataMatrix)       its GTIN
+Ali tracking number   ``ali-tracking`` (S10, LP…/AE…, 14 digits)  tracking number
 Ozon return barcode   ``ozon-return`` (``[scan] ozon_return``)    return barcode
 Ozon posting number   ``ozon-label``  (``12345678-0001-1``)       posting number
 ====================  ==========================================  ===============
@@ -39,9 +41,10 @@ COMMANDS = ("pause", "resume", "reprint", "cancel")
 
 DEFAULT_DEBOUNCE_MS = 1500
 DEFAULT_WB_ORDER_DIGITS = "9-11"
-#: UPU S10 (``RU123456789CN``) and the long LAliExpress/Cainiao numbers (``LP…``, ``AE…``,
-#: ``CN…``, ``YT…``…): two to four capital letters then 8–24 digits and an optional tail.
-DEFAULT_ALI_TRACKING = r"^[A-Z]{2}\d{9}[A-Z]{2}$|^[A-Z]{2,4}\d{8,24}[A-Z0-9]{0,4}$"
+#: UPU S10 (``RU123456789CN``), the long LAliExpress/Cainiao numbers (``LP…``, ``AE…``,
+#: ``CN…``, ``YT…``…: two to four capital letters then 8–24 digits and an optional tail), and the
+#: 14-digit numeric codes (Russian Post, seed 003's ``21619418835187``).
+DEFAULT_ALI_TRACKING = r"^[A-Z]{2}\d{9}[A-Z]{2}$|^[A-Z]{2,4}\d{8,24}[A-Z0-9]{0,4}$|^\d{14}$"
 GTIN_LENGTHS = (8, 12, 13, 14)
 #: The barcode Ozon puts on a return parcel (``return_barcode``: ``ii`` and digits).
 DEFAULT_OZON_RETURN = r"^[iI]{2}\d{6,20}$"
@@ -57,6 +60,22 @@ def gtin_valid(code: str) -> bool:
     body, check = digits[:-1], digits[-1]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     return (10 - total % 10) % 10 == check
+
+
+def gtin_forms(code: str) -> list[str]:
+    """The forms one GTIN is written in, ``code`` first: UPC-A ``036000291452`` is EAN-13
+    ``0036000291452`` and GTIN-14 ``00036000291452`` (a marketplace may hold any of them, a
+    scanner may send any of them)."""
+    if not (code.isascii() and code.isdigit()) or len(code) > 14:
+        return [code]
+    g14 = code.zfill(14)
+    forms = [code] + [g14[14 - n:] for n in (13, 12, 8, 14) if set(g14[:14 - n]) <= {"0"}]
+    return list(dict.fromkeys(forms))
+
+
+def _gs1_gtin_valid(code: str) -> bool:
+    """The GTIN after AI 01 (``01…`` or the printed form ``(01)…``) has a valid check digit."""
+    return gtin_valid(code[4:18] if code.startswith("(") else code[2:16])
 
 
 @dataclass(frozen=True)
@@ -150,7 +169,13 @@ def default_rules(settings: ScanSettings) -> list[Rule]:
         Rule(re.compile(r"^WB-GI-\d+$"), "wb-supply-qr", builtin=True),
         Rule(re.compile(r"^WB-TRBX-\d+$"), "wb-box", builtin=True),
         Rule(re.compile(rf"^\d{{{lo},{hi}}}$"), "wb-order", builtin=True),
-        Rule(re.compile(r"^(?:\d{8}|\d{12,14})$"), "wb-product", check=gtin_valid, builtin=True),
+        # a GTIN-14 only with indicator 0 (a consumer unit's EAN/UPC): other 14-digit codes are
+        # tracking numbers (their check digit is GTIN-valid too) unless the synced orders know
+        # them as a SKU (ScanService)
+        Rule(re.compile(r"^(?:\d{8}|\d{12,13}|0\d{13})$"), "wb-product", check=gtin_valid, builtin=True),
+        # GS1 element string (a marking DataMatrix, GS1-128): AI 01 + GTIN-14, then other AIs
+        Rule(re.compile(r"^(?:01|\(01\))(\d{14})(?:\(?\d\d.*)?$"), "wb-product", check=_gs1_gtin_valid,
+             builtin=True),
         Rule(_compile(settings.ozon_return, "scan.ozon_return"), "ozon-return", builtin=True),
         Rule(re.compile(OZON_POSTING), "ozon-label", builtin=True),
         Rule(_compile(settings.ali_tracking, "scan.ali_tracking"), "ali-tracking", builtin=True),
@@ -164,6 +189,15 @@ def build_rules(settings: ScanSettings) -> list[Rule]:
     return rules + default_rules(settings)
 
 
+#: An AIM symbology identifier (ISO/IEC 15424) a scanner may send before the data: ``]``, the
+#: symbology (``C`` Code 128, ``E`` EAN/UPC, ``Q`` QR, ``d`` DataMatrix …) and a modifier.
+AIM_ID = re.compile(r"\][A-Za-z][0-9A-Za-z]")
+
+
 def normalize(code: str) -> str:
-    """A scanned code as the rules see it: control characters and outer whitespace removed."""
-    return "".join(ch for ch in code if ch >= " " and ch != "\x7f").strip()
+    """A scanned code as the rules see it: control characters (a GS1 code's GS separators too),
+    outer whitespace and a leading AIM symbology identifier (``]C0``, ``]E0``, ``]d2`` …) removed."""
+    text = "".join(ch for ch in code if ch >= " " and ch != "\x7f").strip()
+    if AIM_ID.match(text):
+        text = text[3:].strip()
+    return text

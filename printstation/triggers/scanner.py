@@ -6,10 +6,12 @@
   structs (``struct timeval; __u16 type; __u16 code; __s32 value``) read from the device, which
   is grabbed exclusively (``EVIOCGRAB``) so scans never type into other windows. Key codes map to
   characters through a US table with Shift (and Caps Lock) tracked here, so the desktop's
-  RU/EN layout does not matter; Enter ends a code. A pipe or a plain file of recorded events
+  RU/EN layout does not matter; Enter (or Tab, a form-filling scanner's suffix) ends a code.
+  Ctrl with a key is its control character (Ctrl+] is a GS1 code's GS), never the key's letter;
+  Alt held with a keypad code (Alt+0029) is that character, not its digits. A pipe or a plain file of recorded events
   goes through the very same decoder (grabbing is done only on character devices; tests and the
   benchmark use that — the config takes only character devices, see :mod:`.scandev`).
-* ``serial:///dev/ttyACM0?baud=9600`` — line-terminated codes (CR, LF or CRLF) via pyserial.
+* ``serial:///dev/ttyACM0?baud=9600`` — line-terminated codes (CR, LF, CRLF or Tab) via pyserial.
 * ``stdin`` (or ``-``) — one code a line (``printstation run --scanner-stdin``).
 
 Each scanner runs in its own thread; when its device fails or disappears (unplugged) it is
@@ -44,7 +46,13 @@ EV_KEY = 0x01
 EVIOCGRAB = 0x40044590  # _IOW('E', 0x90, int)
 
 KEY_LEFTSHIFT, KEY_RIGHTSHIFT, KEY_CAPSLOCK = 42, 54, 58
+KEY_LEFTCTRL, KEY_RIGHTCTRL = 29, 97
+KEY_LEFTALT, KEY_RIGHTALT = 56, 100
+#: keypad key code → digit (an Alt+numpad character code).
+KEYPAD_DIGITS = {82: "0", 79: "1", 80: "2", 81: "3", 75: "4", 76: "5", 77: "6", 71: "7", 72: "8", 73: "9"}
 KEY_ENTER, KEY_KPENTER = 28, 96
+#: Tab ends a code like Enter: scanners set up for form filling send it as their suffix.
+KEY_TAB = 15
 #: key code → (plain, shifted) on the US layout (linux/input-event-codes.h).
 KEYMAP: dict[int, tuple[str, str]] = {
     2: ("1", "!"), 3: ("2", "@"), 4: ("3", "#"), 5: ("4", "$"), 6: ("5", "%"), 7: ("6", "^"),
@@ -63,13 +71,36 @@ KEYMAP: dict[int, tuple[str, str]] = {
 }
 
 
+#: The longest code a scanner line may hold (a big QR or PDF417); a longer line without its
+#: terminator (line noise, a wrong baud rate, a stuck device) is dropped whole, never kept growing.
+MAX_CODE = 4096
+
+
 class KeyDecoder:
     """Turns ``(type, code, value)`` key events into codes; Enter ends a code."""
 
     def __init__(self) -> None:
         self.shift: set[int] = set()
+        self.ctrl: set[int] = set()
+        self.alt: set[int] = set()
+        self.alt_digits = ""  # Alt held: the character's code typed on the keypad
         self.caps = False
         self.buf: list[str] = []
+        self.overflow = False  # the line passed MAX_CODE: dropped up to its end
+
+    def _add(self, ch: str) -> None:
+        if len(self.buf) >= MAX_CODE:
+            if not self.overflow:
+                log.warning("scanner: a line longer than %d characters without Enter: dropped", MAX_CODE)
+            self.overflow, self.buf = True, []
+        self.buf.append(ch)
+
+    def _end(self) -> str | None:
+        text, self.buf = "".join(self.buf), []
+        if self.overflow:
+            self.overflow = False
+            return None
+        return text
 
     def feed(self, type_: int, code: int, value: int) -> str | None:
         if type_ != EV_KEY:
@@ -77,21 +108,43 @@ class KeyDecoder:
         if code in (KEY_LEFTSHIFT, KEY_RIGHTSHIFT):
             (self.shift.add if value else self.shift.discard)(code)
             return None
+        if code in (KEY_LEFTCTRL, KEY_RIGHTCTRL):
+            (self.ctrl.add if value else self.ctrl.discard)(code)
+            return None
+        if code in (KEY_LEFTALT, KEY_RIGHTALT):
+            (self.alt.add if value else self.alt.discard)(code)
+            if not self.alt and self.alt_digits:  # Alt released: the character of its keypad code
+                digits, self.alt_digits = self.alt_digits, ""
+                n = int(digits[-3:]) & 0xFF if len(digits) <= 4 else 0
+                if n:  # 0029 (Windows ANSI form) and 29 (OEM form) alike
+                    self._add(bytes([n]).decode("cp1252" if digits.startswith("0") else "cp437", "replace"))
+            return None
         if value != 1:  # releases and autorepeat
             return None
         if code == KEY_CAPSLOCK:
             self.caps = not self.caps
             return None
-        if code in (KEY_ENTER, KEY_KPENTER):
-            text, self.buf = "".join(self.buf), []
-            return text
+        if code in (KEY_ENTER, KEY_KPENTER, KEY_TAB):
+            return self._end()
+        if self.alt:  # Alt+keypad digits make one character; other Alt combinations type nothing
+            if code in KEYPAD_DIGITS:
+                self.alt_digits += KEYPAD_DIGITS[code]
+            return None
         pair = KEYMAP.get(code)
         if pair is None:
+            return None
+        if self.ctrl:  # Ctrl+] is GS (a GS1 code's separator), Ctrl+M/J are CR/LF: never the letter
+            c = ord(pair[0].upper())
+            if not 0x40 <= c <= 0x5F:
+                return None
+            if c in (0x4D, 0x4A):  # CR / LF end the code like Enter
+                return self._end()
+            self._add(chr(c & 0x1F))
             return None
         ch = pair[1] if self.shift else pair[0]
         if self.caps and ch.isalpha():
             ch = ch.swapcase()
-        self.buf.append(ch)
+        self._add(ch)
         return None
 
 
@@ -189,6 +242,10 @@ class EvdevSource(Source):
             self.fd = None
 
 
+#: What ends a code from a serial scanner: CR, LF (CRLF gives no empty code) or Tab.
+TERMINATORS = (b"\r", b"\n", b"\t")
+
+
 class SerialSource(Source):
     def __init__(self, port: str, baud: int = 9600) -> None:
         self.port = port
@@ -205,17 +262,26 @@ class SerialSource(Source):
         ser = self.ser
         assert ser is not None, "open() first"
         buf = bytearray()
+        overflow = False  # the current line passed MAX_CODE: dropped up to its terminator
         stop = self._stop
         while stop is None or not stop.is_set():
-            chunk = ser.read(ser.in_waiting or 1)
+            chunk = ser.read(min(ser.in_waiting or 1, MAX_CODE))
             if not chunk:
                 continue
             buf.extend(chunk)
             while True:
-                i = min((buf.find(c) for c in (b"\r", b"\n") if buf.find(c) >= 0), default=-1)
+                i = min((buf.find(c) for c in TERMINATORS if buf.find(c) >= 0), default=-1)
                 if i < 0:
+                    if len(buf) > MAX_CODE:
+                        if not overflow:
+                            log.warning("scanner %s: a line longer than %d bytes without CR/LF: dropped",
+                                        self.name, MAX_CODE)
+                        overflow, buf = True, bytearray()
                     break
                 line, buf = bytes(buf[:i]), buf[i + 1:]
+                if overflow:
+                    overflow = False
+                    continue
                 text = line.decode("utf-8", "replace").strip()
                 if text:
                     yield text
@@ -240,7 +306,17 @@ class StreamSource(Source):
 
     def codes(self) -> Iterator[str]:
         stream = self.stream or sys.stdin
-        for line in stream:
+        overflow = False
+        while True:
+            line = stream.readline(MAX_CODE + 1)  # bounded: a line without its end is not kept growing
+            if not line:
+                return
+            if not line.endswith("\n") and len(line) > MAX_CODE:
+                overflow = True
+                continue
+            if overflow:  # the tail of an overlong line
+                overflow = False
+                continue
             text = line.strip()
             if text:
                 yield text

@@ -24,7 +24,7 @@ from ..lang.registry import get as get_lang
 from ..names import preview
 from ..queue.base import JobState
 from ..spec import PrinterSpec
-from .rules import COMMANDS, ScanSettings, normalize
+from .rules import COMMANDS, Match, ScanSettings, gtin_forms, normalize
 from .statebase import TriggerStateBase, job_number
 
 if TYPE_CHECKING:
@@ -151,6 +151,9 @@ class ScanService:
             # a synced Ozon return barcode of any format, even one a built-in rule would take
             # for another marketplace's code (digits only: a WB order id)
             m = known_return(self, code) or m
+        if m is not None and m.builtin and m.action == "ali-tracking" and len(code) == 14 and code.isdigit() \
+                and any(self.state.sku_known(form) for form in gtin_forms(code)):
+            m = Match("wb-product", code, m.rule, m.printer, True)  # a GTIN-14 the synced WB orders hold
         if m is None:
             return self._record(rec, Outcome("unmatched", detail="no rule matches this code"))
         rec["action"], rec["ref"] = m.action, m.ref
@@ -242,7 +245,10 @@ class ScanService:
         if action == "ignore":
             return Outcome("ignored")
         if action == "wb-order":
-            return self._wb_order(int(ref), ref, printer, spec, reprint)
+            from ..markets.ids import positive_ids
+
+            (oid,) = positive_ids([ref], "WB order id")  # an int64, as WB (and the state) takes it
+            return self._wb_order(oid, ref, printer, spec, reprint)
         if action == "wb-product":
             return self._wb_product(ref, printer, spec)
         if action == "wb-supply-qr":
@@ -284,9 +290,13 @@ class ScanService:
     def _wb_product(self, ref: str, printer: str, spec: PrinterSpec | None) -> Outcome:
         """The next order waiting for product ``ref`` in an open supply."""
         labels = self._need_labels()
-        oid = self.state.claim_next_order(ref, via=f"product:{ref}", printer=printer)
+        oid = None
+        for form in gtin_forms(ref):  # WB may hold the barcode as UPC-A, EAN-13 or GTIN-14
+            oid = self.state.claim_next_order(form, via=f"product:{ref}", printer=printer)
+            if oid is not None:
+                break
         if oid is None:
-            known = self.state.sku_known(ref)
+            known = any(self.state.sku_known(form) for form in gtin_forms(ref))
             raise ScanFailed(f"no order waiting for product {ref} in an open supply"
                              + ("" if known else " (the barcode is not in any synced order)"))
         try:

@@ -143,10 +143,17 @@ class TriggerState(TriggerStateBase):
                                [(oid, s) for s in skus])
 
     def set_supply_orders(self, supply_id: str, order_ids: Iterable[int]) -> None:
-        """Membership from ``/supplies/{id}/order-ids`` (orders not yet known get a stub row)."""
+        """Membership from ``/supplies/{id}/order-ids`` (orders not yet known get a stub row);
+        orders of this supply not listed any more (cancelled, moved) leave it."""
         now = time.time()
+        ids = [int(o) for o in order_ids]
         with self.tx() as db:
-            for oid in order_ids:
+            db.execute("create temp table if not exists _members (id integer primary key)")
+            db.execute("delete from _members")
+            db.executemany("insert or ignore into _members (id) values (?)", [(o,) for o in ids])
+            db.execute("update wb_orders set supply_id = null where supply_id = ?"
+                       " and id not in (select id from _members)", (supply_id,))
+            for oid in ids:
                 db.execute(
                     "insert into wb_orders (id, supply_id, skus, synced) values (?,?,'[]',?)"
                     " on conflict(id) do update set supply_id=excluded.supply_id", (int(oid), supply_id, now))

@@ -6,7 +6,11 @@ One round (every ``interval_s``, default 60 s):
 2. ``GET /api/v3/orders`` for the last ``lookback_days`` (all pages) → order ids, SKUs, createdAt,
    supplyId;
 3. per open supply: ``GET /api/marketplace/v3/supplies/{id}/order-ids`` (membership) and
-   ``GET /api/v3/supplies/{id}/trbx`` (its boxes, for ``WB-TRBX-…`` scans).
+   ``GET /api/v3/supplies/{id}/trbx`` (its boxes, for ``WB-TRBX-…`` scans);
+4. ``POST /api/v3/orders/status`` for the orders of the open supplies: an order cancelled by the
+   seller, the buyer or WB (``supplierStatus`` ``cancel``, ``wbStatus`` ``canceled``,
+   ``canceled_by_client``, ``declined_by_client``, ``defect``) leaves its supply here, so a product
+   scan never gets it. Orders no longer listed in their supply leave it too.
 
 Calls are spaced at least ``min_gap_ms`` apart (default 500 ms: ≤ 120 a minute, well within
 WB's 300/min bucket, which scans share) on top of the client's own token bucket. A product scan
@@ -28,6 +32,8 @@ log = logging.getLogger("printstation.wbsync")
 
 #: How many recently delivered supplies a box scan asks WB about before it fails.
 DELIVERED_LOOKUP = 10
+#: ``wbStatus`` values of an order that will never ship (the spec's status list).
+CANCELLED = frozenset({"canceled", "canceled_by_client", "declined_by_client", "defect"})
 
 
 class WBSync:
@@ -67,12 +73,37 @@ class WBSync:
         open_ids = [str(s["id"]) for s in supplies if not s.get("done")]
         orders = self._paced(self.client.orders, date_from=int(time.time() - self.lookback))
         self.state.put_orders(orders)
+        members: dict[str, list[int]] = {}
         for sid in open_ids:
-            self.state.set_supply_orders(sid, self._paced(self.client.supply_order_ids, sid))
+            members[sid] = [int(i) for i in self._paced(self.client.supply_order_ids, sid)]
             self.state.put_boxes(sid, self._paced(self.client.supply_boxes, sid))
+        dropped = self._cancelled([i for ids in members.values() for i in ids])
+        for sid, ids in members.items():  # a cancelled order is no longer waiting in its supply
+            self.state.set_supply_orders(sid, [i for i in ids if i not in dropped])
         self.rounds += 1
         self.state.set_meta("wb_synced", str(time.time()))
         log.info("WB sync: %d supplies (%d open), %d orders", len(supplies), len(open_ids), len(orders))
+
+    def _cancelled(self, order_ids: list[int]) -> set[int]:
+        """The orders among ``order_ids`` that the seller, the buyer or WB cancelled
+        (``POST /api/v3/orders/status``, ≤ 1000 a call). When WB cannot say, none are dropped."""
+        if not order_ids:
+            return set()
+        try:
+            rows = self._paced(self.client.order_statuses, order_ids)
+        except PrintstationError as exc:
+            if self._stop.is_set():
+                raise
+            log.warning("WB sync: order statuses unavailable (%s); cancelled orders not dropped this round", exc)
+            return set()
+        out = set()
+        for r in rows:
+            if isinstance(r, dict) and (r.get("supplierStatus") == "cancel" or r.get("wbStatus") in CANCELLED):
+                try:
+                    out.add(int(r["id"]))
+                except (KeyError, TypeError, ValueError):
+                    continue
+        return out
 
     def find_box(self, trbx_id: str) -> str | None:
         """The supply holding a box not in local state yet (asks WB, paced): the open supplies

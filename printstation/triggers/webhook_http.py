@@ -2,7 +2,8 @@
 threaded server on ``[webhooks] listen`` that serves ``POST /hooks/lamoda/<secret>`` and
 ``GET /healthz``, everything else 404.
 
-Every connection has a read timeout (``read_timeout_s``), at most :data:`MAX_CONNECTIONS` are
+Every connection must send its whole request within ``read_timeout_s`` (a deadline, not a
+per-read timeout: a client dripping a byte at a time is cut), at most :data:`MAX_CONNECTIONS` are
 served at once, and the request line (which holds the secret) is never logged.
 """
 
@@ -77,13 +78,32 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def setup(self) -> None:
-        self.timeout = self.server.listener.settings.read_timeout_s  # type: ignore[misc]
+        limit = self.server.listener.settings.read_timeout_s
+        self.timeout = limit  # type: ignore[misc]  # per read; the timer below bounds the whole request
         super().setup()
+        self._read_done = False
+        self._deadline = threading.Timer(limit, self._expire)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _expire(self) -> None:
+        """``read_timeout_s`` after the connection came, the request is not read yet (a client
+        dripping a byte at a time never trips the per-read timeout): cut it."""
+        if not self._read_done:
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        super().finish()
 
     def log_message(self, *args: Any) -> None:  # the request line holds the secret: never logged
         pass
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
+        self._read_done = True  # read in time (a refused body's drain keeps its own deadline)
         data = json.dumps(body).encode()
         try:
             self.send_response(status)
@@ -162,6 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (socket.timeout, OSError):
             self.close_connection = True
             return
+        self._read_done = True  # recording it may take longer than the deadline: never cut now
         if len(body) != length:
             self._refuse(400, "body shorter than Content-Length")
             return

@@ -57,3 +57,34 @@ def test_body_with_a_bom_is_json_and_bad_json_is_400(listener):
     assert status == 200 and answer["received"] == 1
     status, answer = post(listener, f"/hooks/lamoda/{SECRET}", b"{not json")
     assert (status, answer) == (400, {"error": "body is not JSON"})
+
+
+def test_a_client_dripping_its_request_is_cut_at_read_timeout(tmp_path):
+    """``read_timeout_s`` bounds the whole request, not each byte: a client sending one byte of
+    its head every 0.2 s (never idle long enough for a per-read timeout) is cut, so 32 such
+    clients cannot hold every slot of a listener that faces the network."""
+    import socket
+    import time
+
+    hooks = LamodaHooks(HookLog(TriggerState(tmp_path / "t.sqlite")), print_on_status=(), printer=None,
+                        printers={}, labels=None, queue_label=lambda *a: None)
+    lst = WebhookListener(WebhookSettings(listen=("127.0.0.1", 0), read_timeout_s=1), SECRET, hooks).start()
+    try:
+        req = (f"POST /hooks/lamoda/{SECRET} HTTP/1.1\r\nHost: x\r\nX-Pad: {'p' * 200}\r\n"
+               "Content-Length: 2\r\n\r\n{}").encode()
+        sent = 0
+        with socket.create_connection(lst.address, timeout=30) as s:
+            try:
+                for b in req:  # about 50 s in all: far past the 1 s the listener gives
+                    s.sendall(bytes([b]))
+                    sent += 1
+                    time.sleep(0.2)
+                answer = s.recv(100)
+            except OSError:
+                answer = b""
+        assert sent < len(req) or answer == b"", "the dripping client was never cut"
+        assert hooks.hooks.recent() == []
+        status, _ = post(lst, f"/hooks/lamoda/{SECRET}", b'{"type": "x"}')
+        assert status == 200  # still serving
+    finally:
+        lst.stop()

@@ -81,6 +81,25 @@ def test_find_by_tracking_and_trade_order_with_paging(ali, fake_ali):
     assert ali.find_logistic_orders(tracking_numbers=["NOPE"]) == []
 
 
+def test_find_never_takes_another_shipments_tracking_number(ali, fake_ali):
+    """A tracking number the API does not find must not print the label of the one shipment an
+    answer happens to hold (a server ignoring the filter, a partial match): only a row with that
+    tracking code, or a lone row that names no tracking code at all, is taken."""
+    from printstation.errors import MarketplaceError
+    from printstation.markets import LabelFetcher
+
+    other = fake_ali.add_order(tracking="RU111111111CN")
+    fake_ali.ignore_filter = True
+    f = LabelFetcher(ali=ali)
+    with pytest.raises(MarketplaceError, match="RU222222222CN"):
+        f.ali_find("RU222222222CN")
+    assert f.ali_find("RU111111111CN") == other["logistic_order_id"]
+    assert f.ali_find(" ru111111111cn ".strip().upper()) == other["logistic_order_id"]
+    mute = fake_ali.add_order(no_tracking=True)
+    del fake_ali.orders[other["logistic_order_id"]]
+    assert f.ali_find("RU333333333CN") == mute["logistic_order_id"]  # the answer names none: trusted
+
+
 def test_handover_list(ali, fake_ali):
     ids = [fake_ali.add_order()["logistic_order_id"] for _ in range(2)]
     fake_ali.add_handover(77, ids)

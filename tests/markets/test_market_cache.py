@@ -119,3 +119,28 @@ def test_odd_ids_never_escape_the_cache_dir(tmp_path):
     for ident in ("../../etc/passwd", "a/b", "..", "$WBMP:1:2:3"):
         p = c.path(LabelKey("wb", "box", ident, "png", (58, 40)))
         assert p.parent == tmp_path / "labels" / "wb" / "box" and "/" not in p.name
+
+
+@pytest.mark.parametrize("plant", ["fifo", "symlink", "huge"])
+def test_planted_cache_entry_is_never_followed_or_read_whole(fetcher, fake_wb, tmp_path, plant):
+    """What sits at a cache path and is not a regular file the station wrote — a FIFO (reading it
+    would hang the scan), a symlink (to another label, or anything) or a file past the size limit
+    — is dropped unread and the label fetched again."""
+    from printstation.markets import cache as cache_mod
+
+    oid = fake_wb.add_order()["id"]
+    key = LabelKey("wb", "order", str(oid), "zplv", (58, 40))
+    p = fetcher.cache.path(key)
+    p.parent.mkdir(parents=True)
+    if plant == "fifo":
+        os.mkfifo(p)
+    elif plant == "symlink":
+        other = tmp_path / "elsewhere.zpl"
+        other.write_bytes(b"^XA^FO10,10^FDnot this order^FS^XZ")
+        p.symlink_to(other)
+    else:
+        p.write_bytes(b"^XA" + b" " * (cache_mod.MAX_CACHED_BYTES + 10) + b"^XZ")
+    assert fetcher.wb_order_sticker(oid, "zplv", (58, 40)) == fake_wb.sticker_file(oid)
+    assert p.is_file() and not p.is_symlink() and p.read_bytes() == fake_wb.sticker_file(oid)
+    if plant == "symlink":
+        assert (tmp_path / "elsewhere.zpl").read_bytes().startswith(b"^XA^FO10")  # untouched

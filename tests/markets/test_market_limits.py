@@ -202,3 +202,22 @@ def test_429_longer_than_we_wait_raises_and_still_blocks(fake_wb, fake_clock):
         c.new_orders()
     assert ei.value.status == 429 and len(fake_wb.calls) == 1
     assert c.bucket.delay() == pytest.approx(500)  # the next call, from any caller, waits it out
+
+
+def test_429_reset_given_as_a_unix_time_or_absurd_is_not_a_lifetime_block(fake_wb, fake_clock):
+    """Gateways often send ``X-Ratelimit-Reset`` as a Unix time, not seconds: taken as seconds it
+    blocked the token's bucket for 56 years (every later call of the daemon waits it out). A Unix
+    time is read as one; any wait is bounded (an hour)."""
+    import time as _time
+
+    from printstation.markets.base import MAX_BLOCK_S
+
+    fake_wb.fail_next(1, status=429, headers={"X-Ratelimit-Reset": str(int(_time.time()) + 5)})
+    c = WBClient(fake_wb.url, fake_wb.token, rate_per_min=FAST_RATE, burst=FAST_BURST,
+                 retry=RetryPolicy(max_wait_429=60), clock=fake_clock, sleep=fake_clock.sleep)
+    c.new_orders()
+    assert 3 <= fake_clock.sleeps[0] <= 6 and len(fake_wb.calls) == 2
+    fake_wb.fail_next(1, status=429, headers={"X-Ratelimit-Retry": "1e12"})
+    with pytest.raises(ApiError):
+        c.new_orders()
+    assert c.bucket.delay() == pytest.approx(MAX_BLOCK_S)

@@ -82,3 +82,34 @@ def test_cli_error_lines_never_show_the_token(market_env, capsys, monkeypatch, t
     with pytest.raises(PrintstationError) as ei:
         resolve_credentials("wb")
     assert os.fspath(token_file) in str(ei.value)
+
+
+def test_token_file_saved_with_a_bom_and_crlf_works(market_env, capsys, monkeypatch, tmp_path):
+    """Notepad writes a UTF-8 BOM and CRLF: the token is the text between them, not a traceback."""
+    wb = market_env["wb"]
+    o = wb.add_order()
+    tok = tmp_path / "wb-token"
+    tok.write_bytes(b"\xef\xbb\xbf" + wb.token.encode() + b"\r\n")
+    cfg = tmp_path / "ps.toml"
+    cfg.write_text(f'[markets.wb]\nbase_url = "{wb.url}"\ntoken_file = "{tok}"\n')
+    monkeypatch.delenv("PRINTSTATION_WB_TOKEN")
+    out = tmp_path / "out"
+    code = main(["wb", "stickers", str(o["id"]), "-o", str(out), "--config", str(cfg)])
+    assert code == 0, capsys.readouterr().err
+    assert (out / f"wb-order-{o['id']}.zpl").exists()
+
+
+@pytest.mark.parametrize("bad", ["tok\u00e9n-value-1234567890", "tok\x7fen-value-1234567890",
+                                 "first-line-token-123\nsecond-line-x"])
+def test_token_a_header_cannot_carry_is_one_line_auth_error(market_env, capsys, monkeypatch, bad):
+    """A token with a non-ASCII or control character (pasted from a rich-text page, two lines in
+    the file) is one error line naming no part of it, exit 4, and no call is made."""
+    wb = market_env["wb"]
+    wb.reset_calls()
+    monkeypatch.setenv("PRINTSTATION_WB_TOKEN", bad)
+    code = main(["wb", "orders", "--new"])
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert err.count("\n") == 1 and err.startswith("printstation: error: ") and "Traceback" not in err
+    assert "token" in err and "value-1234567890" not in err and "second-line" not in err
+    assert wb.calls_to("/api/") == []

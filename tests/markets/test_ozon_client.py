@@ -176,3 +176,13 @@ def test_wrong_credentials_are_auth_errors_and_never_logged(oz, which, caplog):
         assert ei.value.status == 403 and repr(c).count("***") == 1
     assert len(oz.calls) == 1  # refused credentials are not retried
     assert key not in caplog.text and key not in str(ei.value)
+
+
+@pytest.mark.parametrize("cid", ["12345\u00e9", "123 45", "12\n345"])
+def test_client_id_a_header_cannot_carry_is_one_auth_error(cid):
+    """The Ozon ``Client-Id`` goes in a header: a non-ASCII, space or line break in it is an
+    AuthError before any call (was a UnicodeEncodeError traceback at the first call)."""
+    from printstation.errors import AuthError
+
+    with pytest.raises(AuthError, match="client id"):
+        OzonClient("http://127.0.0.1:9", "key-0123456789", client_id=cid)

@@ -86,6 +86,21 @@ def test_bad_type_or_size_is_a_usage_error(wb):
         wb.order_stickers(["12x"], "zplv")
 
 
+def test_an_id_past_int64_is_refused_before_it_sinks_its_batch(wb, fake_wb):
+    """Order ids are int64 (the spec's format): a longer one WB cannot parse would fail the
+    whole call of up to 100 orders with 400 IncorrectRequestBody; it is a usage error naming it."""
+    from printstation.errors import UsageError
+
+    ok = fake_wb.add_order()["id"]
+    fake_wb.reset_calls()
+    with pytest.raises(UsageError, match="9223372036854775808"):
+        wb.order_stickers([ok, 2**63], "zplv")
+    with pytest.raises(UsageError, match="99999999999999999999"):
+        wb.order_statuses(["99999999999999999999"])
+    assert fake_wb.calls_to("/api/") == []
+    assert wb.order_stickers([2**63 - 1])[0].ok is False  # the largest int64 is still asked
+
+
 def test_supply_qr_needs_a_delivered_supply(wb, fake_wb):
     s = fake_wb.add_supply(orders=fake_wb.add_orders(2))
     with pytest.raises(SupplyNotClosed) as ei:
@@ -111,6 +126,20 @@ def test_box_stickers_matched_by_position(wb, fake_wb):
         assert b.ok and b.data == fake_wb.box_file(b.trbx_id, "png")
         assert b.barcode == fake_wb.box_barcodes[b.trbx_id]
         assert b.barcode in _decode(b.data)
+
+
+def test_box_stickers_out_of_order_still_go_to_their_boxes(wb, fake_wb):
+    """The answer names no box, but each sticker's barcode ``$WBMP:1:123:<n>`` carries the number
+    of box ``WB-TRBX-<n>``: an answer in another order than asked must not put box A's sticker
+    under box B's name (position alone would, silently)."""
+    s = fake_wb.add_supply(boxes=4)
+    fake_wb.reverse_box_stickers = True
+    asked = [s["boxes"][2], s["boxes"][0], s["boxes"][3]]
+    res = wb.box_stickers(s["id"], asked, "png")
+    assert [b.trbx_id for b in res] == asked
+    for b in res:
+        assert b.ok and b.barcode == fake_wb.box_barcodes[b.trbx_id]
+        assert b.data == fake_wb.box_file(b.trbx_id, "png")
 
 
 def test_box_sticker_count_mismatch_is_an_error(wb, fake_wb):
@@ -188,3 +217,52 @@ def test_fake_enforces_its_own_request_schema():
             c.request("POST", "/api/v3/orders/stickers", params={"type": "zplv", "width": 58, "height": 40},
                       json_body={"orders": list(range(1, 102))})
         assert ei.value.code == "IncorrectRequestBody"
+
+
+NGINX_502 = """<html>
+<head><title>502 Bad Gateway</title></head>
+<body>
+<center><h1>502 Bad Gateway</h1></center>
+<hr><center>nginx</center>
+</body>
+</html>
+"""
+
+
+def test_html_error_page_is_one_line_reason(wb, fake_wb, market_env, capsys):
+    """A proxy's HTML error page (502 after the retries, a 400 from a captive portal) becomes a
+    one-line message with its title, not markup over several lines."""
+    from printstation.face.cli import main
+
+    fake_wb.fail_next(10, status=502, body=NGINX_502, headers={"Content-Type": "text/html"})
+    with pytest.raises(ApiError) as ei:
+        wb.new_orders()
+    assert "502 Bad Gateway" in str(ei.value) and "<" not in str(ei.value) and "\n" not in str(ei.value)
+    fake_wb.clear_faults()
+    page = "<!DOCTYPE html>\n<html><head>\n<title>\n  Access   denied\n</title></head>\n<body><p>Your request\nwas blocked</p></body></html>"
+    fake_wb.fail_next(1, status=400, body=page, headers={"Content-Type": "text/html; charset=utf-8"})
+    capsys.readouterr()  # only the command's own output below
+    code = main(["wb", "orders", "--new"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Access denied" in err and "<" not in err, err
+    fake_wb.fail_next(1, status=400, body="line one\nline two", headers={"Content-Type": "text/plain"})
+    with pytest.raises(ApiError) as ei:
+        wb.new_orders()
+    assert ei.value.message == "line one line two"
+
+
+def test_a_batch_wb_refuses_is_split_so_one_bad_order_fails_alone(wb, fake_wb):
+    """WB answers one 400 for a whole sticker call when one id in it is refused (another
+    seller's order, say): the call is split until the refused order stands alone, and the other
+    99 orders get their stickers."""
+    ids = fake_wb.add_orders(100)
+    bad = ids[37]
+    fake_wb.refuse_ids.add(bad)
+    fake_wb.reset_calls()
+    res = wb.order_stickers(ids)
+    assert [r.order_id for r in res] == ids
+    assert [r.order_id for r in res if not r.ok] == [bad]
+    assert "IncorrectRequest" in res[37].error
+    calls = fake_wb.calls_to("/api/v3/orders/stickers")
+    assert len(calls) <= 2 * 7 + 1  # halving: about two calls a level, log2(100) levels
+    assert all(len(c.json()["orders"]) <= 100 for c in calls)

@@ -118,6 +118,8 @@ def test_a_later_page_that_fails_fails_the_job_saying_what_was_printed(station):
         assert job.state == "failed"
         assert job.error == ("page 3 renders blank at 203 dpi (empty or broken label); "
                              "pages 1–2 were sent to the printer")
+        # "sent" is when the bytes left; the sink's thread may record page 2 a moment later
+        wait_until(lambda: sink.data.count(b"^XZ") >= 2, 30, what="pages 1-2 at the sink")
         assert printed(sink.data) == [[TRACKINGS[0]], [TRACKINGS[1]]]
     assert not store.converted(job.id, "zpl")  # nothing kept: a reprint converts again
 

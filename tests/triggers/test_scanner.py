@@ -182,3 +182,108 @@ def test_source_for():
     assert isinstance(ev, EvdevSource) and ev.path == "/dev/input/event3"
     with pytest.raises(ConfigError, match="no host"):
         source_for("serial://other/ttyACM0")
+
+
+def test_serial_tab_suffix_ends_a_code():
+    """A scanner set to send Tab after each code (common for form filling) gives one code a scan,
+    not one ever-growing code that never ends; Tab plus CR/LF gives no empty extra code."""
+    master, slave = pty.openpty()
+    codes = Codes()
+    t = ScannerThread(SerialSource(os.ttyname(slave), 9600), codes).start()
+    wait_until(lambda: t.opens >= 1, what="serial open")
+    os.write(master, b"WB-GI-100\tWB-TRBX-7\t4006381333931\t\r\n")
+    wait_until(lambda: len(codes.codes) >= 3, what="tab-ended codes")
+    t.stop()
+    os.close(master)
+    os.close(slave)
+    assert codes.codes == ["WB-GI-100", "WB-TRBX-7", "4006381333931"]
+
+
+def test_evdev_tab_suffix_ends_a_code():
+    raw = b"".join(encode_key_events(c + "\t", enter=False) for c in ("WB-GI-5", "1234567890"))
+    raw += encode_key_events("PS:PAUSE\t")  # Tab then Enter: one code
+    dec = KeyDecoder()
+    out = [t for ev in INPUT_EVENT.iter_unpack(raw) if (t := dec.feed(ev[2], ev[3], ev[4]))]
+    assert out == ["WB-GI-5", "1234567890", "PS:PAUSE"]
+
+
+def _events(*keys: tuple[int, int]) -> list[tuple[int, int, int]]:
+    return [(EV_KEY, code, value) for code, value in keys]
+
+
+def test_evdev_ctrl_combinations_are_control_characters_not_letters():
+    """A keyboard-wedge scanner sends a GS1 code's GS separator as Ctrl+] (and some send Ctrl+M
+    for CR): the decoder must not type ']' or 'm' into the code."""
+    from printstation.triggers.rules import normalize
+
+    LCTRL, RBRACE, M = 29, 27, 50
+    raw = encode_key_events("0104006381333931215abc", enter=False)
+    evs = [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(raw)]
+    evs += _events((LCTRL, 1), (RBRACE, 1), (RBRACE, 0), (LCTRL, 0))
+    evs += [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(encode_key_events("93xyz", enter=False))]
+    evs += _events((LCTRL, 1), (M, 1), (M, 0), (LCTRL, 0))  # Ctrl+M: CR ends the code
+    dec = KeyDecoder()
+    out = [t for ev in evs if (t := dec.feed(*ev))]
+    assert out == ["0104006381333931215abc\x1d93xyz"]
+    assert normalize(out[0]) == "0104006381333931215abc93xyz"
+    # a leading GS (FNC1 in first position) as Ctrl+]: not a ']' that hides the GS1 code
+    evs = _events((LCTRL, 1), (RBRACE, 1), (RBRACE, 0), (LCTRL, 0))
+    evs += [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(encode_key_events("0104006381333931"))]
+    assert [t for ev in evs if (t := dec.feed(*ev))] == ["\x1d0104006381333931"]
+
+
+def test_serial_line_noise_without_terminator_is_bounded_and_dropped():
+    """A port at the wrong baud rate (or a stuck scanner) streams bytes with no CR/LF: the reader
+    keeps at most MAX_CODE bytes, drops that line whole at its terminator, and reads on."""
+    from printstation.triggers.scanner import MAX_CODE
+
+    master, slave = pty.openpty()
+    codes = Codes()
+    src = SerialSource(os.ttyname(slave), 9600)
+    t = ScannerThread(src, codes).start()
+    try:
+        wait_until(lambda: t.opens >= 1, what="serial open")
+        noise = b"\xfe\x7fA" * (MAX_CODE + 100)
+        for i in range(0, len(noise), 1024):
+            os.write(master, noise[i:i + 1024])
+        os.write(master, b"\r\nWB-GI-100\r\n")
+        wait_until(lambda: codes.codes[-1:] == ["WB-GI-100"], what="the code after the noise")
+    finally:
+        t.stop()
+        os.close(master)
+        os.close(slave)
+    assert codes.codes == ["WB-GI-100"]
+
+
+def test_evdev_keys_without_enter_are_bounded():
+    from printstation.triggers.scanner import MAX_CODE
+
+    dec = KeyDecoder()
+    for _ in range(MAX_CODE + 50):
+        dec.feed(EV_KEY, 30, 1)
+        dec.feed(EV_KEY, 30, 0)
+    assert len(dec.buf) <= MAX_CODE
+    assert dec.feed(EV_KEY, 28, 1) is None  # the overlong line is dropped whole
+    raw = encode_key_events("WB-GI-7")
+    assert [t for ev in INPUT_EVENT.iter_unpack(raw) if (t := dec.feed(ev[2], ev[3], ev[4]))] == ["WB-GI-7"]
+
+
+def test_stdin_overlong_line_is_dropped():
+    from printstation.triggers.scanner import MAX_CODE
+
+    src = StreamSource(io.StringIO("x" * (MAX_CODE * 3) + "\nWB-GI-1\n\nPS:PAUSE"))
+    assert list(src.codes()) == ["WB-GI-1", "PS:PAUSE"]
+
+
+def test_evdev_alt_numpad_codes_are_their_character_not_digits():
+    """Scanners in 'Alt mode' type a character the keyboard lacks (a GS1 code's GS) as Alt held
+    with its code on the keypad (Alt+0029): the decoder must give that character, not type
+    the digits 0029 into the code."""
+    LALT, KP0, KP2, KP9 = 56, 82, 80, 73
+    raw = encode_key_events("0104006381333931215abc", enter=False)
+    evs = [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(raw)]
+    evs += _events((LALT, 1), (KP0, 1), (KP0, 0), (KP0, 1), (KP0, 0), (KP2, 1), (KP2, 0), (KP9, 1), (KP9, 0),
+                   (LALT, 0))
+    evs += [(t, c, v) for _s, _u, t, c, v in INPUT_EVENT.iter_unpack(encode_key_events("93xyz"))]
+    dec = KeyDecoder()
+    assert [t for ev in evs if (t := dec.feed(*ev))] == ["0104006381333931215abc\x1d93xyz"]

@@ -82,6 +82,27 @@ def test_wb_state_and_claims(open_state):
     assert st.claim_next_order("4600000000001", "product") == 102
 
 
+def test_order_gone_from_its_supply_is_no_longer_waiting(open_state):
+    """WB drops an order the seller cancels from its supply (the order list then gives it no
+    ``supplyId``): the next sync's membership must take it out of the product rule, else every
+    scan of that product claims it, WB sends no sticker, and the orders behind it never print."""
+    st = open_state()
+    _sync(st, n_orders=3)
+    st.put_orders([{"id": 100, "supplyId": "", "createdAt": "2026-01-01", "skus": ["4600000000001"]}])
+    st.set_supply_orders("WB-GI-1", [101, 102])  # 100 was cancelled: no longer in the supply
+    assert st.claim_next_order("4600000000001", "product") == 101
+    # an order moved to another open supply follows it
+    st.put_supplies([{"id": "WB-GI-2", "done": False, "createdAt": "2026-01-02"}])
+    st.set_supply_orders("WB-GI-1", [102])
+    st.set_supply_orders("WB-GI-2", [100])
+    assert st.claim_next_order("4600000000001", "product") == 100
+    assert st.claim_next_order("4600000000001", "product") == 102
+    assert st.claim_next_order("4600000000001", "product") is None
+    st.unclaim(102)
+    st.set_supply_orders("WB-GI-1", [])  # every order left it
+    assert st.claim_next_order("4600000000001", "product") is None
+
+
 def test_stale_claim_is_taken_over(open_state):
     st = open_state()
     assert st.claim_order(5, "order", "a") is None

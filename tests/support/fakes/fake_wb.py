@@ -52,8 +52,10 @@ class FakeWB(FakeServer):
         self.corrupt_ids: set[Any] = set()     # order ids / supply ids / trbx ids → bad base64
         self.wrong_type_ids: set[Any] = set()  # → valid base64 of the wrong kind of file
         self.omit_ids: set[int] = set()        # order ids left out of sticker answers
+        self.refuse_ids: set[int] = set()      # a sticker call holding one of these: 400 for the whole call
         self.reverse_stickers = False          # answer order stickers in reverse order
         self.box_count_delta = 0               # -1: one box sticker too few in the answer
+        self.reverse_box_stickers = False      # box stickers answered in reverse order
         self._next_order = 500_000_000
         self._next_supply = 1_000_000
         self._next_box = 7_000_000
@@ -241,6 +243,9 @@ class FakeWB(FakeServer):
         if size not in SIZES:
             return _err(400, "IncorrectParameter", "Передан некорректный параметр: width/height")
         ids = self._body(call, "orders", 100, int)
+        bad = sorted(self.refuse_ids.intersection(ids))
+        if bad:
+            return _err(400, "IncorrectRequest", f"Переданы некорректные данные: {bad[0]}")
         out = []
         for oid in ids:
             o = self.orders.get(oid)
@@ -308,6 +313,8 @@ class FakeWB(FakeServer):
                for b in ids if b in s["boxes"]]
         if self.box_count_delta < 0:
             out = out[: len(out) + self.box_count_delta]
+        if self.reverse_box_stickers:
+            out.reverse()
         return Reply(200, {"stickers": out})
 
 
