@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..errors import ConversionAborted, PrintstationError, StoreUnavailable
+from ..errors import ConversionAborted, PrintstationError, StorageFull, StoreUnavailable
 from ..logs import redact
 from ..names import printable
 from ..queue.base import JobState
@@ -121,6 +121,9 @@ class HotFolder:
         self._cleaned: dt.date | None = None
         self._root_fd = -1
         self._warned: set[str] = set()
+        #: While the queue has no room (quota or a full data dir): no file is taken before this.
+        self._room_at = 0.0
+        self._no_room = False
         self.processed = 0
         self.failed = 0
 
@@ -235,8 +238,8 @@ class HotFolder:
                     self._rescan_at = now + RESCAN_S
                     self._rescan()
                     self._cleanup()
-                for path in self._due():
-                    if self._stop.is_set():
+                for path in self._due() if now >= self._room_at else ():
+                    if self._stop.is_set() or time.monotonic() < self._room_at:
                         break
                     self._take(path)
             except Exception as exc:  # never let the folder die; one log line per distinct error
@@ -310,6 +313,12 @@ class HotFolder:
             if isinstance(exc, StoreUnavailable):  # the shared database is away: tried again later
                 log.warning("hot folder: %s waits: %s", printable(rel), scrub(str(exc)))
                 return
+            if isinstance(exc, StorageFull):  # not the file's fault: it waits here for room
+                if not self._no_room:
+                    log.warning("hot folder: %s waits for room: %s", printable(rel), scrub(str(exc)))
+                self._no_room = True
+                self._room_at = time.monotonic() + RESCAN_S
+                return
             self._fail(dfd, name, rel, scrub(str(exc)), sig)
             return
         except Exception as exc:
@@ -317,6 +326,9 @@ class HotFolder:
             self._fail(dfd, name, rel, f"internal error: {type(exc).__name__}", sig)
             return
         self.processed += 1
+        if self._no_room:
+            self._no_room = False
+            log.info("hot folder: the queue has room again")
         self._move(dfd, name, rel, (".done", self.today().isoformat()), sig)
 
     def _print(self, data: bytes, printer: str, rel: str, name: str, sig: Sig) -> None:
