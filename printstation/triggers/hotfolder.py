@@ -63,6 +63,11 @@ log = logging.getLogger("printstation.hotfolder")
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", "~")
 COPIES_RE = re.compile(r"^(?P<stem>.+?)\.x(?P<n>\d{1,4})(?P<ext>\.[^.]*)?$", re.I)
 RESCAN_S = 2.0
+#: A walk of the folder tree starts no sooner than this, or :data:`RESCAN_LOAD` times the last
+#: walk's duration, after the last one began — also when a folder moved in asks for one (a
+#: writer renaming folders in a loop over a huge tree must not keep the daemon walking it).
+MIN_RESCAN_GAP = 0.5
+RESCAN_LOAD = 10.0
 TICK_S = 0.05
 #: Default ``[hotfolder] max_mb``.
 MAX_MB = 32
@@ -115,6 +120,8 @@ class HotFolder:
         self._cv = threading.Condition()
         self._stop = threading.Event()
         self._rescan_at = 0.0
+        #: the earliest start of the next walk (see MIN_RESCAN_GAP)
+        self._walk_after = 0.0
         self._thread: threading.Thread | None = None
         self._observer: Any = None
         self._inotify = False
@@ -204,7 +211,7 @@ class HotFolder:
 
     def rescan_soon(self) -> None:
         with self._cv:
-            self._rescan_at = 0.0
+            self._rescan_at = self._walk_after
             self._cv.notify()
 
     def _rescan(self) -> None:
@@ -238,6 +245,9 @@ class HotFolder:
                     self._rescan_at = now + RESCAN_S
                     self._rescan()
                     self._cleanup()
+                    took = time.monotonic() - now
+                    self._walk_after = now + max(MIN_RESCAN_GAP, RESCAN_LOAD * took)
+                    self._rescan_at = max(self._rescan_at, self._walk_after)
                 for path in self._due() if now >= self._room_at else ():
                     if self._stop.is_set() or time.monotonic() < self._room_at:
                         break
