@@ -55,7 +55,7 @@ from .codelist import MAX_LINES, scan_code_list  # noqa: F401 - MAX_LINES: still
 from .hotfiles import ERROR_SUFFIX, NAME_MAX, fitting_name  # noqa: F401 - still named from here
 from .hotfiles import (_Refused, Sig, lock_folder, move_into, open_dir, prune_done, read_limited, sig_of,
                        write_reason)
-from .hotwatch import Seen, open_for_writing, settled, start_observer
+from .hotwatch import Seen, open_for_writing, settled, start_observer, tree_files
 from .service import ScanService, Submitter, job_id
 
 log = logging.getLogger("printstation.hotfolder")
@@ -216,24 +216,10 @@ class HotFolder:
 
     def _rescan(self) -> None:
         self._printer_dirs()
-        top = len(self.root.parts)
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            if len(Path(dirpath).parts) - top >= MAX_DEPTH:
-                dirnames[:] = []  # a folder nested deeper is not walked (a nesting bomb)
-            keep = []
-            for d in dirnames:
-                if ignored_name(d):
-                    continue
-                if os.path.islink(os.path.join(dirpath, d)):
-                    filenames.append(d)  # a symlink to a folder is refused like any symlink
-                else:
-                    keep.append(d)
-            dirnames[:] = keep
-            for f in filenames:
-                p = os.path.join(dirpath, f)
-                if p not in self._seen and self.eligible(p) is not None:
-                    with self._cv:
-                        self._seen.setdefault(p, Seen((0, -1, 0), time.monotonic()))
+        for p in tree_files(self.root, ignored_name, MAX_DEPTH):
+            if p not in self._seen and self.eligible(p) is not None:
+                with self._cv:
+                    self._seen.setdefault(p, Seen((0, -1, 0), time.monotonic()))
 
     # -- the loop ---------------------------------------------------------------------------
     def _run(self) -> None:

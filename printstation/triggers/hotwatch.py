@@ -12,7 +12,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -122,6 +122,27 @@ def settled(seen: dict[str, Seen], handled: Mapping[str, Sig], cv: threading.Con
                 waiting.since = now
     due.sort()
     return due
+
+
+def tree_files(root: Path, skip: Callable[[str], bool], max_depth: int) -> Iterator[str]:
+    """Every file under ``root`` (folders ``skip`` names are not entered; nor is a folder
+    nested deeper than ``max_depth`` levels — a nesting bomb). A symlink to a folder is given
+    as a file: it is refused like any symlink, never followed."""
+    top = len(root.parts)
+    for dirpath, dirnames, filenames in os.walk(root):
+        if len(Path(dirpath).parts) - top >= max_depth:
+            dirnames[:] = []
+        keep = []
+        for d in dirnames:
+            if skip(d):
+                continue
+            if os.path.islink(os.path.join(dirpath, d)):
+                filenames.append(d)
+            else:
+                keep.append(d)
+        dirnames[:] = keep
+        for f in filenames:
+            yield os.path.join(dirpath, f)
 
 
 class Watched(Protocol):
