@@ -55,7 +55,9 @@ class ApiConfig:
 
 def _entries(values: tuple[str, ...], path: str, rx: re.Pattern[str], what: str) -> tuple[str, ...]:
     for x in values:
-        if not rx.fullmatch(x):
+        m = rx.fullmatch(x)
+        # a port the API could never match would leave the entry silently unused
+        if not m or (m.group(2) and not 0 < int(m.group(2)[1:]) < 65536):
             raise fail(path, f"bad entry {x!r} ({what})")
     return values
 
