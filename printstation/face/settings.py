@@ -66,6 +66,9 @@ def _read_token(token_file: str, path: str) -> str:
     token = read_key_file(token_file, path, 64 * 1024).strip()
     if len(token) < 16:
         raise fail(path, f"the token in {token_file} is too short (at least 16 characters)")
+    if not (token.isascii() and token.isprintable()):  # (the message never shows it)
+        raise fail(path, f"the token in {token_file} must be printable ASCII (it is sent in an HTTP "
+                         "header: Authorization: Bearer …)")
     from ..logs import register_secret
 
     register_secret(token)
