@@ -88,6 +88,8 @@ DEVICE_COMMANDS = {
 }
 #: The default command prefixes (``^CC``, ``^CT``, ``^CD``): any other makes later jobs misread.
 _PREFIXES = {"CC": b"^", "CT": b"~", "CD": b","}
+#: The control commands of :data:`DEVICE_COMMANDS` and the prefix changes, inside field data.
+_TILDE_IN_DATA = re.compile(rb"~(JR|JD|JB|WR|C[CTD])(.?)", re.I | re.S)
 #: Set-Get-Do commands (``! U1 setvar``/``do``, Link-OS JSON ``{}{…}``) outside the formats.
 _SGD = re.compile(rb"!\s*U1?\s+(?:setvar|do)\b|\{\s*\}\s*\{", re.I)
 
@@ -99,7 +101,11 @@ def check_device(zpl: bytes) -> None:
     or never reach it. Label setup (``^PW``, ``^MN``, ``~SD``, ``^JUS``…) is not refused."""
     from .zpl_tokens import tokenize
 
-    for prefix, name, arg in tokenize(zpl):
+    tokens = tokenize(zpl)
+    for _prefix, name, data in [t for t in tokens if t[1] in ("FD", "FV", "FX")]:
+        # a control (~) command is carried out where it is received, also inside field data
+        tokens += [("~", m.group(1).decode().upper(), m.group(2)) for m in _TILDE_IN_DATA.finditer(data)]
+    for prefix, name, arg in tokens:
         cmd = ("^" if prefix != "~" else "~") + name
         what = DEVICE_COMMANDS.get(cmd)
         if name == "JU" and arg[:1].upper() in (b"F", b"N"):

@@ -45,6 +45,8 @@ POISON = {
     LABEL + b'\r\n! U1 setvar "device.languages" "line_print"\r\n': "setvar",
     LABEL + b'{}{"device.reset":""}': "setvar",
     b"^xa^nsa^xz": "^NS",                                          # lower case is the same command
+    b"^XA^FO1,1^FDhi~JR^FS^XZ": "~JR",                             # a tilde command runs inside field data
+    b"^XA^FO1,1^FX note ~CT#^FS^XZ" + LABEL: "~CT",
 }
 
 
