@@ -38,6 +38,7 @@ from typing import Any
 
 from .. import metrics
 from ..errors import PrintstationError
+from ..httphead import plain_int
 from ..queue.base import JobState
 from ..queue.store import NotFound
 from . import events, zplfields
@@ -116,9 +117,9 @@ def session_ok(token: str, headers: Any, method: str) -> bool:
     if method not in ("GET", "HEAD") and not headers.get("origin"):
         return False
     parts = value.split(".")
-    if len(parts) != 3 or parts[0] != "v1" or not parts[1].isdigit() or len(parts[1]) > 12:
+    expires = plain_int(parts[1]) if len(parts) == 3 and parts[0] == "v1" and len(parts[1]) <= 12 else None
+    if expires is None:  # ASCII digits only: '²' is a digit to str.isdigit() but not to int()
         return False
-    expires = int(parts[1])
     if expires < time.time():
         return False
     return hmac.compare_digest(parts[2].encode(), _mac(token, expires).encode())

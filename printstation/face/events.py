@@ -50,6 +50,8 @@ class EventHub:
         self.daemon = daemon
         self._lock = threading.Lock()
         self._streams: list[_Stream] = []
+        #: Streams let past the cap whose sockets are still being handed over (:meth:`claim`).
+        self._claimed = 0
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -68,11 +70,26 @@ class EventHub:
         with self._lock:
             return len(self._streams)
 
+    def claim(self, cap: int) -> bool:
+        """Hold one of ``cap`` stream places for a request about to be handed over (False when
+        they are all taken, counting the streams being handed over): checked and taken under one
+        lock, so requests arriving together cannot all pass the cap."""
+        with self._lock:
+            if len(self._streams) + self._claimed >= cap:
+                return False
+            self._claimed += 1
+            return True
+
+    def unclaim(self) -> None:
+        with self._lock:
+            self._claimed -= 1
+
     def add(self, sock: socket.socket, server: Any) -> None:
-        """Own a detached stream socket (its head is already sent)."""
+        """Own a detached stream socket (its head is already sent), in the place it claimed."""
         s = _Stream(sock, server)
         s.out += b"retry: 1000\nevent: hello\ndata: {}\n\n"
         with self._lock:
+            self._claimed = max(0, self._claimed - 1)
             if self._closed:
                 self._close(s)
                 return
@@ -252,9 +269,13 @@ def stream(daemon: Any, ex: Any) -> None:
             if hub is None:
                 hub = daemon._console_events = EventHub(daemon)
     cap = min(MAX_STREAMS, max(1, ex.server.max_connections // 2))
-    if hub.count >= cap:
+    if not hub.claim(cap):
         raise HttpError(503, f"too many event streams open (at most {cap}); poll instead")
-    sock = ex.detach(HEAD)
+    try:
+        sock = ex.detach(HEAD)
+    except BaseException:
+        hub.unclaim()
+        raise
     hub.add(sock, ex.server)
 
 

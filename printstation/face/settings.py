@@ -55,7 +55,9 @@ class ApiConfig:
 
 def _entries(values: tuple[str, ...], path: str, rx: re.Pattern[str], what: str) -> tuple[str, ...]:
     for x in values:
-        if not rx.fullmatch(x):
+        m = rx.fullmatch(x)
+        # a port the API could never match would leave the entry silently unused
+        if not m or (m.group(2) and not 0 < int(m.group(2)[1:]) < 65536):
             raise fail(path, f"bad entry {x!r} ({what})")
     return values
 
@@ -64,6 +66,9 @@ def _read_token(token_file: str, path: str) -> str:
     token = read_key_file(token_file, path, 64 * 1024).strip()
     if len(token) < 16:
         raise fail(path, f"the token in {token_file} is too short (at least 16 characters)")
+    if not (token.isascii() and token.isprintable()):  # (the message never shows it)
+        raise fail(path, f"the token in {token_file} must be printable ASCII (it is sent in an HTTP "
+                         "header: Authorization: Bearer …)")
     from ..logs import register_secret
 
     register_secret(token)

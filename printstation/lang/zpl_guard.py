@@ -76,8 +76,57 @@ def check_crc(zpl: bytes, label: str) -> None:
                            f"its data gives {got:04X}): damaged data")
 
 
+#: Commands that reconfigure the printer itself (for every later job), not the label: what they do.
+DEVICE_COMMANDS = {
+    "~JR": "resets the printer", "~JD": "turns on hex-dump diagnostics",
+    "~JB": "clears the printer's battery-backed memory", "^JB": "erases the printer's flash memory",
+    "^KP": "sets the printer's password", "^KC": "sets the printer's network client id",
+    "^SC": "changes the printer's serial settings",
+    **{f"^N{c}": "changes the printer's network settings" for c in "BCDINPSTW"},
+    **{f"^W{c}": "changes the printer's wireless settings" for c in "AEILPRSX"},
+    "~WR": "resets the printer's wireless card",
+}
+#: The default command prefixes (``^CC``, ``^CT``, ``^CD``): any other makes later jobs misread.
+_PREFIXES = {"CC": b"^", "CT": b"~", "CD": b","}
+#: The control commands of :data:`DEVICE_COMMANDS` and the prefix changes, inside field data.
+_TILDE_IN_DATA = re.compile(rb"~(JR|JD|JB|WR|C[CTD])(.?)", re.I | re.S)
+#: Set-Get-Do commands (``! U1 setvar``/``do``, Link-OS JSON ``{}{…}``) outside the formats.
+_SGD = re.compile(rb"!\s*U1?\s+(?:setvar|do)\b|\{\s*\}\s*\{", re.I)
+
+
+def check_device(zpl: bytes) -> None:
+    """Refuse a stream that would reconfigure the printer rather than print a label (restore
+    factory defaults, reset, network/serial/wireless settings, password, command prefixes,
+    erase stored objects or flash, diagnostics mode, Set-Get-Do): every later job would misprint
+    or never reach it. Label setup (``^PW``, ``^MN``, ``~SD``, ``^JUS``…) is not refused."""
+    from .zpl_tokens import tokenize
+
+    tokens = tokenize(zpl)
+    for _prefix, name, data in [t for t in tokens if t[1] in ("FD", "FV", "FX")]:
+        # a control (~) command is carried out where it is received, also inside field data
+        tokens += [("~", m.group(1).decode().upper(), m.group(2)) for m in _TILDE_IN_DATA.finditer(data)]
+    for prefix, name, arg in tokens:
+        cmd = ("^" if prefix != "~" else "~") + name
+        what = DEVICE_COMMANDS.get(cmd)
+        if name == "JU" and arg[:1].upper() in (b"F", b"N"):
+            cmd, what = cmd + arg[:1].decode().upper(), "restores the printer's factory settings"
+        elif name in _PREFIXES and arg and arg != _PREFIXES[name]:
+            what = "changes the printer's command prefix (later labels would be misread)"
+        elif name == "ID" and re.match(rb"\s*[A-QS-Z*]:", arg, re.I):
+            what = "deletes objects stored on the printer"
+        if what:
+            # (its argument is not shown: it may be a password)
+            raise BadInput(f"ZPL {cmd} {what}: refused (a label may not reconfigure the printer)")
+    outside = re.sub(rb"[\^~]XA.*?\^XZ", b"", zpl, flags=re.I | re.S)
+    m = _SGD.search(outside)
+    if m:
+        raise BadInput("ZPL carries a printer settings command (Set-Get-Do "
+                       f"{m.group(0).decode('latin-1')!r}): refused (a label may not reconfigure the printer)")
+
+
 def check_stream(zpl: bytes) -> None:
-    """Refuse a ZPL stream with a poisoned format or one that ends inside a format."""
+    """Refuse a ZPL stream with a poisoned format or one that ends inside a format, or one that
+    reconfigures the printer (:func:`check_device`)."""
     from .zpl_tokens import split_zpl
 
     last = None
@@ -92,6 +141,7 @@ def check_stream(zpl: bytes) -> None:
     check_crc(tail, "ZPL after the last ^XZ")  # each format checks its own
     for i, fmt in enumerate(split_zpl(zpl)):
         check_format(fmt, i)
+    check_device(zpl)
 
 
-__all__ = ["MAX_DIGITS", "check_crc", "check_format", "check_stream"]
+__all__ = ["DEVICE_COMMANDS", "MAX_DIGITS", "check_crc", "check_device", "check_format", "check_stream"]

@@ -66,15 +66,7 @@ class PdfPageSource:
     def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
         if size:
             scale = max(size[0] / self.width, size[1] / self.height)
-        try:
-            with PDFIUM_LOCK:
-                arr = _render_gray(self._load(), scale)
-        except BadInput:
-            raise
-        except Exception as exc:
-            why = str(exc).strip() or type(exc).__name__  # pdfium often says nothing
-            raise BadInput(f"PDF page {self.index + 1} ({self.width:g}×{self.height:g} pt) could not be drawn: "
-                           f"{why}") from None
+        arr = self.render_window(scale)
         if size:
             arr = arr[: size[1], : size[0]]
             if arr.shape != (size[1], size[0]):
@@ -84,7 +76,21 @@ class PdfPageSource:
         return arr
 
 
-def _render_gray(page: Any, scale: float) -> np.ndarray:
+    def render_window(self, scale: float, window: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """The page drawn at ``scale``, or only its ``(x, y, w, h)`` pixel window of that drawing
+        (white past the page's edge): memory for the window, never for the whole page."""
+        try:
+            with PDFIUM_LOCK:
+                return _render_gray(self._load(), scale, window)
+        except BadInput:
+            raise
+        except Exception as exc:
+            why = str(exc).strip() or type(exc).__name__  # pdfium often says nothing
+            raise BadInput(f"PDF page {self.index + 1} ({self.width:g}×{self.height:g} pt) could not be drawn: "
+                           f"{why}") from None
+
+
+def _render_gray(page: Any, scale: float, window: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """What pypdfium2's ``page.render(scale, grayscale=True, fill_color=white)`` draws (its default
     flags: annotations, grayscale; no crop or rotation; no form environment is ever set up here),
     drawn by pdfium straight into a numpy array. pypdfium2's own wrapper zero-fills a ctypes buffer
@@ -93,9 +99,13 @@ def _render_gray(page: Any, scale: float) -> np.ndarray:
     scale, 0.077 → 0.056 ms for the crop probe."""
     c = importlib.import_module("pypdfium2.raw")  # pdfium itself (ctypes), in pypdfium2 4 and 5
 
-    w, h = math.ceil(page.get_width() * scale), math.ceil(page.get_height() * scale)
-    if w < 1 or h < 1:
+    pw, ph = math.ceil(page.get_width() * scale), math.ceil(page.get_height() * scale)
+    if pw < 1 or ph < 1:
         raise ValueError("Crop exceeds page dimensions")  # (pypdfium2's words for it)
+    # a window of the drawing: the page is drawn shifted by (-x, -y), only the window is kept
+    x, y, w, h = window if window is not None else (0, 0, pw, ph)
+    if w < 1 or h < 1:
+        raise ValueError("Crop exceeds page dimensions")
     arr = np.empty((h, w), np.uint8)
     bitmap = c.FPDFBitmap_CreateEx(w, h, c.FPDFBitmap_Gray, arr.ctypes.data_as(ctypes.c_void_p), w)
     if not bitmap:
@@ -103,7 +113,7 @@ def _render_gray(page: Any, scale: float) -> np.ndarray:
     try:
         if not c.FPDFBitmap_FillRect(bitmap, 0, 0, w, h, 0xFFFFFFFF):
             raise ValueError("Failed to fill bitmap rectangle.")
-        c.FPDF_RenderPageBitmap(bitmap, page, 0, 0, w, h, 0, c.FPDF_ANNOT | c.FPDF_GRAYSCALE)
+        c.FPDF_RenderPageBitmap(bitmap, page, -x, -y, pw, ph, 0, c.FPDF_ANNOT | c.FPDF_GRAYSCALE)
     finally:
         c.FPDFBitmap_Destroy(bitmap)
     return arr
@@ -125,16 +135,24 @@ class CroppedSource:
     def render(self, scale: float, size: tuple[int, int] | None = None) -> np.ndarray:
         if size:
             scale = max(size[0] / self.width, size[1] / self.height)
-        full = self.src.render(scale)
         x0, y0 = int(round(self.x * scale)), int(round(self.y * scale))
         w = size[0] if size else int(round(self.width * scale))
         h = size[1] if size else int(round(self.height * scale))
+        if math.ceil(self.src.width * scale) * math.ceil(self.src.height * scale) > WHOLE_PAGE_PIXELS:
+            # only the window is drawn: a small label on a huge page never costs the page's
+            # pixels (a 2,000 pt page with a little ink took 2.2 GB drawn whole at the crop's scale)
+            return self.src.render_window(scale, (x0, y0, w, h))
+        # a page of ordinary size is drawn whole and cut, as always (pdfium's edge pixels of a
+        # window drawing can differ by one gray level)
+        full = self.src.render(scale)
         out = np.full((h, w), 255, np.uint8)
         part = full[y0 : y0 + h, x0 : x0 + w]
         out[: part.shape[0], : part.shape[1]] = part
         return out
 
 
+#: A cropped page is drawn whole (then cut) up to this many pixels; past it only the window.
+WHOLE_PAGE_PIXELS = 64_000_000
 #: A page whose ink covers less than this share of its area is cropped to the ink (+ margin).
 CROP_BELOW = 0.6
 CROP_MARGIN_PT = 6.0

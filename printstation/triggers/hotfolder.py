@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..errors import ConversionAborted, PrintstationError, StoreUnavailable
+from ..errors import ConversionAborted, PrintstationError, StorageFull, StoreUnavailable
 from ..logs import redact
 from ..names import printable
 from ..queue.base import JobState
@@ -55,7 +55,7 @@ from .codelist import MAX_LINES, scan_code_list  # noqa: F401 - MAX_LINES: still
 from .hotfiles import ERROR_SUFFIX, NAME_MAX, fitting_name  # noqa: F401 - still named from here
 from .hotfiles import (_Refused, Sig, lock_folder, move_into, open_dir, prune_done, read_limited, sig_of,
                        write_reason)
-from .hotwatch import Seen, open_for_writing, settled, start_observer
+from .hotwatch import Seen, open_for_writing, settled, start_observer, tree_files
 from .service import ScanService, Submitter, job_id
 
 log = logging.getLogger("printstation.hotfolder")
@@ -63,6 +63,11 @@ log = logging.getLogger("printstation.hotfolder")
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", "~")
 COPIES_RE = re.compile(r"^(?P<stem>.+?)\.x(?P<n>\d{1,4})(?P<ext>\.[^.]*)?$", re.I)
 RESCAN_S = 2.0
+#: A walk of the folder tree starts no sooner than this, or :data:`RESCAN_LOAD` times the last
+#: walk's duration, after the last one began — also when a folder moved in asks for one (a
+#: writer renaming folders in a loop over a huge tree must not keep the daemon walking it).
+MIN_RESCAN_GAP = 0.5
+RESCAN_LOAD = 10.0
 TICK_S = 0.05
 #: Default ``[hotfolder] max_mb``.
 MAX_MB = 32
@@ -115,12 +120,17 @@ class HotFolder:
         self._cv = threading.Condition()
         self._stop = threading.Event()
         self._rescan_at = 0.0
+        #: the earliest start of the next walk (see MIN_RESCAN_GAP)
+        self._walk_after = 0.0
         self._thread: threading.Thread | None = None
         self._observer: Any = None
         self._inotify = False
         self._cleaned: dt.date | None = None
         self._root_fd = -1
         self._warned: set[str] = set()
+        #: While the queue has no room (quota or a full data dir): no file is taken before this.
+        self._room_at = 0.0
+        self._no_room = False
         self.processed = 0
         self.failed = 0
 
@@ -201,29 +211,15 @@ class HotFolder:
 
     def rescan_soon(self) -> None:
         with self._cv:
-            self._rescan_at = 0.0
+            self._rescan_at = self._walk_after
             self._cv.notify()
 
     def _rescan(self) -> None:
         self._printer_dirs()
-        top = len(self.root.parts)
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            if len(Path(dirpath).parts) - top >= MAX_DEPTH:
-                dirnames[:] = []  # a folder nested deeper is not walked (a nesting bomb)
-            keep = []
-            for d in dirnames:
-                if ignored_name(d):
-                    continue
-                if os.path.islink(os.path.join(dirpath, d)):
-                    filenames.append(d)  # a symlink to a folder is refused like any symlink
-                else:
-                    keep.append(d)
-            dirnames[:] = keep
-            for f in filenames:
-                p = os.path.join(dirpath, f)
-                if p not in self._seen and self.eligible(p) is not None:
-                    with self._cv:
-                        self._seen.setdefault(p, Seen((0, -1, 0), time.monotonic()))
+        for p in tree_files(self.root, ignored_name, MAX_DEPTH):
+            if p not in self._seen and self.eligible(p) is not None:
+                with self._cv:
+                    self._seen.setdefault(p, Seen((0, -1, 0), time.monotonic()))
 
     # -- the loop ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -235,8 +231,11 @@ class HotFolder:
                     self._rescan_at = now + RESCAN_S
                     self._rescan()
                     self._cleanup()
-                for path in self._due():
-                    if self._stop.is_set():
+                    took = time.monotonic() - now
+                    self._walk_after = now + max(MIN_RESCAN_GAP, RESCAN_LOAD * took)
+                    self._rescan_at = max(self._rescan_at, self._walk_after)
+                for path in self._due() if now >= self._room_at else ():
+                    if self._stop.is_set() or time.monotonic() < self._room_at:
                         break
                     self._take(path)
             except Exception as exc:  # never let the folder die; one log line per distinct error
@@ -310,6 +309,12 @@ class HotFolder:
             if isinstance(exc, StoreUnavailable):  # the shared database is away: tried again later
                 log.warning("hot folder: %s waits: %s", printable(rel), scrub(str(exc)))
                 return
+            if isinstance(exc, StorageFull):  # not the file's fault: it waits here for room
+                if not self._no_room:
+                    log.warning("hot folder: %s waits for room: %s", printable(rel), scrub(str(exc)))
+                self._no_room = True
+                self._room_at = time.monotonic() + RESCAN_S
+                return
             self._fail(dfd, name, rel, scrub(str(exc)), sig)
             return
         except Exception as exc:
@@ -317,6 +322,9 @@ class HotFolder:
             self._fail(dfd, name, rel, f"internal error: {type(exc).__name__}", sig)
             return
         self.processed += 1
+        if self._no_room:
+            self._no_room = False
+            log.info("hot folder: the queue has room again")
         self._move(dfd, name, rel, (".done", self.today().isoformat()), sig)
 
     def _print(self, data: bytes, printer: str, rel: str, name: str, sig: Sig) -> None:

@@ -12,12 +12,13 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (DirCreatedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileModifiedEvent,
+                             FileMovedEvent, FileSystemEvent, FileSystemEventHandler)
 
 from .hotfiles import Sig, sig_of
 
@@ -123,6 +124,27 @@ def settled(seen: dict[str, Seen], handled: Mapping[str, Sig], cv: threading.Con
     return due
 
 
+def tree_files(root: Path, skip: Callable[[str], bool], max_depth: int) -> Iterator[str]:
+    """Every file under ``root`` (folders ``skip`` names are not entered; nor is a folder
+    nested deeper than ``max_depth`` levels — a nesting bomb). A symlink to a folder is given
+    as a file: it is refused like any symlink, never followed."""
+    top = len(root.parts)
+    for dirpath, dirnames, filenames in os.walk(root):
+        if len(Path(dirpath).parts) - top >= max_depth:
+            dirnames[:] = []
+        keep = []
+        for d in dirnames:
+            if skip(d):
+                continue
+            if os.path.islink(os.path.join(dirpath, d)):
+                filenames.append(d)
+            else:
+                keep.append(d)
+        dirnames[:] = keep
+        for f in filenames:
+            yield os.path.join(dirpath, f)
+
+
 class Watched(Protocol):
     """What the watcher tells the folder."""
 
@@ -153,6 +175,12 @@ class Handler(FileSystemEventHandler):
             self.folder.notice(os.fsdecode(event.dest_path), writing=False)
 
 
+#: The events the folder uses. Without a filter watchdog also asks inotify for every open and
+#: read-only close — the folder's own rescan walk and reads came back as events, and 20,000
+#: folders kept the inotify queue overflowing (and a core busy) for as long as they stayed.
+EVENTS = [FileCreatedEvent, DirCreatedEvent, FileModifiedEvent, FileClosedEvent, FileMovedEvent, DirMovedEvent]
+
+
 def start_observer(folder: Watched, root: Path, polling: bool | None, settle: float) -> tuple[Any, bool]:
     """A started watchdog observer of ``root`` and whether it is inotify (else polling)."""
     from watchdog.observers.polling import PollingObserver
@@ -162,12 +190,12 @@ def start_observer(folder: Watched, root: Path, polling: bool | None, settle: fl
             from watchdog.observers import Observer
 
             obs = Observer()
-            obs.schedule(Handler(folder), str(root), recursive=True)
+            obs.schedule(Handler(folder), str(root), recursive=True, event_filter=EVENTS)
             obs.start()
             return obs, type(obs).__name__.startswith("Inotify")
         except Exception as exc:  # inotify missing or out of watches
             log.warning("inotify unavailable (%s); polling %s", exc, root)
     obs = PollingObserver(timeout=max(0.2, min(1.0, settle)))
-    obs.schedule(Handler(folder), str(root), recursive=True)
+    obs.schedule(Handler(folder), str(root), recursive=True, event_filter=EVENTS)
     obs.start()
     return obs, False

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 from .. import metrics
 from ..errors import PrintstationError, ScanFailed, StoreUnavailable
 from ..lang.registry import get as get_lang
-from ..names import preview
+from ..names import preview, printable
 from ..queue.base import JobState
 from ..spec import PrinterSpec
 from .rules import COMMANDS, Match, ScanSettings, gtin_forms, normalize
@@ -133,6 +133,7 @@ class ScanService:
         ``shown`` replaces the code in the scan log and the log line (a hot-folder ``.txt`` line
         is recorded as a redacted preview, never in full)."""
         code = normalize(code)
+        scanner = printable(scanner)  # an API client names its scanner: never a forged log line
         target = printer or self.default_printer
         rec: dict[str, Any] = {"ts": time.time(), "scanner": scanner, "printer": target,
                                "code": code if shown is None else shown,

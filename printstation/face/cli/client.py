@@ -105,7 +105,10 @@ def where_hint(api: str) -> str:
 
 def _client(api: str, timeout: float = 30.0) -> Client:
     """A client for ``api`` with the token from ``$PRINTSTATION_API_TOKEN`` (if set)."""
-    return Client(api, os.environ.get("PRINTSTATION_API_TOKEN") or None, timeout=timeout)
+    token = os.environ.get("PRINTSTATION_API_TOKEN") or None
+    if token and not (token.isascii() and token.isprintable()):  # (never shown)
+        raise UsageError("$PRINTSTATION_API_TOKEN must be printable ASCII (it is sent in an HTTP header)")
+    return Client(api, token, timeout=timeout)
 
 
 def _call(args: argparse.Namespace, method: str, path: str, **kw: Any) -> Any:

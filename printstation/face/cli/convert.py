@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -160,12 +161,20 @@ def _write_stdout(data: bytes) -> None:
         raise UsageError(f"cannot write stdout: {exc.strerror or exc}") from None
 
 
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _write(path: str, data: bytes) -> None:
     """Write an output file atomically; an unwritable path is a one-line usage error."""
     try:
         # A symlink, FIFO or device (-o /dev/usb/lp0) is written in place, never replaced.
         atomic_write(path, data, fsync=False, special="write")
     except OSError as exc:
-        why = "a FIFO with no reader" if exc.errno == errno.ENXIO else \
+        why = ("a socket, not a file or device" if _is_socket(path) else "a FIFO with no reader") \
+            if exc.errno == errno.ENXIO else \
             "a symlink to a missing file" if exc.errno == errno.ENOENT and os.path.islink(path) else exc.strerror or exc
         raise UsageError(f"cannot write {path}: {why}") from None
