@@ -214,6 +214,8 @@ class PrinterWorker:
             self._wait(IDLE_CLOSE if self.transport.is_open else None)
             return
         if not self._printer_ready():
+            if self._trouble == "transport" and not self.transport.is_open:  # could not connect
+                self.store.note_attempt(job.id, self.reason or "printer unreachable")
             return
         self.current_job = job.id  # only while converting: a send error is the transport's business
         labels = stream.labels_for(self, job)  # on a byte stream: page 1 goes while page 2 converts

@@ -1,0 +1,65 @@
+"""A printer in trouble, seen by the operator: what ``printers`` and a job record say is true.
+
+- A printer the worker could not connect to counts an attempt on the job that waits for it, with
+  the reason in its ``error`` — also when the status query (default ``status_poll``) is what found
+  it unreachable.
+- A printer in trouble is asked again every ``status_poll`` seconds (with backoff when it is
+  unreachable) even when nothing is queued for it any more: fixed, it shows ``idle`` again instead
+  of the old trouble forever (and a new job is not answered with a trouble long gone).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from printstation.face.config import loads
+from printstation.isolate import Converter
+from printstation.queue import worker as worker_mod
+from printstation.queue.store import JobStore
+from printstation.queue.worker import PrinterWorker
+from support.daemon_harness import wait_until
+from support.labelgen import wb_sticker_zpl
+from support.printer_sinks import refused_uri
+
+
+def _cfg(uri: str, **kw):
+    extra = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in kw.items())
+    return loads(f'[[printers]]\nname = "p"\nuri = "{uri}"\n{extra}').printers[0]
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = JobStore(tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def run(store, monkeypatch):
+    """Start a worker for a config on ``store``; stopped at the end."""
+    monkeypatch.setattr(worker_mod, "BACKOFF_MIN", 0.05)
+    monkeypatch.setattr(worker_mod, "BACKOFF_MAX", 0.2)
+    converter = Converter(timeout=20)
+    started: list[PrinterWorker] = []
+
+    def start(cfg):
+        w = PrinterWorker(cfg, store, converter.convert)
+        store.on_change(lambda job: w.wake())
+        w.start()
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+        w.join(5)
+    converter.close()
+
+
+def test_unreachable_printer_counts_attempts_with_status_polling_on(store, run):
+    w = run(_cfg(refused_uri(), status_poll=0.1))  # status queries on (the default is 3 s)
+    job = store.submit("p", wb_sticker_zpl("!later"))[0]
+    wait_until(lambda: store.get(job.id).attempts >= 2, what="attempts counted")
+    got = store.get(job.id)
+    assert got.state == "queued" and "connection refused" in (got.error or "")
+    assert w.state == "offline"
