@@ -35,7 +35,7 @@ from ..errors import ConversionAborted, PrintstationError, StoreUnavailable, Tra
 from ..retry import Backoff
 from ..lang import registry as langs
 from ..status import status_hint
-from . import stream
+from . import stream, trouble
 from .base import Job, JobBackend
 
 log = logging.getLogger(__name__)
@@ -208,8 +208,9 @@ class PrinterWorker:
             return
         job = self.store.next_queued(self.name)
         if job is None:
-            if self._trouble is None:
-                self._set("idle", None)
+            if self._trouble is not None and not trouble.recheck(self):
+                return  # still in trouble: asked again when due, even with nothing queued
+            self._set("idle", None)
             self._idle_close()
             self._wait(IDLE_CLOSE if self.transport.is_open else None)
             return

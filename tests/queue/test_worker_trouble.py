@@ -19,7 +19,7 @@ from printstation.queue.store import JobStore
 from printstation.queue.worker import PrinterWorker
 from support.daemon_harness import wait_until
 from support.labelgen import wb_sticker_zpl
-from support.printer_sinks import refused_uri
+from support.printer_sinks import DroppingSink, PaperOutSink, refused_uri
 
 
 def _cfg(uri: str, **kw):
@@ -63,3 +63,24 @@ def test_unreachable_printer_counts_attempts_with_status_polling_on(store, run):
     got = store.get(job.id)
     assert got.state == "queued" and "connection refused" in (got.error or "")
     assert w.state == "offline"
+
+
+def test_paper_out_printer_shows_idle_again_once_fixed_with_nothing_queued(store, run):
+    with PaperOutSink() as sink:
+        w = run(_cfg(sink.uri, status_poll=0.1))
+        job = store.submit("p", wb_sticker_zpl("!paper"))[0]
+        wait_until(lambda: w.state == "error" and "paper out" in (w.reason or ""), what="paper out seen")
+        store.cancel(job.id)  # the packer takes the job away, then loads paper
+        asked = len(sink.status_queries)
+        sink.recover()
+        wait_until(lambda: len(sink.status_queries) > asked and w.state == "idle", what="idle again")
+        assert w.reason is None and sink.data == b""
+
+
+def test_printer_that_dropped_a_job_is_asked_again_and_shows_idle(store, run):
+    with DroppingSink(drop_after=40, drops=1) as sink:
+        w = run(_cfg(sink.uri, status_poll=0.1))
+        job = store.submit("p", wb_sticker_zpl("!dropme") * 3)[0]
+        wait_until(lambda: store.get(job.id).state == "interrupted", what="interrupted")
+        wait_until(lambda: w.state == "idle", what="idle again after the drop")
+        assert sink.dropped == 1
