@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from printstation.face.config import loads
@@ -19,7 +21,7 @@ from printstation.queue.store import JobStore
 from printstation.queue.worker import PrinterWorker
 from support.daemon_harness import wait_until
 from support.labelgen import wb_sticker_zpl
-from support.printer_sinks import DroppingSink, PaperOutSink, refused_uri
+from support.printer_sinks import DroppingSink, PaperOutSink, StuckSink, refused_uri
 
 
 def _cfg(uri: str, **kw):
@@ -84,3 +86,26 @@ def test_printer_that_dropped_a_job_is_asked_again_and_shows_idle(store, run):
         wait_until(lambda: store.get(job.id).state == "interrupted", what="interrupted")
         wait_until(lambda: w.state == "idle", what="idle again after the drop")
         assert sink.dropped == 1
+
+
+def _big_zpl(labels: int = 40) -> bytes:
+    """Native ZPL far larger than socket buffers (a never-reading printer holds it on the wire)."""
+    row = bytes(range(58)).hex().upper()
+    body = row * 320
+    return b"".join(f"^XA^FO0,0^GFA,{58 * 320},{58 * 320},58,{body}^FS^XZ\n".encode() for _ in range(labels))
+
+
+def test_stop_cuts_a_job_on_the_wire_into_interrupted_without_a_traceback(store, run, caplog):
+    """SIGTERM's last resort (``abort`` after the grace period) closes the connection under the
+    write: the job may have printed in part, so it is ``interrupted`` — not left ``sending``
+    with a ``worker error`` traceback in the journal."""
+    with StuckSink() as sink:
+        w = run(_cfg(sink.uri, status_poll=0, timeout=60))
+        job = store.submit("p", _big_zpl())[0]
+        wait_until(lambda: store.get(job.id).state == "sending" and sink.connections, what="on the wire")
+        w.stop()
+        w.abort()
+        assert w.join(5)
+        got = store.get(job.id)
+        assert got.state == "interrupted", got
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
