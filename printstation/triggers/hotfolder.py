@@ -138,6 +138,11 @@ class HotFolder:
         self._thread.start()
         log.info("hot folder %s watched (%s)", self.root, type(self._observer).__name__)
 
+    def set_printers(self, printers: Mapping[str, PrinterSpec], default_printer: str) -> None:
+        """The printers after a reload: files for them are checked against their new specs."""
+        self.printers, self.default_printer = dict(printers), default_printer
+        self._printer_dirs()
+
     def _printer_dirs(self) -> None:
         for name in self.printers:
             try:
