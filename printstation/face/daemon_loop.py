@@ -43,10 +43,14 @@ def reload_config(d: "Daemon") -> bool:
     set_config_level(new.station.log_level)
     for line in new.warnings:  # loads, but may not work now (a scanner unplugged)
         log.warning("config: %s", line)
-    for what, a, b in (("api", old.api, new.api), ("station.data_dir", old.data_dir, new.data_dir)):
-        if a != b:
-            log.warning("reload: %s changed; it takes effect after a restart", what)
-    new = dataclasses.replace(new, api=old.api, station=old.station)
+    live = ("default_printer", "log_level")  # [station] keys a reload applies; the rest need a restart
+    for f in dataclasses.fields(old.station):
+        if f.name not in live and getattr(old.station, f.name) != getattr(new.station, f.name):
+            log.warning("reload: station.%s changed; it takes effect after a restart", f.name)
+    if old.api != new.api:
+        log.warning("reload: api changed; it takes effect after a restart")
+    station = dataclasses.replace(old.station, **{k: getattr(new.station, k) for k in live})
+    new = dataclasses.replace(new, api=old.api, station=station)
     d.apply_config(new)
     log.info("config reloaded from %s (%d printer(s))", new.path, len(d.workers))
     d.notifier.ready(d.status_line())

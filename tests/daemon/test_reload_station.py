@@ -1,0 +1,37 @@
+"""SIGHUP and ``[station]``: the default printer follows the reloaded file (it was kept from the
+start: a printer renamed or removed left every submit without ``printer`` failing "no printer
+named …"), and every other ``[station]`` key that changed is named in a warning (it needs a
+restart) instead of being dropped silently."""
+
+from __future__ import annotations
+
+import logging
+
+from printstation.face import config as configmod
+from printstation.face.daemon import Daemon
+from support.daemon_harness import write_config
+from support.labelgen import wb_sticker_zpl
+
+
+def _config(tmp_path, names, default, **station):
+    path = write_config(tmp_path / "ps.toml", tmp_path / "data", [
+        {"name": n, "uri": f"dir://{tmp_path / 'out' / n}", "status_poll": 0} for n in names],
+        api={"unix_socket": False})
+    extra = "".join(f"{k} = {v}\n" for k, v in station.items())
+    path.write_text(path.read_text().replace("[station]\n", f'[station]\ndefault_printer = "{default}"\n{extra}', 1))
+    return path
+
+
+def test_reload_applies_the_default_printer_and_names_station_keys_it_keeps(tmp_path, caplog):
+    d = Daemon(configmod.load(_config(tmp_path, ["old", "tsc"], "old")))
+    d.start()
+    try:
+        _config(tmp_path, ["zebra", "tsc"], "zebra", keep_days=3)  # "old" renamed "zebra"
+        with caplog.at_level(logging.WARNING):
+            assert d.reload()
+        job = d.submit(None, wb_sticker_zpl("!default"))
+        assert job.printer == "zebra"
+        assert any("station.keep_days" in r.getMessage() and "restart" in r.getMessage() for r in caplog.records)
+        assert not any("station.default_printer" in r.getMessage() for r in caplog.records)
+    finally:
+        d.stop()
