@@ -76,7 +76,7 @@ class Client:
                 raise ApiRefused(msg)
             if status == 422:
                 raise BadInput(msg)
-            if status < 500:
+            if status < 500 or status == 507:  # 507: queue or data dir full — refused, not unreachable
                 raise UsageError(msg)
             raise PrintstationError(msg)
         return status, body
@@ -265,7 +265,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             refused += _settle_jobs(client, jobs)
     finally:
         client.close()
-    return 3 if refused else 1 if failed else 0
+    return 3 if refused else 2 if failed else 0  # a file the daemon refused: exit 2, as any refusal
 
 
 def _settle_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:

@@ -1,0 +1,42 @@
+"""Exit codes of ``print`` when the daemon refuses a file (README: "exit 2 for a refused request,
+3 for a label the daemon cannot render, 4 for a wrong token, 1 when the daemon cannot be
+reached"): a full queue (507) is a refusal, not "cannot be reached", and the files after the
+refused one are still tried."""
+
+from __future__ import annotations
+
+import pytest
+
+from printstation.face.cli import main
+from support.daemon_harness import running, write_config
+from support.labelgen import wb_sticker_zpl
+
+
+@pytest.fixture
+def full_station(tmp_path, monkeypatch):
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [
+        {"name": "held", "uri": f"dir://{tmp_path}/out", "status_poll": 0}], api={"unix_socket": False})
+    cfg.write_text(cfg.read_text().replace("[station]\n", "[station]\nmax_queue_mb = 0.004\n", 1))
+    with running(cfg) as d:
+        d.pause("held")
+        monkeypatch.setenv("PRINTSTATION_API", d.api.url)
+        yield d, tmp_path
+
+
+def test_full_queue_is_a_refusal_exit_2_naming_the_file(full_station, capsys):
+    d, tmp = full_station
+    label = wb_sticker_zpl("!full") + b"\n" * 1400  # bytes after ^XZ pass through: a bigger label
+    files = []
+    for i in range(3):
+        f = tmp / f"f{i}.zpl"
+        f.write_bytes(label)
+        files.append(str(f))
+    assert len(label) * 2 < 4000 < 4194 < len(label) * 3  # two fit under max_queue_mb, a third does not
+    assert main(["print", files[0], files[1]]) == 0
+    capsys.readouterr()
+    assert main(["print", files[2]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"printstation: error: {files[2]}: queue full"), err
+    assert main(["print", files[2], files[0]]) == 2  # both refused, each named, none "unreachable"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [e.split(": ")[2] for e in err] == [files[2], files[0]], err
