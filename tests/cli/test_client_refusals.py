@@ -40,3 +40,15 @@ def test_full_queue_is_a_refusal_exit_2_naming_the_file(full_station, capsys):
     assert main(["print", files[2], files[0]]) == 2  # both refused, each named, none "unreachable"
     err = capsys.readouterr().err.strip().splitlines()
     assert [e.split(": ")[2] for e in err] == [files[2], files[0]], err
+
+
+def test_queue_full_message_gives_small_sizes_in_kb(full_station, capsys):
+    """A 1.5 KB label said "this one 0.0 MB" and "0.0 MB of labels waiting"."""
+    d, tmp = full_station
+    f = tmp / "a.zpl"
+    f.write_bytes(wb_sticker_zpl("!kb") + b"\n" * 1400)
+    for _ in range(2):
+        assert main(["print", str(f)]) == 0
+    assert main(["print", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "0.0 MB" not in err and "2.9 KB of labels waiting" in err and "this one 1.5 KB" in err, err
