@@ -21,8 +21,8 @@ from ...errors import ApiRefused, BadInput, PrintstationError, UsageError
 from ...lang.registry import LANGUAGES
 from ...names import printable
 from ...queue.base import FINAL_STATES, STATES, JobState
+from .apiurl import DEFAULT_API, check_api_url, shown_url
 
-DEFAULT_API = "http://127.0.0.1:8631"
 #: What to do when the daemon does not answer (appended to the "cannot reach" error).
 START_HINT = ("is it running? start it with `printstation run [--config FILE]` (`make run` in a checkout; "
               "as a service: systemctl start printstation)")
@@ -44,7 +44,9 @@ class Client:
 
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
-        self.api = api.rstrip("/")
+        self.api = check_api_url(api).rstrip("/")
+        #: The URL as errors show it: a password in it is never printed.
+        self.shown = shown_url(self.api)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.api, headers=headers, timeout=timeout)
 
@@ -55,8 +57,9 @@ class Client:
         try:
             r = self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
-            raise PrintstationError(f"cannot reach the printstation daemon at {self.api}: {exc}; "
-                                    f"{START_HINT}{where_hint(self.api)}") from None
+            why = str(exc).replace(self.api, self.shown)
+            raise PrintstationError(f"cannot reach the printstation daemon at {self.shown}: {why}; "
+                                    f"{START_HINT}{where_hint(self.shown)}") from None
         try:
             return r.status_code, r.json()
         except ValueError:
