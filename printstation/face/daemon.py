@@ -356,6 +356,7 @@ class Daemon:
             for n, p in new_printers.items():
                 if n not in self.workers:
                     self._start_worker(p, n in paused)
+            self.workers = {n: self.workers[n] for n in new_printers if n in self.workers}  # the file's order
         for svc in self.services:
             if hasattr(svc, "reload"):
                 try:

@@ -35,3 +35,18 @@ def test_reload_applies_the_default_printer_and_names_station_keys_it_keeps(tmp_
         assert not any("station.default_printer" in r.getMessage() for r in caplog.records)
     finally:
         d.stop()
+
+
+def test_printers_keep_the_config_order_after_a_reload(tmp_path):
+    """A printer whose settings changed was listed last after SIGHUP (``printers``, the web page)."""
+    d = Daemon(configmod.load(_config(tmp_path, ["a", "b", "c"], "a")))
+    d.start()
+    try:
+        path = _config(tmp_path, ["a", "b", "c", "d"], "a")
+        path.write_text(path.read_text().replace(f'uri = "dir://{tmp_path / "out" / "a"}"',
+                                                 f'uri = "dir://{tmp_path / "out" / "a2"}"'))
+        assert d.reload()
+        assert [p["name"] for p in d.printers()] == ["a", "b", "c", "d"]
+        assert d.printers()[0]["uri"].endswith("a2")
+    finally:
+        d.stop()
