@@ -53,6 +53,8 @@ class Language:
     module: str = ""
     #: How messages write its name (default ``NAME`` upper-cased: "ESC/POS", "ZPL").
     display: str = ""
+    #: Highest ``darkness`` in the language's own scale (ZPL ``~SD`` 30; TSPL ``DENSITY``, EPL2 ``D`` 15).
+    max_darkness: int = 30
 
     @property
     def shown(self) -> str:
@@ -96,9 +98,9 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     lang.name: lang for lang in (
         Language("zpl", "zpl"),
-        Language("tspl", "tspl"),
+        Language("tspl", "tspl", max_darkness=15),
         Language("escpos", "escpos", title="an ESC/POS printer", display="ESC/POS"),
-        Language("epl2", "epl2", title="an EPL2 printer"),
+        Language("epl2", "epl2", title="an EPL2 printer", max_darkness=15),
         Language("png", "png", printer=False, title="PNG output"),
     )
 }

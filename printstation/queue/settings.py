@@ -165,6 +165,9 @@ def parse_printer(value: Any, path: str, barcodes: BarcodesConfig) -> PrinterCon
         media = Media.parse(t.media if t.media is not None else registry.get(t.lang).default_media)
     except PrintstationError as exc:
         raise fail(join(path, "media"), str(exc)) from None
+    top = registry.get(t.lang).max_darkness
+    if t.darkness is not None and t.darkness > top:
+        raise fail(join(path, "darkness"), f"{t.darkness} out of range for {registry.get(t.lang).shown} (0..{top})")
     rotate = str(t.rotate) if isinstance(t.rotate, int) and not isinstance(t.rotate, bool) else t.rotate
     if rotate not in ROTATIONS:
         raise fail(join(path, "rotate"), f"bad value {t.rotate!r} (auto, 0, 90, 180 or 270)")
