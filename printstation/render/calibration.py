@@ -83,11 +83,16 @@ def _ruler(canvas: np.ndarray, dpi: int, horizontal: bool, num_px: int) -> None:
         else:
             canvas[pos, :tick] = True
         if k and k % 10 == 0:
-            label = str(k)
+            room = _dots(8 if horizontal else 2.2, dpi)
+            px = num_px  # a number is drawn whole, smaller when it must be ("100" cut was a second "10")
+            while px > 8 and _font(px).getlength(str(k)) > room:
+                px -= 1
+            if _font(px).getlength(str(k)) > room:
+                continue
             if horizontal:
-                _text(canvas, pos + 2, _dots(1.25, dpi), label, num_px, _dots(8, dpi))
+                _text(canvas, pos + 2, _dots(1.25, dpi), str(k), px, room)
             else:
-                _text(canvas, _dots(1.25, dpi), pos + 2, label, num_px, _dots(2.2, dpi))
+                _text(canvas, _dots(1.25, dpi), pos + 2, str(k), px, room)
 
 
 def calibration_raster(name: str, spec: PrinterSpec, station_url: str) -> tuple[np.ndarray, dict[str, str]]:
