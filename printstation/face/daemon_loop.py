@@ -109,6 +109,7 @@ def where_labels_go(config: Any, api_url: str | None = None) -> list[str]:
     `printstation print FILE`". ``api_url`` is where the CLI reaches the API (:func:`cli_api_url`):
     another address than the CLI's default adds ``--api URL``, an ``[api] token_file`` the token
     from it (``PRINTSTATION_API_TOKEN=$(cat FILE)``), so the command works as printed."""
+    from ..lang import registry
     from ..transport.base import display_uri
 
     hf = config.hotfolder
@@ -120,7 +121,7 @@ def where_labels_go(config: Any, api_url: str | None = None) -> list[str]:
         how = [f"run `{_print_command(config, p.name, api_url)}`"]
         if hf.enabled:
             how.insert(0, f"drop files in {_show_path(hf.path / p.name)}")
-        lines.append(f"printer {p.name} → {target} ({p.spec.lang.upper()} {media}); {' or '.join(how)}")
+        lines.append(f"printer {p.name} → {target} ({registry.shown(p.spec.lang)} {media}); {' or '.join(how)}")
     return lines
 
 

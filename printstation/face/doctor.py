@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..errors import PrintstationError
+from ..lang import registry
 from .doctor_checks import (Check, check_api, check_disk_space, check_printer, check_scanner, check_writable_dir,
                             identity_check, silent_printer_hint, station_answers)
 from .doctor_markets import check_market, check_webhooks
@@ -144,7 +145,7 @@ def printer_rows(p: Any, timeout: float) -> list[Check]:
     if model.ok is False and 'lang = "' in model.hint and row.ok is False:
         # silent to the configured language's status query because it speaks another one
         row = Check(row.name, False, row.detail,
-                    f"the printer does not speak {p.lang.upper()} (see the model row): {model.hint}")
+                    f"the printer does not speak {registry.shown(p.lang)} (see the model row): {model.hint}")
     return [row, model]
 
 

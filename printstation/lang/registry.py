@@ -158,6 +158,12 @@ NAMES: Sequence[str] = _Names(printers_only=False)
 PRINTER_NAMES: Sequence[str] = _Names(printers_only=True)
 
 
+def shown(name: str | None) -> str:
+    """How messages write language ``name`` ("ESC/POS", "ZPL"); an unknown one upper-cased."""
+    lang = LANGUAGES.get(name or "")
+    return lang.shown if lang is not None else (name or "?").upper()
+
+
 def extension(name: str) -> str:
     """File extension of ``name``'s converted jobs."""
     return get(name).ext
@@ -174,4 +180,4 @@ def status_protocol(name: str) -> "StatusProtocol | None":
     return None if lang is None else lang.status
 
 
-__all__ = ["LANGUAGES", "Language", "NAMES", "PRINTER_NAMES", "extension", "get", "identifiers", "status_protocol"]
+__all__ = ["LANGUAGES", "Language", "NAMES", "PRINTER_NAMES", "extension", "get", "identifiers", "shown", "status_protocol"]

@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import BadInput
+from ..lang import registry
 from ..spec import PrinterSpec
 
 NAME = "calibration label"
@@ -172,7 +173,7 @@ def _settings(c: np.ndarray, name: str, spec: PrinterSpec, area: tuple[int, int,
     dpi = spec.dpi
     px = max(9, _dots(2.4, dpi))
     darkness = "printer setting" if spec.darkness is None else str(spec.darkness)
-    lines = [name, f"{spec.lang.upper()}  {dpi} dpi", f"media {spec.media} mm",
+    lines = [name, f"{registry.shown(spec.lang)} {dpi} dpi", f"media {spec.media} mm",
              f"darkness {darkness}", f"offset {spec.offset[0]},{spec.offset[1]} dots",
              "cut border: adjust offset", "faint: raise darkness"]
     y = y0

@@ -217,7 +217,7 @@ def check_label(f: str, kind: str, printer: dict[str, Any]) -> None:
     lang = printer.get("lang") or "zpl"
     known = LANGUAGES.get(lang)
     if kind == "zpl" and (known is None or not known.passes_zpl):
-        raise BadInput(f"{f}: ZPL cannot be printed on {printer.get('name')} ({lang.upper()} printer): "
+        raise BadInput(f"{f}: ZPL cannot be printed on {printer.get('name')} ({known.shown if known else lang.upper()} printer): "
                        "fetch the label as SVG, PNG or PDF")
 
 
