@@ -93,8 +93,12 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
     try:
         cfg = cfgmod.load(path)
     except PrintstationError as exc:
-        return [Check("config", False, str(exc),
-                      "fix the key named above; every key is explained in config/printstation.example.toml")]
+        if path is not None and not path.exists():
+            fix = (f"create {path} from config/printstation.example.toml (install -m 644 "
+                   f"config/printstation.example.toml {path}, then edit it) or give --config the file you use")
+        else:
+            fix = "fix the key named above; every key is explained in config/printstation.example.toml"
+        return [Check("config", False, str(exc), fix)]
     where = str(path) if path else "embedded default (no --config)"
     checks.append(Check("config", True, f"{where}: {len(cfg.printers)} printer(s), "
                                         f"{len(cfg.scanners)} scanner(s)"
