@@ -55,6 +55,9 @@ class Language:
     display: str = ""
     #: Highest ``darkness`` in the language's own scale (ZPL ``~SD`` 30; TSPL ``DENSITY``, EPL2 ``D`` 15).
     max_darkness: int = 30
+    #: The emitter writes ``offset`` as a command (``^LH``, ``REFERENCE``, ``R``); False: the whole
+    #: offset is moved into the raster (:mod:`printstation.lang.placement`).
+    offset_command: bool = True
 
     @property
     def shown(self) -> str:
@@ -99,7 +102,7 @@ LANGUAGES: dict[str, Language] = {
     lang.name: lang for lang in (
         Language("zpl", "zpl"),
         Language("tspl", "tspl", max_darkness=15),
-        Language("escpos", "escpos", title="an ESC/POS printer", display="ESC/POS"),
+        Language("escpos", "escpos", title="an ESC/POS printer", display="ESC/POS", offset_command=False),
         Language("epl2", "epl2", title="an EPL2 printer", max_darkness=15),
         Language("png", "png", printer=False, title="PNG output"),
     )

@@ -179,6 +179,9 @@ def parse_printer(value: Any, path: str, barcodes: BarcodesConfig) -> PrinterCon
             verify=barcodes.verify, max_downscale=t.max_downscale, name=t.name)
     except PrintstationError as exc:
         raise fail(path, str(exc)) from None
+    if abs(t.offset[0]) >= spec.width_dots or abs(t.offset[1]) >= spec.height_dots:
+        raise fail(join(path, "offset"), f"[{t.offset[0]}, {t.offset[1]}] moves the label off its "
+                   f"{spec.width_dots}×{spec.height_dots}-dot media (dots, + right / down)")
     return PrinterConfig(name=t.name, uri=t.uri, spec=spec, status_poll=t.status_poll,
                          on_interrupted=t.on_interrupted, timeout=t.timeout)
 
