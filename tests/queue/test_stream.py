@@ -104,6 +104,9 @@ def test_page_one_reaches_the_printer_before_the_last_page_converts(station, mon
             sink._on_chunk = spy
             job = run(store, conv, sink.uri, pdf_label(TRACKINGS))
             assert (job.state, job.error) == ("done", None)
+            # done = the printer's kernel ACKed every byte (status_poll = 0: no answer to wait
+            # for); the sink's thread may still be reading the last page from its buffer
+            assert sink.wait_for(lambda s: s.data.count(b"^XZ") >= len(TRACKINGS), 10)
             assert printed(sink.data) == [[t] for t in TRACKINGS]
         assert page_one_arrived.is_set()
         assert store.converted(job.id, "zpl").count(b"^XA") == len(TRACKINGS)  # kept once whole
@@ -118,6 +121,7 @@ def test_a_later_page_that_fails_fails_the_job_saying_what_was_printed(station):
         assert job.state == "failed"
         assert job.error == ("page 3 renders blank at 203 dpi (empty or broken label); "
                              "pages 1–2 were sent to the printer")
+        assert sink.wait_for(lambda s: s.data.count(b"^XZ") >= 2, 10)  # (see above: the sink may still read)
         assert printed(sink.data) == [[TRACKINGS[0]], [TRACKINGS[1]]]
     assert not store.converted(job.id, "zpl")  # nothing kept: a reprint converts again
 
