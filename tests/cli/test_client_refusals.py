@@ -52,3 +52,19 @@ def test_queue_full_message_gives_small_sizes_in_kb(full_station, capsys):
     assert main(["print", str(f)]) == 2
     err = capsys.readouterr().err
     assert "0.0 MB" not in err and "2.9 KB of labels waiting" in err and "this one 1.5 KB" in err, err
+
+
+def test_files_after_an_option_are_printed_too(full_station, capsys):
+    """``print a.zpl --printer held b.zpl`` (options between the files, as with most tools) said
+    "unrecognized arguments: b.zpl" and printed nothing."""
+    d, tmp = full_station
+    a, b = tmp / "a.zpl", tmp / "b.zpl"
+    a.write_bytes(wb_sticker_zpl("!mixA"))
+    b.write_bytes(wb_sticker_zpl("!mixB"))
+    assert main(["print", str(a), "--printer", "held", str(b)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{a}: queued job 1 on held — printer held: paused: paused by operator",
+                   f"{b}: queued job 2 on held — printer held: paused: paused by operator"], out
+    with pytest.raises(SystemExit) as ei:  # argparse's usage error, as for any unknown option
+        main(["print", str(a), "--printer", "held", "--bogus"])
+    assert ei.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err

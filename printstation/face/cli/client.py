@@ -137,7 +137,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", action="store_true",
                    help="wait until every job is done or failed (exit 0 when all are done, else 3)")
     _add_api(p)
-    p.set_defaults(func=cmd_print)
+    p.set_defaults(func=cmd_print, more_files="files")
 
     p = sub.add_parser("jobs", help="list jobs (newest first)")
     p.add_argument("--printer", metavar="NAME")
