@@ -44,17 +44,26 @@ def reload_config(d: "Daemon") -> bool:
     for line in new.warnings:  # loads, but may not work now (a scanner unplugged)
         log.warning("config: %s", line)
     live = ("default_printer", "log_level")  # [station] keys a reload applies; the rest need a restart
-    for f in dataclasses.fields(old.station):
-        if f.name not in live and getattr(old.station, f.name) != getattr(new.station, f.name):
-            log.warning("reload: station.%s changed; it takes effect after a restart", f.name)
-    if old.api != new.api:
-        log.warning("reload: api changed; it takes effect after a restart")
+    for what in _needs_restart(old, new, live):
+        log.warning("reload: %s changed; it takes effect after a restart", what)
     station = dataclasses.replace(old.station, **{k: getattr(new.station, k) for k in live})
     new = dataclasses.replace(new, api=old.api, station=station)
     d.apply_config(new)
     log.info("config reloaded from %s (%d printer(s))", new.path, len(d.workers))
     d.notifier.ready(d.status_line())
     return True
+
+
+#: Sections a reload does not apply (the triggers keep their start-time settings; the hot folder
+#: and scan rules do get the reloaded printers).
+KEPT_SECTIONS = ("api", "hotfolder", "scanners", "rules", "scan", "sync", "markets", "webhooks")
+
+
+def _needs_restart(old: Any, new: Any, live: tuple[str, ...]) -> list[str]:
+    """What changed in the file that only a restart applies: ``station.KEY`` or ``[SECTION]``."""
+    out = [f"station.{f.name}" for f in dataclasses.fields(old.station)
+           if f.name not in live and getattr(old.station, f.name) != getattr(new.station, f.name)]
+    return out + [f"[{name}]" for name in KEPT_SECTIONS if old.sections.get(name) != new.sections.get(name)]
 
 
 def run_foreground(d: "Daemon") -> int:

@@ -50,3 +50,27 @@ def test_printers_keep_the_config_order_after_a_reload(tmp_path):
         assert d.printers()[0]["uri"].endswith("a2")
     finally:
         d.stop()
+
+
+def test_reload_names_trigger_sections_that_need_a_restart_and_nothing_else(tmp_path, caplog):
+    """[[rules]], [hotfolder], [[scanners]], [scan], [sync], [markets], [webhooks] keep their
+    start-time values on SIGHUP: a changed one is named in a warning instead of being dropped
+    without a word; an unchanged file warns about nothing."""
+    path = _config(tmp_path, ["a"], "a")
+    rules = '\n[[rules]]\nmatch = "^X(\\\\d+)$"\naction = "wb-order"\n'
+    path.write_text(path.read_text() + rules)
+    d = Daemon(configmod.load(path))
+    d.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert d.reload()
+        assert not [r for r in caplog.records if "changed" in r.getMessage()], caplog.text
+        path.write_text(path.read_text().replace("^X(", "^Y(") + '\n[scan]\ndebounce_ms = 900\n')
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            assert d.reload()
+        said = [r.getMessage() for r in caplog.records if "changed" in r.getMessage()]
+        assert any("[rules] changed" in m and "restart" in m for m in said), said
+        assert any("[scan] changed" in m for m in said) and len(said) == 2, said
+    finally:
+        d.stop()
