@@ -17,6 +17,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PrintstationError
+from ..queue.base import JobState
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -49,6 +50,12 @@ def reload_config(d: "Daemon") -> bool:
     station = dataclasses.replace(old.station, **{k: getattr(new.station, k) for k in live})
     new = dataclasses.replace(new, api=old.api, station=station)
     d.apply_config(new)
+    counts = d.store.counts()
+    for gone in sorted({p.name for p in old.printers} - {p.name for p in new.printers}):
+        if n := counts.get((gone, JobState.QUEUED), 0):  # kept (the printer may come back), but say so
+            log.warning("reload: printer %s removed with %d queued job(s): they wait until it is configured "
+                        "again (printstation jobs --printer %s; cancel them with printstation cancel ID)",
+                        gone, n, gone)
     log.info("config reloaded from %s (%d printer(s))", new.path, len(d.workers))
     d.notifier.ready(d.status_line())
     return True

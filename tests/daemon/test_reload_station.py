@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+import httpx
+
 from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
 from support.daemon_harness import write_config
@@ -72,5 +74,25 @@ def test_reload_names_trigger_sections_that_need_a_restart_and_nothing_else(tmp_
         said = [r.getMessage() for r in caplog.records if "changed" in r.getMessage()]
         assert any("[rules] changed" in m and "restart" in m for m in said), said
         assert any("[scan] changed" in m for m in said) and len(said) == 2, said
+    finally:
+        d.stop()
+
+
+def test_reload_that_removes_a_printer_with_queued_jobs_says_so(tmp_path, caplog):
+    """Its jobs stay queued (nothing is lost; the printer may come back) — the log says how many
+    and what to do, instead of the printer vanishing from the list with jobs nobody can see."""
+    d = Daemon(configmod.load(_config(tmp_path, ["a", "b"], "a")))
+    d.start()
+    try:
+        d.pause("b")
+        d.submit("b", wb_sticker_zpl("!left"))
+        _config(tmp_path, ["a"], "a")
+        with caplog.at_level(logging.WARNING):
+            assert d.reload()
+        said = [r.getMessage() for r in caplog.records if "printer b" in r.getMessage()]
+        assert any("removed" in m and "1 queued job" in m and "cancel" in m for m in said), caplog.text
+        listed = httpx.get(f"{d.api.url}/jobs", params={"printer": "b"})  # the jobs the hint points at
+        assert listed.status_code == 200 and [j["state"] for j in listed.json()["jobs"]] == ["queued"]
+        assert httpx.get(f"{d.api.url}/jobs", params={"printer": "bb"}).status_code == 404  # a typo still is
     finally:
         d.stop()
