@@ -68,3 +68,20 @@ def test_files_after_an_option_are_printed_too(full_station, capsys):
     with pytest.raises(SystemExit) as ei:  # argparse's usage error, as for any unknown option
         main(["print", str(a), "--printer", "held", "--bogus"])
     assert ei.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_scan_with_a_wrong_token_exits_4_like_the_other_commands(tmp_path, monkeypatch, capsys):
+    """README: exit 4 for a wrong token, for `scan` "as for the other client commands" (it was 1,
+    the code for "nothing was printed")."""
+    token = tmp_path / "api-token"
+    token.write_text("a-station-token-0123456789\n")
+    cfg = write_config(tmp_path / "t.toml", tmp_path / "data", [
+        {"name": "held", "uri": f"dir://{tmp_path}/out", "status_poll": 0}],
+        api={"unix_socket": False, "token_file": str(token)})
+    with running(cfg) as d:
+        monkeypatch.setenv("PRINTSTATION_API", d.api.url)
+        monkeypatch.setenv("PRINTSTATION_API_TOKEN", "wrong-token-wrong-token")
+        assert main(["scan", "PS:PAUSE"]) == 4
+        assert main(["jobs"]) == 4
+        err = capsys.readouterr().err
+        assert "wrong-token" not in err and err.count("printstation: error:") == 2, err
