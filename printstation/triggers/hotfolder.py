@@ -126,6 +126,8 @@ class HotFolder:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise PrintstationError(f"{self.root} is not a directory")
         self.root.mkdir(parents=True, exist_ok=True)
         self._root_fd = lock_folder(self.root)
         try:
