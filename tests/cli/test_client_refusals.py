@@ -85,3 +85,24 @@ def test_scan_with_a_wrong_token_exits_4_like_the_other_commands(tmp_path, monke
         assert main(["jobs"]) == 4
         err = capsys.readouterr().err
         assert "wrong-token" not in err and err.count("printstation: error:") == 2, err
+
+
+def test_pause_while_a_job_is_on_the_wire_says_when_it_takes_effect(tmp_path, monkeypatch, capsys):
+    """``pause`` answered "printer zebra: printing" — as if it had not worked — while a label was
+    being sent; the pause takes effect after that job."""
+    from support.daemon_harness import wait_until
+    from support.printer_sinks import StuckSink
+
+    with StuckSink() as sink:
+        cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [
+            {"name": "zebra", "uri": sink.uri, "status_poll": 0, "timeout": 60}], api={"unix_socket": False})
+        with running(cfg) as d:
+            monkeypatch.setenv("PRINTSTATION_API", d.api.url)
+            row = bytes(range(58)).hex().upper() * 320  # far more than the socket buffers hold
+            big = b"".join(f"^XA^FO0,0^GFA,{58 * 320},{58 * 320},58,{row}^FS^XZ\n".encode() for _ in range(40))
+            job = d.submit("zebra", big)
+            wait_until(lambda: d.workers["zebra"].current == job.id, what="on the wire")
+            assert main(["pause", "zebra"]) == 0
+            out = capsys.readouterr().out.strip()
+            assert out == f"printer zebra: paused after job {job.id} (now printing it)", out
+            d.workers["zebra"].abort()  # let the stop be quick

@@ -377,5 +377,8 @@ def cmd_job_action(args: argparse.Namespace) -> int:
 
 def cmd_printer_action(args: argparse.Namespace) -> int:
     p = _call(args, "POST", f"/printers/{args.printer}/{args.action}")
+    if args.action == "pause" and p["state"] != "paused" and p.get("current_job"):  # a label on the wire
+        print(f"printer {p['name']}: paused after job {p['current_job']} (now {p['state']} it)")
+        return 0
     print(f"printer {p['name']}: {p['state']}" + (f" ({p['reason']})" if p.get("reason") else ""))
     return 0
