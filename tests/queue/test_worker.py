@@ -290,6 +290,32 @@ def test_paper_out_printer_shows_idle_again_once_fixed_with_nothing_queued(store
             w.stop(), w.join(5)
 
 
+def test_silent_printer_is_not_asked_again_with_nothing_queued(store, converter):
+    """A printer that never answers its status query may not speak the configured language at all
+    (a receipt printer set up as lang = "zpl" prints "~HS" as text): with nothing queued it is
+    left alone until the next job, not asked every status_poll seconds all day."""
+    with MuteSink() as sink:
+        w = start(printer_cfg(sink.uri, status_poll=0.1, timeout=0.3), store, converter)
+        try:
+            job = store.submit("p", wb_sticker_zpl("!mute"))[0]
+            wait_until(lambda: w.state == "error" and len(sink.status_queries) >= 2, what="silent seen")
+            store.cancel(job.id)
+            steps = count_steps(w)
+
+            def due_turns(n: int) -> bool:  # turns of the loop with the next ask due (no waiting on time)
+                w._next_try = 0.0
+                w.wake()
+                return steps[0] >= n
+
+            wait_until(lambda: due_turns(2), what="a turn with nothing queued")
+            asked = len(sink.status_queries)
+            after = steps[0]
+            wait_until(lambda: due_turns(after + 3), what="three more turns")
+            assert len(sink.status_queries) == asked and w.state == "error"
+        finally:
+            w.stop(), w.join(5)
+
+
 def test_printer_that_dropped_a_job_is_asked_again_and_shows_idle(store, converter):
     with DroppingSink(drop_after=40, drops=1) as sink:
         w = start(printer_cfg(sink.uri, status_poll=0.1), store, converter)
