@@ -157,6 +157,7 @@ def _keep_heap() -> None:
 def convert_page(src: Source, i: int, printer: PrinterSpec, digest: str, *, rasters: bool = True) -> Label:
     """One page of an input → one label (render, binarise, barcode proof, emit)."""
     from . import lang as langs
+    from .lang.placement import place
     from .render import barcodes
 
     _keep_heap()
@@ -167,7 +168,8 @@ def convert_page(src: Source, i: int, printer: PrinterSpec, digest: str, *, rast
     if not raster.any():
         raise BadInput(f"page {i + 1} renders blank at {printer.dpi} dpi (empty or broken label)")
     raster, found = barcodes.finish(page, raster, printer, key=key)
-    return Label(module.emit(raster, printer), i, raster if rasters else None, found)
+    placed, spec = place(raster, printer)  # an offset the printer's command cannot give
+    return Label(module.emit(placed, spec), i, raster if rasters else None, found)
 
 
 def _close(src: Source) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import UsageError
-from .lang.registry import NAMES, PRINTER_NAMES
+from .lang.registry import LANGUAGES, NAMES, PRINTER_NAMES
 
 #: A printer language's name: one of :data:`LANGS` (listed in :mod:`printstation.lang.registry`).
 Lang = str
@@ -98,6 +98,9 @@ class PrinterSpec:
             v = getattr(self, key)
             if v is not None and not lo <= v <= hi:
                 raise UsageError(f"{key} {v} out of range ({lo}..{hi})")
+        top = LANGUAGES[self.lang].max_darkness
+        if self.darkness is not None and self.darkness > top:
+            raise UsageError(f"darkness {self.darkness} out of range for {LANGUAGES[self.lang].shown} (0..{top})")
         if str(self.rotate) not in ROTATIONS:
             raise UsageError(f"bad rotate {self.rotate!r} (auto, 0, 90, 180 or 270)")
         if self.zpl_compress not in ZPL_COMPRESSIONS:

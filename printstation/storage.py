@@ -79,7 +79,8 @@ def free_bytes(path: str | os.PathLike[str]) -> int | None:
 
 
 def mb(n: float) -> str:
-    return f"{n / MB:.1f} MB"
+    """A size for messages: MB, or KB below 1 MB (a label is a few KB: never "0.0 MB")."""
+    return f"{n / MB:.1f} MB" if n >= MB else f"{n / 1024:.{0 if n >= 10 * 1024 else 1}f} KB"
 
 
 class StorageOwner(Protocol):

@@ -14,12 +14,13 @@ import urllib.parse
 from typing import Any
 
 from ..errors import PrintstationError
+from ..lang import registry
 from ..transport import from_uri
 from .probe import DEFAULT_TIMEOUT, Identity, probe_uri
 
 
 def _lang_dpi(lang: str | None, dpi: int | None) -> str:
-    return " ".join(x for x in ((lang or "?").upper(), f"{dpi} dpi" if dpi else "") if x)
+    return " ".join(x for x in (registry.shown(lang), f"{dpi} dpi" if dpi else "") if x)
 
 
 def compare(p: Any, ident: Identity) -> tuple[bool, str, str]:
@@ -29,7 +30,7 @@ def compare(p: Any, ident: Identity) -> tuple[bool, str, str]:
     config: list[str] = []
     fixes: list[str] = []
     if ident.lang and ident.lang != p.lang:
-        config.append(p.lang.upper())
+        config.append(registry.shown(p.lang))
         fixes.append(f'lang = "{ident.lang}"')
     if ident.dpi and ident.dpi != p.spec.dpi:
         config.append(f"{p.spec.dpi} dpi")

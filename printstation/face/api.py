@@ -122,10 +122,10 @@ def jobs(d: "Daemon", req: Request) -> Result:
     station = req.query.get("station") or None  # a shared database: "all", or another station's name
     if station in (d.config.station.name,):
         station = None
-    if printer and station is None and d.config.printer(printer) is None:
-        raise NotFound(f"no printer named {printer!r}")
     limit = req.int_arg("limit", 100, 1, 100_000) or 100
     found = d.store.list_jobs(printer=printer, state=req.query.get("state") or None, limit=limit, station=station)
+    if printer and station is None and d.config.printer(printer) is None and not found:
+        raise NotFound(f"no printer named {printer!r}")  # a typo; a printer removed by a reload keeps its jobs listed
     return 200, {"jobs": [j.to_dict() for j in found]}
 
 

@@ -32,8 +32,8 @@ from ..queue.settings import (LOG_LEVELS, PRINTER_KEYS, BarcodesConfig, PrinterC
 from ..schema import fail
 from ..triggers.rules import ScanSettings
 from ..triggers.settings import (HOTFOLDER_KEYS, SCANNER_KEYS, HotfolderConfig, RuleConfig, ScannerConfig,
-                                 SyncSettings, check_printers, parse_hotfolder, parse_rules, parse_scan,
-                                 parse_scanners, parse_sync, scanner_warnings)
+                                 SyncSettings, check_printers, hotfolder_warnings, parse_hotfolder, parse_rules,
+                                 parse_scan, parse_scanners, parse_sync, scanner_warnings)
 from ..triggers.webhooks import WebhookSettings
 from .settings import ApiConfig, parse_api
 from .webhook_settings import parse_webhooks, webhook_warnings
@@ -141,7 +141,8 @@ def parse(doc: Mapping[str, Any], source: Path | None = None) -> Config:
         raise fail("station.default_printer", f"no printer named {station.default_printer!r}")
     check_printers(sections["scanners"], sections["rules"], names)
     sections["printers"] = printers
-    warnings = (scanner_warnings(sections["scanners"]) + token_warnings(sections["markets"])
+    warnings = (hotfolder_warnings(sections["hotfolder"]) + scanner_warnings(sections["scanners"])
+                + token_warnings(sections["markets"])
                 + webhook_warnings(sections["webhooks"]))
     return Config(
         station=station, api=sections["api"], printers=printers, barcodes=sections["barcodes"],

@@ -169,7 +169,7 @@ class Daemon:
                                 type(exc).__name__)
 
     def stop(self, grace: float = STOP_GRACE) -> None:
-        """Stop accepting, finish or hand back the jobs on the wire (bounded), close the queue."""
+        """Stop accepting, finish the jobs on the wire or cut them off (bounded: interrupted), close the queue."""
         if self.stopping and self.store is None:
             return
         self.stopping = True
@@ -197,7 +197,7 @@ class Daemon:
         deadline = time.monotonic() + grace
         for w in workers:
             if not w.join(max(0.0, deadline - time.monotonic())):
-                log.warning("printer %s: job %s still on the wire after %.0f s: handing it back",
+                log.warning("printer %s: job %s still on the wire after %.0f s: cutting the write off (the job is interrupted)",
                             w.name, w.current, grace)
                 w.abort()
                 w.join(2.0)
@@ -356,6 +356,7 @@ class Daemon:
             for n, p in new_printers.items():
                 if n not in self.workers:
                     self._start_worker(p, n in paused)
+            self.workers = {n: self.workers[n] for n in new_printers if n in self.workers}  # the file's order
         for svc in self.services:
             if hasattr(svc, "reload"):
                 try:

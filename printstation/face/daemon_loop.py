@@ -17,6 +17,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PrintstationError
+from ..queue.base import JobState
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -43,14 +44,33 @@ def reload_config(d: "Daemon") -> bool:
     set_config_level(new.station.log_level)
     for line in new.warnings:  # loads, but may not work now (a scanner unplugged)
         log.warning("config: %s", line)
-    for what, a, b in (("api", old.api, new.api), ("station.data_dir", old.data_dir, new.data_dir)):
-        if a != b:
-            log.warning("reload: %s changed; it takes effect after a restart", what)
-    new = dataclasses.replace(new, api=old.api, station=old.station)
+    live = ("default_printer", "log_level")  # [station] keys a reload applies; the rest need a restart
+    for what in _needs_restart(old, new, live):
+        log.warning("reload: %s changed; it takes effect after a restart", what)
+    station = dataclasses.replace(old.station, **{k: getattr(new.station, k) for k in live})
+    new = dataclasses.replace(new, api=old.api, station=station)
     d.apply_config(new)
+    counts = d.store.counts()
+    for gone in sorted({p.name for p in old.printers} - {p.name for p in new.printers}):
+        if n := counts.get((gone, JobState.QUEUED), 0):  # kept (the printer may come back), but say so
+            log.warning("reload: printer %s removed with %d queued job(s): they wait until it is configured "
+                        "again (printstation jobs --printer %s; cancel them with printstation cancel ID)",
+                        gone, n, gone)
     log.info("config reloaded from %s (%d printer(s))", new.path, len(d.workers))
     d.notifier.ready(d.status_line())
     return True
+
+
+#: Sections a reload does not apply (the triggers keep their start-time settings; the hot folder
+#: and scan rules do get the reloaded printers).
+KEPT_SECTIONS = ("api", "hotfolder", "scanners", "rules", "scan", "sync", "markets", "webhooks")
+
+
+def _needs_restart(old: Any, new: Any, live: tuple[str, ...]) -> list[str]:
+    """What changed in the file that only a restart applies: ``station.KEY`` or ``[SECTION]``."""
+    out = [f"station.{f.name}" for f in dataclasses.fields(old.station)
+           if f.name not in live and getattr(old.station, f.name) != getattr(new.station, f.name)]
+    return out + [f"[{name}]" for name in KEPT_SECTIONS if old.sections.get(name) != new.sections.get(name)]
 
 
 def run_foreground(d: "Daemon") -> int:
@@ -105,6 +125,7 @@ def where_labels_go(config: Any, api_url: str | None = None) -> list[str]:
     `printstation print FILE`". ``api_url`` is where the CLI reaches the API (:func:`cli_api_url`):
     another address than the CLI's default adds ``--api URL``, an ``[api] token_file`` the token
     from it (``PRINTSTATION_API_TOKEN=$(cat FILE)``), so the command works as printed."""
+    from ..lang import registry
     from ..transport.base import display_uri
 
     hf = config.hotfolder
@@ -116,7 +137,7 @@ def where_labels_go(config: Any, api_url: str | None = None) -> list[str]:
         how = [f"run `{_print_command(config, p.name, api_url)}`"]
         if hf.enabled:
             how.insert(0, f"drop files in {_show_path(hf.path / p.name)}")
-        lines.append(f"printer {p.name} → {target} ({p.spec.lang.upper()} {media}); {' or '.join(how)}")
+        lines.append(f"printer {p.name} → {target} ({registry.shown(p.spec.lang)} {media}); {' or '.join(how)}")
     return lines
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..errors import PrintstationError
+from ..lang import registry
 from .doctor_checks import (Check, check_api, check_disk_space, check_printer, check_scanner, check_writable_dir,
                             identity_check, silent_printer_hint, station_answers)
 from .doctor_markets import check_market, check_webhooks
@@ -92,8 +93,12 @@ def _run_checks(path: Path | None, timeout: float, env: dict[str, str], state: P
     try:
         cfg = cfgmod.load(path)
     except PrintstationError as exc:
-        return [Check("config", False, str(exc),
-                      "fix the key named above; every key is explained in config/printstation.example.toml")]
+        if path is not None and not path.exists():
+            fix = (f"create {path} from config/printstation.example.toml (install -m 644 "
+                   f"config/printstation.example.toml {path}, then edit it) or give --config the file you use")
+        else:
+            fix = "fix the key named above; every key is explained in config/printstation.example.toml"
+        return [Check("config", False, str(exc), fix)]
     where = str(path) if path else "embedded default (no --config)"
     checks.append(Check("config", True, f"{where}: {len(cfg.printers)} printer(s), "
                                         f"{len(cfg.scanners)} scanner(s)"
@@ -144,7 +149,7 @@ def printer_rows(p: Any, timeout: float) -> list[Check]:
     if model.ok is False and 'lang = "' in model.hint and row.ok is False:
         # silent to the configured language's status query because it speaks another one
         row = Check(row.name, False, row.detail,
-                    f"the printer does not speak {p.lang.upper()} (see the model row): {model.hint}")
+                    f"the printer does not speak {registry.shown(p.lang)} (see the model row): {model.hint}")
     return [row, model]
 
 

@@ -152,6 +152,12 @@ def check_printer(p: Any, timeout: float) -> Check:
 
 def _open_hint(reason: str) -> str:
     low = reason.lower()
+    if "cannot resolve host" in low:  # a typo in the uri more often than a network down
+        import urllib.parse
+
+        host = urllib.parse.urlsplit(reason.split(": ", 1)[0]).hostname or "the host"
+        return (f"the name {host} does not resolve: check its spelling in the uri, or use the printer's "
+                "IP address (its network settings page or test print shows it)")
     if "libusb" in low:
         return "install the USB library: apt-get install libusb-1.0-0"
     if "permission" in low or "access" in low:

@@ -53,6 +53,11 @@ class Language:
     module: str = ""
     #: How messages write its name (default ``NAME`` upper-cased: "ESC/POS", "ZPL").
     display: str = ""
+    #: Highest ``darkness`` in the language's own scale (ZPL ``~SD`` 30; TSPL ``DENSITY``, EPL2 ``D`` 15).
+    max_darkness: int = 30
+    #: The emitter writes ``offset`` as a command (``^LH``, ``REFERENCE``, ``R``); False: the whole
+    #: offset is moved into the raster (:mod:`printstation.lang.placement`).
+    offset_command: bool = True
 
     @property
     def shown(self) -> str:
@@ -96,9 +101,9 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     lang.name: lang for lang in (
         Language("zpl", "zpl"),
-        Language("tspl", "tspl"),
-        Language("escpos", "escpos", title="an ESC/POS printer", display="ESC/POS"),
-        Language("epl2", "epl2", title="an EPL2 printer"),
+        Language("tspl", "tspl", max_darkness=15),
+        Language("escpos", "escpos", title="an ESC/POS printer", display="ESC/POS", offset_command=False),
+        Language("epl2", "epl2", title="an EPL2 printer", max_darkness=15),
         Language("png", "png", printer=False, title="PNG output"),
     )
 }
@@ -156,6 +161,12 @@ NAMES: Sequence[str] = _Names(printers_only=False)
 PRINTER_NAMES: Sequence[str] = _Names(printers_only=True)
 
 
+def shown(name: str | None) -> str:
+    """How messages write language ``name`` ("ESC/POS", "ZPL"); an unknown one upper-cased."""
+    lang = LANGUAGES.get(name or "")
+    return lang.shown if lang is not None else (name or "?").upper()
+
+
 def extension(name: str) -> str:
     """File extension of ``name``'s converted jobs."""
     return get(name).ext
@@ -172,4 +183,4 @@ def status_protocol(name: str) -> "StatusProtocol | None":
     return None if lang is None else lang.status
 
 
-__all__ = ["LANGUAGES", "Language", "NAMES", "PRINTER_NAMES", "extension", "get", "identifiers", "status_protocol"]
+__all__ = ["LANGUAGES", "Language", "NAMES", "PRINTER_NAMES", "extension", "get", "identifiers", "shown", "status_protocol"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..spec import PrinterSpec
 from ..status import PrinterStatus, StatusProtocol, decide, unreadable
+from .placement import native_zpl_offset
 from .zpl_identify import IDENTIFY  # noqa: F401 - how discovery recognises a ZPL printer
 
 if TYPE_CHECKING:  # numpy is imported by the raster functions only: passthrough needs none
@@ -269,8 +270,7 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
             add += f"^PW{spec.width_dots}".encode()
         if not re.search(rb"\^LL", fmt, re.I):
             add += f"^LL{spec.height_dots}".encode()
-        if spec.offset != (0, 0):
-            add += f"^LH{spec.offset[0]},{spec.offset[1]}".encode()
+        add += native_zpl_offset(spec)
         if abs(spec.dpi - design_dpi) > 20 and not re.search(rb"\^MU", fmt, re.I):
             base = min((150, 200, 300), key=lambda d: abs(d - design_dpi))
             target = min((300, 600), key=lambda d: abs(d - spec.dpi))

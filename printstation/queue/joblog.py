@@ -15,8 +15,9 @@ def log_job(job: Any, logger: logging.Logger | None = None) -> None:
         job job=12 printer=zebra state=done source=api attempts=1 duration=0.412 send=0.031
     """
     state = getattr(job, "state", "?")
+    retry = state == JobState.QUEUED and getattr(job, "attempts", 0) > 1  # a printer still away: once at INFO
     level = logging.WARNING if state in (JobState.FAILED, JobState.INTERRUPTED) else \
-        logging.DEBUG if state == JobState.SENDING else logging.INFO
+        logging.DEBUG if state == JobState.SENDING or retry else logging.INFO
     logger = logger or logging.getLogger("printstation.jobs")
     if not logger.isEnabledFor(level):
         return

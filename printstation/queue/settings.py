@@ -165,6 +165,9 @@ def parse_printer(value: Any, path: str, barcodes: BarcodesConfig) -> PrinterCon
         media = Media.parse(t.media if t.media is not None else registry.get(t.lang).default_media)
     except PrintstationError as exc:
         raise fail(join(path, "media"), str(exc)) from None
+    top = registry.get(t.lang).max_darkness
+    if t.darkness is not None and t.darkness > top:
+        raise fail(join(path, "darkness"), f"{t.darkness} out of range for {registry.get(t.lang).shown} (0..{top})")
     rotate = str(t.rotate) if isinstance(t.rotate, int) and not isinstance(t.rotate, bool) else t.rotate
     if rotate not in ROTATIONS:
         raise fail(join(path, "rotate"), f"bad value {t.rotate!r} (auto, 0, 90, 180 or 270)")
@@ -176,6 +179,9 @@ def parse_printer(value: Any, path: str, barcodes: BarcodesConfig) -> PrinterCon
             verify=barcodes.verify, max_downscale=t.max_downscale, name=t.name)
     except PrintstationError as exc:
         raise fail(path, str(exc)) from None
+    if abs(t.offset[0]) >= spec.width_dots or abs(t.offset[1]) >= spec.height_dots:
+        raise fail(join(path, "offset"), f"[{t.offset[0]}, {t.offset[1]}] moves the label off its "
+                   f"{spec.width_dots}×{spec.height_dots}-dot media (dots, + right / down)")
     return PrinterConfig(name=t.name, uri=t.uri, spec=spec, status_poll=t.status_poll,
                          on_interrupted=t.on_interrupted, timeout=t.timeout)
 

@@ -35,7 +35,7 @@ from ..errors import ConversionAborted, PrintstationError, StoreUnavailable, Tra
 from ..retry import Backoff
 from ..lang import registry as langs
 from ..status import status_hint
-from . import stream
+from . import stream, trouble
 from .base import Job, JobBackend
 
 log = logging.getLogger(__name__)
@@ -208,12 +208,15 @@ class PrinterWorker:
             return
         job = self.store.next_queued(self.name)
         if job is None:
-            if self._trouble is None:
-                self._set("idle", None)
+            if self._trouble is not None and not trouble.recheck(self):
+                return  # still in trouble: asked again when due, even with nothing queued
+            self._set("idle", None)
             self._idle_close()
             self._wait(IDLE_CLOSE if self.transport.is_open else None)
             return
         if not self._printer_ready():
+            if self._trouble == "transport" and not self.transport.is_open:  # could not connect
+                self.store.note_attempt(job.id, self.reason or "printer unreachable")
             return
         self.current_job = job.id  # only while converting: a send error is the transport's business
         labels = stream.labels_for(self, job)  # on a byte stream: page 1 goes while page 2 converts

@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import BadInput
+from ..lang import registry
 from ..spec import PrinterSpec
 
 NAME = "calibration label"
@@ -83,11 +84,16 @@ def _ruler(canvas: np.ndarray, dpi: int, horizontal: bool, num_px: int) -> None:
         else:
             canvas[pos, :tick] = True
         if k and k % 10 == 0:
-            label = str(k)
+            room = _dots(8 if horizontal else 2.2, dpi)
+            px = num_px  # a number is drawn whole, smaller when it must be ("100" cut was a second "10")
+            while px > 8 and _font(px).getlength(str(k)) > room:
+                px -= 1
+            if _font(px).getlength(str(k)) > room:
+                continue
             if horizontal:
-                _text(canvas, pos + 2, _dots(1.25, dpi), label, num_px, _dots(8, dpi))
+                _text(canvas, pos + 2, _dots(1.25, dpi), str(k), px, room)
             else:
-                _text(canvas, _dots(1.25, dpi), pos + 2, label, num_px, _dots(2.2, dpi))
+                _text(canvas, _dots(1.25, dpi), pos + 2, str(k), px, room)
 
 
 def calibration_raster(name: str, spec: PrinterSpec, station_url: str) -> tuple[np.ndarray, dict[str, str]]:
@@ -167,7 +173,7 @@ def _settings(c: np.ndarray, name: str, spec: PrinterSpec, area: tuple[int, int,
     dpi = spec.dpi
     px = max(9, _dots(2.4, dpi))
     darkness = "printer setting" if spec.darkness is None else str(spec.darkness)
-    lines = [name, f"{spec.lang.upper()}  {dpi} dpi", f"media {spec.media} mm",
+    lines = [name, f"{registry.shown(spec.lang)} {dpi} dpi", f"media {spec.media} mm",
              f"darkness {darkness}", f"offset {spec.offset[0]},{spec.offset[1]} dots",
              "cut border: adjust offset", "faint: raise darkness"]
     y = y0

@@ -165,8 +165,13 @@ class Transport(ABC):
         except TransportError:
             self.close()
             raise
-        except OSError as exc:
+        except Exception as exc:
+            if self._is_open and not isinstance(exc, OSError):
+                raise  # a bug, not the printer
+            cut = not self._is_open  # closed under the write from another thread (the station stopping)
             self.close()
+            if cut:
+                raise self.error("write: cut off: the connection was closed while writing", transient=True) from exc
             raise self.os_error("write", exc) from exc
 
     def read(self, n: int = 4096, timeout: float = 1.0) -> bytes:

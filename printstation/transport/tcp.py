@@ -123,4 +123,8 @@ class TcpTransport(Transport):
     def _close(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
+            try:  # wakes a write blocked in another thread (the station stopping): close alone does not
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             sock.close()

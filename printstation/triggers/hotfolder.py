@@ -136,6 +136,8 @@ class HotFolder:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise PrintstationError(f"{self.root} is not a directory")
         self.root.mkdir(parents=True, exist_ok=True)
         self._root_fd = lock_folder(self.root)
         try:
@@ -147,6 +149,11 @@ class HotFolder:
         self._thread = threading.Thread(target=self._run, name="hotfolder", daemon=True)
         self._thread.start()
         log.info("hot folder %s watched (%s)", self.root, type(self._observer).__name__)
+
+    def set_printers(self, printers: Mapping[str, PrinterSpec], default_printer: str) -> None:
+        """The printers after a reload: files for them are checked against their new specs."""
+        self.printers, self.default_printer = dict(printers), default_printer
+        self._printer_dirs()
 
     def _printer_dirs(self) -> None:
         for name in self.printers:

@@ -75,6 +75,15 @@ def parse_scanners(value: Any, path: str = "scanners") -> tuple[ScannerConfig, .
     return tuple(out)
 
 
+def hotfolder_warnings(hf: HotfolderConfig, path: str = "hotfolder") -> list[str]:
+    """A hot folder path that is there but is not a folder: the config loads, the folder will not
+    start (a missing one is made at start)."""
+    p = Path(hf.path)
+    if hf.enabled and (p.exists() or p.is_symlink()) and not p.is_dir():
+        return [f"{path}.path: {p} is not a directory: the hot folder will not start"]
+    return []
+
+
 def scanner_warnings(scanners: Iterable[ScannerConfig], path: str = "scanners") -> list[str]:
     """One line per scanner whose device is not there now (unplugged at start: not an error), and
     one per device written in the old two-slash form (``serial://dev/…``: read as ``/dev/…``)."""

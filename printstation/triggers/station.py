@@ -221,6 +221,15 @@ class Triggers:
 
         self.scanners.append(ScannerThread(src, on_code, name=name).start())
 
+    def reload(self, config: Any) -> None:
+        """SIGHUP: the printers as reloaded (added, changed, removed) and the default printer reach
+        the scan rules and the hot folder (a new printer gets its folder); the other trigger
+        settings keep their start-time values until a restart."""
+        printers = {p.name: p.spec for p in config.printers}
+        self.scans.printers, self.scans.default_printer = printers, config.default_printer
+        if self.hotfolder is not None:
+            self.hotfolder.set_printers(printers, config.default_printer)
+
     def scan(self, code: str, printer: str | None = None, scanner: str = "api") -> dict[str, Any]:
         return self.scans.scan(code, printer=printer, scanner=scanner)
 

@@ -205,3 +205,22 @@ def test_uncaught_tracebacks_are_redacted():
     assert r.returncode == 1
     assert "ValueError: thread saw ***" in r.stderr and "RuntimeError: main saw ***" in r.stderr
     assert TOKEN not in r.stderr
+
+
+def test_repeated_tries_of_a_queued_job_are_debug(stream):
+    """A job waiting for an unreachable printer is retried every few seconds (backoff up to 30 s):
+    its first failed try is INFO, the repeats DEBUG — not an INFO "state=queued" line every retry
+    all night for a printer left off (going offline and back are the worker's own lines)."""
+    from types import SimpleNamespace
+
+    from printstation.queue.joblog import log_job
+
+    job = SimpleNamespace(id=3, printer="gone", state="queued", source="api", attempts=0,
+                          created=100.0, sent=None, done=None, error=None)
+    log_job(job)
+    for n in range(1, 6):
+        log_job(SimpleNamespace(**{**job.__dict__, "attempts": n, "error": "tcp://h:9100: connect: connection refused"}))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].endswith("job job=3 printer=gone state=queued source=api")
+    assert "attempts=1 " in lines[1] and "connection refused" in lines[1]

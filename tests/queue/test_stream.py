@@ -104,6 +104,9 @@ def test_page_one_reaches_the_printer_before_the_last_page_converts(station, mon
             sink._on_chunk = spy
             job = run(store, conv, sink.uri, pdf_label(TRACKINGS))
             assert (job.state, job.error) == ("done", None)
+            # done = the printer's kernel ACKed every byte (status_poll = 0: no answer to wait
+            # for); the sink's thread may still be reading the last page from its buffer
+            assert sink.wait_for(lambda s: s.data.count(b"^XZ") >= len(TRACKINGS), 10)
             assert printed(sink.data) == [[t] for t in TRACKINGS]
         assert page_one_arrived.is_set()
         assert store.converted(job.id, "zpl").count(b"^XA") == len(TRACKINGS)  # kept once whole

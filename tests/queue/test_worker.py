@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -18,7 +19,7 @@ from printstation.queue import worker as worker_mod
 from printstation.queue.worker import PrinterWorker
 from support.daemon_harness import wait_until, zpl_values
 from support.labelgen import pdf_label, wb_sticker_svg, wb_sticker_zpl
-from support.printer_sinks import DroppingSink, MuteSink, PaperOutSink, RecordingSink, refused_uri
+from support.printer_sinks import DroppingSink, MuteSink, PaperOutSink, RecordingSink, StuckSink, refused_uri
 
 
 def printer_cfg(uri: str, verify: str = "fail", **kw):
@@ -144,14 +145,15 @@ def test_connection_dropped_mid_job_is_resent_once_when_configured(store, conver
         assert zpl_values(sink.connections[-1]) == ["!dropme"] * 3
 
 
-def test_refused_printer_is_offline_and_job_stays_queued(store, converter):
+@pytest.mark.parametrize("status_poll", [0, 0.1])  # 0.1: the status query is what finds it unreachable
+def test_refused_printer_is_offline_and_job_stays_queued(store, converter, status_poll):
     uri = refused_uri()
-    w = start(printer_cfg(uri, status_poll=0), store, converter)
+    w = start(printer_cfg(uri, status_poll=status_poll), store, converter)
     try:
         job = store.submit("p", wb_sticker_zpl("!later"))[0]
         wait_until(lambda: store.get(job.id).attempts >= 2)
         assert w.state == "offline" and "refused" in w.reason
-        assert store.get(job.id).state == "queued"
+        assert store.get(job.id).state == "queued" and "connection refused" in (store.get(job.id).error or "")
     finally:
         w.stop(), w.join(5)
 
@@ -264,3 +266,79 @@ def test_zpl_layout_larger_than_the_media_fails_the_job_and_a_bom_never_reaches_
         assert store.get(ok).state == "done"
         assert zpl_values(sink.data) == ["!Fit00001"]
         assert b"\xef\xbb\xbf" not in sink.data and sink.data.lstrip(b"\r\n").startswith(b"^XA")
+
+
+# -- a printer in trouble, seen by the operator: what `printers` and a job record say is true ----
+# (A printer the status query found unreachable counts the waiting job's attempts: see
+# test_refused_printer_is_offline_and_job_stays_queued.) A printer in trouble
+# is asked again when due even with nothing queued: fixed, it shows idle again instead of the old
+# trouble forever. SIGTERM's last resort (abort) cuts a job on the wire into interrupted.
+
+
+def test_paper_out_printer_shows_idle_again_once_fixed_with_nothing_queued(store, converter):
+    with PaperOutSink() as sink:
+        w = start(printer_cfg(sink.uri, status_poll=0.1), store, converter)
+        try:
+            job = store.submit("p", wb_sticker_zpl("!paper"))[0]
+            wait_until(lambda: w.state == "error" and "paper out" in (w.reason or ""), what="paper out seen")
+            store.cancel(job.id)  # the packer takes the job away, then loads paper
+            asked = len(sink.status_queries)
+            sink.recover()
+            wait_until(lambda: len(sink.status_queries) > asked and w.state == "idle", what="idle again")
+            assert w.reason is None and sink.data == b""
+        finally:
+            w.stop(), w.join(5)
+
+
+def test_silent_printer_is_not_asked_again_with_nothing_queued(store, converter):
+    """A printer that never answers its status query may not speak the configured language at all
+    (a receipt printer set up as lang = "zpl" prints "~HS" as text): with nothing queued it is
+    left alone until the next job, not asked every status_poll seconds all day."""
+    with MuteSink() as sink:
+        w = start(printer_cfg(sink.uri, status_poll=0.1, timeout=0.3), store, converter)
+        try:
+            job = store.submit("p", wb_sticker_zpl("!mute"))[0]
+            wait_until(lambda: w.state == "error" and len(sink.status_queries) >= 2, what="silent seen")
+            store.cancel(job.id)
+            steps = count_steps(w)
+
+            def due_turns(n: int) -> bool:  # turns of the loop with the next ask due (no waiting on time)
+                w._next_try = 0.0
+                w.wake()
+                return steps[0] >= n
+
+            wait_until(lambda: due_turns(2), what="a turn with nothing queued")
+            asked = len(sink.status_queries)
+            after = steps[0]
+            wait_until(lambda: due_turns(after + 3), what="three more turns")
+            assert len(sink.status_queries) == asked and w.state == "error"
+        finally:
+            w.stop(), w.join(5)
+
+
+def test_printer_that_dropped_a_job_is_asked_again_and_shows_idle(store, converter):
+    with DroppingSink(drop_after=40, drops=1) as sink:
+        w = start(printer_cfg(sink.uri, status_poll=0.1), store, converter)
+        try:
+            job = store.submit("p", wb_sticker_zpl("!dropme") * 3)[0]
+            wait_until(lambda: store.get(job.id).state == "interrupted", what="interrupted")
+            wait_until(lambda: w.state == "idle", what="idle again after the drop")
+            assert sink.dropped == 1
+        finally:
+            w.stop(), w.join(5)
+
+
+def test_stop_cuts_a_job_on_the_wire_into_interrupted_without_a_traceback(store, converter, caplog):
+    """Not left ``sending`` with a ``worker error`` traceback in the journal: the job may have
+    printed in part, so it is ``interrupted``."""
+    row = bytes(range(58)).hex().upper() * 320  # far larger than socket buffers: held on the wire
+    big = b"".join(f"^XA^FO0,0^GFA,{58 * 320},{58 * 320},58,{row}^FS^XZ\n".encode() for _ in range(40))
+    with StuckSink() as sink:
+        w = start(printer_cfg(sink.uri, status_poll=0, timeout=60), store, converter)
+        job = store.submit("p", big)[0]
+        wait_until(lambda: store.get(job.id).state == "sending" and sink.connections, what="on the wire")
+        w.stop()
+        w.abort()
+        assert w.join(5)
+        assert store.get(job.id).state == "interrupted", store.get(job.id)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

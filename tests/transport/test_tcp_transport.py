@@ -140,3 +140,28 @@ def test_write_returns_only_once_the_printer_acknowledged():
         with pytest.raises(TransportError) as ei:
             t.write(b"Q" * 400_000)  # fits our send buffer, not the printer's window
         assert ei.value.transient is True and "timed out" in str(ei.value)
+
+
+def test_close_from_another_thread_cuts_a_write_as_a_transient_error():
+    """The daemon's stop closes a transport whose write does not finish: the writer gets a
+    transient TransportError (the job may have printed in part), never a ValueError or EBADF."""
+    import threading
+
+    with StuckSink() as sink:
+        t = from_uri(sink.uri, timeout=60)
+        got: list[BaseException] = []
+
+        def writer() -> None:
+            try:
+                t.write(b"Z" * 50_000_000, job_id="big")
+            except BaseException as exc:  # noqa: BLE001 - what the worker would see
+                got.append(exc)
+
+        th = threading.Thread(target=writer)
+        th.start()
+        assert sink.wait_for(lambda s: len(s.connections) >= 1)
+        t.close()
+        th.join(10)
+        assert not th.is_alive()
+        assert len(got) == 1 and isinstance(got[0], TransportError), got
+        assert got[0].transient and str(got[0]).startswith(sink.uri + ": write: ")

@@ -103,7 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault(name, value)
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(command_of(argv))
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # `print a.pdf --printer zebra b.pdf`: files after an option are files too
+        more = getattr(args, "more_files", None)
+        if not more or any(x.startswith("-") and x != "-" for x in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        getattr(args, more).extend(extra)
     if not getattr(args, "func", None):
         build_parser().print_help(sys.stderr)  # every command listed
         return 2

@@ -21,8 +21,8 @@ from ...errors import ApiRefused, BadInput, PrintstationError, UsageError
 from ...lang.registry import LANGUAGES
 from ...names import printable
 from ...queue.base import FINAL_STATES, STATES, JobState
+from .apiurl import DEFAULT_API, check_api_url, shown_url
 
-DEFAULT_API = "http://127.0.0.1:8631"
 #: What to do when the daemon does not answer (appended to the "cannot reach" error).
 START_HINT = ("is it running? start it with `printstation run [--config FILE]` (`make run` in a checkout; "
               "as a service: systemctl start printstation)")
@@ -44,7 +44,9 @@ class Client:
 
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
-        self.api = api.rstrip("/")
+        self.api = check_api_url(api).rstrip("/")
+        #: The URL as errors show it: a password in it is never printed.
+        self.shown = shown_url(self.api)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.api, headers=headers, timeout=timeout)
 
@@ -55,8 +57,9 @@ class Client:
         try:
             r = self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
-            raise PrintstationError(f"cannot reach the printstation daemon at {self.api}: {exc}; "
-                                    f"{START_HINT}{where_hint(self.api)}") from None
+            why = str(exc).replace(self.api, self.shown)
+            raise PrintstationError(f"cannot reach the printstation daemon at {self.shown}: {why}; "
+                                    f"{START_HINT}{where_hint(self.shown)}") from None
         try:
             return r.status_code, r.json()
         except ValueError:
@@ -76,7 +79,7 @@ class Client:
                 raise ApiRefused(msg)
             if status == 422:
                 raise BadInput(msg)
-            if status < 500:
+            if status < 500 or status == 507:  # 507: queue or data dir full — refused, not unreachable
                 raise UsageError(msg)
             raise PrintstationError(msg)
         return status, body
@@ -137,7 +140,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", action="store_true",
                    help="wait until every job is done or failed (exit 0 when all are done, else 3)")
     _add_api(p)
-    p.set_defaults(func=cmd_print)
+    p.set_defaults(func=cmd_print, more_files="files")
 
     p = sub.add_parser("jobs", help="list jobs (newest first)")
     p.add_argument("--printer", metavar="NAME")
@@ -217,7 +220,7 @@ def check_label(f: str, kind: str, printer: dict[str, Any]) -> None:
     lang = printer.get("lang") or "zpl"
     known = LANGUAGES.get(lang)
     if kind == "zpl" and (known is None or not known.passes_zpl):
-        raise BadInput(f"{f}: ZPL cannot be printed on {printer.get('name')} ({lang.upper()} printer): "
+        raise BadInput(f"{f}: ZPL cannot be printed on {printer.get('name')} ({known.shown if known else lang.upper()} printer): "
                        "fetch the label as SVG, PNG or PDF")
 
 
@@ -268,7 +271,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             refused += _settle_jobs(client, jobs)
     finally:
         client.close()
-    return 3 if refused else 1 if failed else 0
+    return 3 if refused else 2 if failed else 0  # a file the daemon refused: exit 2, as any refusal
 
 
 def _settle_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:
@@ -377,5 +380,8 @@ def cmd_job_action(args: argparse.Namespace) -> int:
 
 def cmd_printer_action(args: argparse.Namespace) -> int:
     p = _call(args, "POST", f"/printers/{args.printer}/{args.action}")
+    if args.action == "pause" and p["state"] != "paused" and p.get("current_job"):  # a label on the wire
+        print(f"printer {p['name']}: paused after job {p['current_job']} (now {p['state']} it)")
+        return 0
     print(f"printer {p['name']}: {p['state']}" + (f" ({p['reason']})" if p.get("reason") else ""))
     return 0

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...errors import PrintstationError, UsageError
+    from ...errors import ApiRefused, PrintstationError, UsageError
 
     body = {"code": args.code}
     if args.printer:
@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         client.close()
     if status >= 400:
         msg = data.get("error") if isinstance(data, dict) else str(data)
+        if status == 401:  # a wrong token: exit 4, as for the other client commands
+            raise ApiRefused(msg or f"HTTP {status}")
         if status in (400, 404):
             raise UsageError(msg or f"HTTP {status}")
         raise PrintstationError(msg or f"HTTP {status}")
