@@ -234,12 +234,15 @@ class Database:
             raise
         self.last_error = None
 
-    def run(self, fn: Callable[[Any], T], retry_s: float = 0.0) -> T:
+    def run(self, fn: Callable[[Any], T], retry_s: float = 0.0, *, until_closed: str | None = None) -> T:
         """``fn(conn)`` in one transaction; with ``retry_s``, an unreachable server is retried
-        with backoff (0.1 s doubling to 2 s) for up to that long before it raises."""
+        with backoff (0.1 s doubling to 2 s) for up to that long before it raises. With
+        ``until_closed`` (what is waiting, for the log) it is retried past ``retry_s`` too, until
+        the server is back or the station stops: one ERROR line says so once ``retry_s`` is over."""
         deadline = time.monotonic() + retry_s
         backoff = Backoff(0.1, 2.0)
         attempt = 0
+        late = False
         while True:
             attempt += 1
             try:
@@ -249,9 +252,16 @@ class Database:
                     return fn(conn)
             except StoreUnavailable as exc:
                 delay = backoff.next()
-                if time.monotonic() + delay > deadline or self.closing.is_set():
+                if self.closing.is_set():
                     raise
-                if attempt == 1:
+                if time.monotonic() + delay > deadline:
+                    if until_closed is None:
+                        raise
+                    if not late:
+                        late = True
+                        log.error("%s: still unreachable after %.0f s; %s waits for it (retrying until it is "
+                                  "back)", exc, retry_s, until_closed)
+                elif attempt == 1:
                     log.warning("%s; retrying", exc)
                 if self.closing.wait(delay):
                     raise

@@ -9,8 +9,9 @@ bytes stay files in the station's own data dir, which it still locks.
 The send boundary is the same as with SQLite: ``queued → sending`` is committed (PostgreSQL
 commits are durable) before the first byte goes out; a station killed mid-job finds its job in
 ``sending`` at the next start and marks it ``interrupted``. A transition after the bytes went out
-(done, requeue, interrupted) is retried with backoff while the server is unreachable, so a short
-outage neither loses the job's outcome nor prints it twice; a submit or a read fails at once with
+(done, requeue, interrupted) is retried with backoff while the server is unreachable — however long
+(one ERROR line after :data:`RETRY_S`), until it is back or the station stops — so an outage neither
+loses the job's outcome nor prints it twice; a submit or a read fails at once with
 :class:`~printstation.errors.StoreUnavailable` (API 503).
 """
 
@@ -31,7 +32,8 @@ from .sql import job_filters, set_clause
 
 log = logging.getLogger("printstation.queue.store")
 
-#: Seconds a transition of a job whose bytes went out keeps retrying an unreachable server.
+#: Seconds a transition of a job whose bytes went out retries an unreachable server quietly; past
+#: that one ERROR line, and it keeps retrying until the server is back or the station stops.
 RETRY_S = 120.0
 _SELECT = "SELECT " + ", ".join(COLUMNS) + ", station FROM jobs"
 #: Written out (not a parameter) so the planner uses the partial FIFO index ``jobs_fifo``.
@@ -121,8 +123,8 @@ class PgJobStore(JobBackend):
 
         return conn.cursor(row_factory=dict_row)
 
-    def _one(self, sql: str, args: tuple[Any, ...] = (), retry_s: float = 0.0) -> Any:
-        return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchone(), retry_s)
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchone())
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchall())
@@ -231,12 +233,16 @@ class PgJobStore(JobBackend):
                 row = cur.execute(_SELECT + " WHERE id=%s AND state=%s", (int(job_id), target)).fetchone()
             return row
 
-        job = _job(self.db.run(txn, RETRY_S if retry else 0.0))
+        # its bytes went out: the outcome waits for the database however long it is away (a job
+        # left in ``sending`` would be called interrupted at the next start, or printed again)
+        job = _job(self.db.run(txn, RETRY_S, until_closed=f"the outcome of job {job_id} ({target})") if retry
+                   else self.db.run(txn))
         self._notify(job)
         return job
 
     def _current(self, job_id: int) -> Job:
-        job = _job(self._one(_SELECT + " WHERE id=%s", (int(job_id),), RETRY_S))  # its bytes went out
+        job = _job(self.db.run(lambda conn: self._cur(conn).execute(_SELECT + " WHERE id=%s", (int(job_id),)).fetchone(),
+                               RETRY_S, until_closed=f"the outcome of job {job_id}"))  # its bytes went out
         if job is None:
             raise NotFound(f"no job {job_id}")
         return job

@@ -1,0 +1,62 @@
+"""A shared PostgreSQL database in trouble, against a real daemon and a real server: a long
+outage while a label is on the wire, the API while the database is away.
+
+The stations must keep every job's true state: a label the printer took is recorded ``done``
+once the database is back, however long it was away (never left in ``sending``, where the next
+start would call it ``interrupted`` — and print it again under ``on_interrupted = "resend"``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from printstation.face import config as configmod
+from printstation.face.daemon import Daemon
+from support.daemon_harness import wait_until
+from support.printer_sinks import RecordingSink
+from test_stations_pg import SlowSink, all_done, big_label, own_pg, station_toml  # noqa: F401 (fixture)
+
+
+@pytest.mark.slow
+def test_an_outage_longer_than_the_retry_window_still_records_the_outcome(tmp_path, own_pg, monkeypatch, caplog):
+    from printstation.queue import pgstore
+
+    monkeypatch.setattr(pgstore, "RETRY_S", 1.0)  # the window an outcome is retried quietly
+    sink = SlowSink()
+    url = own_pg.new_database()
+    cfg = station_toml(tmp_path, "a", url, [dict(name="zebra", uri=sink.uri, lang="zpl", on_interrupted="resend")])
+    d = Daemon(configmod.load(cfg))
+    d.start()
+    try:
+        job = httpx.post(d.api.url + "/jobs?printer=zebra", content=big_label("W"), timeout=30).json()["id"]
+        wait_until(lambda: d.workers["zebra"].current == job, 30)
+        with caplog.at_level(logging.WARNING):
+            own_pg.stop()  # while the label is on the wire
+            assert sink.wait_for(lambda s: s.data.endswith(b"^FS^XZ"), 60)  # the printer took it all
+            # the worker keeps the outcome past the window (it cannot take another job anyway)
+            wait_until(lambda: "still unreachable" in caplog.text, 30)
+            own_pg.start()
+            wait_until(lambda: httpx.get(d.api.url + "/healthz", timeout=30).json().get("database") == "ok", 60)
+            all_done(d, [job], 30)
+        after = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDnext^FS^XZ", timeout=30).json()["id"]
+        all_done(d, [after], 30)
+        assert sink.data.count(b"^FDW^FS") == 1
+        faults = [r for r in caplog.records if r.levelno >= logging.ERROR and "still unreachable" in r.getMessage()]
+        assert len(faults) == 1, [r.getMessage() for r in faults]  # one line, not one per retry
+    finally:
+        d.stop(grace=5)
+        sink.close()
+    # the next start finds nothing on the wire: nothing is interrupted, nothing printed again
+    later = RecordingSink()
+    d2 = Daemon(configmod.load(station_toml(tmp_path, "a", url, [dict(name="zebra", uri=later.uri, lang="zpl",
+                                                                         on_interrupted="resend")])))
+    d2.start()
+    try:
+        assert d2.store.get(job).state == "done"
+        assert d2.store.list_jobs(state="interrupted") == [] and d2.store.list_jobs(state="queued") == []
+    finally:
+        d2.stop(grace=5)
+        later.close()
