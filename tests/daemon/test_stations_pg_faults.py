@@ -60,3 +60,45 @@ def test_an_outage_longer_than_the_retry_window_still_records_the_outcome(tmp_pa
     finally:
         d2.stop(grace=5)
         later.close()
+
+
+@pytest.mark.slow
+def test_printers_and_metrics_answer_while_the_database_is_away(tmp_path, own_pg, caplog, monkeypatch):
+    import subprocess
+    import sys
+
+    from printstation import storage
+
+    monkeypatch.setattr(storage, "PURGE_EVERY", 0.2)  # the hourly retention run, often
+
+    sink = RecordingSink(state="paper_out")
+    url = own_pg.new_database()
+    d = Daemon(configmod.load(station_toml(tmp_path, "a", url, [dict(name="zebra", uri=sink.uri, lang="zpl",
+                                                                       status_poll=0.2)])))
+    d.start()
+    try:
+        job = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDq^FS^XZ", timeout=30).json()["id"]
+        wait_until(lambda: d.workers["zebra"].reason == "paper out", 30)
+        before = caplog.text.count("Traceback")
+        own_pg.stop()
+        # what the station knows by itself stays visible: its printers and their trouble
+        r = httpx.get(d.api.url + "/printers", timeout=30)
+        assert r.status_code == 200, r.text
+        (p,) = r.json()["printers"]
+        assert p["name"] == "zebra" and p["state"] == "error" and p["reason"] == "paper out"
+        assert p["queued"] is None  # not known while the database is away (not 0)
+        m = httpx.get(d.api.url + "/metrics", timeout=30)
+        assert m.status_code == 200 and 'printstation_printer_up{printer="zebra"}' in m.text
+        cli = subprocess.run([sys.executable, "-m", "printstation", "printers", "--api", d.api.url],
+                             capture_output=True, text=True, timeout=60)
+        assert cli.returncode == 0 and "paper out" in cli.stdout and "None" not in cli.stdout, cli
+        # the retention run waits for the database: one line, no traceback
+        wait_until(lambda: "retention run skipped" in caplog.text, 30)
+        assert caplog.text.count("Traceback") == before
+        own_pg.start()
+        wait_until(lambda: httpx.get(d.api.url + "/printers", timeout=30).json()["printers"][0]["queued"] == 1, 60)
+        sink.set_state("ready")
+        all_done(d, [job], 60)
+    finally:
+        d.stop(grace=5)
+        sink.close()
