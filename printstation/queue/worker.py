@@ -102,15 +102,15 @@ class PrinterWorker:
             self._cond.notify_all()
 
     def pause(self) -> None:
+        self.store.set_paused(self.name, True)  # recorded first: a store that is away changes nothing
         self.manual_paused = True
-        self.store.set_paused(self.name, True)
         if self.current is None:
             self._set("paused", "paused by operator")
         self.wake()
 
     def resume(self) -> None:
-        self.manual_paused = False
         self.store.set_paused(self.name, False)
+        self.manual_paused = False
         self._next_try = 0.0  # ask the printer again now
         self._backoff.reset()
         if self.state == "paused" and self._trouble is None:

@@ -92,6 +92,10 @@ def test_printers_and_metrics_answer_while_the_database_is_away(tmp_path, own_pg
         cli = subprocess.run([sys.executable, "-m", "printstation", "printers", "--api", d.api.url],
                              capture_output=True, text=True, timeout=60)
         assert cli.returncode == 0 and "paper out" in cli.stdout and "None" not in cli.stdout, cli
+        # a pause cannot be recorded (it survives restarts): refused, and nothing changed
+        r = httpx.post(d.api.url + "/printers/zebra/pause", timeout=30)
+        assert r.status_code == 503 and "unreachable" in r.json()["error"]
+        assert httpx.get(d.api.url + "/printers", timeout=30).json()["printers"][0]["paused"] is False
         # the retention run waits for the database: one line, no traceback
         wait_until(lambda: "retention run skipped" in caplog.text, 30)
         assert caplog.text.count("Traceback") == before
