@@ -204,8 +204,12 @@ class ScanService:
                 out.outcome, f": {out.detail}" if out.detail else "")
         try:
             return self.state.add_scan(rec)
-        except StoreUnavailable:  # the shared database is away: API 503, nothing half-done is hidden
-            raise
+        except StoreUnavailable as exc:  # the shared database is away
+            if out.job is None:  # nothing was done: API 503
+                raise
+            # a label was queued (it prints): the answer says so, only the scan log misses it
+            log.warning("scan %r: %s as job %s, not in the scan log: %s", rec["code"], out.outcome, out.job, exc)
+            return dict(rec, id=None)
         except Exception:  # the scan log must never take the scan path down
             log.exception("cannot record scan")
             return rec
@@ -276,7 +280,7 @@ class ScanService:
                 self.state.unclaim(oid)
             raise
         if out.outcome in ("queued", "duplicate"):
-            self.state.mark_printed(oid, out.job, "order", out.printer or printer)
+            self._mark_printed(oid, out, "order", printer)
         elif held is None and not reprint:
             self.state.unclaim(oid)
         return out
@@ -296,10 +300,19 @@ class ScanService:
         except BaseException:
             self.state.unclaim(oid)
             raise
-        self.state.mark_printed(oid, out.job, f"product:{ref}", out.printer or printer)
+        self._mark_printed(oid, out, f"product:{ref}", printer)
         if out.outcome != "duplicate":
             out.detail = f"order {oid}" + (f"; {out.detail}" if out.detail else "")
         return out
+
+    def _mark_printed(self, oid: int, out: Outcome, via: str, printer: str) -> None:
+        """Note the queued job on the order's claim. A database lost right now does not turn the
+        answer into an error: the label is queued and prints (the claim stays, without its job,
+        and the job's key keeps the order from printing twice)."""
+        try:
+            self.state.mark_printed(oid, out.job, via, out.printer or printer)
+        except StoreUnavailable as exc:
+            log.warning("order %s: queued as job %s, but its claim could not be noted: %s", oid, out.job, exc)
 
     def _wb_box(self, ref: str, printer: str, spec: PrinterSpec | None, reprint: bool) -> Outcome:
         labels = self._need_labels()

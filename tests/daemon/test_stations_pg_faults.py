@@ -15,7 +15,8 @@ import pytest
 
 from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
-from support.daemon_harness import wait_until
+from support.daemon_harness import wait_until, zpl_values
+from support.pg_server import pg  # noqa: F401 (fixture)
 from support.printer_sinks import RecordingSink
 from test_stations_pg import SlowSink, all_done, big_label, own_pg, station_toml  # noqa: F401 (fixture)
 
@@ -106,3 +107,41 @@ def test_printers_and_metrics_answer_while_the_database_is_away(tmp_path, own_pg
     finally:
         d.stop(grace=5)
         sink.close()
+
+
+# -- a connection lost right after a scan queued its label ----------------------------------------
+
+#: A trigger that ends its own connection, as a server restart or a network cut at that moment would.
+_DROP = """CREATE OR REPLACE FUNCTION ps_test_drop() RETURNS trigger AS $$
+BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER ps_test_drop BEFORE {what} ON {table} FOR EACH ROW EXECUTE FUNCTION ps_test_drop();"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("what, table", [("UPDATE", "wb_printed"), ("INSERT", "scans")],
+                         ids=["marking-the-claim", "logging-the-scan"])
+def test_a_scan_whose_label_was_queued_answers_queued_when_the_connection_drops_after(tmp_path, pg, what, table):
+    from support.fakes.fake_wb import FakeWB
+    from test_stations_pg import wb_toml
+
+    wb = FakeWB(rate_per_min=60_000, burst=1000).start()
+    order = wb.add_order()
+    sink = RecordingSink()
+    url = pg.new_database()
+    d = Daemon(configmod.load(station_toml(tmp_path, "a", url, [dict(name="zebra", uri=sink.uri, lang="zpl")],
+                                           wb_toml(tmp_path, wb))))
+    d.start()
+    try:
+        pg.psql(_DROP.format(what=what, table=table), db=url.rsplit("/", 1)[1])
+        r = httpx.post(d.api.url + "/scan", json={"code": str(order["id"]), "scanner": "gun"}, timeout=60)
+        # the label is queued and prints: the answer says so (not "database unreachable")
+        assert r.status_code == 200 and r.json()["outcome"] == "queued", r.text
+        all_done(d, [int(r.json()["job"])], 60)
+        pg.psql(f"DROP TRIGGER ps_test_drop ON {table}", db=url.rsplit("/", 1)[1])
+        again = httpx.post(d.api.url + "/scan", json={"code": str(order["id"]), "scanner": "gun2"}, timeout=60)
+        assert again.status_code == 200 and again.json()["outcome"] == "duplicate", again.text
+        assert zpl_values(sink.data).count(order["barcode"]) == 1
+    finally:
+        d.stop(grace=5)
+        sink.close()
+        wb.stop()
