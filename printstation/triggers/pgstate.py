@@ -29,6 +29,10 @@ log = logging.getLogger("printstation.triggers")
 
 
 
+#: The database's clock (epoch seconds): what dates a claim, so the stations' clocks never matter.
+_NOW = "extract(epoch FROM clock_timestamp())"
+
+
 def lock_key(job: str) -> int:
     """The advisory lock key of a leader job (``wbsync``, ``ozonsync`` …): stable across stations."""
     return SYNC_LOCK if job == "wbsync" else SYNC_LOCK + 1 + zlib.crc32(job.encode())
@@ -177,9 +181,9 @@ class PgTriggerState(TriggerStateBase):
                     return None
                 for (oid,) in rows:
                     got = conn.execute(
-                        "INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,%s,%s,%s,%s)"
+                        f"INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,{_NOW},%s,%s,%s)"
                         " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-                        (oid, time.time(), via, self.station, printer)).fetchone()
+                        (oid, via, self.station, printer)).fetchone()
                     if got is not None:
                         return int(got[0])
                 # every candidate was claimed elsewhere a moment ago: look again
@@ -187,14 +191,14 @@ class PgTriggerState(TriggerStateBase):
         return self.db.run(txn)
 
     def claim_order(self, order_id: int, via: str, printer: str | None = None) -> dict[str, Any] | None:
-        now = time.time()
-
+        # dated by the database's clock: a bench whose clock is off never takes a fresh claim for a dead one
         def txn(conn: Any) -> dict[str, Any] | None:
             got = conn.execute(
-                "INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,%s,%s,%s,%s)"
+                f"INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,{_NOW},%s,%s,%s)"
                 " ON CONFLICT (order_id) DO UPDATE SET ts=excluded.ts, via=excluded.via, station=excluded.station,"
-                " printer=excluded.printer WHERE wb_printed.job IS NULL AND wb_printed.ts < %s RETURNING order_id",
-                (int(order_id), now, via, self.station, printer, now - STALE_CLAIM_S)).fetchone()
+                f" printer=excluded.printer WHERE wb_printed.job IS NULL AND wb_printed.ts < {_NOW} - %s"
+                " RETURNING order_id",
+                (int(order_id), via, self.station, printer, STALE_CLAIM_S)).fetchone()
             if got is not None:
                 return None
             row = conn.execute("SELECT order_id, job, via, station, printer, ts FROM wb_printed WHERE order_id=%s",
@@ -205,10 +209,10 @@ class PgTriggerState(TriggerStateBase):
 
     def mark_printed(self, order_id: int, job: int | None, via: str, printer: str | None = None) -> None:
         self._exec(
-            "INSERT INTO wb_printed (order_id, ts, job, via, station, printer) VALUES (%s,%s,%s,%s,%s,%s)"
+            f"INSERT INTO wb_printed (order_id, ts, job, via, station, printer) VALUES (%s,{_NOW},%s,%s,%s,%s)"
             " ON CONFLICT (order_id) DO UPDATE SET job=excluded.job, via=excluded.via,"
             " station=coalesce(wb_printed.station, excluded.station), printer=coalesce(excluded.printer,"
-            " wb_printed.printer)", (int(order_id), time.time(), job, via, self.station, printer))
+            " wb_printed.printer)", (int(order_id), job, via, self.station, printer))
 
     def unclaim(self, order_id: int) -> None:
         self._exec("DELETE FROM wb_printed WHERE order_id=%s AND job IS NULL", (int(order_id),))
