@@ -53,8 +53,27 @@ def redact_url(url: str) -> str:
         if ":" in userinfo:
             userinfo = userinfo.split(":", 1)[0] + ":***"
         netloc = f"{userinfo}@{host}"
-    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    query = re.sub(r"(?i)(^|&)((?:ssl)?password=)[^&]*", r"\1\2***", parts.query)
+    shown = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    if not netloc and url[len(parts.scheme) + 1:].startswith("//"):  # postgresql:///db: keep its "//"
+        shown = f"{parts.scheme}://{shown[len(parts.scheme) + 1:]}"
+    return shown
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords written in ``url`` (user info, ``password=``, ``sslpassword=``), as written
+    and decoded: what an error message quoting part of the URL must not show."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return []
+    found = []
+    userinfo = parts.netloc.rsplit("@", 1)[0] if "@" in parts.netloc else ""
+    if ":" in userinfo:
+        found.append(userinfo.split(":", 1)[1])
+    found += re.findall(r"(?i)(?:^|&)(?:ssl)?password=([^&]*)", parts.query)
+    out = {w for f in found for w in (f, urllib.parse.unquote(f)) if w}
+    return sorted(out, key=len, reverse=True)
 
 
 def _read_credential() -> str | None:
@@ -117,8 +136,9 @@ class Database:
         try:
             params = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise UsageError(f"database {self.shown!r}: {exc}") from None
+            raise UsageError(f"database {self.shown!r}: {_Secrets(tuple(url_secrets(url))).scrub(str(exc))}") from None
         secrets = [str(params["password"])] if params.get("password") else []
+        secrets += [str(params["sslpassword"])] if params.get("sslpassword") else []
         if not params.get("password"):
             cred = _read_credential()
             if cred:  # else libpq reads PGPASSWORD / PGPASSFILE (~/.pgpass) by itself
@@ -388,4 +408,4 @@ def open_database(url: str, name: str = "printstation", *, max_size: int = 16) -
 
 
 __all__ = ["CREDENTIAL", "Database", "SYNC_LOCK", "check", "check_url", "migrate", "migrations", "open_database",
-           "redact_url"]
+           "redact_url", "url_secrets"]
