@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -35,6 +36,8 @@ log = logging.getLogger("printstation.queue.store")
 #: Seconds a transition of a job whose bytes went out retries an unreachable server quietly; past
 #: that one ERROR line, and it keeps retrying until the server is back or the station stops.
 RETRY_S = 120.0
+#: Seconds between checks that this station still holds the advisory lock on its name.
+NAME_CHECK_S = 2.0
 _SELECT = "SELECT " + ", ".join(COLUMNS) + ", station FROM jobs"
 #: Written out (not a parameter) so the planner uses the partial FIFO index ``jobs_fifo``.
 _QUEUED = f"state='{JobState.QUEUED}'"
@@ -66,6 +69,9 @@ class PgJobStore(JobBackend):
             self._lockfile.close()
             raise
         self._name_conn: Any = None
+        #: Why this station may not take jobs (its name is held by another station), else None.
+        self._name_lost: str | None = None
+        self._closing = threading.Event()
         self.db.when_ready(self._hold_name)
         self.db.when_ready(self._remove_orphans)
         try:
@@ -75,6 +81,44 @@ class PgJobStore(JobBackend):
         except BaseException:
             self.close()
             raise
+        self._keeper = threading.Thread(target=self._keep_name, name=f"name-{station}", daemon=True)
+        self._keeper.start()
+
+    def _keep_name(self) -> None:
+        """The name lock lives on one session: when the server restarts (or the connection
+        breaks) it is gone, and a bench cloned with the same name could start and take this
+        station's jobs. Checked every :data:`NAME_CHECK_S` and taken again; held by another
+        station meanwhile → this one takes no more jobs (one ERROR line)."""
+        while not self._closing.wait(NAME_CHECK_S):
+            if self.db.ready:
+                self._check_name()
+
+    def _check_name(self) -> None:
+        import psycopg
+
+        conn = self._name_conn
+        try:
+            if conn is not None and not conn.closed and not conn.broken:
+                conn.execute("SELECT 1")
+                return
+        except psycopg.Error:
+            pass
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._name_conn = None
+        try:
+            self._hold_name()
+        except StoreUnavailable:
+            return  # the server is away: tried again at the next check
+        except StoreLocked as exc:
+            if self._name_lost is None:
+                log.error("%s; this station takes no more jobs", exc)
+            self._name_lost = str(exc)
+            return
+        if conn is not None or self._name_lost is not None:
+            log.info("station %r holds its name again on %s", self.station, self.db.shown)
+        self._name_lost = None
 
     def _hold_name(self) -> None:
         """Hold an advisory lock on this station's name for as long as it runs: a second station
@@ -103,6 +147,7 @@ class PgJobStore(JobBackend):
         self.remove_orphan_files(int(top), ids)
 
     def close(self) -> None:
+        self._closing.set()
         try:
             if self._name_conn is not None:  # the name is free the moment this returns
                 with contextlib.suppress(Exception):
@@ -193,7 +238,16 @@ class PgJobStore(JobBackend):
         return _job(self._one(_SELECT + f" WHERE station=%s AND printer=%s AND {_QUEUED} ORDER BY id LIMIT 1",
                               (self.station, printer)))
 
+    def _check_own_name(self) -> None:
+        if self._name_lost is not None:  # another station runs under this name: its jobs are not ours to take
+            raise StoreUnavailable(self._name_lost)
+
+    def mark_sending(self, job_id: int) -> Job | None:
+        self._check_own_name()
+        return super().mark_sending(job_id)
+
     def claim_next(self, printer: str) -> Job | None:
+        self._check_own_name()
         now = time.time()
         job = _job(self._one(
             f"UPDATE jobs SET state='{JobState.SENDING}', sent=%s, updated=%s WHERE id = (SELECT id FROM jobs"

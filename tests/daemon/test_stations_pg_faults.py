@@ -145,3 +145,63 @@ def test_a_scan_whose_label_was_queued_answers_queued_when_the_connection_drops_
         d.stop(grace=5)
         sink.close()
         wb.stop()
+
+
+# -- the station's name after a database restart -------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_station_holds_its_name_again_after_the_database_restarts(tmp_path, own_pg, caplog):
+    from support.daemon_harness import DaemonProcess
+
+    sink = RecordingSink()
+    url = own_pg.new_database()
+    d = Daemon(configmod.load(station_toml(tmp_path, "a", url, [dict(name="zebra", uri=sink.uri, lang="zpl")])))
+    d.start()
+    clone = None
+    try:
+        own_pg.stop()  # the session that held the name ends with the server
+        own_pg.start()
+        with caplog.at_level(logging.INFO):
+            wait_until(lambda: "holds its name again" in caplog.text, 60)
+        # a bench cloned with the same name is still refused: it would take a's jobs for its printers
+        clone_cfg = station_toml(tmp_path / "clone", "a", url, [dict(name="zebra", uri=sink.uri, lang="zpl")]) \
+            if (tmp_path / "clone").mkdir() is None else None
+        clone = DaemonProcess(clone_cfg, tmp_path / "clone.sock")
+        assert clone.wait(60) == 1
+        assert "station name 'a' is in use by another running station" in clone.log()
+        job = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDstill^FS^XZ", timeout=30).json()["id"]
+        all_done(d, [job], 60)
+    finally:
+        if clone is not None:
+            clone.close()
+        d.stop(grace=5)
+        sink.close()
+
+
+@pytest.mark.slow
+def test_a_station_whose_name_was_taken_meanwhile_takes_no_more_jobs(tmp_path, own_pg, monkeypatch, caplog):
+    from printstation.errors import StoreUnavailable
+    from printstation.queue import pgstore
+
+    monkeypatch.setattr(pgstore, "NAME_CHECK_S", 3600.0)  # the check runs when the test says
+    url = own_pg.new_database()
+    a = pgstore.PgJobStore(tmp_path / "a", url, "a")
+    try:
+        job = a.submit("zebra", b"^XA^FDq^FS^XZ")[0]
+        own_pg.stop()
+        own_pg.start()
+        clone = pgstore.PgJobStore(tmp_path / "clone", url, "a")  # started in the gap: it got the name
+        try:
+            with caplog.at_level(logging.ERROR):
+                a._check_name()
+            assert "in use by another running station" in caplog.text and "takes no more jobs" in caplog.text
+            with pytest.raises(StoreUnavailable, match="in use by another running station"):
+                a.mark_sending(job.id)
+            assert a.get(job.id).state == "queued"
+        finally:
+            clone.close()
+        a._check_name()  # the clone is gone: the name is a's again
+        assert a.mark_sending(job.id).state == "sending"
+    finally:
+        a.close()
