@@ -19,14 +19,13 @@ import os
 import re
 import threading
 import time
-import urllib.parse
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from ..errors import PrintstationError, StoreUnavailable, UsageError
 from ..retry import Backoff
+from .urls import Scrubber, check_url, redact_url, url_secrets
 
 log = logging.getLogger("printstation.pg")
 
@@ -39,41 +38,6 @@ SYNC_LOCK = 0x7072_6E74_0002
 #: The systemd credential (``LoadCredential=database-password:/path``) read when the URL has no password.
 CREDENTIAL = "database-password"
 MAX_PASSWORD_FILE = 4096
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password (and any ``password=`` parameter) shown as ``***``."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "<unparseable database URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        netloc = f"{userinfo}@{host}"
-    query = re.sub(r"(?i)(^|&)((?:ssl)?password=)[^&]*", r"\1\2***", parts.query)
-    shown = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    if not netloc and url[len(parts.scheme) + 1:].startswith("//"):  # postgresql:///db: keep its "//"
-        shown = f"{parts.scheme}://{shown[len(parts.scheme) + 1:]}"
-    return shown
-
-
-def url_secrets(url: str) -> list[str]:
-    """The passwords written in ``url`` (user info, ``password=``, ``sslpassword=``), as written
-    and decoded: what an error message quoting part of the URL must not show."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return []
-    found = []
-    userinfo = parts.netloc.rsplit("@", 1)[0] if "@" in parts.netloc else ""
-    if ":" in userinfo:
-        found.append(userinfo.split(":", 1)[1])
-    found += re.findall(r"(?i)(?:^|&)(?:ssl)?password=([^&]*)", parts.query)
-    out = {w for f in found for w in (f, urllib.parse.unquote(f)) if w}
-    return sorted(out, key=len, reverse=True)
 
 
 def _read_credential() -> str | None:
@@ -97,30 +61,6 @@ def _read_credential() -> str | None:
     return data.decode("utf-8", "replace").strip() or None
 
 
-def check_url(url: str) -> str:
-    """A ``postgresql://`` (or ``postgres://``) URL, or a one-line :class:`UsageError`."""
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme not in ("postgresql", "postgres"):
-        raise UsageError(f"database {redact_url(url)!r}: only postgresql://… URLs are supported "
-                         "(leave it unset for the embedded SQLite store)")
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as exc:
-        raise UsageError(f"database {redact_url(url)!r}: {exc}") from None
-    return url
-
-
-@dataclass
-class _Secrets:
-    words: tuple[str, ...] = ()
-
-    def scrub(self, text: str) -> str:
-        for w in self.words:
-            text = text.replace(w, "***")
-        return text
-
-
 class Database:
     """A pool of connections to the shared database. Thread-safe."""
 
@@ -136,7 +76,7 @@ class Database:
         try:
             params = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise UsageError(f"database {self.shown!r}: {_Secrets(tuple(url_secrets(url))).scrub(str(exc))}") from None
+            raise UsageError(f"database {self.shown!r}: {Scrubber(tuple(url_secrets(url))).scrub(str(exc))}") from None
         secrets = [str(params["password"])] if params.get("password") else []
         secrets += [str(params["sslpassword"])] if params.get("sslpassword") else []
         if not params.get("password"):
@@ -144,7 +84,7 @@ class Database:
             if cred:  # else libpq reads PGPASSWORD / PGPASSFILE (~/.pgpass) by itself
                 params["password"] = cred
                 secrets.append(cred)
-        self._secrets = _Secrets(tuple(s for s in secrets if len(s) >= 3))
+        self._secrets = Scrubber(tuple(s for s in secrets if len(s) >= 3))
         from ..logs import register_secret
 
         for s in secrets:
@@ -407,5 +347,5 @@ def open_database(url: str, name: str = "printstation", *, max_size: int = 16) -
     return db
 
 
-__all__ = ["CREDENTIAL", "Database", "SYNC_LOCK", "check", "check_url", "migrate", "migrations", "open_database",
-           "redact_url", "url_secrets"]
+__all__ = ["CREDENTIAL", "Database", "SYNC_LOCK", "Scrubber", "check", "check_url", "migrate", "migrations",
+           "open_database", "redact_url", "url_secrets"]
