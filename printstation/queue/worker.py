@@ -163,10 +163,7 @@ class PrinterWorker:
             try:
                 self._step()
                 last_error = None
-                if self._away:
-                    self._away = False
-                    self._store_backoff.reset()
-                    log.info("printer %s: the job store is back", self.name)
+                self._store_back()
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the printer's queue
                 from ..storage import is_disk_full
 
@@ -207,6 +204,7 @@ class PrinterWorker:
             self._wait(self._next_try - now)
             return
         job = self.store.next_queued(self.name)
+        self._store_back()  # said now, not when an idle printer next wakes
         if job is None:
             if self._trouble is None:
                 self._set("idle", None)
@@ -307,9 +305,14 @@ class PrinterWorker:
         log.warning("job %s (%s): %s", job.id, job.name or job.source, stream.reason_of(exc))
         self.store.fail(job.id, stream.reason_of(exc))
 
+    def _store_back(self) -> None:
+        if self._away:
+            self._away = False
+            self._store_backoff.reset()
+            log.info("printer %s: the job store is back", self.name)
+
     def _store_away(self, exc: Exception) -> float:
-        """The job store is unreachable: one warning per outage; the wait before trying again
-        (doubling up to 5 s)."""
+        """The job store is away: one warning per outage; the wait before trying again (≤ 5 s)."""
         if not self._away:
             log.warning("printer %s: %s; waiting for it", self.name, exc)
         self._away = True

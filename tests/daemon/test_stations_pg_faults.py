@@ -205,3 +205,31 @@ def test_a_station_whose_name_was_taken_meanwhile_takes_no_more_jobs(tmp_path, o
         assert a.mark_sending(job.id).state == "sending"
     finally:
         a.close()
+
+
+@pytest.mark.slow
+def test_an_idle_printer_says_once_that_the_database_is_away_and_once_that_it_is_back(tmp_path, own_pg, caplog):
+    sinks = [RecordingSink(), RecordingSink()]
+    url = own_pg.new_database()
+    d = Daemon(configmod.load(station_toml(tmp_path, "a", url, [dict(name=f"p{i}", uri=s.uri, lang="zpl")
+                                                               for i, s in enumerate(sinks)])))
+    d.start()
+    try:
+        ids = [httpx.post(d.api.url + f"/jobs?printer=p{i}", content=b"^XA^FDx^FS^XZ", timeout=30).json()["id"]
+               for i in range(2)]
+        all_done(d, ids, 30)
+        with caplog.at_level(logging.INFO):
+            own_pg.stop()
+            for i in range(2):  # the printer learns of it when it next looks at its queue
+                d.workers[f"p{i}"].wake()
+            wait_until(lambda: all(f"printer p{i}: database" in caplog.text for i in range(2)), 30)
+            own_pg.start()
+            # said when it is back, not at the next job or at shutdown
+            wait_until(lambda: all(f"printer p{i}: the job store is back" in caplog.text for i in range(2)), 30)
+        for i in range(2):
+            lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"printer p{i}: ")]
+            assert len(lines) == 2, lines
+    finally:
+        d.stop(grace=5)
+        for s in sinks:
+            s.close()
