@@ -37,6 +37,9 @@ MIGRATE_LOCK = 0x7072_6E74_0001
 SYNC_LOCK = 0x7072_6E74_0002
 #: The systemd credential (``LoadCredential=database-password:/path``) read when the URL has no password.
 CREDENTIAL = "database-password"
+#: How long a statement waits for a lock another session holds (``lock_timeout``) before the
+#: station answers 503 — the migrations wait as long as it takes.
+LOCK_TIMEOUT_MS = 5000
 MAX_PASSWORD_FILE = 4096
 
 
@@ -90,6 +93,8 @@ class Database:
         for s in secrets:
             register_secret(s)
         params.setdefault("connect_timeout", "3")
+        if "lock_timeout" not in str(params.get("options", "")):  # a lock held elsewhere: 503, not a hung request
+            params["options"] = f"{params.get('options', '')} -c lock_timeout={LOCK_TIMEOUT_MS}".strip()
         params.setdefault("application_name", name[:60])
         #: The connection parameters (pool and :meth:`connect_direct` alike).
         self.params: dict[str, Any] = params
@@ -160,6 +165,9 @@ class Database:
                 exc = real
         why = " ".join(self.scrub(str(exc) or type(exc).__name__).split())
         why = why.removeprefix("connection failed: ")
+        if isinstance(exc, self._psycopg.errors.LockNotAvailable):  # reachable, but held by another session
+            return StoreUnavailable(f"database {self.shown} is locked by another session for more than "
+                                    f"{LOCK_TIMEOUT_MS // 1000} s ({why})")
         self.last_error = why
         return StoreUnavailable(f"database {self.shown} unreachable: {why}")
 
@@ -275,6 +283,7 @@ def migrate(db: Database) -> list[str]:
     done: list[str] = []
     known = migrations()
     with db.connection() as conn:
+        conn.execute("SET lock_timeout = 0")  # a migration waits for the locks it needs
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK,))
         conn.commit()
         try:
@@ -297,6 +306,7 @@ def migrate(db: Database) -> list[str]:
                 log.info("database %s: applied migration %04d_%s", db.shown, version, name)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK,))
+            conn.execute("RESET lock_timeout")
             conn.commit()
     return done
 

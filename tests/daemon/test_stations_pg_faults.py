@@ -233,3 +233,33 @@ def test_an_idle_printer_says_once_that_the_database_is_away_and_once_that_it_is
         d.stop(grace=5)
         for s in sinks:
             s.close()
+
+
+# -- a locked database ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_locked_job_table_answers_503_instead_of_holding_the_request(tmp_path, pg):
+    """An admin's session holding a lock on the jobs (a forgotten ``BEGIN; LOCK TABLE jobs …``,
+    a ``VACUUM FULL``): a submit waits a few seconds for it, then answers 503 and leaves nothing
+    behind — never a request held open until the client gives up while the job is queued behind
+    its back (the client would submit it again: printed twice)."""
+    import psycopg
+
+    sink = RecordingSink()
+    url = pg.new_database()
+    d = Daemon(configmod.load(station_toml(tmp_path, "a", url, [dict(name="zebra", uri=sink.uri, lang="zpl")])))
+    d.start()
+    admin = psycopg.connect(url)
+    try:
+        admin.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")  # held until the rollback below
+        r = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDheld^FS^XZ", timeout=120)
+        assert r.status_code == 503 and "lock" in r.json()["error"], r.text
+        admin.rollback()
+        job = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDafter^FS^XZ", timeout=30).json()["id"]
+        all_done(d, [job], 60)
+        assert b"^FDheld^FS" not in sink.data and d.store.list_jobs() == [d.store.get(job)]
+    finally:
+        admin.close()
+        d.stop(grace=5)
+        sink.close()
