@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from ..errors import PrintstationError, StoreUnavailable, UsageError
 from ..retry import Backoff
 from .urls import Scrubber, check_url, redact_url, url_secrets
+from .watchdog import Watchdog
 
 log = logging.getLogger("printstation.pg")
 
@@ -40,6 +41,10 @@ CREDENTIAL = "database-password"
 #: How long a statement waits for a lock another session holds (``lock_timeout``) before the
 #: station answers 503 — the migrations wait as long as it takes.
 LOCK_TIMEOUT_MS = 5000
+#: Seconds a call to the database may go without an answer before its connection is cut
+#: (:mod:`.watchdog`: a frozen server, or a host gone without a reset); ``/healthz`` waits 5 s at most.
+DEADLINE_S = 30.0
+HEALTH_DEADLINE_S = 5.0
 MAX_PASSWORD_FILE = 4096
 
 
@@ -103,9 +108,9 @@ class Database:
         self._psycopg = psycopg
         # The pool logs every failed connect (a flood in an outage): the station logs once per outage.
         logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+        self._watchdog = Watchdog()
         self.pool = ConnectionPool(kwargs=params, min_size=min_size, max_size=max_size, open=False,
-                                   timeout=timeout, check=ConnectionPool.check_connection,
-                                   reconnect_timeout=0, name=name[:40])
+                                   timeout=timeout, check=self._check, reconnect_timeout=0, name=name[:40])
         self.pool.open(wait=False)
         self.last_error: str | None = None
         self._local = threading.local()
@@ -184,17 +189,44 @@ class Database:
 
     # -- connections ------------------------------------------------------------------------------
 
+    def _check(self, conn: Any) -> None:
+        """The pool's check of an idle connection before it is lent, under a deadline (a server
+        that froze would hold it forever; cut, the pool drops it and connects anew)."""
+        from psycopg_pool import ConnectionPool
+
+        with self.watched(conn, min(HEALTH_DEADLINE_S, DEADLINE_S)):
+            ConnectionPool.check_connection(conn)
+
     @contextmanager
-    def connection(self) -> Iterator[Any]:
+    def watched(self, conn: Any, seconds: float | None = None) -> Iterator[list[bool]]:
+        """Cut ``conn`` when the block runs past ``seconds`` (default :data:`DEADLINE_S`); yields
+        ``fired`` (``fired[0]``: it was cut)."""
+        key, fired = self._watchdog.arm(conn, DEADLINE_S if seconds is None else seconds)
+        try:
+            yield fired
+        finally:
+            self._watchdog.disarm(key)
+
+    @contextmanager
+    def connection(self, deadline: float | None = None, *, watch: bool = True) -> Iterator[Any]:
         """A pooled connection in a transaction (committed when the block ends, rolled back on an
-        error); an unreachable server raises :class:`StoreUnavailable`."""
+        error), cut when it runs past ``deadline`` (default :data:`DEADLINE_S`; ``watch=False``:
+        never, for migrations); an unreachable or silent server raises :class:`StoreUnavailable`."""
+        fired = [False]
         try:
             # while the server is known to be away, answer fast (the pool keeps trying behind)
             with self.pool.connection(timeout=1.0 if self.last_error else self.timeout) as conn:
-                yield conn
+                if not watch:
+                    yield conn
+                else:
+                    with self.watched(conn, deadline) as fired:  # the commit at the block's end too
+                        yield conn
         except StoreUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - sorted below
+            if fired[0]:
+                self.last_error = f"no answer within {DEADLINE_S if deadline is None else deadline:g} s"
+                raise StoreUnavailable(f"database {self.shown} unreachable: {self.last_error}") from None
             if self._transient(exc):
                 raise self.unavailable(exc) from None
             if isinstance(exc, self._psycopg.Error):
@@ -237,7 +269,7 @@ class Database:
     def health(self) -> str | None:
         """None when a round trip works, else why not."""
         try:
-            with self.connection() as conn:
+            with self.connection(min(HEALTH_DEADLINE_S, DEADLINE_S)) as conn:
                 conn.execute("SELECT 1")
             return None
         except PrintstationError as exc:
@@ -282,7 +314,7 @@ def migrate(db: Database) -> list[str]:
     lock); the names applied. A database newer than this printstation is refused."""
     done: list[str] = []
     known = migrations()
-    with db.connection() as conn:
+    with db.connection(watch=False) as conn:  # a migration takes as long as it takes
         conn.execute("SET lock_timeout = 0")  # a migration waits for the locks it needs
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK,))
         conn.commit()

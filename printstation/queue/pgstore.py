@@ -99,7 +99,8 @@ class PgJobStore(JobBackend):
         conn = self._name_conn
         try:
             if conn is not None and not conn.closed and not conn.broken:
-                conn.execute("SELECT 1")
+                with self.db.watched(conn):
+                    conn.execute("SELECT 1")
                 return
         except psycopg.Error:
             pass
@@ -131,7 +132,8 @@ class PgJobStore(JobBackend):
         try:
             conn = self.db.connect_direct(autocommit=True)
             key = zlib.crc32(self.station.encode()) - (1 << 31)  # a signed int4
-            got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (0x7073, key)).fetchone()[0]
+            with self.db.watched(conn):
+                got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (0x7073, key)).fetchone()[0]
         except psycopg.OperationalError as exc:
             raise self.db.unavailable(exc) from None
         if not got:

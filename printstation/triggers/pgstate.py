@@ -297,9 +297,11 @@ class PgTriggerState(TriggerStateBase):
                     self._leading.clear()
                     self._lead_conn = self.db.connect_direct(autocommit=True)
                 elif self._leading.get(job):
-                    self._lead_conn.execute("SELECT 1")  # still ours while the session lives
+                    with self.db.watched(self._lead_conn):  # a silent server is cut, not waited for
+                        self._lead_conn.execute("SELECT 1")  # still ours while the session lives
                     return True
-                got = bool(self._lead_conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
+                with self.db.watched(self._lead_conn):
+                    got = bool(self._lead_conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
             except psycopg.Error as exc:
                 self._drop_lead()
                 log.warning("%s: cannot take the lead: %s", job, self.db.scrub(str(exc)))

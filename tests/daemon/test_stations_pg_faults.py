@@ -9,6 +9,7 @@ start would call it ``interrupted`` — and print it again under ``on_interrupte
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -261,5 +262,57 @@ def test_a_locked_job_table_answers_503_instead_of_holding_the_request(tmp_path,
         assert b"^FDheld^FS" not in sink.data and d.store.list_jobs() == [d.store.get(job)]
     finally:
         admin.close()
+        d.stop(grace=5)
+        sink.close()
+
+
+# -- a database that stops answering (frozen, or its host gone without a reset) -------------------
+
+
+def _server_pids(server: Any) -> list[int]:
+    import subprocess
+
+    master = int((server.data / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    return [master, *map(int, children)]
+
+
+@pytest.mark.slow
+def test_a_database_that_stops_answering_is_degraded_not_a_hung_station(tmp_path, own_pg, monkeypatch):
+    """The server freezes with the station's connections open (SIGSTOP: the kernel still takes
+    the bytes, nothing answers — like a host gone without a reset): a call that gets no answer
+    within the deadline is cut, so /healthz says degraded and submits answer 503 instead of
+    hanging for as long as TCP retransmits; when it answers again the station goes on."""
+    import os
+    import signal
+
+    from printstation import pg as pgmod
+
+    monkeypatch.setattr(pgmod, "DEADLINE_S", 3.0)
+    sink = RecordingSink()
+    url = own_pg.new_database()
+    d = Daemon(configmod.load(station_toml(tmp_path, "a", url, [dict(name="zebra", uri=sink.uri, lang="zpl")])))
+    d.start()
+    pids: list[int] = []
+    try:
+        first = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDa^FS^XZ", timeout=30).json()["id"]
+        all_done(d, [first], 30)
+        pids = _server_pids(own_pg)
+        for p in pids:
+            os.kill(p, signal.SIGSTOP)
+        health = httpx.get(d.api.url + "/healthz", timeout=120).json()
+        assert health["status"] == "degraded" and health["database"] == "unreachable", health
+        r = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDfrozen^FS^XZ", timeout=120)
+        assert r.status_code == 503, r.text
+        for p in pids:
+            os.kill(p, signal.SIGCONT)
+        pids = []
+        wait_until(lambda: httpx.get(d.api.url + "/healthz", timeout=120).json()["database"] == "ok", 60)
+        after = httpx.post(d.api.url + "/jobs?printer=zebra", content=b"^XA^FDb^FS^XZ", timeout=30).json()["id"]
+        all_done(d, [after], 60)
+        assert b"^FDfrozen^FS" not in sink.data and sink.data.count(b"^FDb^FS") == 1
+    finally:
+        for p in pids:
+            os.kill(p, signal.SIGCONT)
         d.stop(grace=5)
         sink.close()
