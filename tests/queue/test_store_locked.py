@@ -18,25 +18,18 @@ import pytest
 from printstation.face import config as configmod
 from printstation.face.daemon import Daemon
 from support.daemon_harness import wait_until, write_config
-from support.printer_sinks import RecordingSink
+from support.printer_sinks import RecordingSink, StuckSink
 
-class GatedSink(RecordingSink):
+class GatedSink(StuckSink):
     """A printer that takes no byte until :attr:`gate` is set (a big label waits on the wire)."""
 
     def __init__(self) -> None:
         self.gate = threading.Event()
         super().__init__(answer_status=False)
 
-    def _listen(self) -> socket.socket:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.bind(("127.0.0.1", 0))
-        s.listen(16)
-        return s
-
     def _serve(self, conn: socket.socket, index: int) -> None:
         self.gate.wait()
-        super()._serve(conn, index)
+        RecordingSink._serve(self, conn, index)
 
 
 _HOLD = """import sqlite3, sys
