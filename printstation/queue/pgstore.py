@@ -263,6 +263,17 @@ class PgJobStore(JobBackend):
                          (self.station,))
         return {(r["printer"], r["state"]): int(r["n"]) for r in rows}
 
+    def counts_since(self, since: float) -> dict[str, dict[str, int]]:
+        rows = self._all(
+            "SELECT printer, state AS what, COUNT(*) AS n FROM jobs WHERE station=%s AND state = ANY(%s)"
+            " AND updated >= %s GROUP BY printer, state UNION ALL SELECT printer, 'reprints', COUNT(*) FROM jobs"
+            " WHERE station=%s AND reprint_of IS NOT NULL AND created >= %s GROUP BY printer",
+            (self.station, [str(JobState.DONE), str(JobState.FAILED)], since, self.station, since))
+        out: dict[str, dict[str, int]] = {}
+        for r in rows:
+            out.setdefault(r["printer"], {JobState.DONE: 0, JobState.FAILED: 0, "reprints": 0})[r["what"]] = int(r["n"])
+        return out
+
     def payload(self, job_id: int) -> bytes:
         row = self._one("SELECT data FROM payloads WHERE id=%s", (int(job_id),))
         if row is None:

@@ -316,3 +316,33 @@ def test_a_database_that_stops_answering_is_degraded_not_a_hung_station(tmp_path
             os.kill(p, signal.SIGCONT)
         d.stop(grace=5)
         sink.close()
+
+
+def test_the_web_console_state_works_on_a_shared_database(tmp_path, pg):
+    """``GET /console/state`` (the operator page) on a station of a shared database: today's
+    counts are this station's own, like its job list."""
+    sink = RecordingSink()
+    url = pg.new_database()
+    stations = {}
+    try:
+        for name in ("a", "b"):
+            stations[name] = Daemon(configmod.load(station_toml(tmp_path, name, url,
+                                                                [dict(name="zebra", uri=sink.uri, lang="zpl")])))
+            stations[name].start()
+        a, b = stations["a"], stations["b"]
+        ja = httpx.post(a.api.url + "/jobs?printer=zebra", content=b"^XA^FDa^FS^XZ", timeout=30).json()["id"]
+        jb = [httpx.post(b.api.url + "/jobs?printer=zebra", content=b"^XA^FDb^FS^XZ", timeout=30).json()["id"]
+              for _ in range(2)]
+        all_done(a, [ja], 30)
+        all_done(b, jb, 30)
+        rep = httpx.post(f"{a.api.url}/jobs/{ja}/reprint", timeout=30).json()["id"]
+        all_done(a, [rep], 30)
+        r = httpx.get(a.api.url + "/console/state", timeout=30)
+        assert r.status_code == 200, r.text
+        state = r.json()
+        assert state["today"]["zebra"] == {"done": 2, "failed": 0, "reprints": 1}
+        assert {j["id"] for j in state["jobs"]} == {ja, rep}
+    finally:
+        for d in stations.values():
+            d.stop(grace=5)
+        sink.close()
