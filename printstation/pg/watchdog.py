@@ -25,17 +25,20 @@ class Watchdog:
         self._due: dict[int, tuple[float, Any, list[bool]]] = {}
         self._next = 0
         self._thread: threading.Thread | None = None
+        self._wake_at = float("inf")  # when the thread looks next: an earlier deadline wakes it
 
     def arm(self, conn: Any, seconds: float) -> tuple[int, list[bool]]:
         """Watch ``conn`` for ``seconds``; ``(key, fired)`` — ``fired[0]`` turns True when cut."""
         fired = [False]
+        due = time.monotonic() + seconds
         with self._cond:
             self._next += 1
-            self._due[self._next] = (time.monotonic() + seconds, conn, fired)
+            self._due[self._next] = (due, conn, fired)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="pg-watchdog", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if due < self._wake_at:  # (most calls: a later deadline than one already waited for)
+                self._cond.notify()
             return self._next, fired
 
     def disarm(self, key: int) -> None:
@@ -50,8 +53,8 @@ class Watchdog:
                     _, conn, fired = self._due.pop(key)
                     fired[0] = True
                     cut(conn)
-                first = min((t for t, _, _ in self._due.values()), default=now + 60.0)
-                self._cond.wait(max(0.01, first - now))
+                self._wake_at = max(now + 0.01, min((t for t, _, _ in self._due.values()), default=now + 60.0))
+                self._cond.wait(self._wake_at - now)
 
 
 def cut(conn: Any) -> None:
