@@ -219,8 +219,9 @@ class Database:
                 if not watch:
                     yield conn
                 else:
-                    with self.watched(conn, deadline) as fired:  # the commit at the block's end too
+                    with self.watched(conn, deadline) as fired:
                         yield conn
+                        conn.commit()  # under the deadline too (the pool's own commit finds nothing left)
         except StoreUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - sorted below
