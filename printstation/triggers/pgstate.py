@@ -172,18 +172,22 @@ class PgTriggerState(TriggerStateBase):
         # SKIP LOCKED would skip every order it is rewriting.)
         def txn(conn: Any) -> int | None:
             while True:
+                # a claim left without its job (its station died meanwhile) is free after a while
                 rows = conn.execute(
                     "SELECT o.id FROM wb_order_skus k JOIN wb_orders o ON o.id = k.order_id"
                     " JOIN wb_supplies s ON s.id = o.supply_id"
-                    " WHERE k.sku = %s AND NOT s.done AND NOT EXISTS (SELECT 1 FROM wb_printed p WHERE p.order_id = o.id)"
-                    " ORDER BY o.created_at, o.id LIMIT 8", (sku,)).fetchall()
+                    " WHERE k.sku = %s AND NOT s.done AND NOT EXISTS (SELECT 1 FROM wb_printed p WHERE p.order_id = o.id"
+                    f" AND (p.job IS NOT NULL OR p.ts >= {_NOW} - %s)) ORDER BY o.created_at, o.id LIMIT 8",
+                    (sku, STALE_CLAIM_S)).fetchall()
                 if not rows:
                     return None
                 for (oid,) in rows:
                     got = conn.execute(
                         f"INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,{_NOW},%s,%s,%s)"
-                        " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-                        (oid, via, self.station, printer)).fetchone()
+                        " ON CONFLICT (order_id) DO UPDATE SET ts=excluded.ts, via=excluded.via,"
+                        " station=excluded.station, printer=excluded.printer"
+                        f" WHERE wb_printed.job IS NULL AND wb_printed.ts < {_NOW} - %s RETURNING order_id",
+                        (oid, via, self.station, printer, STALE_CLAIM_S)).fetchone()
                     if got is not None:
                         return int(got[0])
                 # every candidate was claimed elsewhere a moment ago: look again

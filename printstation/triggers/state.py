@@ -180,16 +180,19 @@ class TriggerState(TriggerStateBase):
     def claim_next_order(self, sku: str, via: str, printer: str | None = None) -> int | None:
         """Atomically pick the oldest order with ``sku`` in an open supply whose sticker has not
         been printed, and mark it printed (claimed); ``None`` when there is none."""
-        with self.tx() as db:
+        now = time.time()
+        with self.tx() as db:  # a claim left without its job (the station died meanwhile) is free after a while
             row = db.execute(
                 "select o.id from wb_order_skus k join wb_orders o on o.id = k.order_id"
                 " join wb_supplies s on s.id = o.supply_id"
-                " where k.sku = ? and s.done = 0 and o.id not in (select order_id from wb_printed)"
-                " order by o.created_at, o.id limit 1", (sku,)).fetchone()
+                " where k.sku = ? and s.done = 0 and o.id not in (select order_id from wb_printed"
+                " where job is not null or ts >= ?) order by o.created_at, o.id limit 1",
+                (sku, now - STALE_CLAIM_S)).fetchone()
             if row is None:
                 return None
-            db.execute("insert into wb_printed (order_id, ts, via, printer) values (?,?,?,?)",
-                       (row[0], time.time(), via, printer))
+            db.execute("insert into wb_printed (order_id, ts, via, printer) values (?,?,?,?) on conflict(order_id)"
+                       " do update set ts=excluded.ts, via=excluded.via, printer=excluded.printer",
+                       (row[0], now, via, printer))
             return int(row[0])
 
     def claim_order(self, order_id: int, via: str, printer: str | None = None) -> dict[str, Any] | None:
