@@ -211,6 +211,10 @@ class PgTriggerState(TriggerStateBase):
 
         return self.db.run(txn)
 
+    def take_own_claim(self, order_id: int, via: str, printer: str | None = None) -> bool:
+        return self._one(f"UPDATE wb_printed SET ts={_NOW}, via=%s, printer=%s WHERE order_id=%s AND job IS NULL"
+                         " AND station=%s RETURNING order_id", (via, printer, int(order_id), self.station)) is not None
+
     def mark_printed(self, order_id: int, job: int | None, via: str, printer: str | None = None) -> None:
         self._exec(
             f"INSERT INTO wb_printed (order_id, ts, job, via, station, printer) VALUES (%s,{_NOW},%s,%s,%s,%s)"

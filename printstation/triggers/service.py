@@ -123,6 +123,7 @@ class ScanService:
         #: scanner → its last scan when that was a duplicate: (job id, (action, ref)).
         self._dup: dict[str, tuple[int | None, tuple[str, str]] | None] = {}
         self._lock = threading.Lock()
+        self._inflight: set[int] = set()  # orders a scan here is claiming right now (claim → job)
 
     # ------------------------------------------------------------------------------------
     def scan(self, code: str, *, printer: str | None = None, scanner: str = "api",
@@ -264,9 +265,24 @@ class ScanService:
         raise ScanFailed(f"unknown action {action!r}")
 
     def _wb_order(self, oid: int, ref: str, printer: str, spec: PrinterSpec | None, reprint: bool) -> Outcome:
+        with self._lock:
+            mine = oid not in self._inflight  # no other scan here is claiming it right now
+            self._inflight.add(oid)
+        try:
+            return self._wb_order_claimed(oid, ref, printer, spec, reprint, mine)
+        finally:
+            with self._lock:
+                if mine:
+                    self._inflight.discard(oid)
+
+    def _wb_order_claimed(self, oid: int, ref: str, printer: str, spec: PrinterSpec | None, reprint: bool,
+                          mine: bool) -> Outcome:
         """A WB order's sticker; the order is claimed first so two stations never both print it."""
         labels = self._need_labels()
         held = None if reprint else self.state.claim_order(oid, "order", printer)
+        if held is not None and held.get("job") is None and mine and held.get("station") == self.state.station \
+                and self.state.take_own_claim(oid, "order", printer):
+            held = None  # this station's claim from a run that died: nothing is being printed
         if held is not None and held.get("job") is None:  # a scan elsewhere is queueing it now
             return Outcome("duplicate", printer=held.get("printer") or printer, again=("wb-order", str(oid)),
                            detail=f"order {oid} is being printed on {held.get('printer') or '?'}"
@@ -306,9 +322,7 @@ class ScanService:
         return out
 
     def _mark_printed(self, oid: int, out: Outcome, via: str, printer: str) -> None:
-        """Note the queued job on the order's claim. A database lost right now does not turn the
-        answer into an error: the label is queued and prints (the claim stays, without its job,
-        and the job's key keeps the order from printing twice)."""
+        """Note the queued job on the claim; a database lost now leaves the answer true (the label prints)."""
         try:
             self.state.mark_printed(oid, out.job, via, out.printer or printer)
         except StoreUnavailable as exc:

@@ -209,6 +209,11 @@ class TriggerState(TriggerStateBase):
                              (int(order_id),)).fetchone()
         return record(("order_id", "job", "via", "station", "printer", "ts"), (*row[:3], None, *row[3:5]))
 
+    def take_own_claim(self, order_id: int, via: str, printer: str | None = None) -> bool:
+        with self.tx() as db:
+            return db.execute("update wb_printed set ts=?, via=?, printer=? where order_id=? and job is null",
+                              (time.time(), via, printer, int(order_id))).rowcount > 0
+
     def sku_known(self, sku: str) -> bool:
         with self._lock:
             return self._db.execute("select 1 from wb_order_skus where sku=? limit 1", (sku,)).fetchone() is not None

@@ -346,3 +346,35 @@ def test_the_web_console_state_works_on_a_shared_database(tmp_path, pg):
         for d in stations.values():
             d.stop(grace=5)
         sink.close()
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["sqlite", "postgresql"])
+def test_a_claim_this_station_left_behind_is_not_called_being_printed(tmp_path, pg, shared):
+    """The station died (or lost its database) between claiming an order and queueing its
+    sticker; restarted, a scan of that order here must print it — not answer "is being printed
+    on zebra at station a" for two minutes while nothing is. A claim another station holds
+    still answers so (see test_stations_pg)."""
+    from support.daemon_harness import write_config
+    from support.fakes.fake_wb import FakeWB
+    from test_stations_pg import wb_toml
+
+    wb = FakeWB(rate_per_min=60_000, burst=1000).start()
+    order = wb.add_order()
+    sink = RecordingSink()
+    printers = [dict(name="zebra", uri=sink.uri, lang="zpl")]
+    cfg = (station_toml(tmp_path, "a", pg.new_database(), printers, wb_toml(tmp_path, wb)) if shared else
+           write_config(tmp_path / "c.toml", tmp_path / "data", printers, extra=wb_toml(tmp_path, wb)))
+    d = Daemon(configmod.load(cfg))
+    d.start()
+    try:
+        assert d.triggers.state.claim_order(order["id"], "order", "zebra") is None  # the run that died
+        r = httpx.post(d.api.url + "/scan", json={"code": str(order["id"]), "scanner": "gun"}, timeout=60).json()
+        assert r["outcome"] == "queued", r
+        all_done(d, [int(r["job"])], 60)
+        again = httpx.post(d.api.url + "/scan", json={"code": str(order["id"]), "scanner": "gun2"}, timeout=60).json()
+        assert again["outcome"] == "duplicate" and "already" in again["detail"], again
+        assert zpl_values(sink.data).count(order["barcode"]) == 1
+    finally:
+        d.stop(grace=5)
+        sink.close()
+        wb.stop()
