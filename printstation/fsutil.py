@@ -96,7 +96,7 @@ def _install(dfd: int, tmp: str, name: str, seen: os.stat_result | None) -> None
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666, fsync: bool = True,
-                 sync_dir: bool = False, special: str = "refuse") -> Path:
+                 sync_dir: bool = False, special: str = "refuse", exclusive: bool = False) -> Path:
     """Write ``data`` to ``path`` so that a reader sees the old file or all of the new one.
 
     Only a regular file (or a new path) is replaced; a symlink, FIFO, device or other special
@@ -107,12 +107,16 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o666
     ``mode`` less the umask, as ``open()`` does with 0o666), are fsync'ed when ``fsync``, then
     renamed over ``path``; ``sync_dir`` then fsyncs the directory too (best effort) so the rename
     itself survives a power cut. On any error the temp file is removed and the error re-raised.
+    ``exclusive``: only a new path is written; anything already there (or appearing meanwhile)
+    raises :class:`FileExistsError` and is left as it is.
     """
     path = Path(path)
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         st = None
+    if exclusive and st is not None:
+        raise FileExistsError(errno.EEXIST, f"{path.name} exists ({file_kind(st.st_mode)}): not replaced")
     if st is not None and not stat.S_ISREG(st.st_mode):
         if special != "write":
             raise OSError(errno.EEXIST, f"not a regular file ({file_kind(st.st_mode)}): not replaced")

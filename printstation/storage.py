@@ -29,7 +29,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Protocol, TypeVar
 
-from .errors import StorageFull
+from .errors import StorageFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +286,8 @@ class Storage:
         while not self._stop.wait(wait):
             try:
                 self.purge()
+            except StoreUnavailable as exc:  # a shared database away: the next run purges
+                log.warning("retention run skipped: %s", exc)
             except Exception:  # noqa: BLE001 - retention must never take the daemon down
                 log.exception("retention run failed")
             wait = PURGE_EVERY

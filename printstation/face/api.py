@@ -152,13 +152,14 @@ def cancel(d: "Daemon", req: Request, job_id: str) -> Result:
 
 @ROUTES.route("GET", r"/metrics")
 def metrics_text(d: "Daemon", req: Request) -> Result:
-    counts = d.store.counts()
-    names = {p.name for p in d.config.printers} | {p for p, _ in counts}
-    from ..queue.store import STATES
+    counts = d.job_counts()  # None while a shared database is away: the job gauges keep their last values
+    if counts is not None:
+        names = {p.name for p in d.config.printers} | {p for p, _ in counts}
+        from ..queue.store import STATES
 
-    for p in names:
-        for s in STATES:
-            JOBS.set(counts.get((p, s), 0), printer=p, state=s)
+        for p in names:
+            for s in STATES:
+                JOBS.set(counts.get((p, s), 0), printer=p, state=s)
     return 200, metrics.render().encode(), "text/plain; version=0.0.4; charset=utf-8"
 
 

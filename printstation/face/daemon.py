@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import config as configmod
 from .config import Config
-from ..errors import PrintstationError
+from ..errors import PrintstationError, StoreUnavailable
 from ..isolate import Converter
 from ..lang.registry import get as get_lang
 from ..queue.backends import open_store
@@ -264,9 +264,9 @@ class Daemon:
         return self._printer_info(w)
 
     def _printer_info(self, w: PrinterWorker, counts: dict[tuple[str, str], int] | None = None) -> dict[str, Any]:
-        counts = self.store.counts() if counts is None else counts
+        counts = self.job_counts() if counts is None else counts
         info = w.info()
-        info["queued"] = counts.get((w.name, JobState.QUEUED), 0)
+        info["queued"] = None if counts is None else counts.get((w.name, JobState.QUEUED), 0)
         info["default"] = w.name == self.config.default_printer
         return info
 
@@ -295,8 +295,16 @@ class Daemon:
         return {"printer_state": state, "printer_reason": reason,
                 "warning": f"printer {printer}: {state}" + (f": {reason}" if reason else "")}
 
+    def job_counts(self) -> dict[tuple[str, str], int] | None:
+        """The job counts, or None while a shared database is away (the printers' own state is
+        still known: ``queued`` is then ``null``, not 0)."""
+        try:
+            return self.store.counts()
+        except StoreUnavailable:
+            return None
+
     def printers(self) -> list[dict[str, Any]]:
-        counts = self.store.counts()
+        counts = self.job_counts()
         return [self._printer_info(w, counts) for w in list(self.workers.values())]
 
     def preview(self, job_id: int, page: int = 1) -> bytes:

@@ -19,14 +19,14 @@ import os
 import re
 import threading
 import time
-import urllib.parse
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from ..errors import PrintstationError, StoreUnavailable, UsageError
 from ..retry import Backoff
+from .urls import Scrubber, check_url, redact_url, url_secrets
+from .watchdog import Watchdog
 
 log = logging.getLogger("printstation.pg")
 
@@ -38,23 +38,14 @@ MIGRATE_LOCK = 0x7072_6E74_0001
 SYNC_LOCK = 0x7072_6E74_0002
 #: The systemd credential (``LoadCredential=database-password:/path``) read when the URL has no password.
 CREDENTIAL = "database-password"
+#: How long a statement waits for a lock another session holds (``lock_timeout``) before the
+#: station answers 503 — the migrations wait as long as it takes.
+LOCK_TIMEOUT_MS = 5000
+#: Seconds a call to the database may go without an answer before its connection is cut
+#: (:mod:`.watchdog`: a frozen server, or a host gone without a reset); ``/healthz`` waits 5 s at most.
+DEADLINE_S = 30.0
+HEALTH_DEADLINE_S = 5.0
 MAX_PASSWORD_FILE = 4096
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password (and any ``password=`` parameter) shown as ``***``."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "<unparseable database URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        netloc = f"{userinfo}@{host}"
-    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _read_credential() -> str | None:
@@ -78,30 +69,6 @@ def _read_credential() -> str | None:
     return data.decode("utf-8", "replace").strip() or None
 
 
-def check_url(url: str) -> str:
-    """A ``postgresql://`` (or ``postgres://``) URL, or a one-line :class:`UsageError`."""
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme not in ("postgresql", "postgres"):
-        raise UsageError(f"database {redact_url(url)!r}: only postgresql://… URLs are supported "
-                         "(leave it unset for the embedded SQLite store)")
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as exc:
-        raise UsageError(f"database {redact_url(url)!r}: {exc}") from None
-    return url
-
-
-@dataclass
-class _Secrets:
-    words: tuple[str, ...] = ()
-
-    def scrub(self, text: str) -> str:
-        for w in self.words:
-            text = text.replace(w, "***")
-        return text
-
-
 class Database:
     """A pool of connections to the shared database. Thread-safe."""
 
@@ -117,19 +84,22 @@ class Database:
         try:
             params = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise UsageError(f"database {self.shown!r}: {exc}") from None
+            raise UsageError(f"database {self.shown!r}: {Scrubber(tuple(url_secrets(url))).scrub(str(exc))}") from None
         secrets = [str(params["password"])] if params.get("password") else []
+        secrets += [str(params["sslpassword"])] if params.get("sslpassword") else []
         if not params.get("password"):
             cred = _read_credential()
             if cred:  # else libpq reads PGPASSWORD / PGPASSFILE (~/.pgpass) by itself
                 params["password"] = cred
                 secrets.append(cred)
-        self._secrets = _Secrets(tuple(s for s in secrets if len(s) >= 3))
+        self._secrets = Scrubber(tuple(s for s in secrets if len(s) >= 3))
         from ..logs import register_secret
 
         for s in secrets:
             register_secret(s)
         params.setdefault("connect_timeout", "3")
+        if "lock_timeout" not in str(params.get("options", "")):  # a lock held elsewhere: 503, not a hung request
+            params["options"] = f"{params.get('options', '')} -c lock_timeout={LOCK_TIMEOUT_MS}".strip()
         params.setdefault("application_name", name[:60])
         #: The connection parameters (pool and :meth:`connect_direct` alike).
         self.params: dict[str, Any] = params
@@ -138,9 +108,9 @@ class Database:
         self._psycopg = psycopg
         # The pool logs every failed connect (a flood in an outage): the station logs once per outage.
         logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+        self._watchdog = Watchdog()
         self.pool = ConnectionPool(kwargs=params, min_size=min_size, max_size=max_size, open=False,
-                                   timeout=timeout, check=ConnectionPool.check_connection,
-                                   reconnect_timeout=0, name=name[:40])
+                                   timeout=timeout, check=self._check, reconnect_timeout=0, name=name[:40])
         self.pool.open(wait=False)
         self.last_error: str | None = None
         self._local = threading.local()
@@ -200,6 +170,9 @@ class Database:
                 exc = real
         why = " ".join(self.scrub(str(exc) or type(exc).__name__).split())
         why = why.removeprefix("connection failed: ")
+        if isinstance(exc, self._psycopg.errors.LockNotAvailable):  # reachable, but held by another session
+            return StoreUnavailable(f"database {self.shown} is locked by another session for more than "
+                                    f"{LOCK_TIMEOUT_MS // 1000} s ({why})")
         self.last_error = why
         return StoreUnavailable(f"database {self.shown} unreachable: {why}")
 
@@ -216,17 +189,45 @@ class Database:
 
     # -- connections ------------------------------------------------------------------------------
 
+    def _check(self, conn: Any) -> None:
+        """The pool's check of an idle connection before it is lent, under a deadline (a server
+        that froze would hold it forever; cut, the pool drops it and connects anew)."""
+        from psycopg_pool import ConnectionPool
+
+        with self.watched(conn, min(HEALTH_DEADLINE_S, DEADLINE_S)):
+            ConnectionPool.check_connection(conn)
+
     @contextmanager
-    def connection(self) -> Iterator[Any]:
+    def watched(self, conn: Any, seconds: float | None = None) -> Iterator[list[bool]]:
+        """Cut ``conn`` when the block runs past ``seconds`` (default :data:`DEADLINE_S`); yields
+        ``fired`` (``fired[0]``: it was cut)."""
+        key, fired = self._watchdog.arm(conn, DEADLINE_S if seconds is None else seconds)
+        try:
+            yield fired
+        finally:
+            self._watchdog.disarm(key)
+
+    @contextmanager
+    def connection(self, deadline: float | None = None, *, watch: bool = True) -> Iterator[Any]:
         """A pooled connection in a transaction (committed when the block ends, rolled back on an
-        error); an unreachable server raises :class:`StoreUnavailable`."""
+        error), cut when it runs past ``deadline`` (default :data:`DEADLINE_S`; ``watch=False``:
+        never, for migrations); an unreachable or silent server raises :class:`StoreUnavailable`."""
+        fired = [False]
         try:
             # while the server is known to be away, answer fast (the pool keeps trying behind)
             with self.pool.connection(timeout=1.0 if self.last_error else self.timeout) as conn:
-                yield conn
+                if not watch:
+                    yield conn
+                else:
+                    with self.watched(conn, deadline) as fired:
+                        yield conn
+                        conn.commit()  # under the deadline too (the pool's own commit finds nothing left)
         except StoreUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001 - sorted below
+            if fired[0]:
+                self.last_error = f"no answer within {DEADLINE_S if deadline is None else deadline:g} s"
+                raise StoreUnavailable(f"database {self.shown} unreachable: {self.last_error}") from None
             if self._transient(exc):
                 raise self.unavailable(exc) from None
             if isinstance(exc, self._psycopg.Error):
@@ -234,12 +235,15 @@ class Database:
             raise
         self.last_error = None
 
-    def run(self, fn: Callable[[Any], T], retry_s: float = 0.0) -> T:
+    def run(self, fn: Callable[[Any], T], retry_s: float = 0.0, *, until_closed: str | None = None) -> T:
         """``fn(conn)`` in one transaction; with ``retry_s``, an unreachable server is retried
-        with backoff (0.1 s doubling to 2 s) for up to that long before it raises."""
+        with backoff (0.1 s doubling to 2 s) for up to that long before it raises. With
+        ``until_closed`` (what is waiting, for the log) it is retried past ``retry_s`` too, until
+        the server is back or the station stops: one ERROR line says so once ``retry_s`` is over."""
         deadline = time.monotonic() + retry_s
         backoff = Backoff(0.1, 2.0)
         attempt = 0
+        late = False
         while True:
             attempt += 1
             try:
@@ -249,9 +253,16 @@ class Database:
                     return fn(conn)
             except StoreUnavailable as exc:
                 delay = backoff.next()
-                if time.monotonic() + delay > deadline or self.closing.is_set():
+                if self.closing.is_set():
                     raise
-                if attempt == 1:
+                if time.monotonic() + delay > deadline:
+                    if until_closed is None:
+                        raise
+                    if not late:
+                        late = True
+                        log.error("%s: still unreachable after %.0f s; %s waits for it (retrying until it is "
+                                  "back)", exc, retry_s, until_closed)
+                elif attempt == 1:
                     log.warning("%s; retrying", exc)
                 if self.closing.wait(delay):
                     raise
@@ -259,7 +270,7 @@ class Database:
     def health(self) -> str | None:
         """None when a round trip works, else why not."""
         try:
-            with self.connection() as conn:
+            with self.connection(min(HEALTH_DEADLINE_S, DEADLINE_S)) as conn:
                 conn.execute("SELECT 1")
             return None
         except PrintstationError as exc:
@@ -304,7 +315,8 @@ def migrate(db: Database) -> list[str]:
     lock); the names applied. A database newer than this printstation is refused."""
     done: list[str] = []
     known = migrations()
-    with db.connection() as conn:
+    with db.connection(watch=False) as conn:  # a migration takes as long as it takes
+        conn.execute("SET lock_timeout = 0")  # a migration waits for the locks it needs
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK,))
         conn.commit()
         try:
@@ -327,6 +339,7 @@ def migrate(db: Database) -> list[str]:
                 log.info("database %s: applied migration %04d_%s", db.shown, version, name)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK,))
+            conn.execute("RESET lock_timeout")
             conn.commit()
     return done
 
@@ -377,5 +390,5 @@ def open_database(url: str, name: str = "printstation", *, max_size: int = 16) -
     return db
 
 
-__all__ = ["CREDENTIAL", "Database", "SYNC_LOCK", "check", "check_url", "migrate", "migrations", "open_database",
-           "redact_url"]
+__all__ = ["CREDENTIAL", "Database", "SYNC_LOCK", "Scrubber", "check", "check_url", "migrate", "migrations",
+           "open_database", "redact_url", "url_secrets"]

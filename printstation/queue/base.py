@@ -267,6 +267,12 @@ class JobBackend(abc.ABC):
     def counts(self) -> dict[tuple[str, str], int]: ...
 
     @abc.abstractmethod
+    def counts_since(self, since: float) -> dict[str, dict[str, int]]:
+        """Per printer of this station, jobs that ended ``done``/``failed`` at or after ``since``
+        (epoch seconds) and reprints made since then: ``{printer: {"done", "failed", "reprints"}}``
+        (the web console's day counts)."""
+
+    @abc.abstractmethod
     def payload(self, job_id: int) -> bytes: ...
 
     # -- transitions: written once, each backend renders :meth:`_update` -----------------------

@@ -9,8 +9,9 @@ bytes stay files in the station's own data dir, which it still locks.
 The send boundary is the same as with SQLite: ``queued → sending`` is committed (PostgreSQL
 commits are durable) before the first byte goes out; a station killed mid-job finds its job in
 ``sending`` at the next start and marks it ``interrupted``. A transition after the bytes went out
-(done, requeue, interrupted) is retried with backoff while the server is unreachable, so a short
-outage neither loses the job's outcome nor prints it twice; a submit or a read fails at once with
+(done, requeue, interrupted) is retried with backoff while the server is unreachable — however long
+(one ERROR line after :data:`RETRY_S`), until it is back or the station stops — so an outage neither
+loses the job's outcome nor prints it twice; a submit or a read fails at once with
 :class:`~printstation.errors.StoreUnavailable` (API 503).
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -31,8 +33,11 @@ from .sql import job_filters, set_clause
 
 log = logging.getLogger("printstation.queue.store")
 
-#: Seconds a transition of a job whose bytes went out keeps retrying an unreachable server.
+#: Seconds a transition of a job whose bytes went out retries an unreachable server quietly; past
+#: that one ERROR line, and it keeps retrying until the server is back or the station stops.
 RETRY_S = 120.0
+#: Seconds between checks that this station still holds the advisory lock on its name.
+NAME_CHECK_S = 2.0
 _SELECT = "SELECT " + ", ".join(COLUMNS) + ", station FROM jobs"
 #: Written out (not a parameter) so the planner uses the partial FIFO index ``jobs_fifo``.
 _QUEUED = f"state='{JobState.QUEUED}'"
@@ -64,6 +69,9 @@ class PgJobStore(JobBackend):
             self._lockfile.close()
             raise
         self._name_conn: Any = None
+        #: Why this station may not take jobs (its name is held by another station), else None.
+        self._name_lost: str | None = None
+        self._closing = threading.Event()
         self.db.when_ready(self._hold_name)
         self.db.when_ready(self._remove_orphans)
         try:
@@ -73,6 +81,45 @@ class PgJobStore(JobBackend):
         except BaseException:
             self.close()
             raise
+        self._keeper = threading.Thread(target=self._keep_name, name=f"name-{station}", daemon=True)
+        self._keeper.start()
+
+    def _keep_name(self) -> None:
+        """The name lock lives on one session: when the server restarts (or the connection
+        breaks) it is gone, and a bench cloned with the same name could start and take this
+        station's jobs. Checked every :data:`NAME_CHECK_S` and taken again; held by another
+        station meanwhile → this one takes no more jobs (one ERROR line)."""
+        while not self._closing.wait(NAME_CHECK_S):
+            if self.db.ready:
+                self._check_name()
+
+    def _check_name(self) -> None:
+        import psycopg
+
+        conn = self._name_conn
+        try:
+            if conn is not None and not conn.closed and not conn.broken:
+                with self.db.watched(conn):
+                    conn.execute("SELECT 1")
+                return
+        except psycopg.Error:
+            pass
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._name_conn = None
+        try:
+            self._hold_name()
+        except StoreUnavailable:
+            return  # the server is away: tried again at the next check
+        except StoreLocked as exc:
+            if self._name_lost is None:
+                log.error("%s; this station takes no more jobs", exc)
+            self._name_lost = str(exc)
+            return
+        if conn is not None or self._name_lost is not None:
+            log.info("station %r holds its name again on %s", self.station, self.db.shown)
+        self._name_lost = None
 
     def _hold_name(self) -> None:
         """Hold an advisory lock on this station's name for as long as it runs: a second station
@@ -85,7 +132,8 @@ class PgJobStore(JobBackend):
         try:
             conn = self.db.connect_direct(autocommit=True)
             key = zlib.crc32(self.station.encode()) - (1 << 31)  # a signed int4
-            got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (0x7073, key)).fetchone()[0]
+            with self.db.watched(conn):
+                got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (0x7073, key)).fetchone()[0]
         except psycopg.OperationalError as exc:
             raise self.db.unavailable(exc) from None
         if not got:
@@ -101,6 +149,7 @@ class PgJobStore(JobBackend):
         self.remove_orphan_files(int(top), ids)
 
     def close(self) -> None:
+        self._closing.set()
         try:
             if self._name_conn is not None:  # the name is free the moment this returns
                 with contextlib.suppress(Exception):
@@ -121,8 +170,8 @@ class PgJobStore(JobBackend):
 
         return conn.cursor(row_factory=dict_row)
 
-    def _one(self, sql: str, args: tuple[Any, ...] = (), retry_s: float = 0.0) -> Any:
-        return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchone(), retry_s)
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchone())
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchall())
@@ -191,7 +240,16 @@ class PgJobStore(JobBackend):
         return _job(self._one(_SELECT + f" WHERE station=%s AND printer=%s AND {_QUEUED} ORDER BY id LIMIT 1",
                               (self.station, printer)))
 
+    def _check_own_name(self) -> None:
+        if self._name_lost is not None:  # another station runs under this name: its jobs are not ours to take
+            raise StoreUnavailable(self._name_lost)
+
+    def mark_sending(self, job_id: int) -> Job | None:
+        self._check_own_name()
+        return super().mark_sending(job_id)
+
     def claim_next(self, printer: str) -> Job | None:
+        self._check_own_name()
         now = time.time()
         job = _job(self._one(
             f"UPDATE jobs SET state='{JobState.SENDING}', sent=%s, updated=%s WHERE id = (SELECT id FROM jobs"
@@ -204,6 +262,17 @@ class PgJobStore(JobBackend):
         rows = self._all("SELECT printer, state, COUNT(*) AS n FROM jobs WHERE station=%s GROUP BY printer, state",
                          (self.station,))
         return {(r["printer"], r["state"]): int(r["n"]) for r in rows}
+
+    def counts_since(self, since: float) -> dict[str, dict[str, int]]:
+        rows = self._all(
+            "SELECT printer, state AS what, COUNT(*) AS n FROM jobs WHERE station=%s AND state = ANY(%s)"
+            " AND updated >= %s GROUP BY printer, state UNION ALL SELECT printer, 'reprints', COUNT(*) FROM jobs"
+            " WHERE station=%s AND reprint_of IS NOT NULL AND created >= %s GROUP BY printer",
+            (self.station, [str(JobState.DONE), str(JobState.FAILED)], since, self.station, since))
+        out: dict[str, dict[str, int]] = {}
+        for r in rows:
+            out.setdefault(r["printer"], {JobState.DONE: 0, JobState.FAILED: 0, "reprints": 0})[r["what"]] = int(r["n"])
+        return out
 
     def payload(self, job_id: int) -> bytes:
         row = self._one("SELECT data FROM payloads WHERE id=%s", (int(job_id),))
@@ -231,12 +300,16 @@ class PgJobStore(JobBackend):
                 row = cur.execute(_SELECT + " WHERE id=%s AND state=%s", (int(job_id), target)).fetchone()
             return row
 
-        job = _job(self.db.run(txn, RETRY_S if retry else 0.0))
+        # its bytes went out: the outcome waits for the database however long it is away (a job
+        # left in ``sending`` would be called interrupted at the next start, or printed again)
+        job = _job(self.db.run(txn, RETRY_S, until_closed=f"the outcome of job {job_id} ({target})") if retry
+                   else self.db.run(txn))
         self._notify(job)
         return job
 
     def _current(self, job_id: int) -> Job:
-        job = _job(self._one(_SELECT + " WHERE id=%s", (int(job_id),), RETRY_S))  # its bytes went out
+        job = _job(self.db.run(lambda conn: self._cur(conn).execute(_SELECT + " WHERE id=%s", (int(job_id),)).fetchone(),
+                               RETRY_S, until_closed=f"the outcome of job {job_id}"))  # its bytes went out
         if job is None:
             raise NotFound(f"no job {job_id}")
         return job

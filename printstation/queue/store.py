@@ -96,6 +96,7 @@ class JobStore(JobBackend):
             self._lockfile.close()
             raise
         self._lock = threading.RLock()
+        self._closing = threading.Event()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -113,6 +114,7 @@ class JobStore(JobBackend):
     # -- plumbing ---------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._closing.set()  # an outcome waiting for a lock gives up (the job is recovered at the next start)
         with self._lock:
             try:
                 self._db.close()
@@ -167,7 +169,7 @@ class JobStore(JobBackend):
         if durable:
             self._db.execute("PRAGMA synchronous=FULL")
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._begin()
             try:
                 yield
             except BaseException:
@@ -178,6 +180,17 @@ class JobStore(JobBackend):
         finally:
             if durable:
                 self._db.execute("PRAGMA synchronous=NORMAL")
+
+    def _begin(self) -> None:
+        """BEGIN IMMEDIATE; the queue locked by another process for longer than the busy timeout
+        (an open ``sqlite3`` shell in a write transaction, a backup) is :class:`StoreUnavailable`
+        (API 503, the worker waits) with one clear line, not an internal error."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreUnavailable(f"queue database {self.path} is locked by another process ({exc})") from None
+            raise
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -241,8 +254,27 @@ class JobStore(JobBackend):
 
     def _update(self, job_id: int, to: JobState | None, allowed: tuple[JobState, ...],
                 values: dict[str, Any], *, durable: bool, retry: bool) -> Job | None:
-        """An UPDATE guarded by the current state; the updated job, or None if not allowed
-        (``retry`` is for networked backends: one local SQLite call either ran or raised)."""
+        """An UPDATE guarded by the current state; the updated job, or None if not allowed.
+        With ``retry`` (the job's bytes went out) a queue locked by another process is waited
+        for, until the lock is gone or the store closes: the outcome is never dropped (one
+        local SQLite call either ran or raised, so a retry cannot apply it twice)."""
+        from ..retry import Backoff
+
+        backoff, waited = Backoff(0.1, 2.0), False
+        while True:
+            try:
+                return self._update_once(job_id, to, allowed, values, durable=durable)
+            except StoreUnavailable as exc:
+                if not retry or self._closing.is_set():
+                    raise
+                if not waited:
+                    waited = True
+                    log.warning("%s: the outcome of job %s waits for it", exc, job_id)
+                if self._closing.wait(backoff.next()):
+                    raise
+
+    def _update_once(self, job_id: int, to: JobState | None, allowed: tuple[JobState, ...],
+                     values: dict[str, Any], *, durable: bool) -> Job | None:
         sets, args = set_clause(to, values, "?")
         marks = ",".join("?" * len(allowed))
         with self._lock:
@@ -279,7 +311,7 @@ class JobStore(JobBackend):
     # -- printers -----------------------------------------------------------------------------
 
     def set_paused(self, printer: str, paused: bool) -> None:
-        with self._lock:
+        with self._lock, self._txn(durable=True):
             self._db.execute(
                 "INSERT INTO printers (name, paused) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET paused=excluded.paused", (printer, int(paused)))

@@ -102,15 +102,15 @@ class PrinterWorker:
             self._cond.notify_all()
 
     def pause(self) -> None:
+        self.store.set_paused(self.name, True)  # recorded first: a store that is away changes nothing
         self.manual_paused = True
-        self.store.set_paused(self.name, True)
         if self.current is None:
             self._set("paused", "paused by operator")
         self.wake()
 
     def resume(self) -> None:
-        self.manual_paused = False
         self.store.set_paused(self.name, False)
+        self.manual_paused = False
         self._next_try = 0.0  # ask the printer again now
         self._backoff.reset()
         if self.state == "paused" and self._trouble is None:
@@ -163,10 +163,7 @@ class PrinterWorker:
             try:
                 self._step()
                 last_error = None
-                if self._away:
-                    self._away = False
-                    self._store_backoff.reset()
-                    log.info("printer %s: the job store is back", self.name)
+                self._store_back()
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the printer's queue
                 from ..storage import is_disk_full
 
@@ -207,6 +204,7 @@ class PrinterWorker:
             self._wait(self._next_try - now)
             return
         job = self.store.next_queued(self.name)
+        self._store_back()  # said now, not when an idle printer next wakes
         if job is None:
             if self._trouble is not None and not trouble.recheck(self):
                 return  # still in trouble: asked again when due, even with nothing queued
@@ -310,9 +308,14 @@ class PrinterWorker:
         log.warning("job %s (%s): %s", job.id, job.name or job.source, stream.reason_of(exc))
         self.store.fail(job.id, stream.reason_of(exc))
 
+    def _store_back(self) -> None:
+        if self._away:
+            self._away = False
+            self._store_backoff.reset()
+            log.info("printer %s: the job store is back", self.name)
+
     def _store_away(self, exc: Exception) -> float:
-        """The job store is unreachable: one warning per outage; the wait before trying again
-        (doubling up to 5 s)."""
+        """The job store is away: one warning per outage; the wait before trying again (≤ 5 s)."""
         if not self._away:
             log.warning("printer %s: %s; waiting for it", self.name, exc)
         self._away = True

@@ -3,7 +3,11 @@
 Each ``write()`` is one file ``<job id>.<ext>`` (``ext`` = the printer language's extension:
 zpl, tspl, escpos, epl2, png). The bytes go to a hidden temp file ``.<name>.<random>.tmp`` in
 the same directory, are fsync'ed, then renamed into place, so a reader (another program, a hot
-folder) never sees a partial file. A job written twice (a resend) replaces its file.
+folder) never sees a partial file. A file is never replaced: when ``<job id>.<ext>`` is already
+there with the same bytes (a resend not taken yet) nothing more is written; with other bytes (an
+earlier queue's job of that id, another station's label in a shared folder, someone's file) or
+as a symlink, FIFO or anything else, the label goes to the next free ``<job id>-<n>.<ext>``
+(one WARNING names both).
 
 - Relative paths (``dir://./var/out``, ``dir://var/out``) are relative to the daemon's working
   directory. The directory is created on ``open()``.
@@ -15,6 +19,7 @@ folder) never sees a partial file. A job written twice (a resend) replaces its f
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -22,8 +27,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, read_regular
 from .base import DEFAULT_TIMEOUT, Transport, parse_query
+
+log = logging.getLogger("printstation.transport")
+
+#: How many ``<id>-<n>.<ext>`` names are tried beside a ``<id>.<ext>`` that is taken.
+MAX_SUFFIX = 1000
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -64,7 +74,30 @@ class DirTransport(Transport):
         return f"{stem}.{safe_name(ext or 'bin')}"
 
     def _write(self, data: bytes, *, job_id: str | None, ext: str) -> None:
-        atomic_write(self.path / self.file_name(job_id, ext), data, mode=0o644, sync_dir=True)
+        name = self.file_name(job_id, ext)
+        stem, _, suffix = name.rpartition(".")
+        for n in range(MAX_SUFFIX + 1):
+            candidate = name if n == 0 else f"{stem}-{n}.{suffix}"
+            target = self.path / candidate
+            if self._holds(target, data):  # this very label, not taken yet (a resend): one file
+                return
+            try:
+                atomic_write(target, data, mode=0o644, sync_dir=True, exclusive=True)
+            except FileExistsError:
+                continue  # not ours to replace: the next name
+            if n:
+                log.warning("%s: %s is already there and is not this label (not replaced): wrote %s",
+                            self.uri, name, candidate)
+            return
+        raise self.error(f"{name} and {MAX_SUFFIX} numbered names beside it are taken", transient=False)
+
+    @staticmethod
+    def _holds(path: Path, data: bytes) -> bool:
+        """True when ``path`` is a regular file (never through a symlink) with exactly ``data``."""
+        try:
+            return read_regular(path, len(data)) == data
+        except OSError:  # missing, a symlink or special file, or larger
+            return False
 
     def _close(self) -> None:
         pass

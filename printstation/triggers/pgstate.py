@@ -29,6 +29,10 @@ log = logging.getLogger("printstation.triggers")
 
 
 
+#: The database's clock (epoch seconds): what dates a claim, so the stations' clocks never matter.
+_NOW = "extract(epoch FROM clock_timestamp())"
+
+
 def lock_key(job: str) -> int:
     """The advisory lock key of a leader job (``wbsync``, ``ozonsync`` …): stable across stations."""
     return SYNC_LOCK if job == "wbsync" else SYNC_LOCK + 1 + zlib.crc32(job.encode())
@@ -177,18 +181,22 @@ class PgTriggerState(TriggerStateBase):
         # SKIP LOCKED would skip every order it is rewriting.)
         def txn(conn: Any) -> int | None:
             while True:
+                # a claim left without its job (its station died meanwhile) is free after a while
                 rows = conn.execute(
                     "SELECT o.id FROM wb_order_skus k JOIN wb_orders o ON o.id = k.order_id"
                     " JOIN wb_supplies s ON s.id = o.supply_id"
-                    " WHERE k.sku = %s AND NOT s.done AND NOT EXISTS (SELECT 1 FROM wb_printed p WHERE p.order_id = o.id)"
-                    " ORDER BY o.created_at, o.id LIMIT 8", (sku,)).fetchall()
+                    " WHERE k.sku = %s AND NOT s.done AND NOT EXISTS (SELECT 1 FROM wb_printed p WHERE p.order_id = o.id"
+                    f" AND (p.job IS NOT NULL OR p.ts >= {_NOW} - %s)) ORDER BY o.created_at, o.id LIMIT 8",
+                    (sku, STALE_CLAIM_S)).fetchall()
                 if not rows:
                     return None
                 for (oid,) in rows:
                     got = conn.execute(
-                        "INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,%s,%s,%s,%s)"
-                        " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-                        (oid, time.time(), via, self.station, printer)).fetchone()
+                        f"INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,{_NOW},%s,%s,%s)"
+                        " ON CONFLICT (order_id) DO UPDATE SET ts=excluded.ts, via=excluded.via,"
+                        " station=excluded.station, printer=excluded.printer"
+                        f" WHERE wb_printed.job IS NULL AND wb_printed.ts < {_NOW} - %s RETURNING order_id",
+                        (oid, via, self.station, printer, STALE_CLAIM_S)).fetchone()
                     if got is not None:
                         return int(got[0])
                 # every candidate was claimed elsewhere a moment ago: look again
@@ -196,14 +204,14 @@ class PgTriggerState(TriggerStateBase):
         return self.db.run(txn)
 
     def claim_order(self, order_id: int, via: str, printer: str | None = None) -> dict[str, Any] | None:
-        now = time.time()
-
+        # dated by the database's clock: a bench whose clock is off never takes a fresh claim for a dead one
         def txn(conn: Any) -> dict[str, Any] | None:
             got = conn.execute(
-                "INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,%s,%s,%s,%s)"
+                f"INSERT INTO wb_printed (order_id, ts, via, station, printer) VALUES (%s,{_NOW},%s,%s,%s)"
                 " ON CONFLICT (order_id) DO UPDATE SET ts=excluded.ts, via=excluded.via, station=excluded.station,"
-                " printer=excluded.printer WHERE wb_printed.job IS NULL AND wb_printed.ts < %s RETURNING order_id",
-                (int(order_id), now, via, self.station, printer, now - STALE_CLAIM_S)).fetchone()
+                f" printer=excluded.printer WHERE wb_printed.job IS NULL AND wb_printed.ts < {_NOW} - %s"
+                " RETURNING order_id",
+                (int(order_id), via, self.station, printer, STALE_CLAIM_S)).fetchone()
             if got is not None:
                 return None
             row = conn.execute("SELECT order_id, job, via, station, printer, ts FROM wb_printed WHERE order_id=%s",
@@ -212,12 +220,16 @@ class PgTriggerState(TriggerStateBase):
 
         return self.db.run(txn)
 
+    def take_own_claim(self, order_id: int, via: str, printer: str | None = None) -> bool:
+        return self._one(f"UPDATE wb_printed SET ts={_NOW}, via=%s, printer=%s WHERE order_id=%s AND job IS NULL"
+                         " AND station=%s RETURNING order_id", (via, printer, int(order_id), self.station)) is not None
+
     def mark_printed(self, order_id: int, job: int | None, via: str, printer: str | None = None) -> None:
         self._exec(
-            "INSERT INTO wb_printed (order_id, ts, job, via, station, printer) VALUES (%s,%s,%s,%s,%s,%s)"
+            f"INSERT INTO wb_printed (order_id, ts, job, via, station, printer) VALUES (%s,{_NOW},%s,%s,%s,%s)"
             " ON CONFLICT (order_id) DO UPDATE SET job=excluded.job, via=excluded.via,"
             " station=coalesce(wb_printed.station, excluded.station), printer=coalesce(excluded.printer,"
-            " wb_printed.printer)", (int(order_id), time.time(), job, via, self.station, printer))
+            " wb_printed.printer)", (int(order_id), job, via, self.station, printer))
 
     def unclaim(self, order_id: int) -> None:
         self._exec("DELETE FROM wb_printed WHERE order_id=%s AND job IS NULL", (int(order_id),))
@@ -302,9 +314,11 @@ class PgTriggerState(TriggerStateBase):
                     self._leading.clear()
                     self._lead_conn = self.db.connect_direct(autocommit=True)
                 elif self._leading.get(job):
-                    self._lead_conn.execute("SELECT 1")  # still ours while the session lives
+                    with self.db.watched(self._lead_conn):  # a silent server is cut, not waited for
+                        self._lead_conn.execute("SELECT 1")  # still ours while the session lives
                     return True
-                got = bool(self._lead_conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
+                with self.db.watched(self._lead_conn):
+                    got = bool(self._lead_conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
             except psycopg.Error as exc:
                 self._drop_lead()
                 log.warning("%s: cannot take the lead: %s", job, self.db.scrub(str(exc)))

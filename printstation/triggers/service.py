@@ -123,6 +123,7 @@ class ScanService:
         #: scanner → its last scan when that was a duplicate: (job id, (action, ref)).
         self._dup: dict[str, tuple[int | None, tuple[str, str]] | None] = {}
         self._lock = threading.Lock()
+        self._inflight: set[int] = set()  # orders a scan here is claiming right now (claim → job)
 
     # ------------------------------------------------------------------------------------
     def scan(self, code: str, *, printer: str | None = None, scanner: str = "api",
@@ -208,8 +209,12 @@ class ScanService:
                 out.outcome, f": {out.detail}" if out.detail else "")
         try:
             return self.state.add_scan(rec)
-        except StoreUnavailable:  # the shared database is away: API 503, nothing half-done is hidden
-            raise
+        except StoreUnavailable as exc:  # the shared database is away
+            if out.job is None:  # nothing was done: API 503
+                raise
+            # a label was queued (it prints): the answer says so, only the scan log misses it
+            log.warning("scan %r: %s as job %s, not in the scan log: %s", rec["code"], out.outcome, out.job, exc)
+            return dict(rec, id=None)
         except Exception:  # the scan log must never take the scan path down
             log.exception("cannot record scan")
             return rec
@@ -267,9 +272,24 @@ class ScanService:
         raise ScanFailed(f"unknown action {action!r}")
 
     def _wb_order(self, oid: int, ref: str, printer: str, spec: PrinterSpec | None, reprint: bool) -> Outcome:
+        with self._lock:
+            mine = oid not in self._inflight  # no other scan here is claiming it right now
+            self._inflight.add(oid)
+        try:
+            return self._wb_order_claimed(oid, ref, printer, spec, reprint, mine)
+        finally:
+            with self._lock:
+                if mine:
+                    self._inflight.discard(oid)
+
+    def _wb_order_claimed(self, oid: int, ref: str, printer: str, spec: PrinterSpec | None, reprint: bool,
+                          mine: bool) -> Outcome:
         """A WB order's sticker; the order is claimed first so two stations never both print it."""
         labels = self._need_labels()
         held = None if reprint else self.state.claim_order(oid, "order", printer)
+        if held is not None and held.get("job") is None and mine and held.get("station") == self.state.station \
+                and self.state.take_own_claim(oid, "order", printer):
+            held = None  # this station's claim from a run that died: nothing is being printed
         if held is not None and held.get("job") is None:  # a scan elsewhere is queueing it now
             return Outcome("duplicate", printer=held.get("printer") or printer, again=("wb-order", str(oid)),
                            detail=f"order {oid} is being printed on {held.get('printer') or '?'}"
@@ -283,7 +303,7 @@ class ScanService:
                 self.state.unclaim(oid)
             raise
         if out.outcome in ("queued", "duplicate"):
-            self.state.mark_printed(oid, out.job, "order", out.printer or printer)
+            self._mark_printed(oid, out, "order", printer)
         elif held is None and not reprint:
             self.state.unclaim(oid)
         return out
@@ -307,10 +327,17 @@ class ScanService:
         except BaseException:
             self.state.unclaim(oid)
             raise
-        self.state.mark_printed(oid, out.job, f"product:{ref}", out.printer or printer)
+        self._mark_printed(oid, out, f"product:{ref}", printer)
         if out.outcome != "duplicate":
             out.detail = f"order {oid}" + (f"; {out.detail}" if out.detail else "")
         return out
+
+    def _mark_printed(self, oid: int, out: Outcome, via: str, printer: str) -> None:
+        """Note the queued job on the claim; a database lost now leaves the answer true (the label prints)."""
+        try:
+            self.state.mark_printed(oid, out.job, via, out.printer or printer)
+        except StoreUnavailable as exc:
+            log.warning("order %s: queued as job %s, but its claim could not be noted: %s", oid, out.job, exc)
 
     def _wb_box(self, ref: str, printer: str, spec: PrinterSpec | None, reprint: bool) -> Outcome:
         labels = self._need_labels()

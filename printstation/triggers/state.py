@@ -187,16 +187,19 @@ class TriggerState(TriggerStateBase):
     def claim_next_order(self, sku: str, via: str, printer: str | None = None) -> int | None:
         """Atomically pick the oldest order with ``sku`` in an open supply whose sticker has not
         been printed, and mark it printed (claimed); ``None`` when there is none."""
-        with self.tx() as db:
+        now = time.time()
+        with self.tx() as db:  # a claim left without its job (the station died meanwhile) is free after a while
             row = db.execute(
                 "select o.id from wb_order_skus k join wb_orders o on o.id = k.order_id"
                 " join wb_supplies s on s.id = o.supply_id"
-                " where k.sku = ? and s.done = 0 and o.id not in (select order_id from wb_printed)"
-                " order by o.created_at, o.id limit 1", (sku,)).fetchone()
+                " where k.sku = ? and s.done = 0 and o.id not in (select order_id from wb_printed"
+                " where job is not null or ts >= ?) order by o.created_at, o.id limit 1",
+                (sku, now - STALE_CLAIM_S)).fetchone()
             if row is None:
                 return None
-            db.execute("insert into wb_printed (order_id, ts, via, printer) values (?,?,?,?)",
-                       (row[0], time.time(), via, printer))
+            db.execute("insert into wb_printed (order_id, ts, via, printer) values (?,?,?,?) on conflict(order_id)"
+                       " do update set ts=excluded.ts, via=excluded.via, printer=excluded.printer",
+                       (row[0], now, via, printer))
             return int(row[0])
 
     def claim_order(self, order_id: int, via: str, printer: str | None = None) -> dict[str, Any] | None:
@@ -212,6 +215,11 @@ class TriggerState(TriggerStateBase):
             row = db.execute("select order_id, job, via, printer, ts from wb_printed where order_id=?",
                              (int(order_id),)).fetchone()
         return record(("order_id", "job", "via", "station", "printer", "ts"), (*row[:3], None, *row[3:5]))
+
+    def take_own_claim(self, order_id: int, via: str, printer: str | None = None) -> bool:
+        with self.tx() as db:
+            return db.execute("update wb_printed set ts=?, via=?, printer=? where order_id=? and job is null",
+                              (time.time(), via, printer, int(order_id))).rowcount > 0
 
     def sku_known(self, sku: str) -> bool:
         with self._lock:

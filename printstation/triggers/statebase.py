@@ -129,6 +129,11 @@ class TriggerStateBase(abc.ABC):
         older than :data:`STALE_CLAIM_S` is taken over."""
 
     @abc.abstractmethod
+    def take_own_claim(self, order_id: int, via: str, printer: str | None = None) -> bool:
+        """Take over this station's own claim of ``order_id`` that has no job (left behind by a
+        run that died, or a database lost between claim and job); False if there is none."""
+
+    @abc.abstractmethod
     def mark_printed(self, order_id: int, job: int | None, via: str, printer: str | None = None) -> None: ...
 
     @abc.abstractmethod

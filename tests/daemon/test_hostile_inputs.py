@@ -163,7 +163,10 @@ def test_a_missing_queue_database_with_job_files_refuses_to_start(tmp_path):
         assert d.store.list_jobs() == []
         new = d.store.submit("z", wb_sticker_zpl("FRESH1"))[0]
         wait_until(lambda: d.store.get(new.id).state == "done", 30)
-    assert b"FRESH1" in (tmp_path / "out" / "z" / f"{new.id}.zpl").read_bytes()
+    # the ids start again: the earlier queue's label of that id, still in the printer folder, is
+    # kept (never replaced); the new one goes beside it
+    assert new.id == job.id and b"KEEP2" in (tmp_path / "out" / "z" / f"{job.id}.zpl").read_bytes()
+    assert b"FRESH1" in (tmp_path / "out" / "z" / f"{new.id}-1.zpl").read_bytes()
 
 
 def test_schema_version_recorded(tmp_path):

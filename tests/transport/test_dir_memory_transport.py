@@ -35,10 +35,10 @@ def test_dir_writes_job_files_named_id_ext(tmp_path):
     with t:
         t.write(b"^XA^XZ", job_id="17", ext="zpl")
         t.write(b"SIZE 58 mm", job_id="18", ext="tspl")
-        t.write(b"again", job_id="17", ext="zpl")  # a resend replaces the file
+        t.write(b"^XA^XZ", job_id="17", ext="zpl")  # a resend, not taken yet: still one file
         t.write(b"../evil", job_id="../../etc/passwd", ext="escpos")
     assert sorted(os.listdir(out)) == ["17.zpl", "18.tspl", "_.._etc_passwd.escpos"]
-    assert (out / "17.zpl").read_bytes() == b"again"
+    assert (out / "17.zpl").read_bytes() == b"^XA^XZ"
     assert t.read() == b""
 
 
@@ -145,3 +145,26 @@ def test_memory_failure_injection():
     s.fail_write = None
     t.write(b"ok")
     assert s.data == b"ok" and s.opens == 2  # the failed open does not count
+
+
+def test_dir_never_replaces_a_file_that_is_not_this_label(tmp_path, caplog):
+    """``<id>.<ext>`` already there with other bytes — an unprinted label of an earlier queue whose
+    ids started again, another station's label in a shared folder, a file someone put there — or
+    a symlink planted in its place: neither is replaced or written through; the label goes to the
+    next free ``<id>-<n>.<ext>`` and one WARNING names both."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "2.zpl").write_bytes(b"^XA^FDearlier queue's job 2^FS^XZ")
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"keep")
+    os.symlink(secret, out / "3.zpl")
+    (out / "3-1.zpl").write_bytes(b"taken too")
+    with from_uri(f"dir://{out}") as t:
+        t.write(b"^XA^FDnew 2^FS^XZ", job_id="2", ext="zpl")
+        t.write(b"^XA^FDnew 3^FS^XZ", job_id="3", ext="zpl")
+    assert (out / "2.zpl").read_bytes() == b"^XA^FDearlier queue's job 2^FS^XZ"
+    assert (out / "2-1.zpl").read_bytes() == b"^XA^FDnew 2^FS^XZ"
+    assert os.path.islink(out / "3.zpl") and secret.read_bytes() == b"keep"
+    assert (out / "3-1.zpl").read_bytes() == b"taken too" and (out / "3-2.zpl").read_bytes() == b"^XA^FDnew 3^FS^XZ"
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 2 and "2.zpl" in warned[0] and "2-1.zpl" in warned[0], warned

@@ -366,7 +366,7 @@ def cmd_printers(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(body, indent=2, ensure_ascii=False))
         return 0
-    rows = [[p["name"] + (" *" if p.get("default") else ""), p["state"], str(p["queued"]), p["lang"],
+    rows = [[p["name"] + (" *" if p.get("default") else ""), p["state"], ("?" if p["queued"] is None else str(p["queued"])), p["lang"],
              f"{p['media']}@{p['dpi']}", p["uri"], p.get("reason") or ""] for p in body["printers"]]
     _table(rows, ["NAME", "STATE", "QUEUED", "LANG", "MEDIA", "URI", "REASON"])
     return 0
