@@ -134,8 +134,29 @@ def scan(img: np.ndarray, scale: float, *, bitmap: bool = False) -> list[Barcode
     """
     rows = linear_pass(img, scale, False)
     cols = linear_pass(img, scale, True)
+    if not rows[0] and not cols[0]:
+        light = _light_ink(img)
+        if light is not None:  # bars in orange, light gray, teal: read again with their ink darkened
+            rows = linear_pass(light, scale, False)[0], []
+            cols = linear_pass(light, scale, True)[0], []
     mimg = blanked(img, rows[1] + cols[1])
     return rows[0] + cols[0] + matrix_pass(img, mimg, scale, bitmap)
+
+
+#: Gray levels of light ink: a bar in orange (151), teal (131) or light gray (176) on white paper.
+LIGHT_INK = (128, 230)
+#: The gamma-2 curve (gray 151 → 89, 176 → 121): light ink comes out dark, white stays white.
+_DARKEN = (255 * (np.arange(256) / 255.0) ** 2).astype(np.uint8)
+
+
+def _light_ink(img: np.ndarray) -> np.ndarray | None:
+    """``img`` with light ink darkened, for a second linear read, when most of its ink is light
+    (zxing misses some low-contrast symbols that it reads once darkened); else None. Black ink has
+    only its antialiased edges light: its labels never pay for the second read."""
+    counts = np.bincount(img.ravel(), minlength=256)
+    ink = int(counts[: LIGHT_INK[1]].sum())
+    light = int(counts[LIGHT_INK[0] : LIGHT_INK[1]].sum())
+    return _DARKEN[img] if ink and light * 2 > ink else None
 
 
 #: A linear symbol's corners in the image its pass read (transposed for the column pass).

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..spec import PrinterSpec
 from .pattern import linear_box as _linear_box, quantize as _quantize
+from .regions import corner_span
 from .raster import Page, Placement
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,27 @@ def _encode_cached(fmt: str, content: bytes, text: str, ec_level: str | None) ->
 def _frozen(a: np.ndarray) -> np.ndarray:
     """A copy of ``a`` over immutable bytes: a cached array no caller can make writable again."""
     return np.frombuffer(a.tobytes(), dtype=a.dtype).reshape(a.shape)
+
+
+#: Ink/paper contrast (gray levels) under which a symbol's colours are not told apart.
+MIN_CONTRAST = 32
+
+
+def _levelled(img: np.ndarray, corners: list[tuple[float, float]]) -> np.ndarray:
+    """``img`` as its module pattern is read (ink below 128), for a symbol whose own ink and paper
+    128 does not separate: a Code128 in orange (gray 151), light gray or teal on white, or black on
+    a dark background. Such an image is thresholded halfway between the darkest and lightest gray
+    of the symbol's middle rows (a copy); any other comes back as it is (no copy, same bytes)."""
+    span = corner_span(img, corners)
+    if span is None:
+        return img
+    xl, xh, _, _, ym = span
+    band = img[max(0, ym - 2) : ym + 3, xl : xh + 1]
+    lo, hi = int(band.min()), int(band.max())
+    if lo < 128 <= hi or hi - lo < MIN_CONTRAST:
+        return img
+    lut = np.where(np.arange(256) * 2 < lo + hi, 0, 255).astype(np.uint8)
+    return lut[img]
 
 
 class _Frame:
@@ -247,7 +269,7 @@ def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: f
     corners_r = [fr.src_to_reading(x, y) for x, y in b.corners]
     src_r = _rot_img(src_img, -fr.ks)  # a view: only the symbol's strips get thresholded
     if linear:
-        found = _linear_box(src_r, corners_r)
+        found = _linear_box(_levelled(src_r, corners_r), corners_r)
         if found is None:
             return 0
         (x0, x1, y0, y1), prof = found
