@@ -51,9 +51,9 @@ def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
         _check_pdf_end(s.data)
         return [autocrop(page) for page in open_pdf(s.data, spec.max_pages)]
     if s.is_bitmap:
-        from .render.bitmap import BitmapSource
+        from .render.bitmap import bitmap_pages
 
-        return [BitmapSource(s.data, s.kind, spec.max_pixels)]
+        return bitmap_pages(s.data, s.kind, spec.max_pixels, spec.max_pages)
     if s.kind == "zpl":
         from .lang.registry import get
 
