@@ -260,7 +260,31 @@ def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarra
     # 12 loses 0.18 mm Aztec modules): a symbol not found is neither redrawn nor verified.
     img = page.source.render(scale)
     found = scan(img, scale, bitmap=page.source.native_scale is not None)
+    if not found and page.source.native_scale is None:
+        fine = finer_linear(page, scale)
+        if fine is not None:
+            return keep_detection(key, scale, fine[0], fine[1], fine[2])
     return keep_detection(key, scale, found, img)
+
+
+#: A vector page with no symbol found is read again for linear symbols at this many times the scale.
+FINER = 2.0
+
+
+def finer_linear(page: Page, scale: float) -> tuple[list[Barcode], np.ndarray, float] | None:
+    """Linear symbols too thin for the detection scale (Code128 modules under ~0.16 mm are under
+    2 px at 12 px/mm, and zxing misses them), looked for at :data:`FINER` × the scale on a vector
+    page where nothing was found — else such a symbol would print neither redrawn nor verified.
+    (found, image, its scale), or None when nothing is found there either."""
+    src = page.source
+    fine = scale * FINER
+    if src.width * src.height * fine * fine > MAX_DETECT_PIXELS:
+        fine = (MAX_DETECT_PIXELS / (src.width * src.height)) ** 0.5
+        if fine <= scale * 1.25:
+            return None
+    img = src.render(fine)
+    found = linear_pass(img, fine, False)[0] + linear_pass(img, fine, True)[0]
+    return (found, img, fine) if found else None
 
 
 def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.ndarray, float] | None:
@@ -273,13 +297,18 @@ def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.n
     return (hit[0], hit[1], hit[2]) if hit is not None and hit[1] is not None else None
 
 
-def keep_detection(key: str | None, scale: float, found: list[Barcode], img: np.ndarray
-                   ) -> tuple[list[Barcode], np.ndarray, float]:
+def keep_detection(key: str | None, scale: float, found: list[Barcode], img: np.ndarray,
+                   img_scale: float | None = None) -> tuple[list[Barcode], np.ndarray, float]:
     """Remember a page's detection (the last :data:`DETECTIONS_KEPT`, their images together at
-    most :data:`DETECTION_BYTES`: a 100×150 mm page's image is ~2.2 MB)."""
+    most :data:`DETECTION_BYTES`: a 100×150 mm page's image is ~2.2 MB). ``img_scale``: the
+    scale ``img`` was drawn at, when not the detection ``scale`` it is kept under."""
+    if img_scale is not None:
+        scale_key, scale = scale, img_scale
+    else:
+        scale_key = scale
     if key is not None:
         with _DETECT_LOCK:
-            _DETECTED[f"{key}@{scale:.4f}"] = (found, img, scale)
+            _DETECTED[f"{key}@{scale_key:.4f}"] = (found, img, scale)
             size = sum(v[1].nbytes for v in _DETECTED.values() if v[1] is not None)
             while len(_DETECTED) > DETECTIONS_KEPT or (size > DETECTION_BYTES and len(_DETECTED) > 1):
                 gone = _DETECTED.popitem(last=False)[1][1]
