@@ -39,6 +39,10 @@ class Barcode:
     corners: tuple[tuple[float, float], ...]
     orientation: int
     symbology: str
+    #: A 2-D symbol's error-correction level as zxing reads it ("L".."H" for QR), "" if none.
+    ec_level: str = ""
+    #: A 2-D symbol's size as zxing reads it (QR "1".."40", DataMatrix "8x32"), "" if none.
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,9 +192,12 @@ def _corners(r) -> list[tuple[float, float]]:
 
 
 def _barcode(r, corners: list[tuple[float, float]], orientation: int) -> Barcode:
-    return Barcode(format=r.format.name if hasattr(r.format, "name") else str(r.format),
-                   content=bytes(r.bytes), text=r.text, corners=tuple(corners),
-                   orientation=orientation, symbology=r.symbology_identifier)
+    fmt = r.format.name if hasattr(r.format, "name") else str(r.format)
+    linear = fmt in LINEAR_FORMATS
+    return Barcode(format=fmt, content=bytes(r.bytes), text=r.text, corners=tuple(corners),
+                   orientation=orientation, symbology=r.symbology_identifier,
+                   ec_level="" if linear else str(r.ec_level or ""),
+                   version="" if linear else str((getattr(r, "extra", None) or {}).get("Version", "")))
 
 
 def blanked(img: np.ndarray, stripes: list[Stripe]) -> np.ndarray:
