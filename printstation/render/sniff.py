@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import zlib
 from dataclasses import dataclass
@@ -148,6 +149,8 @@ def _unbase64(data: bytes) -> bytes | None:
         compact = compact.replace(b"-", b"+").replace(b"_", b"/")
     if len(compact) < 8:
         return None
+    if len(compact) % 4 in (2, 3) and not compact.endswith(b"="):
+        compact += b"=" * (-len(compact) % 4)  # base64url writers drop the padding
     try:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -184,11 +187,30 @@ def sniff(data: bytes) -> Sniffed:
     return _sniff(data)
 
 
+def _json_string(data: bytes) -> bytes | None:
+    """The text of a JSON string literal (``"iVBOR…"`` as ``jq .file`` saves a WB sticker: its
+    quotes, ``\\/`` and ``\\n`` escapes), or None when ``data`` is not one."""
+    text = data.strip()
+    if len(text) < 2 or text[:1] != b'"' or text[-1:] != b'"':
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, str):
+        return None
+    try:
+        return value.encode("ascii")  # base64 is ASCII: anything else is not a label
+    except UnicodeEncodeError:
+        return None
+
+
 def _sniff(data: bytes) -> Sniffed:
     wrapped: str | None = None
     kind = _sniff_raw(data)
     if kind is None:
-        decoded = _unbase64(data)
+        inner = _json_string(data)
+        decoded = _unbase64(data if inner is None else inner)
         if decoded is not None:
             wrapped = "base64"
             if not decoded:
