@@ -241,6 +241,7 @@ def emit(raster: np.ndarray, spec: PrinterSpec) -> bytes:
 
 
 _PQ = re.compile(rb"\^PQ(\d*)", re.I)
+_BOM = "\ufeff".encode()  # sniffing turned a UTF-16 file's marks into UTF-8 ones
 
 
 def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list[bytes]:
@@ -276,7 +277,8 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
             target = min((300, 600), key=lambda d: abs(d - spec.dpi))
             if target > base:
                 add += f"^MUd,{base},{target}".encode()
-        body = fmt[: start.end()] + add + fmt[start.end():]
+        # (a byte-order mark before the format: files joined with their marks, never printed)
+        body = fmt[: start.start()].replace(_BOM, b"") + fmt[start.start() : start.end()] + add + fmt[start.end():]
         if spec.copies > 1:
             if _PQ.search(body):
                 body = _PQ.sub(f"^PQ{spec.copies}".encode(), body, count=1)
@@ -287,7 +289,7 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
             body = _darkness(spec).encode() + body.lstrip(b"\r\n")
         out.append(body)
     if out:  # what follows the last ^XZ (a line end) is kept byte for byte
-        out[-1] += zpl[zpl.upper().rfind(b"^XZ") + 3 :]
+        out[-1] += zpl[zpl.upper().rfind(b"^XZ") + 3 :].replace(_BOM, b"")
     return out
 
 
