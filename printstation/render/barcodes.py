@@ -177,13 +177,36 @@ def linear_pass(img: np.ndarray, scale: float, transposed: bool) -> tuple[list[B
     for r in read(view, formats=LINEAR_FORMATS, rotate=False, downscale=False):
         if not r.valid:
             continue
-        pts = _corners(r)
-        stripes.append((transposed, [(x, y * k) for x, y in pts]))
-        # (in the transposed image's own coordinates: its rows are the source's columns)
-        src = [(y * k / scale, x / scale) if transposed else (x / scale, y * k / scale) for x, y in pts]
-        # A transposed image mirrors the reading direction: 0° there is 90° here.
-        out.append(_barcode(r, src, (90 - int(r.orientation)) % 360 if transposed else int(r.orientation)))
+        for r, pts in _copies(view, r):
+            stripes.append((transposed, [(x, y * k) for x, y in pts]))
+            # (in the transposed image's own coordinates: its rows are the source's columns)
+            src = [(y * k / scale, x / scale) if transposed else (x / scale, y * k / scale) for x, y in pts]
+            # A transposed image mirrors the reading direction: 0° there is 90° here.
+            out.append(_barcode(r, src, (90 - int(r.orientation)) % 360 if transposed else int(r.orientation)))
     return out, stripes
+
+
+def _copies(view: np.ndarray, r) -> list:  # noqa: ANN001 - a zxing-cpp Barcode
+    """``r`` and its corners — or, when ``r`` is copies of one linear symbol printed one above the
+    other (zxing reports them as one symbol whose box spans both and the gap between), each copy
+    with its own corners: the box's rows are cut at rows without ink, and every part that reads
+    as the same symbol on its own is one copy."""
+    pts = _corners(r)
+    h, w = view.shape
+    xl, xh = max(0, int(min(p[0] for p in pts))), min(w, math.ceil(max(p[0] for p in pts)) + 1)
+    yl, yh = max(0, int(min(p[1] for p in pts))), min(h, math.ceil(max(p[1] for p in pts)) + 1)
+    if yh - yl < 3 or xh - xl < 10:
+        return [(r, pts)]
+    inked = (view[yl:yh, xl:xh] < 128).any(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], inked, [False])).astype(np.int8)))
+    if edges.size <= 2:  # one run of inked rows: one symbol (every label but a repeated code)
+        return [(r, pts)]
+    found = []
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
+        for c in read(view[yl + a : yl + b], formats=(r.format.name,), rotate=False, downscale=False):
+            if c.valid and bytes(c.bytes) == bytes(r.bytes):
+                found.append((c, [(x, y + yl + a) for x, y in _corners(c)]))
+    return found if len(found) >= 2 else [(r, pts)]
 
 
 def _corners(r) -> list[tuple[float, float]]:
