@@ -53,7 +53,7 @@ def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
     if s.is_bitmap:
         from .render.bitmap import bitmap_pages
 
-        return bitmap_pages(s.data, s.kind, spec.max_pixels, spec.max_pages)
+        return [*bitmap_pages(s.data, s.kind, spec.max_pixels, spec.max_pages)]
     if s.kind == "zpl":
         from .lang.registry import get
 
