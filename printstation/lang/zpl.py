@@ -303,7 +303,8 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int | None = None)
             if target > base:
                 add += f"^MUd,{base},{target}".encode()
         # (a byte-order mark before the format: files joined with their marks, never printed)
-        body = fmt[: start.start()].replace(_BOM, b"") + fmt[start.start() : start.end()] + add + fmt[start.end():]
+        head = fmt[: start.start()].replace(_BOM, b"")
+        body = head + fmt[start.start() : start.end()] + add + fmt[start.end():]
         if spec.copies > 1:
             if _PQ.search(body):
                 body = _PQ.sub(f"^PQ{spec.copies}".encode(), body, count=1)

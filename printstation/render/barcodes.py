@@ -18,6 +18,7 @@ from ..spec import PrinterSpec
 from .raster import Page
 from .layouts import LAYOUTS_KEPT, _LAYOUTS, _layout_hit, _layout_keep  # noqa: F401 (tests reach them here)
 from .regions import _bar_area, ink_regions  # noqa: F401 (tests reach them here)
+from .second_look import copies, finer_linear, light_ink
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,8 @@ class Barcode:
     corners: tuple[tuple[float, float], ...]
     orientation: int
     symbology: str
-    #: A 2-D symbol's error-correction level as zxing reads it ("L".."H" for QR), "" if none.
+    #: 2-D symbols: error-correction level and size as zxing reads them (QR "H", "2"; DataMatrix "8x32")
     ec_level: str = ""
-    #: A 2-D symbol's size as zxing reads it (QR "1".."40", DataMatrix "8x32"), "" if none.
     version: str = ""
 
 
@@ -138,29 +138,9 @@ def scan(img: np.ndarray, scale: float, *, bitmap: bool = False) -> list[Barcode
     """
     rows = linear_pass(img, scale, False)
     cols = linear_pass(img, scale, True)
-    if not rows[0] and not cols[0]:
-        light = _light_ink(img)
-        if light is not None:  # bars in orange, light gray, teal: read again with their ink darkened
-            rows = linear_pass(light, scale, False)[0], []
-            cols = linear_pass(light, scale, True)[0], []
+    rows, cols = light_ink(img, scale, rows, cols)  # orange, teal, light gray bars: a second read
     mimg = blanked(img, rows[1] + cols[1])
     return rows[0] + cols[0] + matrix_pass(img, mimg, scale, bitmap)
-
-
-#: Gray levels of light ink: a bar in orange (151), teal (131) or light gray (176) on white paper.
-LIGHT_INK = (128, 230)
-#: The gamma-2 curve (gray 151 → 89, 176 → 121): light ink comes out dark, white stays white.
-_DARKEN = (255 * (np.arange(256) / 255.0) ** 2).astype(np.uint8)
-
-
-def _light_ink(img: np.ndarray) -> np.ndarray | None:
-    """``img`` with light ink darkened, for a second linear read, when most of its ink is light
-    (zxing misses some low-contrast symbols that it reads once darkened); else None. Black ink has
-    only its antialiased edges light: its labels never pay for the second read."""
-    counts = np.bincount(img.ravel(), minlength=256)
-    ink = int(counts[: LIGHT_INK[1]].sum())
-    light = int(counts[LIGHT_INK[0] : LIGHT_INK[1]].sum())
-    return _DARKEN[img] if ink and light * 2 > ink else None
 
 
 #: A linear symbol's corners in the image its pass read (transposed for the column pass).
@@ -174,39 +154,13 @@ def linear_pass(img: np.ndarray, scale: float, transposed: bool) -> tuple[list[B
     view = img[:, ::k].T if transposed else img[::k]
     out: list[Barcode] = []
     stripes: list[Stripe] = []
-    for r in read(view, formats=LINEAR_FORMATS, rotate=False, downscale=False):
-        if not r.valid:
-            continue
-        for r, pts in _copies(view, r):
-            stripes.append((transposed, [(x, y * k) for x, y in pts]))
-            # (in the transposed image's own coordinates: its rows are the source's columns)
-            src = [(y * k / scale, x / scale) if transposed else (x / scale, y * k / scale) for x, y in pts]
-            # A transposed image mirrors the reading direction: 0° there is 90° here.
-            out.append(_barcode(r, src, (90 - int(r.orientation)) % 360 if transposed else int(r.orientation)))
+    for r, pts in copies(view, read(view, formats=LINEAR_FORMATS, rotate=False, downscale=False)):
+        stripes.append((transposed, [(x, y * k) for x, y in pts]))
+        # (in the transposed image's own coordinates: its rows are the source's columns)
+        src = [(y * k / scale, x / scale) if transposed else (x / scale, y * k / scale) for x, y in pts]
+        # A transposed image mirrors the reading direction: 0° there is 90° here.
+        out.append(_barcode(r, src, (90 - int(r.orientation)) % 360 if transposed else int(r.orientation)))
     return out, stripes
-
-
-def _copies(view: np.ndarray, r) -> list:  # noqa: ANN001 - a zxing-cpp Barcode
-    """``r`` and its corners — or, when ``r`` is copies of one linear symbol printed one above the
-    other (zxing reports them as one symbol whose box spans both and the gap between), each copy
-    with its own corners: the box's rows are cut at rows without ink, and every part that reads
-    as the same symbol on its own is one copy."""
-    pts = _corners(r)
-    h, w = view.shape
-    xl, xh = max(0, int(min(p[0] for p in pts))), min(w, math.ceil(max(p[0] for p in pts)) + 1)
-    yl, yh = max(0, int(min(p[1] for p in pts))), min(h, math.ceil(max(p[1] for p in pts)) + 1)
-    if yh - yl < 3 or xh - xl < 10:
-        return [(r, pts)]
-    inked = (view[yl:yh, xl:xh] < 128).any(axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], inked, [False])).astype(np.int8)))
-    if edges.size <= 2:  # one run of inked rows: one symbol (every label but a repeated code)
-        return [(r, pts)]
-    found = []
-    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
-        for c in read(view[yl + a : yl + b], formats=(r.format.name,), rotate=False, downscale=False):
-            if c.valid and bytes(c.bytes) == bytes(r.bytes):
-                found.append((c, [(x, y + yl + a) for x, y in _corners(c)]))
-    return found if len(found) >= 2 else [(r, pts)]
 
 
 def _corners(r) -> list[tuple[float, float]]:
@@ -216,11 +170,9 @@ def _corners(r) -> list[tuple[float, float]]:
 
 def _barcode(r, corners: list[tuple[float, float]], orientation: int) -> Barcode:
     fmt = r.format.name if hasattr(r.format, "name") else str(r.format)
-    linear = fmt in LINEAR_FORMATS
-    return Barcode(format=fmt, content=bytes(r.bytes), text=r.text, corners=tuple(corners),
-                   orientation=orientation, symbology=r.symbology_identifier,
-                   ec_level="" if linear else str(r.ec_level or ""),
-                   version="" if linear else str((getattr(r, "extra", None) or {}).get("Version", "")))
+    two_d = fmt not in LINEAR_FORMATS
+    return Barcode(fmt, bytes(r.bytes), r.text, tuple(corners), orientation, r.symbology_identifier,
+                   str(r.ec_level or "") if two_d else "", str(r.extra.get("Version", "")) if two_d else "")
 
 
 def blanked(img: np.ndarray, stripes: list[Stripe]) -> np.ndarray:
@@ -290,31 +242,7 @@ def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarra
     # 12 loses 0.18 mm Aztec modules): a symbol not found is neither redrawn nor verified.
     img = page.source.render(scale)
     found = scan(img, scale, bitmap=page.source.native_scale is not None)
-    if not found and page.source.native_scale is None:
-        fine = finer_linear(page, scale)
-        if fine is not None:
-            return keep_detection(key, scale, fine[0], fine[1], fine[2])
-    return keep_detection(key, scale, found, img)
-
-
-#: A vector page with no symbol found is read again for linear symbols at this many times the scale.
-FINER = 2.0
-
-
-def finer_linear(page: Page, scale: float) -> tuple[list[Barcode], np.ndarray, float] | None:
-    """Linear symbols too thin for the detection scale (Code128 modules under ~0.16 mm are under
-    2 px at 12 px/mm, and zxing misses them), looked for at :data:`FINER` × the scale on a vector
-    page where nothing was found — else such a symbol would print neither redrawn nor verified.
-    (found, image, its scale), or None when nothing is found there either."""
-    src = page.source
-    fine = scale * FINER
-    if src.width * src.height * fine * fine > MAX_DETECT_PIXELS:
-        fine = (MAX_DETECT_PIXELS / (src.width * src.height)) ** 0.5
-        if fine <= scale * 1.25:
-            return None
-    img = src.render(fine)
-    found = linear_pass(img, fine, False)[0] + linear_pass(img, fine, True)[0]
-    return (found, img, fine) if found else None
+    return keep_detection(key, scale, *finer_linear(page, scale, found, img))  # (thin bars: a second read)
 
 
 def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.ndarray, float] | None:
@@ -330,12 +258,9 @@ def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.n
 def keep_detection(key: str | None, scale: float, found: list[Barcode], img: np.ndarray,
                    img_scale: float | None = None) -> tuple[list[Barcode], np.ndarray, float]:
     """Remember a page's detection (the last :data:`DETECTIONS_KEPT`, their images together at
-    most :data:`DETECTION_BYTES`: a 100×150 mm page's image is ~2.2 MB). ``img_scale``: the
-    scale ``img`` was drawn at, when not the detection ``scale`` it is kept under."""
-    if img_scale is not None:
-        scale_key, scale = scale, img_scale
-    else:
-        scale_key = scale
+    most :data:`DETECTION_BYTES`: a 100×150 mm page's image is ~2.2 MB) under ``scale``; ``img``
+    was drawn at ``img_scale`` (default: ``scale``)."""
+    scale_key, scale = scale, img_scale or scale
     if key is not None:
         with _DETECT_LOCK:
             _DETECTED[f"{key}@{scale_key:.4f}"] = (found, img, scale)

@@ -52,8 +52,8 @@ class BitmapSource:
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
             raise BadInput(f"broken {kind.upper()} ({len(data)} bytes): {exc}") from None
         except Exception as exc:  # Pillow's parsers raise IndexError, struct.error … on cut files
-            why = str(exc).strip() or type(exc).__name__
-            raise BadInput(f"broken {kind.upper()} ({len(data)} bytes): {type(exc).__name__}: {why}") from None
+            why = f"{type(exc).__name__}: {str(exc).strip() or '-'}"
+            raise BadInput(f"broken {kind.upper()} ({len(data)} bytes): {why}") from None
         # In place: an image without an EXIF orientation is left as it is (a copy of it was
         # 0.01 ms of every sticker); one with an orientation is turned exactly as before.
         ImageOps.exif_transpose(im, in_place=True)

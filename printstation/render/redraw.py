@@ -63,7 +63,8 @@ def _plausible(fmt: str, n: int) -> bool:
     return fixed.get(fmt, n) == n
 
 
-def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool, symbology: str | None = None) -> bool:
+def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool,
+                symbology: str | None = None) -> bool:
     """Draw a module matrix cleanly and check it decodes to ``fmt``/``content`` (and, when given,
     the ``symbology`` identifier: GS1 ``]d2`` is not plain ``]d1``), remembered for a reprint or a
     batch of the same value: the answer depends on nothing else."""
