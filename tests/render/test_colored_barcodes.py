@@ -9,7 +9,6 @@ draw it black. With ``--barcodes keep`` the plain render has no bars, and verify
 from __future__ import annotations
 
 import random
-import sys
 
 import pytest
 
@@ -22,12 +21,7 @@ from support.render_back import decode, render_back
 COLOURS = {"orange": "#ff8000", "lightgray": "#b0b0b0", "teal": "#40a0a0"}
 
 
-@pytest.fixture(autouse=True)
-def _fresh():
-    sys.modules["printstation.pipeline"]._CACHE.clear()
-    barcodes._DETECTED.clear()
-    yield
-    barcodes._DETECTED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_detection")
 
 
 def _coloured_sticker(value: str, colour: str, size: tuple[int, int]) -> bytes:

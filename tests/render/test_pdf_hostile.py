@@ -14,30 +14,19 @@ import pytest
 
 from printstation import BadInput, PrinterSpec, convert
 from support import labelgen as lg
-
-
-def _pdf(objs: list[bytes]) -> bytes:
-    out, offs = b"%PDF-1.4\n", []
-    for i, o in enumerate(objs):
-        offs.append(len(out))
-        out += f"{i + 1} 0 obj\n".encode() + o + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offs)
-    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
+from support.pdfgen import minimal_pdf
 
 
 @pytest.mark.parametrize("lang", ["zpl", "tspl"])
 def test_a_page_tree_that_loops_is_bad_input(lang: str) -> None:
-    pdf = _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"])
+    pdf = minimal_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"])
     with pytest.raises(BadInput) as err:
         convert(pdf, PrinterSpec(lang=lang))
     assert str(err.value) == "PDF page 1 could not be loaded (a broken page tree or page object)"
 
 
 def test_a_page_that_is_not_a_page_is_bad_input() -> None:
-    pdf = _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    pdf = minimal_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                 b"<< /Type /Font >>"])
     with pytest.raises(BadInput, match="^PDF page 1 could not be loaded"):
         convert(pdf, PrinterSpec())

@@ -12,22 +12,15 @@ back at the writer's default.
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
 
 from printstation import Media, PrinterSpec, convert_labels
-from printstation.render import barcodes
 from support.render_back import render_back
 
 
-@pytest.fixture(autouse=True)
-def _fresh():
-    sys.modules["printstation.pipeline"]._CACHE.clear()
-    barcodes._DETECTED.clear()
-    yield
-    barcodes._DETECTED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_detection")
 
 
 def _symbol(fmt: str, content: str, **kw: object) -> np.ndarray:

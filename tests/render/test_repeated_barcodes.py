@@ -6,23 +6,16 @@ label was refused. Each copy is now found, redrawn and verified on its own."""
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
 
 from printstation import Media, PrinterSpec, convert_labels
-from printstation.render import barcodes
 from support import labelgen as lg
 from support.render_back import render_back
 
 
-@pytest.fixture(autouse=True)
-def _fresh():
-    sys.modules["printstation.pipeline"]._CACHE.clear()
-    barcodes._DETECTED.clear()
-    yield
-    barcodes._DETECTED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_detection")
 
 
 def _bars(fmt: str, value: str, x: float, y: float, module: float, height: float, turn: int = 0) -> str:

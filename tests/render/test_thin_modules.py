@@ -10,22 +10,15 @@ on which nothing is found is now read again for linear symbols at twice the scal
 from __future__ import annotations
 
 import random
-import sys
 
 import pytest
 
 from printstation import Media, PrinterSpec, convert_labels
-from printstation.render import barcodes
 from support import labelgen as lg
 from support.render_back import decode, render_back
 
 
-@pytest.fixture(autouse=True)
-def _fresh():
-    sys.modules["printstation.pipeline"]._CACHE.clear()
-    barcodes._DETECTED.clear()
-    yield
-    barcodes._DETECTED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_detection")
 
 
 def thin_svg(value: str, module_mm: float) -> bytes:
