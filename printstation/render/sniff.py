@@ -125,6 +125,9 @@ def _sniff_raw(data: bytes) -> str | None:
     if head.startswith(b"<") and _SVG_HEAD.search(head):
         return "svg"
     m = _ZPL_START.search(data[:4096])
+    lead = data[:64].lstrip()
+    if m is None and (lead[:1] in (b"^", b"~") or lead.startswith(b"CT~~") or not lead):
+        m = _ZPL_START.search(data)  # a logo download (~DG, ~DY) or blank lines before the format
     if m and re.search(rb"\^XZ", data, re.I):
         before = data[: m.start()].strip()
         # Only ZPL commands, comments or whitespace may stand before the first ^XA.
