@@ -124,6 +124,10 @@ def _sniff_raw(data: bytes) -> str | None:
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<") and _SVG_HEAD.search(head):
         return "svg"
+    if head.startswith((b"<?", b"<!--")) or (not head and data.strip()[:1] == b"<"):
+        root = _after_prolog(data)  # a licence comment or blank lines past the first 4 KiB
+        if root is not None and _SVG_HEAD.match(data, root):
+            return "svg"
     m = _ZPL_START.search(data[:4096])
     lead = data[:64].lstrip()
     if m is None and (lead[:1] in (b"^", b"~") or lead.startswith(b"CT~~") or not lead):
@@ -133,6 +137,30 @@ def _sniff_raw(data: bytes) -> str | None:
         # Only ZPL commands, comments or whitespace may stand before the first ^XA.
         if not before or before[:1] in (b"^", b"~") or before.startswith(b"CT~~"):
             return "zpl"
+    return None
+
+
+_SPACE = re.compile(rb"\s*")
+#: How far into a document its XML prolog (declaration, comments, instructions) is followed.
+MAX_PROLOG = 1 << 20
+
+
+def _after_prolog(data: bytes) -> int | None:
+    """Where the root element of an XML document starts, past its declaration, processing
+    instructions, comments and whitespace (not past a DOCTYPE: an SVG with one is refused anyway);
+    None when the prolog does not end within :data:`MAX_PROLOG` bytes."""
+    pos = 0
+    while pos < MAX_PROLOG:
+        pos = _SPACE.match(data, pos).end()  # type: ignore[union-attr] # (\s* always matches)
+        for opener, closer in ((b"<?", b"?>"), (b"<!--", b"-->")):
+            if data.startswith(opener, pos):
+                end = data.find(closer, pos + len(opener), MAX_PROLOG + len(closer))
+                if end < 0:
+                    return None
+                pos = end + len(closer)
+                break
+        else:
+            return pos
     return None
 
 
