@@ -18,7 +18,7 @@ from ..spec import PrinterSpec
 from .raster import Page
 from .layouts import LAYOUTS_KEPT, _LAYOUTS, _layout_hit, _layout_keep  # noqa: F401 (tests reach them here)
 from .regions import _bar_area, ink_regions  # noqa: F401 (tests reach them here)
-from .second_look import copies, finer_linear, light_ink
+from .second_look import copies, finer_linear, light_ink, whole_label_reads
 
 log = logging.getLogger(__name__)
 
@@ -371,8 +371,8 @@ def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None
         if not ok:
             unproven.append(i)
     if unproven:
-        # One whole-label read (only the formats in question) before anything is refused.
-        got = decoded_set(raster, tuple(sorted({found[i].format for i in unproven})))
+        # Whole-label reads (only the formats in question) before anything is refused.
+        got = whole_label_reads(raster, tuple(sorted({found[i].format for i in unproven})))
         for i, b in enumerate(found):
             if i not in unproven and (b.format, b.content) in got:
                 got.remove((b.format, b.content))  # a crop-proven symbol accounts for its own read

@@ -102,3 +102,21 @@ def finer_linear(page: Page, scale: float, found: list[Barcode], img: np.ndarray
     fine_img = src.render(fine)
     thin = linear_pass(fine_img, fine, False)[0] + linear_pass(fine_img, fine, True)[0]
     return (thin, fine_img, fine) if thin else (found, img, None)
+
+
+def whole_label_reads(raster: np.ndarray, formats: tuple[str, ...]) -> list[tuple[str, bytes]]:
+    """(format, content) of every barcode that decodes from a 1-bit raster, read as it is
+    (:func:`~.barcodes.decoded_set`) and with zxing's downscaled passes — as a scanner sees a print,
+    coarser than its dots: a DataMatrix turned 45° on a 300-dpi raster reads only so — each symbol
+    as often as the read that found it most often. The last look before a label is refused."""
+    from collections import Counter
+
+    from . import barcodes
+
+    sharp = barcodes.decoded_set(raster, formats)
+    coarse = [(r.format.name, bytes(r.bytes)) for r in
+              barcodes.read(barcodes._one_bit(raster), formats=formats, downscale=True) if r.valid]
+    most = Counter(sharp)
+    for key, n in Counter(coarse).items():
+        most[key] = max(most[key], n)
+    return list(most.elements())
