@@ -363,8 +363,9 @@ def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None
     unproven: list[int] = []
     for i, b in enumerate(found):
         turns = int(round(b.orientation / 90.0)) + page.placement.rotation // 90
-        if i in boxes:
-            ok = crop_verifies(raster, b, boxes[i], redrawn[i], turns, drawn=True)
+        if i in boxes:  # (a 2-D symbol one dot a module may read on its crop only: the label decides)
+            ok = crop_verifies(raster, b, boxes[i], redrawn[i], turns, drawn=True) and (
+                redrawn[i] > 1 or b.format in LINEAR_FORMATS)
         else:
             box = _canvas_box(page, b)
             ok = crop_verifies(raster, b, box, _module_estimate(b, box), turns)
