@@ -18,7 +18,7 @@ from ..spec import PrinterSpec
 from .raster import Page
 from .layouts import LAYOUTS_KEPT, _LAYOUTS, _layout_hit, _layout_keep  # noqa: F401 (tests reach them here)
 from .regions import _bar_area, ink_regions  # noqa: F401 (tests reach them here)
-from .second_look import copies, finer_linear, light_ink, whole_label_reads
+from .second_look import copies, finer_look, light_ink, whole_label_reads
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarra
     # 12 loses 0.18 mm Aztec modules): a symbol not found is neither redrawn nor verified.
     img = page.source.render(scale)
     found = scan(img, scale, bitmap=page.source.native_scale is not None)
-    return keep_detection(key, scale, *finer_linear(page, scale, found, img))  # (thin bars: a second read)
+    return keep_detection(key, scale, *finer_look(page, scale, found, img))  # (fine symbols: a second read)
 
 
 def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.ndarray, float] | None:

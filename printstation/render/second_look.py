@@ -5,8 +5,9 @@ modules. Each runs only when the first look leaves room for it, so an ordinary l
   darkened when no linear symbol was found (zxing misses some at their own contrast);
 - :func:`copies`: the same linear symbol printed twice, one above the other, comes back from zxing
   as one result spanning both: it is cut into its copies;
-- :func:`finer_linear`: a vector page on which nothing was found is read again for linear symbols
-  at twice the scale (Code128 modules under ~0.16 mm are under 2 px at 12 px/mm).
+- :func:`finer_look`: a vector page on which nothing was found is read again at twice the scale
+  (Code128 modules under ~0.16 mm are under 2 px at 12 px/mm; small 2-D modules of a big page
+  shrunk onto small media).
 """
 
 from __future__ import annotations
@@ -77,17 +78,18 @@ def _copies(view: np.ndarray, r) -> list:  # noqa: ANN001 - a zxing-cpp Barcode
     return found if len(found) >= 2 else [(r, pts)]
 
 
-#: A vector page with no symbol found is read again for linear symbols at this many times the scale.
+#: A vector page with no symbol found is read again at this many times the scale.
 FINER = 2.0
 
 
-def finer_linear(page: Page, scale: float, found: list[Barcode], img: np.ndarray
-                 ) -> tuple[list[Barcode], np.ndarray, float | None]:
-    """``found`` on ``img`` — or, on a vector page where nothing was found, the linear symbols
-    found at :data:`FINER` × the scale, on that image, and its scale: symbols too thin for the
-    detection scale (Code128 modules under ~0.16 mm are under 2 px at 12 px/mm, and zxing misses
-    them) would print neither redrawn nor verified."""
-    from .barcodes import MAX_DETECT_PIXELS, linear_pass
+def finer_look(page: Page, scale: float, found: list[Barcode], img: np.ndarray
+               ) -> tuple[list[Barcode], np.ndarray, float | None]:
+    """``found`` on ``img`` — or, on a vector page where nothing was found, the symbols found at
+    :data:`FINER` × the scale, on that image, and its scale: symbols too fine for the detection
+    scale (Code128 modules under ~0.16 mm are under 2 px at 12 px/mm; a big page shrunk onto
+    small media is read at 200 dpi of its own size, where a 0.19 mm QR module is 1.5 px) would
+    print neither redrawn nor verified."""
+    from .barcodes import MAX_DETECT_PIXELS, linear_pass, matrix_pass
 
     src = page.source
     if found or src.native_scale is not None:
@@ -100,8 +102,10 @@ def finer_linear(page: Page, scale: float, found: list[Barcode], img: np.ndarray
         if fine <= scale * 1.25:
             return found, img, None
     fine_img = src.render(fine)
-    thin = linear_pass(fine_img, fine, False)[0] + linear_pass(fine_img, fine, True)[0]
-    return (thin, fine_img, fine) if thin else (found, img, None)
+    more = linear_pass(fine_img, fine, False)[0] + linear_pass(fine_img, fine, True)[0]
+    if scale <= getattr(src, "min_detect_scale", 0.0) * 1.001:  # a page shrunk onto small media is
+        more += matrix_pass(fine_img, fine_img, fine, False)  # read at 200 dpi of its size: 2-D too
+    return (more, fine_img, fine) if more else (found, img, None)
 
 
 def whole_label_reads(raster: np.ndarray, formats: tuple[str, ...]) -> list[tuple[str, bytes]]:
