@@ -103,8 +103,10 @@ def finer_look(page: Page, scale: float, found: list[Barcode], img: np.ndarray
             return found, img, None
     fine_img = src.render(fine)
     more = linear_pass(fine_img, fine, False)[0] + linear_pass(fine_img, fine, True)[0]
-    if scale <= getattr(src, "min_detect_scale", 0.0) * 1.001:  # a page shrunk onto small media is
-        more += matrix_pass(fine_img, fine_img, fine, False)  # read at 200 dpi of its size: 2-D too
+    # A page shrunk onto smaller media is read at under 12 px per mm of its own size (its
+    # min_detect_scale is 200 dpi of it): small 2-D modules are looked for again too.
+    if scale < getattr(src, "min_detect_scale", 0.0) * 12 * 25.4 / 200:
+        more += matrix_pass(fine_img, fine_img, fine, False)
     return (more, fine_img, fine) if more else (found, img, None)
 
 

@@ -52,3 +52,15 @@ def test_the_same_symbol_on_its_own_media_prints_and_scans(fmt: str, value: str)
     (label,) = convert_labels(_svg(fmt, value, 0.19, (75, 120)), PrinterSpec(lang="png", media=Media(75, 120), dpi=300))
     assert [r.barcode.text for r in label.barcodes] == [value]
     assert value in decode(render_back("png", label.data, 300)[0].image)
+
+
+def test_a_small_datamatrix_on_a_page_shrunk_a_little_is_never_printed_unscannable() -> None:
+    """58×40 onto 40×30 mm: read at 8.3 px per page mm (over the 200-dpi floor), a 0.15 mm
+    DataMatrix is 1.2 px a module there — found at twice the scale, then refused or proven."""
+    svg = _svg("DataMatrix", "010460043993125629316", 0.15, (58, 40))
+    try:
+        (label,) = convert_labels(svg, PrinterSpec(lang="png", media=Media(40, 30), dpi=203))
+    except BarcodeVerifyError as exc:
+        assert str(exc) == "barcode would not scan at 203 dpi: DataMatrix '010460043993125629316'"
+    else:
+        assert "010460043993125629316" in decode(render_back("png", label.data, 203)[0].image)
