@@ -11,6 +11,7 @@ import binascii
 import json
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import BadInput
@@ -236,9 +237,42 @@ def _json_string(data: bytes) -> bytes | None:
         return None
 
 
+#: Keys of a marketplace JSON answer that hold a base64 label (WB ``file``, Ozon ``file_content``).
+JSON_LABEL_KEYS = ("file", "file_content")
+
+
+def json_labels(data: bytes) -> list[bytes]:
+    """The labels of a marketplace's JSON answer, in order: the text of every ``file`` /
+    ``file_content`` string in it (base64 as WB and Ozon send them; each is sniffed as a label).
+    Raises :class:`BadInput` for broken JSON or an answer that holds no label."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise BadInput(f"broken JSON ({len(data)} bytes): {exc}") from None
+    found = [v.encode("utf-8") for v in _label_fields(doc)]
+    if not found:
+        raise BadInput('JSON answer without a label (no "file" or "file_content" field with a sticker)')
+    return found
+
+
+def _label_fields(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in JSON_LABEL_KEYS and isinstance(value, str) and value.strip():
+                yield value
+            else:
+                yield from _label_fields(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _label_fields(value)
+
+
 def _sniff(data: bytes) -> Sniffed:
     wrapped: str | None = None
     kind = _sniff_raw(data)
+    if kind is None and data.lstrip()[:1] in (b"{", b"["):
+        json_labels(data)  # a marketplace's JSON answer: its stickers are the labels
+        return Sniffed("json", data, "json")
     if kind is None:
         inner = _json_string(data)
         decoded = _unbase64(data if inner is None else inner)
