@@ -257,9 +257,8 @@ def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.n
 
 def keep_detection(key: str | None, scale: float, found: list[Barcode], img: np.ndarray,
                    img_scale: float | None = None) -> tuple[list[Barcode], np.ndarray, float]:
-    """Remember a page's detection (the last :data:`DETECTIONS_KEPT`, their images together at
-    most :data:`DETECTION_BYTES`: a 100×150 mm page's image is ~2.2 MB) under ``scale``; ``img``
-    was drawn at ``img_scale`` (default: ``scale``)."""
+    """Remember a page's detection under ``scale`` (``img`` drawn at ``img_scale``, default ``scale``): the
+    last :data:`DETECTIONS_KEPT`, images together at most :data:`DETECTION_BYTES` (100×150 mm: ~2.2 MB)."""
     scale_key, scale = scale, img_scale or scale
     if key is not None:
         with _DETECT_LOCK:
@@ -313,6 +312,8 @@ def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float
     redrawn in ``box`` (a linear one is then read on every :data:`SQUEEZE`-th row)."""
     from .redraw import QUIET
 
+    if drawn and module_dots < 2 and b.format not in LINEAR_FORMATS:
+        return False  # a 2-D symbol one dot a module may read on its tight crop only: the label decides
     h, w = raster.shape
     m = QUIET.get(b.format, 4) * max(module_dots, 1.0) + CROP_SLACK_DOTS
     x0, y0 = max(0, int(box[0] - m)), max(0, int(box[1] - m))
@@ -363,9 +364,8 @@ def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None
     unproven: list[int] = []
     for i, b in enumerate(found):
         turns = int(round(b.orientation / 90.0)) + page.placement.rotation // 90
-        if i in boxes:  # (a 2-D symbol one dot a module may read on its crop only: the label decides)
-            ok = crop_verifies(raster, b, boxes[i], redrawn[i], turns, drawn=True) and (
-                redrawn[i] > 1 or b.format in LINEAR_FORMATS)
+        if i in boxes:
+            ok = crop_verifies(raster, b, boxes[i], redrawn[i], turns, drawn=True)
         else:
             box = _canvas_box(page, b)
             ok = crop_verifies(raster, b, box, _module_estimate(b, box), turns)
