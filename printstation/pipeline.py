@@ -51,9 +51,9 @@ def sources(s: Sniffed, spec: PrinterSpec) -> list[Source]:
         _check_pdf_end(s.data)
         return [autocrop(page) for page in open_pdf(s.data, spec.max_pages)]
     if s.is_bitmap:
-        from .render.bitmap import BitmapSource
+        from .render.bitmap import bitmap_pages
 
-        return [BitmapSource(s.data, s.kind, spec.max_pixels)]
+        return [*bitmap_pages(s.data, s.kind, spec.max_pixels, spec.max_pages)]
     if s.kind == "zpl":
         from .lang.registry import get
 
@@ -105,6 +105,9 @@ def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None
     from . import lang as langs
 
     s = sniff(data)
+    if s.kind == "json":  # a marketplace's JSON answer: each of its stickers, in order
+        yield from _json_labels(s.data, printer, workers, rasters)
+        return
     module = langs.get(printer.lang)
     if s.kind == "zpl" and hasattr(module, "passthrough"):
         for i, b in enumerate(module.passthrough(s.data, printer)):
@@ -131,6 +134,22 @@ def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None
     finally:
         for src in pages:
             _close(src)
+
+
+def _json_labels(data: bytes, printer: PrinterSpec, workers: int | None, rasters: bool) -> Iterator[Label]:
+    from .render.sniff import json_labels
+
+    stickers = json_labels(data)
+    if len(stickers) > printer.max_pages:
+        raise BadInput(f"JSON answer has {len(stickers)} stickers, more than the limit of {printer.max_pages}")
+    n = 0
+    for i, sticker in enumerate(stickers):
+        try:
+            for label in iter_labels(sticker, printer, workers=workers, rasters=rasters):
+                yield Label(label.data, n, label.raster, label.barcodes)
+                n += 1
+        except BadInput as exc:
+            raise type(exc)(f"sticker {i + 1} of the JSON answer: {exc}") from None
 
 
 _HEAP_TUNED = False

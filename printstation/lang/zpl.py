@@ -14,7 +14,7 @@ import re
 import zlib
 from typing import TYPE_CHECKING
 
-from ..spec import PrinterSpec
+from ..spec import PrinterSpec, mm_to_dots
 from ..status import PrinterStatus, StatusProtocol, decide, unreadable
 from .placement import native_zpl_offset
 from .zpl_identify import IDENTIFY  # noqa: F401 - how discovery recognises a ZPL printer
@@ -242,15 +242,39 @@ def emit(raster: np.ndarray, spec: PrinterSpec) -> bytes:
 
 
 _PQ = re.compile(rb"\^PQ(\d*)", re.I)
+_BOM = "\ufeff".encode()  # sniffing turned a UTF-16 file's marks into UTF-8 ones
 
 
-def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list[bytes]:
+_SIZE_CMD = re.compile(rb"\^(PW|LL)\s*(\d{1,5})", re.I)
+#: How far a ``^PW``/``^LL`` may be from the media in the printer's dots and still name it (a 4×6"
+#: layout, ^PW1200 at 300 dpi, on 100×150 mm media of 1181 dots: 1.6 %).
+SIZE_MATCH = 0.06
+
+
+def layout_dpi(zpl: bytes, spec: PrinterSpec, default: int = 203) -> int:
+    """The resolution a ZPL stream was laid out for: the printer's own when a ``^PW`` (or ``^LL``) in
+    it is the media's width (length) in the printer's dots — a tool made it for this printer —
+    else ``default`` (WB lays its ZPL out in 203-dpi dots, without ``^PW``/``^LL``)."""
+    if abs(spec.dpi - default) <= 20:
+        return default
+    for m in _SIZE_CMD.finditer(zpl):
+        media = spec.width_dots if m.group(1).upper() == b"PW" else spec.height_dots
+        at_default = mm_to_dots(spec.media.width_mm if m.group(1).upper() == b"PW" else spec.media.height_mm,
+                                default)
+        n = int(m.group(2))
+        if abs(n - media) <= SIZE_MATCH * media and abs(n - media) < abs(n - at_default):
+            return spec.dpi
+    return default
+
+
+def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int | None = None) -> list[bytes]:
     """Keep native ZPL byte for byte; add only what the printer needs, per ``^XA…^XZ`` format.
 
     ``^PW``/``^LL`` when the format has none (WB ZPL carries neither), ``^LH`` for a configured
     offset, ``^PQ`` for copies (an existing ``^PQ`` gets its quantity replaced), ``~SD`` for a
     configured darkness, and ``^MU`` when the format was laid out for another resolution (WB lays
-    its ZPL out in 203-dpi dots; a 300-dpi Zebra would otherwise print it at two thirds size).
+    its ZPL out in 203-dpi dots; a 300-dpi Zebra would otherwise print it at two thirds size) —
+    not for a stream laid out at the printer's resolution (:func:`layout_dpi`).
     """
     from .zpl_tokens import split_zpl
     from .zpl_guard import check_stream
@@ -260,6 +284,8 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
     formats = split_zpl(zpl)
     from .zpl_layout import LayoutCheck  # here: a raster label (a PDF page) never needs it (~3 ms)
 
+    if design_dpi is None:
+        design_dpi = layout_dpi(zpl, spec)
     layout = LayoutCheck(spec, design_dpi)  # each field's extent against the media
     for i, fmt in enumerate(formats):
         start = re.search(rb"\^XA", fmt, re.I)
@@ -276,7 +302,9 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
             target = min((300, 600), key=lambda d: abs(d - spec.dpi))
             if target > base:
                 add += f"^MUd,{base},{target}".encode()
-        body = fmt[: start.end()] + add + fmt[start.end():]
+        # (a byte-order mark before the format: files joined with their marks, never printed)
+        head = fmt[: start.start()].replace(_BOM, b"")
+        body = head + fmt[start.start() : start.end()] + add + fmt[start.end():]
         if spec.copies > 1:
             if _PQ.search(body):
                 body = _PQ.sub(f"^PQ{spec.copies}".encode(), body, count=1)
@@ -287,7 +315,7 @@ def passthrough(zpl: bytes, spec: PrinterSpec, *, design_dpi: int = 203) -> list
             body = _darkness(spec).encode() + body.lstrip(b"\r\n")
         out.append(body)
     if out:  # what follows the last ^XZ (a line end) is kept byte for byte
-        out[-1] += zpl[zpl.upper().rfind(b"^XZ") + 3 :]
+        out[-1] += zpl[zpl.upper().rfind(b"^XZ") + 3 :].replace(_BOM, b"")
     return out
 
 

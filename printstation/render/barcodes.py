@@ -18,6 +18,7 @@ from ..spec import PrinterSpec
 from .raster import Page
 from .layouts import LAYOUTS_KEPT, _LAYOUTS, _layout_hit, _layout_keep  # noqa: F401 (tests reach them here)
 from .regions import _bar_area, ink_regions  # noqa: F401 (tests reach them here)
+from .second_look import copies, finer_look, light_ink, whole_label_reads
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ class Barcode:
     corners: tuple[tuple[float, float], ...]
     orientation: int
     symbology: str
+    #: 2-D symbols: error-correction level and size as zxing reads them (QR "H", "2"; DataMatrix "8x32")
+    ec_level: str = ""
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ def scan(img: np.ndarray, scale: float, *, bitmap: bool = False) -> list[Barcode
     """
     rows = linear_pass(img, scale, False)
     cols = linear_pass(img, scale, True)
+    rows, cols = light_ink(img, scale, rows, cols)  # orange, teal, light gray bars: a second read
     mimg = blanked(img, rows[1] + cols[1])
     return rows[0] + cols[0] + matrix_pass(img, mimg, scale, bitmap)
 
@@ -149,10 +154,7 @@ def linear_pass(img: np.ndarray, scale: float, transposed: bool) -> tuple[list[B
     view = img[:, ::k].T if transposed else img[::k]
     out: list[Barcode] = []
     stripes: list[Stripe] = []
-    for r in read(view, formats=LINEAR_FORMATS, rotate=False, downscale=False):
-        if not r.valid:
-            continue
-        pts = _corners(r)
+    for r, pts in copies(view, read(view, formats=LINEAR_FORMATS, rotate=False, downscale=False)):
         stripes.append((transposed, [(x, y * k) for x, y in pts]))
         # (in the transposed image's own coordinates: its rows are the source's columns)
         src = [(y * k / scale, x / scale) if transposed else (x / scale, y * k / scale) for x, y in pts]
@@ -167,9 +169,10 @@ def _corners(r) -> list[tuple[float, float]]:
 
 
 def _barcode(r, corners: list[tuple[float, float]], orientation: int) -> Barcode:
-    return Barcode(format=r.format.name if hasattr(r.format, "name") else str(r.format),
-                   content=bytes(r.bytes), text=r.text, corners=tuple(corners),
-                   orientation=orientation, symbology=r.symbology_identifier)
+    fmt = r.format.name if hasattr(r.format, "name") else str(r.format)
+    two_d = fmt not in LINEAR_FORMATS
+    return Barcode(fmt, bytes(r.bytes), r.text, tuple(corners), orientation, r.symbology_identifier,
+                   str(r.ec_level or "") if two_d else "", str(r.extra.get("Version", "")) if two_d else "")
 
 
 def blanked(img: np.ndarray, stripes: list[Stripe]) -> np.ndarray:
@@ -239,7 +242,7 @@ def detect(page: Page, key: str | None = None) -> tuple[list[Barcode], np.ndarra
     # 12 loses 0.18 mm Aztec modules): a symbol not found is neither redrawn nor verified.
     img = page.source.render(scale)
     found = scan(img, scale, bitmap=page.source.native_scale is not None)
-    return keep_detection(key, scale, found, img)
+    return keep_detection(key, scale, *finer_look(page, scale, found, img))  # (fine symbols: a second read)
 
 
 def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.ndarray, float] | None:
@@ -252,13 +255,14 @@ def cached_detection(key: str | None, scale: float) -> tuple[list[Barcode], np.n
     return (hit[0], hit[1], hit[2]) if hit is not None and hit[1] is not None else None
 
 
-def keep_detection(key: str | None, scale: float, found: list[Barcode], img: np.ndarray
-                   ) -> tuple[list[Barcode], np.ndarray, float]:
-    """Remember a page's detection (the last :data:`DETECTIONS_KEPT`, their images together at
-    most :data:`DETECTION_BYTES`: a 100×150 mm page's image is ~2.2 MB)."""
+def keep_detection(key: str | None, scale: float, found: list[Barcode], img: np.ndarray,
+                   img_scale: float | None = None) -> tuple[list[Barcode], np.ndarray, float]:
+    """Remember a page's detection under ``scale`` (``img`` drawn at ``img_scale``, default ``scale``): the
+    last :data:`DETECTIONS_KEPT`, images together at most :data:`DETECTION_BYTES` (100×150 mm: ~2.2 MB)."""
+    scale_key, scale = scale, img_scale or scale
     if key is not None:
         with _DETECT_LOCK:
-            _DETECTED[f"{key}@{scale:.4f}"] = (found, img, scale)
+            _DETECTED[f"{key}@{scale_key:.4f}"] = (found, img, scale)
             size = sum(v[1].nbytes for v in _DETECTED.values() if v[1] is not None)
             while len(_DETECTED) > DETECTIONS_KEPT or (size > DETECTION_BYTES and len(_DETECTED) > 1):
                 gone = _DETECTED.popitem(last=False)[1][1]
@@ -308,6 +312,8 @@ def crop_verifies(raster: np.ndarray, b: Barcode, box: tuple[float, float, float
     redrawn in ``box`` (a linear one is then read on every :data:`SQUEEZE`-th row)."""
     from .redraw import QUIET
 
+    if drawn and module_dots < 2 and b.format not in LINEAR_FORMATS:
+        return False  # a 2-D symbol one dot a module may read on its tight crop only: the label decides
     h, w = raster.shape
     m = QUIET.get(b.format, 4) * max(module_dots, 1.0) + CROP_SLACK_DOTS
     x0, y0 = max(0, int(box[0] - m)), max(0, int(box[1] - m))
@@ -366,8 +372,8 @@ def finish(page: Page, raster: np.ndarray, spec: PrinterSpec, *, key: str | None
         if not ok:
             unproven.append(i)
     if unproven:
-        # One whole-label read (only the formats in question) before anything is refused.
-        got = decoded_set(raster, tuple(sorted({found[i].format for i in unproven})))
+        # Whole-label reads (only the formats in question) before anything is refused.
+        got = whole_label_reads(raster, tuple(sorted({found[i].format for i in unproven})))
         for i, b in enumerate(found):
             if i not in unproven and (b.format, b.content) in got:
                 got.remove((b.format, b.content))  # a crop-proven symbol accounts for its own read

@@ -12,6 +12,8 @@ import numpy as np
 
 from ..errors import BadInput
 
+#: pdfium's FPDF_ERR_PASSWORD: the document needs a user password to open.
+PASSWORD_ERROR = 4
 #: pdfium is not thread-safe: every call into it holds this lock.
 PDFIUM_LOCK = threading.RLock()
 
@@ -53,7 +55,11 @@ class PdfPageSource:
     def _load(self) -> Any:
         """The loaded page, kept for the probe, print and detection renders (parsed once)."""
         if self._page is None:
-            self._page = self._doc[self.index]
+            try:
+                self._page = self._doc[self.index]
+            except _pdfium().PdfiumError:  # a page tree that loops, a /Kids entry that is no page
+                raise BadInput(f"PDF page {self.index + 1} could not be loaded "
+                               "(a broken page tree or page object)") from None
         return self._page
 
     def close(self) -> None:
@@ -184,6 +190,8 @@ def open_pdf(data: bytes, max_pages: int, measure: bool = True) -> list[PdfPageS
         try:
             doc = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:
+            if getattr(exc, "err_code", None) == PASSWORD_ERROR:
+                raise BadInput("PDF is password-protected: save it without a password to print it") from None
             raise BadInput(f"broken PDF ({len(data)} bytes): {exc}") from None
         n = len(doc)
     if n == 0:

@@ -24,10 +24,13 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections.abc import Iterator
+
 import numpy as np
 
 from ..spec import PrinterSpec
 from .pattern import linear_box as _linear_box, quantize as _quantize
+from .regions import corner_span
 from .raster import Page, Placement
 
 log = logging.getLogger(__name__)
@@ -60,19 +63,23 @@ def _plausible(fmt: str, n: int) -> bool:
     return fixed.get(fmt, n) == n
 
 
-def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool) -> bool:
-    """Draw a module matrix cleanly and check it decodes to ``fmt``/``content`` (remembered for a
-    reprint or a batch of the same value: the answer depends on nothing else)."""
+def _decodes_to(modules: np.ndarray, fmt: str, content: bytes, linear: bool,
+                symbology: str | None = None) -> bool:
+    """Draw a module matrix cleanly and check it decodes to ``fmt``/``content`` (and, when given,
+    the ``symbology`` identifier: GS1 ``]d2`` is not plain ``]d1``), remembered for a reprint or a
+    batch of the same value: the answer depends on nothing else."""
     cells = modules[:1] if linear else modules
-    return _decodes_cached(fmt, content, linear, cells.shape, cells.tobytes())
+    return _decodes_cached(fmt, content, linear, cells.shape, cells.tobytes(), symbology)
 
 
 @functools.lru_cache(maxsize=128)
-def _decodes_cached(fmt: str, content: bytes, linear: bool, shape: tuple[int, ...], cells: bytes) -> bool:
+def _decodes_cached(fmt: str, content: bytes, linear: bool, shape: tuple[int, ...], cells: bytes,
+                    symbology: str | None = None) -> bool:
     from .barcodes import read
 
     gray = _proof_image(np.frombuffer(cells, dtype=bool).reshape(shape), linear)
     return any(r.valid and r.format.name == fmt and bytes(r.bytes) == content
+               and (symbology is None or r.symbology_identifier == symbology)
                for r in read(gray, formats=(fmt,), binary=True, pure=True))
 
 
@@ -99,7 +106,8 @@ def _encode(fmt: str, content: bytes, text: str, ec_level: str | None) -> np.nda
 
 
 @functools.lru_cache(maxsize=128)
-def _encode_cached(fmt: str, content: bytes, text: str, ec_level: str | None) -> np.ndarray | None:
+def _encode_cached(fmt: str, content: bytes | str, text: str, ec_level: str | None, gs1: bool = False,
+                   version: int | None = None) -> np.ndarray | None:
     import zxingcpp
 
     f = getattr(zxingcpp.BarcodeFormat, fmt, None)
@@ -108,7 +116,13 @@ def _encode_cached(fmt: str, content: bytes, text: str, ec_level: str | None) ->
     kwargs: dict[str, object] = {}
     if ec_level:
         kwargs["ec_level"] = ec_level
+    if gs1:
+        kwargs["gs1"] = True
+    if version is not None:
+        kwargs["version"] = int(version)  # an int only: a string zint cannot parse aborts the process
     for payload in (content, text) if fmt in MATRIX else (text, content):
+        if not payload:
+            continue
         try:
             b = zxingcpp.create_barcode(payload, f, **kwargs)
         except Exception:  # zxing refuses content it cannot encode in that format
@@ -120,9 +134,71 @@ def _encode_cached(fmt: str, content: bytes, text: str, ec_level: str | None) ->
     return None
 
 
+#: zxing-cpp's writer (zint) numbers DataMatrix sizes: squares 1-24, rectangles 25-30.
+_DM_SIZES = {f"{n}x{n}": i + 1 for i, n in enumerate(
+    (10, 12, 14, 16, 18, 20, 22, 24, 26, 32, 36, 40, 44, 48, 52, 64, 72, 80, 88, 96, 104, 120, 132, 144))}
+_DM_SIZES.update({s: 25 + i for i, s in enumerate(("8x18", "8x32", "12x26", "12x36", "16x36", "16x48"))})
+#: Symbology identifiers of GS1 symbols (FNC1 in first position): encoded again in GS1 mode.
+GS1_IDS = frozenset({"]d2", "]Q3", "]z1"})
+
+
+def _matrix_size(fmt: str, version: str) -> tuple[int, tuple[int, int]] | None:
+    """The writer's version number and the module size (rows, columns) of a 2-D symbol of
+    zxing's ``version``, for the symbols whose size the writer can be told (QR, DataMatrix)."""
+    if fmt == "QRCode" and version.isdigit() and 1 <= int(version) <= 40:
+        n = 17 + 4 * int(version)
+        return int(version), (n, n)
+    if fmt == "DataMatrix" and version in _DM_SIZES:
+        rows, cols = version.split("x")
+        return _DM_SIZES[version], (int(rows), int(cols))
+    return None
+
+
+def _matrix_encodings(b) -> "Iterator[np.ndarray]":  # noqa: ANN001 - a barcodes.Barcode
+    """Encodings of a 2-D symbol again, the most faithful first: its text (zxing-cpp encodes
+    bytes in binary mode: more codewords, a bigger symbol) in GS1 mode for a GS1 symbol, at the
+    source's size (QR version, DataMatrix rows×columns — a rectangular DataMatrix stays
+    rectangular) and error-correction level; then at any size; then the bytes as binary. Each is
+    still proven by :func:`_decodes_to` before it is used."""
+    fmt, content, text = b.format, b.content, b.text
+    ec = b.ec_level if fmt in ("QRCode", "MicroQRCode") and b.ec_level in ("L", "M", "Q", "H") else None
+    size = _matrix_size(fmt, b.version)
+    gs1 = b.symbology in GS1_IDS
+    payloads: list[str | bytes] = []
+    if gs1 or text.encode("utf-8") == content:
+        payloads.append(text)
+    payloads.append(content)
+    for payload in payloads:
+        for version in ((size[0], None) if size else (None,)):
+            mods = _encode_cached(fmt, payload, "", ec, gs1 and payload is text, version)
+            if mods is not None and (version is None or mods.shape == size[1]):  # type: ignore[index]
+                yield mods
+
+
 def _frozen(a: np.ndarray) -> np.ndarray:
     """A copy of ``a`` over immutable bytes: a cached array no caller can make writable again."""
     return np.frombuffer(a.tobytes(), dtype=a.dtype).reshape(a.shape)
+
+
+#: Ink/paper contrast (gray levels) under which a symbol's colours are not told apart.
+MIN_CONTRAST = 32
+
+
+def _levelled(img: np.ndarray, corners: list[tuple[float, float]]) -> np.ndarray:
+    """``img`` as its module pattern is read (ink below 128), for a symbol whose own ink and paper
+    128 does not separate: a Code128 in orange (gray 151), light gray or teal on white, or black on
+    a dark background. Such an image is thresholded halfway between the darkest and lightest gray
+    of the symbol's middle rows (a copy); any other comes back as it is (no copy, same bytes)."""
+    span = corner_span(img, corners)
+    if span is None:
+        return img
+    xl, xh, _, _, ym = span
+    band = img[max(0, ym - 2) : ym + 3, xl : xh + 1]
+    lo, hi = int(band.min()), int(band.max())
+    if lo < 128 <= hi or hi - lo < MIN_CONTRAST:
+        return img
+    lut = np.where(np.arange(256) * 2 < lo + hi, 0, 255).astype(np.uint8)
+    return lut[img]
 
 
 class _Frame:
@@ -247,7 +323,7 @@ def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: f
     corners_r = [fr.src_to_reading(x, y) for x, y in b.corners]
     src_r = _rot_img(src_img, -fr.ks)  # a view: only the symbol's strips get thresholded
     if linear:
-        found = _linear_box(src_r, corners_r)
+        found = _linear_box(_levelled(src_r, corners_r), corners_r)
         if found is None:
             return 0
         (x0, x1, y0, y1), prof = found
@@ -260,9 +336,10 @@ def _redraw_one(page: Page, raster: np.ndarray, b, src_img: np.ndarray, scale: f
         mods = mods.reshape(1, -1)
         pts = [fr.reading_to_canvas_reading(x0, y0), fr.reading_to_canvas_reading(x1 + 1, y1 + 1)]
     else:
-        ec = getattr(b, "ec_level", None)
-        mods = _encode(fmt, b.content, b.text, ec)
-        if mods is None or not _decodes_to(mods, fmt, b.content, False):
+        for mods in _matrix_encodings(b):
+            if _decodes_to(mods, fmt, b.content, False, b.symbology):
+                break
+        else:
             return 0
         xs = [c[0] for c in corners_r]
         ys = [c[1] for c in corners_r]

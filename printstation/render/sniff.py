@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import BadInput
@@ -123,12 +125,43 @@ def _sniff_raw(data: bytes) -> str | None:
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<") and _SVG_HEAD.search(head):
         return "svg"
+    if head.startswith((b"<?", b"<!--")) or (not head and data.strip()[:1] == b"<"):
+        root = _after_prolog(data)  # a licence comment or blank lines past the first 4 KiB
+        if root is not None and _SVG_HEAD.match(data, root):
+            return "svg"
     m = _ZPL_START.search(data[:4096])
+    lead = data[:64].lstrip()
+    if m is None and (lead[:1] in (b"^", b"~") or lead.startswith(b"CT~~") or not lead):
+        m = _ZPL_START.search(data)  # a logo download (~DG, ~DY) or blank lines before the format
     if m and re.search(rb"\^XZ", data, re.I):
         before = data[: m.start()].strip()
         # Only ZPL commands, comments or whitespace may stand before the first ^XA.
         if not before or before[:1] in (b"^", b"~") or before.startswith(b"CT~~"):
             return "zpl"
+    return None
+
+
+_SPACE = re.compile(rb"\s*")
+#: How far into a document its XML prolog (declaration, comments, instructions) is followed.
+MAX_PROLOG = 1 << 20
+
+
+def _after_prolog(data: bytes) -> int | None:
+    """Where the root element of an XML document starts, past its declaration, processing
+    instructions, comments and whitespace (not past a DOCTYPE: an SVG with one is refused anyway);
+    None when the prolog does not end within :data:`MAX_PROLOG` bytes."""
+    pos = 0
+    while pos < MAX_PROLOG:
+        pos = _SPACE.match(data, pos).end()  # type: ignore[union-attr] # (\s* always matches)
+        for opener, closer in ((b"<?", b"?>"), (b"<!--", b"-->")):
+            if data.startswith(opener, pos):
+                end = data.find(closer, pos + len(opener), MAX_PROLOG + len(closer))
+                if end < 0:
+                    return None
+                pos = end + len(closer)
+                break
+        else:
+            return pos
     return None
 
 
@@ -148,6 +181,8 @@ def _unbase64(data: bytes) -> bytes | None:
         compact = compact.replace(b"-", b"+").replace(b"_", b"/")
     if len(compact) < 8:
         return None
+    if len(compact) % 4 in (2, 3) and not compact.endswith(b"="):
+        compact += b"=" * (-len(compact) % 4)  # base64url writers drop the padding
     try:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -184,11 +219,63 @@ def sniff(data: bytes) -> Sniffed:
     return _sniff(data)
 
 
+def _json_string(data: bytes) -> bytes | None:
+    """The text of a JSON string literal (``"iVBOR…"`` as ``jq .file`` saves a WB sticker: its
+    quotes, ``\\/`` and ``\\n`` escapes), or None when ``data`` is not one."""
+    text = data.strip()
+    if len(text) < 2 or text[:1] != b'"' or text[-1:] != b'"':
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, str):
+        return None
+    try:
+        return value.encode("ascii")  # base64 is ASCII: anything else is not a label
+    except UnicodeEncodeError:
+        return None
+
+
+#: Keys of a marketplace JSON answer that hold a base64 label (WB ``file``, Ozon ``file_content``).
+JSON_LABEL_KEYS = ("file", "file_content")
+
+
+def json_labels(data: bytes) -> list[bytes]:
+    """The labels of a marketplace's JSON answer, in order: the text of every ``file`` /
+    ``file_content`` string in it (base64 as WB and Ozon send them; each is sniffed as a label).
+    Raises :class:`BadInput` for broken JSON or an answer that holds no label."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise BadInput(f"broken JSON ({len(data)} bytes): {exc}") from None
+    found = [v.encode("utf-8") for v in _label_fields(doc)]
+    if not found:
+        raise BadInput('JSON answer without a label (no "file" or "file_content" field with a sticker)')
+    return found
+
+
+def _label_fields(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in JSON_LABEL_KEYS and isinstance(value, str) and value.strip():
+                yield value
+            else:
+                yield from _label_fields(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _label_fields(value)
+
+
 def _sniff(data: bytes) -> Sniffed:
     wrapped: str | None = None
     kind = _sniff_raw(data)
+    if kind is None and data.lstrip()[:1] in (b"{", b"["):
+        json_labels(data)  # a marketplace's JSON answer: its stickers are the labels
+        return Sniffed("json", data, "json")
     if kind is None:
-        decoded = _unbase64(data)
+        inner = _json_string(data)
+        decoded = _unbase64(data if inner is None else inner)
         if decoded is not None:
             wrapped = "base64"
             if not decoded:

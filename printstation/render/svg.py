@@ -7,6 +7,7 @@ outside resource (``href``/``url(...)`` that is not ``#id`` or ``data:``) refuse
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from types import SimpleNamespace
@@ -122,7 +123,9 @@ class SvgSource:
             raise BadInput(f"broken SVG size: {exc}") from None
         if (not w or not h) and viewbox:
             w, h = viewbox[2], viewbox[3]
-        if not w or not h or w <= 0 or h <= 0:
+        if viewbox and not all(math.isfinite(v) for v in viewbox):
+            w = 0  # a viewBox of NaN or inf scales the drawing to nothing usable
+        if not w or not h or not (0 < w < math.inf and 0 < h < math.inf):  # (NaN fails too)
             raise BadInput("SVG has no usable width/height or viewBox")
         if w * h > 1e10:
             raise BadInput(f"SVG canvas {w:g}×{h:g} is absurdly large: refused")

@@ -6,20 +6,12 @@ from __future__ import annotations
 import pytest
 
 from printstation import BadInput, Media, PrinterSpec, convert
+from support.pdfgen import minimal_pdf
 
 
 def _pdf(mediabox: str) -> bytes:
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [{mediabox}] >>".encode()]
-    out, offs = b"%PDF-1.4\n", []
-    for i, o in enumerate(objs):
-        offs.append(len(out))
-        out += f"{i + 1} 0 obj\n".encode() + o + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offs)
-    out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
+    return minimal_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                        f"<< /Type /Page /Parent 2 0 R /MediaBox [{mediabox}] >>".encode()])
 
 
 def test_a_page_too_large_to_draw_has_a_reason() -> None:
