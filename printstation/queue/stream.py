@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConversionAborted, PrintstationError
+from . import trouble
 from .base import Job
 
 if TYPE_CHECKING:
@@ -116,5 +117,5 @@ def labels_for(w: PrinterWorker, job: Job) -> Iterable[bytes] | None:
         data = w._prepare(job)
         return None if data is None else [data]
     payload = w.store.payload(job.id)  # StoreUnavailable: not the label's fault, tried again
-    pages = Pages(iter_convert(payload, job_spec(w.cfg.spec, job)), lambda data: w._keep_converted(job.id, data))
+    pages = Pages(iter_convert(payload, job_spec(w.cfg.spec, job)), lambda data: trouble.keep_converted(w, job.id, data))
     return pages.first(w, job)

@@ -1,10 +1,13 @@
 """A printer in trouble with nothing queued is asked again when due (every ``status_poll``
 seconds, with backoff while it is unreachable), so ``printers``, the web page and the next job's
 answer show it fixed instead of the old trouble forever — except a printer that never answered
-its status query (see :func:`recheck`)."""
+its status query (see :func:`recheck`). Also the data dir's troubles: a full disk waits with one
+line a minute, and a converted file that cannot be kept is printed from memory."""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING
 
 from ..errors import TransportError
@@ -12,6 +15,35 @@ from ..status import NO_ANSWER
 
 if TYPE_CHECKING:
     from .worker import PrinterWorker
+
+log = logging.getLogger("printstation.queue.worker")
+
+
+def _due(w: PrinterWorker, what: str) -> bool:
+    """Whether ``w``'s recurring ``what`` line is due: one a minute, not one a retry."""
+    now, logged = time.monotonic(), w.__dict__.setdefault("_logged_at", {})
+    if now - logged.get(what, -1e9) < 60.0:
+        return False
+    logged[what] = now
+    return True
+
+
+def disk_full_wait(w: PrinterWorker) -> float:
+    """Seconds to wait while the data dir is full: one log line a minute, not a traceback a second."""
+    if _due(w, "full"):
+        log.error("printer %s: data dir full, the queue cannot record progress: waiting for space", w.name)
+    return 5.0
+
+
+def keep_converted(w: PrinterWorker, job_id: int, data: bytes) -> None:
+    """Keep the converted bytes beside the job; when the data dir is full (or unwritable) the job
+    prints from memory anyway (the file is only a cache: it is converted again if needed)."""
+    try:
+        w.store.save_converted(job_id, w.ext, data)
+    except OSError as exc:
+        if _due(w, "unsaved"):
+            log.warning("printer %s: job %s: cannot keep the converted file (%s): printing from memory",
+                        w.name, job_id, exc.strerror or exc)
 
 
 def recheck(w: PrinterWorker) -> bool:

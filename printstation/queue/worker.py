@@ -168,7 +168,7 @@ class PrinterWorker:
                 from ..storage import is_disk_full
 
                 if is_disk_full(exc):  # not the job's fault: wait for space, the job stays queued
-                    self._wait(self._disk_full_wait())
+                    self._wait(trouble.disk_full_wait(self))
                     continue
                 if isinstance(exc, StoreUnavailable):  # the shared database is away: the job stays
                     self._wait(self._store_away(exc))
@@ -297,7 +297,7 @@ class PrinterWorker:
         except Exception as exc:  # noqa: BLE001 - poison never blocks the queue: this job fails
             self.conversion_failed(job, exc)
             return None
-        self._keep_converted(job.id, data)
+        trouble.keep_converted(self, job.id, data)
         return data
 
     def conversion_failed(self, job: Job, exc: Exception) -> None:
@@ -320,26 +320,6 @@ class PrinterWorker:
             log.warning("printer %s: %s; waiting for it", self.name, exc)
         self._away = True
         return self._store_backoff.next()
-
-    def _disk_full_wait(self) -> float:
-        """Seconds to wait while the data dir is full: one log line a minute, not a traceback a second."""
-        now = time.monotonic()
-        if now - getattr(self, "_full_logged", -1e9) >= 60.0:
-            self._full_logged = now
-            log.error("printer %s: data dir full, the queue cannot record progress: waiting for space", self.name)
-        return 5.0
-
-    def _keep_converted(self, job_id: int, data: bytes) -> None:
-        """Keep the converted bytes beside the job; when the data dir is full (or unwritable) the
-        job prints from memory anyway (the file is only a cache: it is converted again if needed)."""
-        try:
-            self.store.save_converted(job_id, self.ext, data)
-        except OSError as exc:
-            now = time.monotonic()
-            if now - getattr(self, "_unsaved_logged", -1e9) >= 60.0:
-                self._unsaved_logged = now
-                log.warning("printer %s: job %s: cannot keep the converted file (%s): printing from memory",
-                            self.name, job_id, exc.strerror or exc)
 
     def _send(self, job: Job, data: Iterable[bytes]) -> None:  # (stream.Pages: as they convert)
         try:

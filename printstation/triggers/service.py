@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .. import metrics
 from ..errors import PrintstationError, ScanFailed, StoreUnavailable
@@ -25,6 +25,7 @@ from ..names import preview, printable
 from ..queue.base import JobState
 from ..spec import PrinterSpec
 from .rules import COMMANDS, Match, ScanSettings, gtin_forms, normalize
+from .ports import Control, Labels, Submitter  # noqa: F401 (importers reach them here)
 from .statebase import TriggerStateBase, job_number
 
 if TYPE_CHECKING:
@@ -34,40 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("printstation.triggers")
 
 SCANS = metrics.counter("printstation_scans_total", "Scans by outcome", ("outcome",))
-
-
-class Submitter(Protocol):
-    """What triggers need from the daemon to queue a label (``copies=None``: the printer's own
-    setting). The job returned is a :class:`~printstation.queue.base.Job` or a mapping alike."""
-
-    def submit(self, printer: str, data: bytes, *, copies: int | None = None, key: str | None = None,
-               name: str | None = None, source: str = "api", source_ref: str | None = None,
-               reprint: bool = False) -> Any: ...
-
-    def submit_ex(self, printer: str, data: bytes, *, copies: int | None = None, key: str | None = None,
-                  name: str | None = None, source: str = "api", source_ref: str | None = None,
-                  reprint: bool = False) -> tuple[Any, bool]:
-        """Like :meth:`submit`; ``(job, created)``: ``created`` is False for an existing ``key``."""
-        ...
-
-
-class Control(Protocol):
-    """The daemon's queue commands used by ``PS:`` codes (``job`` results carry ``.id``)."""
-
-    def pause(self, printer: str) -> Any: ...
-    def resume(self, printer: str) -> Any: ...
-    def reprint_last(self, printer: str) -> Any: ...
-    def cancel_last(self, printer: str) -> Any: ...
-
-
-class Labels(Protocol):
-    """Marketplace labels (cached) — what :class:`printstation.markets` provides."""
-
-    def wb_order_sticker(self, order_id: int, type: str, size: tuple[int, int]) -> bytes: ...
-    def wb_supply_qr(self, supply_id: str, type: str) -> bytes: ...
-    def wb_box_sticker(self, trbx_id: str, supply_id: str, type: str) -> bytes: ...
-    def ali_label(self, logistic_order_id: int) -> bytes: ...
-    def ali_find(self, tracking: str) -> int: ...
 
 
 @dataclass
