@@ -7,7 +7,8 @@ through the same path:
    the process) hands out a slot — the call never goes out before the bucket allows it;
 2. the answer decides: 2xx → returned; 429 → the bucket is blocked for ``X-Ratelimit-Retry``
    (else ``X-Ratelimit-Reset``) seconds and the call is retried after that, never sooner; 5xx,
-   timeouts and connection errors → retried with exponential backoff and jitter (bounded);
+   timeouts and connection errors → retried with exponential backoff and jitter (bounded), a 5xx
+   after its ``Retry-After`` instead when it has one (at most ``max_wait_429``);
    any other 4xx → one typed :class:`ApiError` (status, code, message), not retried, and the bucket
    is charged what the server charges for it (WB: 10 requests);
 3. ``X-Ratelimit-Remaining`` on a non-429 answer lowers the local bucket when the server knows
@@ -215,7 +216,17 @@ class ApiClient:
         """``fn()`` retried on 5xx/timeouts/dropped connections per :attr:`retry`."""
         return call_with_retries(fn, retryable=_RETRYABLE, retries=self.retry.retries,
                                  backoff=self.retry.backoff_for(self.rng), sleep=self.sleep,
-                                 give_up=give_up, on_retry=on_retry)
+                                 give_up=give_up, on_retry=on_retry, wait_for=self._asked_wait)
+
+    def _asked_wait(self, exc: BaseException) -> float | None:
+        """The wait a 5xx asked for (``Retry-After``), within the bounds a 429's wait has
+        (:attr:`RetryPolicy.max_wait_429`, :data:`MAX_BLOCK_S`); None: back off as usual."""
+        wait = exc.wait if isinstance(exc, _Retryable) else None
+        if wait is None:
+            return None
+        if wait > UNIX_TIME_FLOOR:  # a Unix time, as on a 429
+            wait = max(0.0, wait - time.time())
+        return min(wait, self.retry.max_wait_429, MAX_BLOCK_S)
 
     # -- the one request path -------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
@@ -301,7 +312,7 @@ class ApiClient:
         status = resp.status_code
         if status >= 500:
             raise _Retryable(f"HTTP {status}", lambda tries: error_from_response(
-                self.market, resp, self.redact).as_unavailable(tries))
+                self.market, resp, self.redact).as_unavailable(tries), header_seconds(resp, "Retry-After"))
         if status >= 400:
             if self.cost_4xx > 1 and remaining is None:
                 self.bucket.charge(self.cost_4xx - 1)
@@ -335,7 +346,7 @@ class ApiClient:
         try:
             with self._download.stream("GET", url) as resp:
                 if resp.status_code >= 500:
-                    raise _Retryable(f"HTTP {resp.status_code}")
+                    raise _Retryable(f"HTTP {resp.status_code}", wait=header_seconds(resp, "Retry-After"))
                 if resp.status_code >= 400:
                     raise ApiError(self.market, resp.status_code, "DownloadFailed",
                                    f"label file download answered {resp.status_code}")

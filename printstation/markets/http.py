@@ -6,6 +6,7 @@ server (or a man in the middle) sending an endless body costs at most the limit,
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import html
 import json
@@ -27,12 +28,15 @@ ERROR_BODY_BYTES = 64 * 1024
 class _Retryable(PrintstationError):
     """One try failed in a way a later try may not (5xx, timeout, dropped connection).
 
-    ``give_up(tries)`` is the error raised when the tries run out; ``str()`` is the reason."""
+    ``give_up(tries)`` is the error raised when the tries run out; ``str()`` is the reason;
+    ``wait`` the seconds the server asked to wait before the next try (``Retry-After``), if any."""
 
-    def __init__(self, reason: str, give_up: Callable[[int], PrintstationError] | None = None) -> None:
+    def __init__(self, reason: str, give_up: Callable[[int], PrintstationError] | None = None,
+                 wait: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.give_up = give_up
+        self.wait = wait
 
     @staticmethod
     def final(exc: BaseException, tries: int) -> BaseException:
@@ -91,9 +95,14 @@ def header_seconds(resp: httpx.Response, name: str) -> float | None:
     try:
         s = float(v)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(v) if v else None  # an HTTP date (rare)
+        try:  # an HTTP date (rare); a bad one raises (Python ≥ 3.10) or is None
+            when = email.utils.parsedate_to_datetime(v) if v.strip() else None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
         if when is None:
             return None
+        if when.tzinfo is None:  # "-0000": UTC, not local time
+            when = when.replace(tzinfo=datetime.timezone.utc)
         s = when.timestamp() - time.time()
     if math.isnan(s) or s < 0:
         return None
