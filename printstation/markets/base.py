@@ -14,7 +14,9 @@ through the same path:
 3. ``X-Ratelimit-Remaining`` on a non-429 answer lowers the local bucket when the server knows
    better (another process spending the same token);
 4. every answer is streamed and read with a byte limit (:data:`MAX_ANSWER_BYTES`, or the call's
-   ``max_bytes``): a larger one is :class:`AnswerTooLarge`, the rest never read.
+   ``max_bytes``): a larger one is :class:`AnswerTooLarge`, the rest never read; and within one
+   deadline per try (the ``timeout``, from the send to the body's last byte): a server trickling
+   its answer fails the try as a timeout (then retried like one).
 
 The bucket lives in :mod:`.ratelimit`, the HTTP plumbing (bounded reads, error shapes) in
 :mod:`.http`, the waits between retries in :mod:`printstation.retry`, the errors in
@@ -39,7 +41,8 @@ from ..errors import (AnswerTooLarge, ApiAuthError, ApiError, AuthError, BadLabe
                       Unavailable)
 from ..logs import register_secret
 from ..retry import Backoff, call_with_retries
-from .http import _Retryable, error_from_response, header_seconds, read_capped, send_capped, ssl_context
+from .http import (_Retryable, call_deadline, error_from_response, header_seconds, read_capped, send_capped,
+                   ssl_context)
 from .ids import HEADER_SAFE, INT64_MAX, client_id, positive_ids  # noqa: F401 - re-exported
 from .ratelimit import Clock, Sleep, TokenBucket, shared_bucket
 
@@ -263,7 +266,7 @@ class ApiClient:
                                            headers=call.headers)
             resp = send_capped(self._http, req, call.limit, lambda r: AnswerTooLarge(
                 self.market, r.status_code, "AnswerTooLarge",
-                f"{call.name}: answer larger than {call.limit} bytes: refused"))
+                f"{call.name}: answer larger than {call.limit} bytes: refused"), call_deadline(self._http.timeout))
         except NET_ERRORS as exc:
             CALLS.inc(market=self.market, status="error")
             reason = self.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
@@ -343,6 +346,7 @@ class ApiClient:
         return self._retries(lambda: self._download_once(url, max_bytes), give_up)
 
     def _download_once(self, url: str, max_bytes: int) -> bytes:
+        deadline = call_deadline(self._download.timeout)
         try:
             with self._download.stream("GET", url) as resp:
                 if resp.status_code >= 500:
@@ -354,7 +358,7 @@ class ApiClient:
                 if declared and declared.isdigit() and int(declared) > max_bytes:
                     raise BadLabel(f"{self.market} label file is {int(declared)} bytes; "
                                    f"the limit is {max_bytes}")
-                data = read_capped(resp, max_bytes)
+                data = read_capped(resp, max_bytes, deadline)
                 if data is None:
                     raise BadLabel(f"{self.market} label file is larger than {max_bytes} bytes: refused")
                 return data
