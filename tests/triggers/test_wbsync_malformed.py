@@ -42,6 +42,19 @@ def warnings(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
 
+def round_with_junk(sync, caplog, key: str, bad) -> tuple[str, list[int], str]:
+    """One round with ``bad`` added to the ``key`` list of WB's answers: (supply, its orders, the
+    one WARNING line it gave)."""
+    wb, s, db = sync
+    sid, ids = seed(wb)
+    wb.junk[key] = [bad]
+    with caplog.at_level(logging.WARNING):
+        s.sync_once()
+    warned = [w for w in warnings(caplog) if "skipped" in w]
+    assert len(warned) == 1, warnings(caplog)
+    return sid, ids, warned[0]
+
+
 BAD_ORDERS = [
     ({"article": "no-id", "skus": ["4600000000099"], "secret": "x" * 500}, "no id"),
     ({"id": "abc", "skus": []}, "'abc' is not a number"),
@@ -58,41 +71,27 @@ BAD_ORDERS = [
 
 @pytest.mark.parametrize("bad,why", BAD_ORDERS, ids=[w for _, w in BAD_ORDERS])
 def test_one_bad_order_is_skipped_the_round_syncs(sync, caplog, bad, why):
-    wb, s, db = sync
-    sid, ids = seed(wb)
-    wb.junk["orders"] = [bad]
-    with caplog.at_level(logging.WARNING):
-        s.sync_once()
+    db = sync[2]
+    sid, ids, warned = round_with_junk(sync, caplog, "orders", bad)
     assert sorted(r[0] for r in rows(db, "select id from wb_orders where supply_id is not null")) == sorted(ids)
     assert rows(db, "select count(*) from wb_orders")[0][0] == 3
-    warned = [w for w in warnings(caplog) if "skipped" in w]
-    assert len(warned) == 1, warnings(caplog)
-    assert why in warned[0] and "/api/v3/orders" in warned[0]
-    assert "x" * 50 not in warned[0]  # what was wrong, not the whole item
+    assert why in warned and "/api/v3/orders" in warned
+    assert "x" * 50 not in warned  # what was wrong, not the whole item
 
 
 @pytest.mark.parametrize("bad", ["abc", None, 0, 2**64, {"id": 1}, 3.5])
 def test_one_bad_supply_order_id_is_skipped(sync, caplog, bad):
-    wb, s, db = sync
-    sid, ids = seed(wb)
-    wb.junk["orderIds"] = [bad]
-    with caplog.at_level(logging.WARNING):
-        s.sync_once()
-    assert sorted(r[0] for r in rows(db, f"select id from wb_orders where supply_id = '{sid}'")) == sorted(ids)
-    warned = [w for w in warnings(caplog) if "skipped" in w]
-    assert len(warned) == 1 and "order-ids" in warned[0], warnings(caplog)
+    sid, ids, warned = round_with_junk(sync, caplog, "orderIds", bad)
+    assert sorted(r[0] for r in rows(sync[2], f"select id from wb_orders where supply_id = '{sid}'")) == sorted(ids)
+    assert "order-ids" in warned
 
 
 @pytest.mark.parametrize("bad", [{"name": "no id"}, {"id": ""}, {"id": ["x"]}, 42])
 def test_one_bad_supply_is_skipped(sync, caplog, bad):
-    wb, s, db = sync
-    sid, ids = seed(wb)
-    wb.junk["supplies"] = [bad]
-    with caplog.at_level(logging.WARNING):
-        s.sync_once()
-    assert rows(db, "select id from wb_supplies") == [(sid,)]
-    assert len(rows(db, f"select id from wb_orders where supply_id = '{sid}'")) == 3
-    assert len([w for w in warnings(caplog) if "skipped" in w]) == 1, warnings(caplog)
+    sid, ids, warned = round_with_junk(sync, caplog, "supplies", bad)
+    assert rows(sync[2], "select id from wb_supplies") == [(sid,)]
+    assert len(rows(sync[2], f"select id from wb_orders where supply_id = '{sid}'")) == 3
+    assert "/api/v3/supplies" in warned
 
 
 @pytest.mark.parametrize("path,body", [
