@@ -58,9 +58,11 @@ class Backoff:
 def call_with_retries(fn: Callable[[], T], *, retryable: tuple[type[BaseException], ...], retries: int,
                       backoff: Backoff, sleep: Callable[[float], None],
                       give_up: Callable[[BaseException, int], BaseException],
-                      on_retry: Callable[[BaseException, int, float], None] | None = None) -> T:
+                      on_retry: Callable[[BaseException, int, float], None] | None = None,
+                      wait_for: Callable[[BaseException], float | None] | None = None) -> T:
     """``fn()``; a ``retryable`` exception is retried up to ``retries`` more times, waiting
-    ``backoff.next()`` (with ``sleep``) before each. ``on_retry(exc, retry_number, wait)`` is told
+    ``backoff.next()`` (with ``sleep``) before each — or ``wait_for(exc)`` when that is not None
+    (a wait the server asked for). ``on_retry(exc, retry_number, wait)`` is told
     before a wait (for the log). When the tries run out, ``give_up(last_exc, tries_made)`` is
     raised (its cause suppressed). Other exceptions pass through at once."""
     backoff.reset()
@@ -72,6 +74,9 @@ def call_with_retries(fn: Callable[[], T], *, retryable: tuple[type[BaseExceptio
             if tries >= retries:
                 raise give_up(exc, tries + 1) from None
             delay = backoff.next()
+            asked = wait_for(exc) if wait_for is not None else None
+            if asked is not None:
+                delay = asked
             tries += 1
             if on_retry is not None:
                 on_retry(exc, tries, delay)

@@ -7,13 +7,16 @@ through the same path:
    the process) hands out a slot — the call never goes out before the bucket allows it;
 2. the answer decides: 2xx → returned; 429 → the bucket is blocked for ``X-Ratelimit-Retry``
    (else ``X-Ratelimit-Reset``) seconds and the call is retried after that, never sooner; 5xx,
-   timeouts and connection errors → retried with exponential backoff and jitter (bounded);
+   timeouts and connection errors → retried with exponential backoff and jitter (bounded), a 5xx
+   after its ``Retry-After`` instead when it has one (at most ``max_wait_429``);
    any other 4xx → one typed :class:`ApiError` (status, code, message), not retried, and the bucket
    is charged what the server charges for it (WB: 10 requests);
 3. ``X-Ratelimit-Remaining`` on a non-429 answer lowers the local bucket when the server knows
    better (another process spending the same token);
 4. every answer is streamed and read with a byte limit (:data:`MAX_ANSWER_BYTES`, or the call's
-   ``max_bytes``): a larger one is :class:`AnswerTooLarge`, the rest never read.
+   ``max_bytes``): a larger one is :class:`AnswerTooLarge`, the rest never read; and within one
+   deadline per try (the ``timeout``, from the send to the body's last byte): a server trickling
+   its answer fails the try as a timeout (then retried like one).
 
 The bucket lives in :mod:`.ratelimit`, the HTTP plumbing (bounded reads, error shapes) in
 :mod:`.http`, the waits between retries in :mod:`printstation.retry`, the errors in
@@ -38,7 +41,8 @@ from ..errors import (AnswerTooLarge, ApiAuthError, ApiError, AuthError, BadLabe
                       Unavailable)
 from ..logs import register_secret
 from ..retry import Backoff, call_with_retries
-from .http import _Retryable, error_from_response, header_seconds, read_capped, send_capped, ssl_context
+from .http import (_Retryable, call_deadline, error_from_response, header_seconds, read_capped, send_capped,
+                   ssl_context)
 from .ids import HEADER_SAFE, INT64_MAX, client_id, positive_ids  # noqa: F401 - re-exported
 from .ratelimit import Clock, Sleep, TokenBucket, shared_bucket
 
@@ -215,7 +219,17 @@ class ApiClient:
         """``fn()`` retried on 5xx/timeouts/dropped connections per :attr:`retry`."""
         return call_with_retries(fn, retryable=_RETRYABLE, retries=self.retry.retries,
                                  backoff=self.retry.backoff_for(self.rng), sleep=self.sleep,
-                                 give_up=give_up, on_retry=on_retry)
+                                 give_up=give_up, on_retry=on_retry, wait_for=self._asked_wait)
+
+    def _asked_wait(self, exc: BaseException) -> float | None:
+        """The wait a 5xx asked for (``Retry-After``), within the bounds a 429's wait has
+        (:attr:`RetryPolicy.max_wait_429`, :data:`MAX_BLOCK_S`); None: back off as usual."""
+        wait = exc.wait if isinstance(exc, _Retryable) else None
+        if wait is None:
+            return None
+        if wait > UNIX_TIME_FLOOR:  # a Unix time, as on a 429
+            wait = max(0.0, wait - time.time())
+        return min(wait, self.retry.max_wait_429, MAX_BLOCK_S)
 
     # -- the one request path -------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
@@ -252,7 +266,7 @@ class ApiClient:
                                            headers=call.headers)
             resp = send_capped(self._http, req, call.limit, lambda r: AnswerTooLarge(
                 self.market, r.status_code, "AnswerTooLarge",
-                f"{call.name}: answer larger than {call.limit} bytes: refused"))
+                f"{call.name}: answer larger than {call.limit} bytes: refused"), call_deadline(self._http.timeout))
         except NET_ERRORS as exc:
             CALLS.inc(market=self.market, status="error")
             reason = self.redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
@@ -301,7 +315,7 @@ class ApiClient:
         status = resp.status_code
         if status >= 500:
             raise _Retryable(f"HTTP {status}", lambda tries: error_from_response(
-                self.market, resp, self.redact).as_unavailable(tries))
+                self.market, resp, self.redact).as_unavailable(tries), header_seconds(resp, "Retry-After"))
         if status >= 400:
             if self.cost_4xx > 1 and remaining is None:
                 self.bucket.charge(self.cost_4xx - 1)
@@ -332,10 +346,11 @@ class ApiClient:
         return self._retries(lambda: self._download_once(url, max_bytes), give_up)
 
     def _download_once(self, url: str, max_bytes: int) -> bytes:
+        deadline = call_deadline(self._download.timeout)
         try:
             with self._download.stream("GET", url) as resp:
                 if resp.status_code >= 500:
-                    raise _Retryable(f"HTTP {resp.status_code}")
+                    raise _Retryable(f"HTTP {resp.status_code}", wait=header_seconds(resp, "Retry-After"))
                 if resp.status_code >= 400:
                     raise ApiError(self.market, resp.status_code, "DownloadFailed",
                                    f"label file download answered {resp.status_code}")
@@ -343,7 +358,7 @@ class ApiClient:
                 if declared and declared.isdigit() and int(declared) > max_bytes:
                     raise BadLabel(f"{self.market} label file is {int(declared)} bytes; "
                                    f"the limit is {max_bytes}")
-                data = read_capped(resp, max_bytes)
+                data = read_capped(resp, max_bytes, deadline)
                 if data is None:
                     raise BadLabel(f"{self.market} label file is larger than {max_bytes} bytes: refused")
                 return data

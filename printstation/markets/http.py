@@ -6,6 +6,7 @@ server (or a man in the middle) sending an endless body costs at most the limit,
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import html
 import json
@@ -27,12 +28,15 @@ ERROR_BODY_BYTES = 64 * 1024
 class _Retryable(PrintstationError):
     """One try failed in a way a later try may not (5xx, timeout, dropped connection).
 
-    ``give_up(tries)`` is the error raised when the tries run out; ``str()`` is the reason."""
+    ``give_up(tries)`` is the error raised when the tries run out; ``str()`` is the reason;
+    ``wait`` the seconds the server asked to wait before the next try (``Retry-After``), if any."""
 
-    def __init__(self, reason: str, give_up: Callable[[int], PrintstationError] | None = None) -> None:
+    def __init__(self, reason: str, give_up: Callable[[int], PrintstationError] | None = None,
+                 wait: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.give_up = give_up
+        self.wait = wait
 
     @staticmethod
     def final(exc: BaseException, tries: int) -> BaseException:
@@ -42,14 +46,39 @@ class _Retryable(PrintstationError):
         return exc
 
 
-def read_capped(resp: httpx.Response, limit: int) -> bytes | None:
+def call_deadline(timeout: float | httpx.Timeout | None) -> float | None:
+    """The ``time.monotonic()`` by which a try started now must have its whole answer: the
+    client's timeout (its largest part) from now; None when there is none."""
+    if isinstance(timeout, httpx.Timeout):
+        parts = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t is not None]
+        timeout = max(parts) if parts else None
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def check_deadline(deadline: float | None, request: httpx.Request | None = None) -> None:
+    """:class:`httpx.ReadTimeout` once ``deadline`` has passed (a trickling server): the try
+    fails as a timeout, whatever each single read took."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise httpx.ReadTimeout("the whole answer took longer than the timeout", request=request)
+
+
+def _chunks(resp: httpx.Response, deadline: float | None) -> Any:
+    """``resp``'s decoded body chunks, the deadline checked before and between them."""
+    check_deadline(deadline, resp.request)
+    for chunk in resp.iter_bytes():
+        check_deadline(deadline, resp.request)
+        yield chunk
+
+
+def read_capped(resp: httpx.Response, limit: int, deadline: float | None = None) -> bytes | None:
     """The (decoded) body of a streamed answer, or None as soon as it passes ``limit`` bytes
-    (a declared ``Content-Length`` over the limit is refused before reading anything)."""
+    (a declared ``Content-Length`` over the limit is refused before reading anything).
+    :class:`httpx.ReadTimeout` when the body is not all read by ``deadline`` (``time.monotonic()``)."""
     declared = resp.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         return None
     buf = bytearray()
-    for chunk in resp.iter_bytes():
+    for chunk in _chunks(resp, deadline):
         buf += chunk
         if len(buf) > limit:
             return None
@@ -57,22 +86,23 @@ def read_capped(resp: httpx.Response, limit: int) -> bytes | None:
 
 
 def send_capped(http: httpx.Client, request: httpx.Request, limit: int,
-                too_large: Callable[[httpx.Response], Exception]) -> httpx.Response:
+                too_large: Callable[[httpx.Response], Exception], deadline: float | None = None) -> httpx.Response:
     """Send ``request`` and read its answer: a 2xx/3xx body of at most ``limit`` bytes (larger:
     ``too_large(resp)`` is raised, the rest never read), an error body cut to
-    :data:`ERROR_BODY_BYTES` (only its start makes the message)."""
+    :data:`ERROR_BODY_BYTES` (only its start makes the message). The whole answer must be in by
+    ``deadline`` (``time.monotonic()``), else :class:`httpx.ReadTimeout`."""
     resp = http.send(request, stream=True)
     try:
         if resp.status_code >= 400:
             buf = bytearray()
-            for chunk in resp.iter_bytes():
+            for chunk in _chunks(resp, deadline):
                 buf += chunk
                 if len(buf) >= ERROR_BODY_BYTES:
                     del buf[ERROR_BODY_BYTES:]
                     break
             body: bytes | None = bytes(buf)
         else:
-            body = read_capped(resp, limit)
+            body = read_capped(resp, limit, deadline)
         if body is None:
             raise too_large(resp)
         # What Response.read() does; the body is set once, from the bounded read.
@@ -91,9 +121,14 @@ def header_seconds(resp: httpx.Response, name: str) -> float | None:
     try:
         s = float(v)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(v) if v else None  # an HTTP date (rare)
+        try:  # an HTTP date (rare); a bad one raises (Python ≥ 3.10) or is None
+            when = email.utils.parsedate_to_datetime(v) if v.strip() else None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
         if when is None:
             return None
+        if when.tzinfo is None:  # "-0000": UTC, not local time
+            when = when.replace(tzinfo=datetime.timezone.utc)
         s = when.timestamp() - time.time()
     if math.isnan(s) or s < 0:
         return None
@@ -176,5 +211,5 @@ def error_from_response(market: str, resp: httpx.Response, redact: Callable[[str
     return cls(market, status, code, message, request_id)
 
 
-__all__ = ["ERROR_BODY_BYTES", "error_from_response", "header_seconds", "read_capped", "send_capped",
+__all__ = ["ERROR_BODY_BYTES", "call_deadline", "check_deadline", "error_from_response", "header_seconds", "read_capped", "send_capped",
            "ssl_context"]

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from ..errors import SupplyNotClosed, UsageError
 from .base import ApiAuthError, ApiClient, ApiError, BadLabel, Outcome, Secret, chunks, positive_ids
+from .ids import INT64_MAX
 from .content import WB_SIZES, WB_TYPES, decode_wb_file
 
 log = logging.getLogger("printstation.markets.wb")
@@ -110,6 +111,60 @@ def _by_box_number(boxes: list[str], stickers: list[Any]) -> list[Any]:
     if None in asked or set(got) != set(asked):
         return stickers
     return [got[n] for n in asked]  # type: ignore[index]
+
+
+_INT = re.compile(r"-?[0-9]{1,40}")
+
+
+def _shown(value: Any) -> str:
+    """A bad value for a log line: its repr, cut short (never a whole body)."""
+    r = repr(value)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def _answer_id(value: Any) -> int:
+    """An order id as WB answers it (an int, or its digits); ValueError naming what is wrong."""
+    if value is None:
+        raise ValueError("no id")
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not _INT.fullmatch(str(value).strip()):
+        raise ValueError(f"id {_shown(value)} is not a number")
+    n = int(str(value).strip())
+    if not 0 < n <= INT64_MAX:
+        raise ValueError(f"id {_shown(value)} is out of range")
+    return n
+
+
+def _text_field(item: dict, key: str) -> None:
+    v = item.get(key)
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int))):
+        raise ValueError(f"{key} {_shown(v)} is not a string")
+
+
+def _answer_order(item: Any) -> dict:
+    """An order of an answer, its id an int; ValueError naming what is wrong (the state stores
+    id, supplyId, createdAt, article and skus)."""
+    if not isinstance(item, dict):
+        raise ValueError(f"not an object ({type(item).__name__})")
+    oid = _answer_id(item.get("id"))
+    for key in ("supplyId", "createdAt", "article"):
+        _text_field(item, key)
+    skus = item.get("skus")
+    if skus is not None and (not isinstance(skus, list)
+                             or any(isinstance(x, bool) or not isinstance(x, (str, int)) for x in skus)):
+        raise ValueError(f"skus {_shown(skus)} is not a list of barcodes")
+    return {**item, "id": oid}
+
+
+def _answer_supply(item: Any) -> dict:
+    """A supply of an answer, its id a non-empty string; ValueError naming what is wrong."""
+    if not isinstance(item, dict):
+        raise ValueError(f"not an object ({type(item).__name__})")
+    sid = item.get("id")
+    if isinstance(sid, bool) or not isinstance(sid, (str, int)) or not str(sid).strip():
+        raise ValueError("no id" if sid is None or sid == "" else f"id {_shown(sid)} is not a supply id")
+    for key in ("createdAt", "closedAt", "name"):
+        _text_field(item, key)
+    return {**item, "id": str(sid).strip()}
 
 
 class WBClient(ApiClient):
@@ -256,20 +311,47 @@ class WBClient(ApiClient):
         return [out[t] for t in wanted]
 
     # -- orders and supplies ------------------------------------------------------------------
-    def new_orders(self) -> list[dict]:
-        body = self.json("GET", "/api/v3/orders/new")
-        return list(body.get("orders") or []) if isinstance(body, dict) else []
+    def _items(self, call: str, body: Any, key: str, what: str, check: Callable[[Any], Any]) -> tuple[list, int]:
+        """``(good items, items answered)`` of the list ``body[key]``: an item ``check`` refuses
+        (ValueError) is skipped with one WARNING line saying what was wrong. A wholly malformed
+        answer — not an object, ``key`` not a list, no item usable — is :class:`ApiError`."""
+        def bad(why: str) -> ApiError:
+            return ApiError(self.market, 200, "BadResponse", f"{call}: malformed answer: {why}")
 
-    def _paged(self, path: str, key: str, params: dict[str, Any], limit: int) -> list[dict]:
+        if body is None:
+            return [], 0
+        if not isinstance(body, dict):
+            raise bad(f"not an object ({type(body).__name__})")
+        items = body.get(key)
+        if items is None:
+            return [], 0
+        if not isinstance(items, list):
+            raise bad(f"{key} is not a list ({type(items).__name__})")
+        out = []
+        for n, item in enumerate(items, 1):
+            try:
+                out.append(check(item))
+            except ValueError as exc:
+                log.warning("%s %s: skipped %s %d of %d: %s", self.market, call, what, n, len(items), exc)
+        if items and not out:
+            raise bad(f"none of its {len(items)} {key} is usable")
+        return out, len(items)
+
+    def new_orders(self) -> list[dict]:
+        return self._items("GET /api/v3/orders/new", self.json("GET", "/api/v3/orders/new"), "orders",
+                           "order", _answer_order)[0]
+
+    def _paged(self, path: str, key: str, params: dict[str, Any], limit: int,
+               what: str, check: Callable[[Any], Any]) -> list[dict]:
         out: list[dict] = []
         nxt = 0
         seen: set[int] = set()
         while True:
             body = self.json("GET", path, params={**params, "limit": limit, "next": nxt})
-            page = list(body.get(key) or []) if isinstance(body, dict) else []
+            page, answered = self._items(f"GET {path}", body, key, what, check)
             out += page
             new_next = body.get("next") if isinstance(body, dict) else None
-            if len(page) < limit or not isinstance(new_next, int) or new_next in seen or new_next == nxt:
+            if answered < limit or not isinstance(new_next, int) or new_next in seen or new_next == nxt:
                 return out
             seen.add(nxt)
             nxt = new_next
@@ -281,7 +363,7 @@ class WBClient(ApiClient):
         params: dict[str, Any] = {"dateFrom": int(date_from)}
         if date_to is not None:
             params["dateTo"] = int(date_to)
-        return self._paged("/api/v3/orders", "orders", params, limit)
+        return self._paged("/api/v3/orders", "orders", params, limit, "order", _answer_order)
 
     def order_statuses(self, ids: Iterable[int | str]) -> list[dict]:
         """``{id, supplierStatus, wbStatus}`` per order (≤1000 ids a call)."""
@@ -292,11 +374,11 @@ class WBClient(ApiClient):
         return out
 
     def supplies(self, limit: int = 1000) -> list[dict]:
-        return self._paged("/api/v3/supplies", "supplies", {}, limit)
+        return self._paged("/api/v3/supplies", "supplies", {}, limit, "supply", _answer_supply)
 
     def supply_order_ids(self, supply_id: str) -> list[int]:
-        body = self.json("GET", f"/api/marketplace/v3/supplies/{_supply_path(supply_id)}/order-ids")
-        return [int(i) for i in (body.get("orderIds") or [])] if isinstance(body, dict) else []
+        path = f"/api/marketplace/v3/supplies/{_supply_path(supply_id)}/order-ids"
+        return self._items(f"GET {path}", self.json("GET", path), "orderIds", "order id", _answer_id)[0]
 
 
 __all__ = ["WBClient", "StickerResult", "SupplyQR", "BoxSticker", "SupplyNotClosed", "DEFAULT_URL",

@@ -8,7 +8,8 @@
 Common to every fake (:class:`FakeServer`): a token check, an optional WB-style token bucket
 (429 with ``X-Ratelimit-Retry/Limit/Reset``, a 4xx costing ``cost_4xx``, ``X-Ratelimit-Remaining``
 on every non-429), injected faults (:meth:`fail_next` 5xx, :meth:`drop_next` dropped connections,
-:meth:`delay_next` slow answers, :meth:`huge_next` an answer body too large to read) and :attr:`calls`, a log of every request with its arrival time
+:meth:`delay_next` slow answers, :meth:`huge_next` an answer body too large to read,
+:meth:`drip_next` a body trickled one byte at a time) and :attr:`calls`, a log of every request with its arrival time
 (``time.monotonic()``) and answer status, so tests can assert pacing.
 """
 
@@ -191,6 +192,14 @@ class FakeServer:
             self._faults.append({"kind": "huge", "n": n, "path": path, "size": size, "head": head,
                                  "content_type": content_type, "declare": declare, "status": status})
 
+    def drip_next(self, body: bytes, every: float, n: int = 1, path: str | None = None,
+                  status: int = 200) -> None:
+        """The next ``n`` calls get a ``status`` answer with a Content-Length, ``body`` then
+        written one byte every ``every`` seconds (a server, or a link, that trickles)."""
+        with self._lock:
+            self._faults.append({"kind": "drip", "n": n, "path": path, "body": body, "every": every,
+                                 "status": status})
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -256,6 +265,9 @@ class FakeServer:
             if fault and fault["kind"] == "huge":
                 self._send_huge(h, call, fault)
                 return
+            if fault and fault["kind"] == "drip":
+                self._send_drip(h, call, fault)
+                return
             reply = self._dispatch(h, call, fault)
             self._send(h, call, reply)
         finally:
@@ -278,6 +290,25 @@ class FakeServer:
                 n = min(len(piece), fault["size"] - call.sent)
                 h.wfile.write(piece[:n])
                 call.sent += n
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _send_drip(self, h: _Handler, call: Call, fault: dict[str, Any]) -> None:
+        call.status = fault["status"]
+        body = fault["body"]
+        try:
+            h.send_response(fault["status"])
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.flush()
+            for i in range(len(body)):
+                if self._httpd is None:  # the fake stopped
+                    return
+                h.wfile.write(body[i:i + 1])
+                h.wfile.flush()
+                call.sent = i + 1
+                time.sleep(fault["every"])  # the trickle itself, not a wait for an event
         except (BrokenPipeError, ConnectionResetError):
             pass
 

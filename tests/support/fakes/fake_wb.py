@@ -56,6 +56,9 @@ class FakeWB(FakeServer):
         self.reverse_stickers = False          # answer order stickers in reverse order
         self.box_count_delta = 0               # -1: one box sticker too few in the answer
         self.reverse_box_stickers = False      # box stickers answered in reverse order
+        #: raw items appended to an answer's list, as sent (malformed ones): "orders" (GET
+        #: /api/v3/orders, first page), "supplies" (first page), "orderIds" (every supply's order-ids)
+        self.junk: dict[str, list[Any]] = {}
         self._next_order = 500_000_000
         self._next_supply = 1_000_000
         self._next_box = 7_000_000
@@ -271,7 +274,9 @@ class FakeWB(FakeServer):
         hi = float(self._q(call, "dateTo", False) or 2**40)
         rows = sorted((o for o in self.orders.values() if lo <= o["_ts"] <= hi and o["id"] > nxt),
                       key=lambda o: o["id"])[:limit]
-        return Reply(200, {"next": rows[-1]["id"] if rows else nxt, "orders": [self._public(o) for o in rows]})
+        junk = list(self.junk.get("orders", [])) if nxt == 0 else []
+        return Reply(200, {"next": rows[-1]["id"] if rows else nxt,
+                           "orders": [self._public(o) for o in rows] + junk})
 
     def _statuses(self, call: Call) -> Reply:
         ids = self._body(call, "orders", 1000, int)
@@ -284,7 +289,8 @@ class FakeWB(FakeServer):
         keys = list(self.supplies)
         page = keys[nxt:nxt + limit]
         rows = [{k: v for k, v in self.supplies[k].items() if k not in ("orders", "boxes")} for k in page]
-        return Reply(200, {"next": nxt + len(page), "supplies": rows})
+        junk = list(self.junk.get("supplies", [])) if nxt == 0 else []
+        return Reply(200, {"next": nxt + len(page), "supplies": rows + junk})
 
     def _supply(self, sid: str) -> dict[str, Any]:
         s = self.supplies.get(sid)
@@ -293,7 +299,7 @@ class FakeWB(FakeServer):
         return s
 
     def _supply_order_ids(self, call: Call, sid: str) -> Reply:
-        return Reply(200, {"orderIds": list(self._supply(sid)["orders"])})
+        return Reply(200, {"orderIds": list(self._supply(sid)["orders"]) + list(self.junk.get("orderIds", []))})
 
     def _supply_barcode(self, call: Call, sid: str) -> Reply:
         t = self._type(call)
