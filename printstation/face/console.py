@@ -185,16 +185,32 @@ def preview_kind(d: Any, job_id: int) -> str:
         cache = d._console_previews = {}
     kind = cache.get(job_id)
     if kind is None:
-        from ..render.sniff import sniff
-
         try:
-            kind = "fields" if sniff(d.store.payload(job_id)).kind == "zpl" else "png"
+            kind = "fields" if any(s.kind == "zpl" for s in _labels_in(d.store.payload(job_id))) else "png"
         except PrintstationError:
             kind = "none"
         if len(cache) > 10_000:
             cache.clear()
         cache[job_id] = kind
     return kind
+
+
+def _labels_in(data: bytes) -> list[Any]:
+    """The labels of a job's bytes as sniffed: each sticker of a marketplace JSON answer (which
+    prints them in order, ZPL ones natively), else the input itself. Raises PrintstationError."""
+    from ..errors import BadInput
+    from ..render.sniff import json_labels, sniff
+
+    s = sniff(data)
+    if s.kind != "json":
+        return [s]
+    out = []
+    for i, raw in enumerate(json_labels(s.data), 1):
+        try:
+            out.append(sniff(raw))
+        except BadInput as exc:
+            raise BadInput(f"sticker {i} of the JSON answer: {exc}") from None
+    return out
 
 
 def _start_of_today() -> float:
@@ -232,18 +248,21 @@ def state(d: Any, req: Request) -> Result:
 
 @ROUTES.route("GET", r"/jobs/(?P<job_id>[0-9]+)/fields")
 def job_fields(d: Any, req: Request, job_id: str) -> Result:
-    from ..render.sniff import sniff
-
     n = job_id_arg(job_id)
     try:
-        s = sniff(d.store.payload(n))
+        labels = _labels_in(d.store.payload(n))
     except PrintstationError as exc:
         if isinstance(exc, NotFound):
             raise
         return 200, {"native": False, "fields": [], "note": str(exc)}
-    if s.kind != "zpl":
-        return 200, {"native": False, "fields": [], "note": f"a {s.kind} label: see /jobs/{n}/preview.png"}
-    data, note = s.data, "printed natively by the printer"
+    zpl = [s.data for s in labels if s.kind == "zpl"]
+    if not zpl:
+        kinds = "/".join(dict.fromkeys(s.kind for s in labels))
+        what = f"a {kinds} label" if len(labels) == 1 else f"a JSON answer of {len(labels)} {kinds} stickers"
+        return 200, {"native": False, "fields": [], "note": f"{what}: see /jobs/{n}/preview.png"}
+    data, note = b"\n".join(zpl), "printed natively by the printer"
+    if len(zpl) < len(labels):
+        note = f"{len(zpl)} of {len(labels)} stickers {note}, the others converted"
     if len(data) > FIELDS_SCAN:  # the list shows 200 fields: never parse a huge label for it
         data, note = data[:FIELDS_SCAN], f"{note} (fields of its first {FIELDS_SCAN // 1024} KiB)"
     return 200, {"native": True, "fields": zplfields.fields(data), "note": note}
