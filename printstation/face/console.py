@@ -254,18 +254,29 @@ def job_fields(d: Any, req: Request, job_id: str) -> Result:
     except PrintstationError as exc:
         if isinstance(exc, NotFound):
             raise
-        return 200, {"native": False, "fields": [], "note": str(exc)}
+        return 200, {"native": False, "fields": [], "note": str(exc), "labels": None}
     zpl = [s.data for s in labels if s.kind == "zpl"]
+    count = label_count(d, n, native=bool(zpl))
     if not zpl:
         kinds = "/".join(dict.fromkeys(s.kind for s in labels))
         what = f"a {kinds} label" if len(labels) == 1 else f"a JSON answer of {len(labels)} {kinds} stickers"
-        return 200, {"native": False, "fields": [], "note": f"{what}: see /jobs/{n}/preview.png"}
+        return 200, {"native": False, "fields": [], "note": f"{what}: see /jobs/{n}/preview.png", "labels": count}
     data, note = b"\n".join(zpl), "printed natively by the printer"
     if len(zpl) < len(labels):
         note = f"{len(zpl)} of {len(labels)} stickers {note}, the others converted"
     if len(data) > FIELDS_SCAN:  # the list shows 200 fields: never parse a huge label for it
         data, note = data[:FIELDS_SCAN], f"{note} (fields of its first {FIELDS_SCAN // 1024} KiB)"
-    return 200, {"native": True, "fields": zplfields.fields(data), "note": note}
+    return 200, {"native": True, "fields": zplfields.fields(data), "note": note, "labels": count}
+
+
+def label_count(d: Any, job_id: int, native: bool) -> int | None:
+    """How many labels the job prints (its copies aside): the pages of its preview (page ``k`` is
+    ``preview.png?page=k``), or for native ZPL the formats its printer gets. None when it does not
+    convert (the job's error says why). The conversion is the one the preview made (cached)."""
+    try:
+        return len(d.labels(job_id, None if native else "png"))
+    except PrintstationError:  # also a printer removed since (NotFound)
+        return None
 
 
 @ROUTES.route("GET", r"/events")

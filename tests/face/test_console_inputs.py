@@ -73,3 +73,36 @@ def test_a_json_answer_of_bitmap_stickers_has_a_raster_preview(station):
     assert status == 200 and headers["content-type"] == "image/png"
     f = exchange(port, request("GET", f"/jobs/{job['id']}/fields"))[2]
     assert not f["native"] and f["note"].startswith("a JSON answer of 2 png/svg stickers")
+
+
+def tiff(values: list[str]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    frames = [Image.open(io.BytesIO(lg.wb_sticker_png(v))).convert("L") for v in values]
+    out = io.BytesIO()
+    frames[0].save(out, "TIFF", save_all=True, append_images=frames[1:])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name,body,labels,native", [
+    ("three.json", wb_answer("zpl", "zpl", "zpl"), 3, True),
+    ("three.json", wb_answer("png", "svg", "png"), 3, False),
+    ("ozon.json", json.dumps({"content_type": "application/pdf", "file_content": base64.b64encode(
+        lg.pdf_label(["RU100000001CN", "RU100000002CN"], size_mm=(58, 40))).decode()}).encode(), 2, False),
+    ("pages.tiff", tiff(VALUES), 3, False),
+    ("one.tiff", tiff(VALUES[:1]), 1, False),
+    ("quoted.b64", b'"' + base64.b64encode(lg.wb_sticker_zpl("!Q1")) + b'"', 1, True),
+    ("unpadded.b64", base64.b64encode(lg.wb_sticker_png("!Q22")).rstrip(b"="), 1, False),
+])
+def test_the_operator_sees_how_many_labels_a_job_prints(station, name, body, labels, native):
+    d, port = station
+    job = submit(d, port, name, body)
+    assert row(port, job["id"])["preview"] == ("fields" if native else "png")
+    f = exchange(port, request("GET", f"/jobs/{job['id']}/fields"))[2]
+    assert f["native"] is native and f["labels"] == labels
+    if not native:  # every label has its page, and no more
+        for page in range(1, labels + 1):
+            assert exchange(port, request("GET", f"/jobs/{job['id']}/preview.png?page={page}"))[0] == 200
+        assert exchange(port, request("GET", f"/jobs/{job['id']}/preview.png?page={labels + 1}"))[0] == 404
