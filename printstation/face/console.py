@@ -269,12 +269,27 @@ def job_fields(d: Any, req: Request, job_id: str) -> Result:
     return 200, {"native": True, "fields": zplfields.fields(data), "note": note, "labels": count}
 
 
+def job_labels(d: Any, job_id: int, lang: str | None = "png") -> list[bytes]:
+    """The job's labels as 1-bit PNGs (its preview), or (``lang=None``) as its printer gets them
+    (native ZPL passes through). Raises PrintstationError (NotFound, BadInput…)."""
+    job = d.store.get(job_id)
+    p = d.config.printer(job.printer)
+    if p is None:
+        raise NotFound(f"job {job_id}'s printer {job.printer!r} is not configured")
+    spec = p.spec.replace(lang=lang or p.spec.lang, copies=1,
+                          max_downscale=0.0 if job.fit else p.spec.max_downscale)
+    data = d.store.payload(job_id)
+    with d._preview_slot:  # one renderer at most (see Daemon.__init__); kept by content like jobs
+        labels: list[bytes] = d.converter.convert(data, spec)
+    return labels
+
+
 def label_count(d: Any, job_id: int, native: bool) -> int | None:
     """How many labels the job prints (its copies aside): the pages of its preview (page ``k`` is
     ``preview.png?page=k``), or for native ZPL the formats its printer gets. None when it does not
     convert (the job's error says why). The conversion is the one the preview made (cached)."""
     try:
-        return len(d.labels(job_id, None if native else "png"))
+        return len(job_labels(d, job_id, None if native else "png"))
     except PrintstationError:  # also a printer removed since (NotFound)
         return None
 

@@ -309,23 +309,12 @@ class Daemon:
 
     def preview(self, job_id: int, page: int = 1) -> bytes:
         """The job's label as the 1-bit PNG its printer prints (page ``page``)."""
-        pages = self.labels(job_id)
+        from .console import job_labels
+
+        pages = job_labels(self, job_id)
         if not 1 <= page <= len(pages):
             raise NotFound(f"job {job_id} has {len(pages)} page(s), no page {page}")
         return pages[page - 1]
-
-    def labels(self, job_id: int, lang: str | None = "png") -> list[bytes]:
-        """The job's labels as its printer gets them: as 1-bit PNGs, or (``lang=None``) in the
-        printer's own language (native ZPL passes through)."""
-        job = self.store.get(job_id)
-        p = self.config.printer(job.printer)
-        if p is None:
-            raise NotFound(f"job {job_id}'s printer {job.printer!r} is not configured")
-        spec = p.spec.replace(lang=lang or p.spec.lang, copies=1,
-                              max_downscale=0.0 if job.fit else p.spec.max_downscale)
-        data = self.store.payload(job_id)
-        with self._preview_slot:  # one renderer at most (see __init__); kept by content like jobs
-            return self.converter.convert(data, spec)
 
     def health(self) -> dict[str, Any]:
         out = {"ok": True, "printers": len(self.workers), "uptime": round(time.time() - self.started_at, 3),
