@@ -266,7 +266,10 @@ def job_fields(d: Any, req: Request, job_id: str) -> Result:
         note = f"{len(zpl)} of {len(labels)} stickers {note}, the others converted"
     if len(data) > FIELDS_SCAN:  # the list shows 200 fields: never parse a huge label for it
         data, note = data[:FIELDS_SCAN], f"{note} (fields of its first {FIELDS_SCAN // 1024} KiB)"
-    return 200, {"native": True, "fields": zplfields.fields(data), "note": note, "labels": count}
+    found = zplfields.fields(data)
+    if len(found) >= zplfields.MAX_FIELDS:
+        note = f"{note} (its first {zplfields.MAX_FIELDS} fields)"
+    return 200, {"native": True, "fields": found, "note": note, "labels": count}
 
 
 def job_labels(d: Any, job_id: int, lang: str | None = "png") -> list[bytes]:

@@ -106,3 +106,13 @@ def test_the_operator_sees_how_many_labels_a_job_prints(station, name, body, lab
         for page in range(1, labels + 1):
             assert exchange(port, request("GET", f"/jobs/{job['id']}/preview.png?page={page}"))[0] == 200
         assert exchange(port, request("GET", f"/jobs/{job['id']}/preview.png?page={labels + 1}"))[0] == 404
+
+
+def test_a_long_answer_says_its_fields_list_is_cut(station):
+    d, port = station
+    stickers = [{"file": base64.b64encode(lg.wb_sticker_zpl(f"!Long{i:04d}", size=(58, 40))).decode()} for i in range(80)]
+    job = submit(d, port, "long.json", json.dumps({"stickers": stickers}).encode())
+    f = exchange(port, request("GET", f"/jobs/{job['id']}/fields"))[2]
+    assert f["labels"] == 80 and len(f["fields"]) == 200
+    assert f["note"] == "printed natively by the printer (its first 200 fields)"
+    assert f["fields"][-1]["label"] < 80  # the list stops before the last label: the note says so
