@@ -10,8 +10,7 @@ import json
 import pytest
 
 from support import labelgen as lg
-from support.daemon_harness import running, wait_until, write_config
-from support.printer_sinks import RecordingSink
+from support.daemon_harness import wait_until
 from support.rawhttp import exchange, request
 
 VALUES = ["!Cons1aaaa", "!Cons2bbbb", "!Cons3cccc"]
@@ -25,11 +24,8 @@ def wb_answer(*kinds: str) -> bytes:
 
 
 @pytest.fixture
-def station(tmp_path):
-    with RecordingSink() as sink:
-        cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [{"name": "a", "uri": sink.uri, "media": "58x40"}])
-        with running(cfg) as d:
-            yield d, d.api.port
+def station(station58):
+    return station58, station58.api.port
 
 
 def submit(d, port: int, name: str, body: bytes) -> dict:
@@ -75,24 +71,13 @@ def test_a_json_answer_of_bitmap_stickers_has_a_raster_preview(station):
     assert not f["native"] and f["note"].startswith("a JSON answer of 2 png/svg stickers")
 
 
-def tiff(values: list[str]) -> bytes:
-    import io
-
-    from PIL import Image
-
-    frames = [Image.open(io.BytesIO(lg.wb_sticker_png(v))).convert("L") for v in values]
-    out = io.BytesIO()
-    frames[0].save(out, "TIFF", save_all=True, append_images=frames[1:])
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("name,body,labels,native", [
     ("three.json", wb_answer("zpl", "zpl", "zpl"), 3, True),
     ("three.json", wb_answer("png", "svg", "png"), 3, False),
     ("ozon.json", json.dumps({"content_type": "application/pdf", "file_content": base64.b64encode(
         lg.pdf_label(["RU100000001CN", "RU100000002CN"], size_mm=(58, 40))).decode()}).encode(), 2, False),
-    ("pages.tiff", tiff(VALUES), 3, False),
-    ("one.tiff", tiff(VALUES[:1]), 1, False),
+    ("pages.tiff", lg.tiff_pages(VALUES), 3, False),
+    ("one.tiff", lg.tiff_pages(VALUES[:1]), 1, False),
     ("quoted.b64", b'"' + base64.b64encode(lg.wb_sticker_zpl("!Q1")) + b'"', 1, True),
     ("unpadded.b64", base64.b64encode(lg.wb_sticker_png("!Q22")).rstrip(b"="), 1, False),
 ])

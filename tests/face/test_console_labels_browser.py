@@ -14,18 +14,14 @@ import zxingcpp
 from PIL import Image
 
 from support import labelgen as lg
-from support.daemon_harness import running, wait_until, write_config
-from support.printer_sinks import RecordingSink
+from support.daemon_harness import wait_until
 
 VALUES = ["!Page1aaaa", "!Page2bbbb", "!Page3cccc"]
 
 
 @pytest.fixture
-def station(tmp_path):
-    with RecordingSink() as sink:
-        cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [{"name": "zebra", "uri": sink.uri, "media": "58x40"}])
-        with running(cfg) as d:
-            yield d, d.api.url
+def station(station58):
+    return station58, station58.api.url
 
 
 def submit(d, url: str, data: bytes, name: str) -> int:
@@ -36,16 +32,9 @@ def submit(d, url: str, data: bytes, name: str) -> int:
     return job_id
 
 
-def tiff(values: list[str]) -> bytes:
-    frames = [Image.open(io.BytesIO(lg.wb_sticker_png(v))).convert("L") for v in values]
-    out = io.BytesIO()
-    frames[0].save(out, "TIFF", save_all=True, append_images=frames[1:])
-    return out.getvalue()
-
-
 def test_a_multi_label_job_says_how_many_and_shows_each(station, open_page):
     d, url = station
-    pages = submit(d, url, tiff(VALUES), "pages.tiff")
+    pages = submit(d, url, lg.tiff_pages(VALUES), "pages.tiff")
     single = submit(d, url, lg.wb_sticker_png("!Single11"), "one.png")
     answer = json.dumps({"stickers": [{"file": base64.b64encode(lg.wb_sticker_zpl(v, size=(58, 40))).decode()}
                                       for v in VALUES]}).encode()
