@@ -185,16 +185,32 @@ def preview_kind(d: Any, job_id: int) -> str:
         cache = d._console_previews = {}
     kind = cache.get(job_id)
     if kind is None:
-        from ..render.sniff import sniff
-
         try:
-            kind = "fields" if sniff(d.store.payload(job_id)).kind == "zpl" else "png"
+            kind = "fields" if any(s.kind == "zpl" for s in _labels_in(d.store.payload(job_id))) else "png"
         except PrintstationError:
             kind = "none"
         if len(cache) > 10_000:
             cache.clear()
         cache[job_id] = kind
     return kind
+
+
+def _labels_in(data: bytes) -> list[Any]:
+    """The labels of a job's bytes as sniffed: each sticker of a marketplace JSON answer (which
+    prints them in order, ZPL ones natively), else the input itself. Raises PrintstationError."""
+    from ..errors import BadInput
+    from ..render.sniff import json_labels, sniff
+
+    s = sniff(data)
+    if s.kind != "json":
+        return [s]
+    out = []
+    for i, raw in enumerate(json_labels(s.data), 1):
+        try:
+            out.append(sniff(raw))
+        except BadInput as exc:
+            raise BadInput(f"sticker {i} of the JSON answer: {exc}") from None
+    return out
 
 
 def _start_of_today() -> float:
@@ -232,21 +248,53 @@ def state(d: Any, req: Request) -> Result:
 
 @ROUTES.route("GET", r"/jobs/(?P<job_id>[0-9]+)/fields")
 def job_fields(d: Any, req: Request, job_id: str) -> Result:
-    from ..render.sniff import sniff
-
     n = job_id_arg(job_id)
     try:
-        s = sniff(d.store.payload(n))
+        labels = _labels_in(d.store.payload(n))
     except PrintstationError as exc:
         if isinstance(exc, NotFound):
             raise
-        return 200, {"native": False, "fields": [], "note": str(exc)}
-    if s.kind != "zpl":
-        return 200, {"native": False, "fields": [], "note": f"a {s.kind} label: see /jobs/{n}/preview.png"}
-    data, note = s.data, "printed natively by the printer"
+        return 200, {"native": False, "fields": [], "note": str(exc), "labels": None}
+    zpl = [s.data for s in labels if s.kind == "zpl"]
+    count = label_count(d, n, native=bool(zpl))
+    if not zpl:
+        kinds = "/".join(dict.fromkeys(s.kind for s in labels))
+        what = f"a {kinds} label" if len(labels) == 1 else f"a JSON answer of {len(labels)} {kinds} stickers"
+        return 200, {"native": False, "fields": [], "note": f"{what}: see /jobs/{n}/preview.png", "labels": count}
+    data, note = b"\n".join(zpl), "printed natively by the printer"
+    if len(zpl) < len(labels):
+        note = f"{len(zpl)} of {len(labels)} stickers {note}, the others converted"
     if len(data) > FIELDS_SCAN:  # the list shows 200 fields: never parse a huge label for it
         data, note = data[:FIELDS_SCAN], f"{note} (fields of its first {FIELDS_SCAN // 1024} KiB)"
-    return 200, {"native": True, "fields": zplfields.fields(data), "note": note}
+    found = zplfields.fields(data)
+    if len(found) >= zplfields.MAX_FIELDS:
+        note = f"{note} (its first {zplfields.MAX_FIELDS} fields)"
+    return 200, {"native": True, "fields": found, "note": note, "labels": count}
+
+
+def job_labels(d: Any, job_id: int, lang: str | None = "png") -> list[bytes]:
+    """The job's labels as 1-bit PNGs (its preview), or (``lang=None``) as its printer gets them
+    (native ZPL passes through). Raises PrintstationError (NotFound, BadInput…)."""
+    job = d.store.get(job_id)
+    p = d.config.printer(job.printer)
+    if p is None:
+        raise NotFound(f"job {job_id}'s printer {job.printer!r} is not configured")
+    spec = p.spec.replace(lang=lang or p.spec.lang, copies=1,
+                          max_downscale=0.0 if job.fit else p.spec.max_downscale)
+    data = d.store.payload(job_id)
+    with d._preview_slot:  # one renderer at most (see Daemon.__init__); kept by content like jobs
+        labels: list[bytes] = d.converter.convert(data, spec)
+    return labels
+
+
+def label_count(d: Any, job_id: int, native: bool) -> int | None:
+    """How many labels the job prints (its copies aside): the pages of its preview (page ``k`` is
+    ``preview.png?page=k``), or for native ZPL the formats its printer gets. None when it does not
+    convert (the job's error says why). The conversion is the one the preview made (cached)."""
+    try:
+        return len(job_labels(d, job_id, None if native else "png"))
+    except PrintstationError:  # also a printer removed since (NotFound)
+        return None
 
 
 @ROUTES.route("GET", r"/events")

@@ -309,14 +309,9 @@ class Daemon:
 
     def preview(self, job_id: int, page: int = 1) -> bytes:
         """The job's label as the 1-bit PNG its printer prints (page ``page``)."""
-        job = self.store.get(job_id)
-        p = self.config.printer(job.printer)
-        if p is None:
-            raise NotFound(f"job {job_id}'s printer {job.printer!r} is not configured")
-        spec = p.spec.replace(lang="png", copies=1, max_downscale=0.0 if job.fit else p.spec.max_downscale)
-        data = self.store.payload(job_id)
-        with self._preview_slot:  # one renderer at most (see __init__); kept by content like jobs
-            pages = self.converter.convert(data, spec)
+        from .console import job_labels
+
+        pages = job_labels(self, job_id)
         if not 1 <= page <= len(pages):
             raise NotFound(f"job {job_id} has {len(pages)} page(s), no page {page}")
         return pages[page - 1]

@@ -67,3 +67,16 @@ def open_page(browser: Any) -> Iterator[Any]:
     yield opener
     for c in contexts:
         c.close()
+
+
+@pytest.fixture
+def station58(tmp_path: Path) -> Iterator[Any]:
+    """The real daemon with one ZPL printer ``zebra`` on 58×40 mm labels (a TCP sink)."""
+    from support.daemon_harness import running, write_config
+    from support.printer_sinks import RecordingSink
+
+    with RecordingSink() as sink:
+        cfg = write_config(tmp_path / "c.toml", tmp_path / "data", [{"name": "zebra", "uri": sink.uri, "media": "58x40"}])
+        with running(cfg) as d:
+            yield d
+

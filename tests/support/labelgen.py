@@ -276,3 +276,11 @@ def svg_to_png(svg: bytes, scale: float = 1.0) -> bytes:
     import cairosvg
 
     return cairosvg.svg2png(bytestring=svg, scale=scale, background_color="white")
+
+
+def tiff_pages(values: list[str], size: tuple[int, int] = (58, 40)) -> bytes:
+    """A multi-page grayscale TIFF: one WB sticker of each value per page."""
+    frames = [Image.open(io.BytesIO(wb_sticker_png(v, size=size))).convert("L") for v in values]
+    out = io.BytesIO()
+    frames[0].save(out, "TIFF", save_all=True, append_images=frames[1:])
+    return out.getvalue()

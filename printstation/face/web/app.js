@@ -162,31 +162,55 @@
     if (!d.open) d.showModal();
   }
 
+  function labelsBadge(info) {
+    return info.labels > 1 ? el("span", {class: "labels", text: info.labels + " labels"}) : null;
+  }
+
   function fieldsList(info, full) {
     const shown = full ? info.fields : info.fields.slice(0, 3);
+    const many = info.labels > 1;
     return el("div", {class: "fields"},
       el("p", {class: "native", text: info.note}),
+      labelsBadge(info),
       el("ul", {}, ...shown.map((f) => el("li", {},
+        full && many ? el("span", {class: "muted", text: "label " + f.label + " · "}) : null,
         el("span", {class: "kind", text: f.kind}), " ",
         el("span", {class: "data", text: f.data})))),
       !full && info.fields.length > 3 ? el("p", {class: "muted", text: "+" + (info.fields.length - 3) + " more"}) : null);
   }
 
+  // Every label of a job, enlarged: page k is preview.png?page=k (the first without a query).
+  function allLabels(job, src, count) {
+    if (count <= 1) return el("img", {class: "big", src, alt: "label of job " + job.id});
+    return el("div", {class: "pages"}, ...Array.from({length: count}, (_, i) => el("figure", {},
+      el("img", {class: "big", src: i ? src + "?page=" + (i + 1) : src, alt: "label " + (i + 1) + " of job " + job.id}),
+      el("figcaption", {class: "muted", text: "label " + (i + 1) + " of " + count}))));
+  }
+
   function thumbnail(job) {
     if (thumbs.has(job.id)) return thumbs.get(job.id);
     let node;
+    const fields = "/jobs/" + encodeURIComponent(job.id) + "/fields";
     if (job.preview === "png") {
       const src = "/jobs/" + encodeURIComponent(job.id) + "/preview.png";
       const img = el("img", {class: "thumb", src, alt: "label of job " + job.id, loading: "lazy"});
+      let count = 1;
       img.addEventListener("error", () => {
         img.replaceWith(el("span", {class: "nopreview", text: "no preview"}));
       }, {once: true});
-      img.addEventListener("click", () => zoom(el("img", {class: "big", src, alt: "label of job " + job.id})));
+      img.addEventListener("load", () => {  // the preview's conversion is kept: counting costs nothing
+        call("GET", fields).then((info) => {
+          count = info.labels || 1;
+          const badge = labelsBadge(info);
+          if (badge) node.append(badge);
+        }).catch(() => {});
+      }, {once: true});
+      img.addEventListener("click", () => zoom(allLabels(job, src, count)));
       node = el("div", {class: "thumbbox"}, img);
     } else if (job.preview === "fields") {
       node = el("button", {type: "button", class: "thumbbox zpl", data: {preview: "fields"}},
         el("span", {class: "native", text: "ZPL · printed natively by the printer"}));
-      call("GET", "/jobs/" + encodeURIComponent(job.id) + "/fields").then((info) => {
+      call("GET", fields).then((info) => {
         node.replaceChildren(fieldsList(info, false));
         node.addEventListener("click", () => zoom(fieldsList(info, true)));
       }).catch(() => {});
