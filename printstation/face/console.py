@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import time
 from datetime import datetime
 from importlib import resources
@@ -43,6 +44,7 @@ from ..queue.base import JobState
 from ..queue.store import NotFound
 from . import events, zplfields
 from .http import HttpError, Request, Result, RouteTable, job_id_arg
+from .throttle import peer
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +146,14 @@ def login(d: Any, req: Request) -> Result:
     if not token:
         return 200, {"auth": False}
     given = body.get("token") if isinstance(body, dict) else None
+    app: Any = req.exchange.server.handler
+    addr = peer(req.exchange.conn.addr)
+    flooded = app.throttle.flooded(addr)
+    if flooded:
+        raise HttpError(429, "too many wrong API tokens from this address: try again later",
+                        retry_after=math.ceil(flooded))
     if not isinstance(given, str) or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        time.sleep(0.5)  # a guess costs time
+        app.hold_wrong_guess(addr)  # a guess costs time, counted with the bearer ones (face.throttle)
         raise HttpError(401, "wrong token")
     cookie = f"{COOKIE}={make_session(token)}; Max-Age={SESSION_HOURS * 3600}; Path=/; HttpOnly; SameSite=Strict"
     return 200, b'{"auth": true}', "application/json", {"Set-Cookie": cookie}
