@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import metrics
 from .http import HttpError, Router
+from .sessions import Logouts
 from .throttle import GuessThrottle
 
 # the refusals are the API's log lines (journalctl filters on this name)
@@ -84,6 +85,8 @@ class Guard:
     tcp: bool
     port: int
     router: Router
+    #: Console sessions ended by a logout (face.sessions).
+    logouts: Logouts
 
     def setup_guard(self, api: Any) -> None:
         """Hosts and origins from ``[api]`` (``host``, ``allowed_hosts``, ``allowed_origins``)."""
@@ -145,7 +148,7 @@ class Guard:
         if self.token and self.tcp and path != "/healthz" and path not in self.router.public:
             auth = headers.get("authorization") or ""
             given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-            if not auth and self.router.session_ok(self.token, headers, method):  # the web console's cookie
+            if not auth and self.router.session_ok(self.token, headers, method, self.logouts):  # the web console's cookie
                 return
             if auth:  # a token given: a guess, slowed per address when wrong (face.throttle)
                 flooded = self.throttle.flooded(addr)

@@ -21,6 +21,7 @@ from ..queue.store import MAX_PAYLOAD
 from ..storage import is_disk_full
 from .guards import Guard, host_literal
 from .http import HttpError, Request, Result, Router, error_status, json_bytes
+from .sessions import FILE_NAME, Logouts
 from .throttle import peer
 
 log = logging.getLogger("printstation.face.api")
@@ -37,6 +38,7 @@ class ApiApp(Guard):
         self.daemon, self.router, self.token, self.tcp, self.port = daemon, router, token, tcp, port
         self.max_body = min(MAX_PAYLOAD, int(getattr(api, "max_body_mb", 32) * 1024 * 1024))
         self.setup_guard(api)
+        self.logouts = Logouts(Path(daemon.config.data_dir) / FILE_NAME if tcp and token else None)
 
     # -- one request ---------------------------------------------------------------------------------
 
