@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import math
 import re
 import secrets
 import time
@@ -165,10 +164,7 @@ def login(d: Any, req: Request) -> Result:
     given = body.get("token") if isinstance(body, dict) else None
     app: Any = req.exchange.server.handler
     addr = peer(req.exchange.conn.addr)
-    flooded = app.throttle.flooded(addr)
-    if flooded:
-        raise HttpError(429, "too many wrong API tokens from this address: try again later",
-                        retry_after=math.ceil(flooded))
+    app.refuse_flood(addr)
     if not isinstance(given, str) or not hmac.compare_digest(given.strip().encode(), token.encode()):
         app.hold_wrong_guess(addr)  # a guess costs time, counted with the bearer ones (face.throttle)
         raise HttpError(401, "wrong token")

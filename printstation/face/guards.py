@@ -151,17 +151,21 @@ class Guard:
             if not auth and self.router.session_ok(self.token, headers, method, self.logouts):  # the web console's cookie
                 return
             if auth:  # a token given: a guess, slowed per address when wrong (face.throttle)
-                flooded = self.throttle.flooded(addr)
-                if flooded:
-                    raise HttpError(429, "too many wrong API tokens from this address: try again later",
-                                    retry_after=math.ceil(flooded))
+                self.refuse_flood(addr)
             if not hmac.compare_digest(given.encode(), self.token.encode()):
                 if auth:
                     self.hold_wrong_guess(addr)
                 raise HttpError(401, "missing or wrong API token (Authorization: Bearer …)")
 
+    def refuse_flood(self, addr: str) -> None:
+        """429 before any token is compared while ``addr`` has a parallel flood of guesses queued."""
+        flooded = self.throttle.flooded(addr)
+        if flooded:
+            raise HttpError(429, "too many wrong API tokens from this address: try again later",
+                            retry_after=math.ceil(flooded))
+
     def hold_wrong_guess(self, addr: str) -> None:
         """Count a wrong token from ``addr`` and hold its answer as long as the throttle says."""
         hold = self.throttle.failed(addr)
         if hold:
-            time.sleep(hold)
+            self.throttle.stopping.wait(hold)

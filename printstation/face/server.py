@@ -197,6 +197,7 @@ class ApiServer:
 
     def stop(self) -> None:
         for s in self.servers:
+            getattr(s.handler, "throttle").stopping.set()  # held wrong-token answers go out now
             if self._threads:
                 s.shutdown()
             s.server_close()

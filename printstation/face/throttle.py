@@ -40,6 +40,8 @@ class GuessThrottle:
         self.max_addresses = max_addresses
         self._table: dict[str, _Record] = {}
         self._lock = threading.Lock()
+        #: Set when the API stops: held answers are sent at once (a stop never waits for them).
+        self.stopping = threading.Event()
 
     def __len__(self) -> int:
         return len(self._table)
