@@ -202,11 +202,14 @@ class ApiRefused(PrintstationError):
 class HttpError(PrintstationError):
     """An HTTP error answer: ``status`` and a one-line message (raised by API handlers)."""
 
-    def __init__(self, status: int, message: str, *, allow: str | None = None) -> None:
+    def __init__(self, status: int, message: str, *, allow: str | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         #: The ``Allow`` header of a 405.
         self.allow = allow
+        #: The ``Retry-After`` header (seconds) of a 429.
+        self.retry_after = retry_after
 
 
 class ProtocolError(HttpError):

@@ -18,7 +18,10 @@ or handler can run; nothing is loaded from elsewhere) and ``X-Frame-Options: DEN
 data). The page asks for the token once and ``POST /login`` answers with a cookie
 ``ps_session`` — ``HttpOnly`` (no script can read it), ``SameSite=Strict`` (never sent by a
 request another site starts), ``Path=/``, valid :data:`SESSION_HOURS` hours — holding an expiry
-and an HMAC of it keyed with the token (never the token itself; a new token ends every session).
+a random session id and an HMAC of both keyed with the token (never the token itself; a new
+token ends every session). ``POST /logout`` ends that session: its id is kept
+(:mod:`printstation.face.sessions`, in the data dir) until it would have expired, so a copy of the
+cookie stops working too, also after a restart; other sessions go on.
 The cookie stands in for the bearer token on GET requests; on any other method it counts only
 when the request carries a same-origin ``Origin`` header (browsers send one with every POST), so a
 form or a page elsewhere cannot ride on it (CSRF); the API's Origin/Sec-Fetch-Site checks refuse
@@ -31,10 +34,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
+import secrets
 import time
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Container
 
 from .. import metrics
 from ..errors import PrintstationError
@@ -43,6 +48,7 @@ from ..queue.base import JobState
 from ..queue.store import NotFound
 from . import events, zplfields
 from .http import HttpError, Request, Result, RouteTable, job_id_arg
+from .throttle import peer
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,7 @@ PAGE_HEADERS = {
 #: Bytes of a native ZPL label read for its fields list (GET /jobs/{id}/fields).
 FIELDS_SCAN = 256 * 1024
 COOKIE = "ps_session"
+_SID = re.compile(r"[0-9a-f]{32}")
 SESSION_HOURS = 12
 #: Newest jobs and scans the page shows.
 JOBS_SHOWN = 100
@@ -90,13 +97,15 @@ for _path in STATIC:
 
 # -- the session cookie ------------------------------------------------------------------------
 
-def _mac(token: str, expires: int) -> str:
-    return hmac.new(token.encode(), f"printstation-console v1 {expires}".encode(), hashlib.sha256).hexdigest()
+def _mac(token: str, expires: int, sid: str) -> str:
+    return hmac.new(token.encode(), f"printstation-console v2 {expires} {sid}".encode(), hashlib.sha256).hexdigest()
 
 
 def make_session(token: str, now: float | None = None) -> str:
+    """``v2.<expiry>.<session id>.<HMAC>``: the id lets ``POST /logout`` end this session alone."""
     expires = int((time.time() if now is None else now) + SESSION_HOURS * 3600)
-    return f"v1.{expires}.{_mac(token, expires)}"
+    sid = secrets.token_hex(16)
+    return f"v2.{expires}.{sid}.{_mac(token, expires, sid)}"
 
 
 def _cookie(headers: Any) -> str | None:
@@ -108,21 +117,29 @@ def _cookie(headers: Any) -> str | None:
     return None
 
 
-def session_ok(token: str, headers: Any, method: str) -> bool:
-    """A valid, unexpired session cookie; on a method other than GET/HEAD only with ``Origin``
-    (the API already refused an Origin that is not this station's)."""
+def session_of(token: str, headers: Any) -> tuple[str, int] | None:
+    """``(session id, expiry)`` of a valid, unexpired session cookie (ended or not), else None."""
     value = _cookie(headers)
     if not value or len(value) > 200:
-        return False
+        return None
+    parts = value.split(".")
+    if len(parts) != 4 or parts[0] != "v2" or len(parts[1]) > 12 or not _SID.fullmatch(parts[2]):
+        return None
+    expires = plain_int(parts[1])  # ASCII digits only: '²' is a digit to str.isdigit() but not to int()
+    if expires is None or expires < time.time():
+        return None
+    if not hmac.compare_digest(parts[3].encode(), _mac(token, expires, parts[2]).encode()):
+        return None
+    return parts[2], expires
+
+
+def session_ok(token: str, headers: Any, method: str, ended: Container[str] = ()) -> bool:
+    """A valid, unexpired session cookie not ended by a logout (``ended``); on a method other
+    than GET/HEAD only with ``Origin`` (the API already refused an Origin that is not this station's)."""
     if method not in ("GET", "HEAD") and not headers.get("origin"):
         return False
-    parts = value.split(".")
-    expires = plain_int(parts[1]) if len(parts) == 3 and parts[0] == "v1" and len(parts[1]) <= 12 else None
-    if expires is None:  # ASCII digits only: '²' is a digit to str.isdigit() but not to int()
-        return False
-    if expires < time.time():
-        return False
-    return hmac.compare_digest(parts[2].encode(), _mac(token, expires).encode())
+    session = session_of(token, headers)
+    return session is not None and session[0] not in ended
 
 
 def _tcp_token(req: Request) -> str | None:
@@ -134,7 +151,8 @@ def _tcp_token(req: Request) -> str | None:
 def login_state(d: Any, req: Request) -> Result:
     """``{"required": bool, "ok": bool}``: whether the page must ask for the token first."""
     token = _tcp_token(req)
-    return 200, {"required": bool(token), "ok": not token or session_ok(token, req.headers, "GET")}
+    ended = getattr(req.exchange.server.handler, "logouts", ())
+    return 200, {"required": bool(token), "ok": not token or session_ok(token, req.headers, "GET", ended)}
 
 
 @ROUTES.route("POST", r"/login")
@@ -144,8 +162,11 @@ def login(d: Any, req: Request) -> Result:
     if not token:
         return 200, {"auth": False}
     given = body.get("token") if isinstance(body, dict) else None
+    app: Any = req.exchange.server.handler
+    addr = peer(req.exchange.conn.addr)
+    app.refuse_flood(addr)
     if not isinstance(given, str) or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        time.sleep(0.5)  # a guess costs time
+        app.hold_wrong_guess(addr)  # a guess costs time, counted with the bearer ones (face.throttle)
         raise HttpError(401, "wrong token")
     cookie = f"{COOKIE}={make_session(token)}; Max-Age={SESSION_HOURS * 3600}; Path=/; HttpOnly; SameSite=Strict"
     return 200, b'{"auth": true}', "application/json", {"Set-Cookie": cookie}
@@ -153,6 +174,11 @@ def login(d: Any, req: Request) -> Result:
 
 @ROUTES.route("POST", r"/logout")
 def logout(d: Any, req: Request) -> Result:
+    token = _tcp_token(req)
+    session = session_of(token, req.headers) if token else None
+    if session is not None:  # a copy of this cookie stops working too (face.sessions)
+        app: Any = req.exchange.server.handler
+        app.logouts.add(*session)
     return 200, b"{}", "application/json", {"Set-Cookie": f"{COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import re
 import threading
 import time
@@ -14,6 +15,8 @@ from typing import Any
 
 from .. import metrics
 from .http import HttpError, Router
+from .sessions import Logouts
+from .throttle import GuessThrottle
 
 # the refusals are the API's log lines (journalctl filters on this name)
 log = logging.getLogger("printstation.face.api")
@@ -82,6 +85,8 @@ class Guard:
     tcp: bool
     port: int
     router: Router
+    #: Console sessions ended by a logout (face.sessions).
+    logouts: Logouts
 
     def setup_guard(self, api: Any) -> None:
         """Hosts and origins from ``[api]`` (``host``, ``allowed_hosts``, ``allowed_origins``)."""
@@ -96,6 +101,7 @@ class Guard:
         self.host_names = names
         self.origins = {o for o in (split_origin(x) for x in getattr(api, "allowed_origins", ())) if o}
         self.refused = _RefusalLog()
+        self.throttle = GuessThrottle()
 
     def check_host(self, host: str | None) -> tuple[str, int]:
         """The request's own ``(host, port)`` from ``Host``; 421 unless it names this station."""
@@ -138,11 +144,28 @@ class Guard:
             self.refused("Sec-Fetch-Site", site, "browser request from another site")
             raise HttpError(403, f"browser request from another site refused (Sec-Fetch-Site: {site})")
 
-    def check_token(self, headers: Any, path: str, method: str = "GET") -> None:
+    def check_token(self, headers: Any, path: str, method: str = "GET", addr: str = "") -> None:
         if self.token and self.tcp and path != "/healthz" and path not in self.router.public:
             auth = headers.get("authorization") or ""
             given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-            if not auth and self.router.session_ok(self.token, headers, method):  # the web console's cookie
+            if not auth and self.router.session_ok(self.token, headers, method, self.logouts):  # the web console's cookie
                 return
+            if auth:  # a token given: a guess, slowed per address when wrong (face.throttle)
+                self.refuse_flood(addr)
             if not hmac.compare_digest(given.encode(), self.token.encode()):
+                if auth:
+                    self.hold_wrong_guess(addr)
                 raise HttpError(401, "missing or wrong API token (Authorization: Bearer …)")
+
+    def refuse_flood(self, addr: str) -> None:
+        """429 before any token is compared while ``addr`` has a parallel flood of guesses queued."""
+        flooded = self.throttle.flooded(addr)
+        if flooded:
+            raise HttpError(429, "too many wrong API tokens from this address: try again later",
+                            retry_after=math.ceil(flooded))
+
+    def hold_wrong_guess(self, addr: str) -> None:
+        """Count a wrong token from ``addr`` and hold its answer as long as the throttle says."""
+        hold = self.throttle.failed(addr)
+        if hold:
+            self.throttle.stopping.wait(hold)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Container, Iterable, Iterator
 
 from ..errors import BadInput, HttpError, PrintstationError, UsageError
 from ..httpd import Exchange, ProtocolError, plain_int
@@ -103,11 +103,11 @@ class Request:
 
 Result = tuple[int, Any] | tuple[int, bytes, str] | tuple[int, bytes, str, dict[str, str]]
 RouteFn = Callable[..., Result]
-#: ``(token, headers, method) -> bool``: a valid web-console session cookie.
-SessionCheck = Callable[[str, Any, str], bool]
+#: ``(token, headers, method, ended session ids) -> bool``: a valid web-console session cookie.
+SessionCheck = Callable[[str, Any, str, Container[str]], bool]
 
 
-def no_session(token: str, headers: Any, method: str) -> bool:
+def no_session(token: str, headers: Any, method: str, ended: Container[str] = ()) -> bool:
     return False
 
 

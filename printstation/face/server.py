@@ -21,6 +21,8 @@ from ..queue.store import MAX_PAYLOAD
 from ..storage import is_disk_full
 from .guards import Guard, host_literal
 from .http import HttpError, Request, Result, Router, error_status, json_bytes
+from .sessions import FILE_NAME, Logouts
+from .throttle import peer
 
 log = logging.getLogger("printstation.face.api")
 
@@ -36,6 +38,7 @@ class ApiApp(Guard):
         self.daemon, self.router, self.token, self.tcp, self.port = daemon, router, token, tcp, port
         self.max_body = min(MAX_PAYLOAD, int(getattr(api, "max_body_mb", 32) * 1024 * 1024))
         self.setup_guard(api)
+        self.logouts = Logouts(Path(daemon.config.data_dir) / FILE_NAME if tcp and token else None)
 
     # -- one request ---------------------------------------------------------------------------------
 
@@ -53,7 +56,7 @@ class ApiApp(Guard):
                 raise HttpError(400, "too many query parameters") from None
             query = dict(pairs)
             path = parts.path.rstrip("/") or "/"
-            self.check_token(head.headers, path, method)
+            self.check_token(head.headers, path, method, peer(ex.conn.addr))
             req = Request(method, path, query, head.headers, ex, max_body=self.max_body)
             result = self._call(method, path, req)
             status = result[0]
@@ -69,8 +72,11 @@ class ApiApp(Guard):
             status = error_status(exc)
             if status in (403, 413, 421):  # nothing more to hear from this client: no body is drained
                 ex.close_after = True
-            allow = getattr(exc, "allow", None)
-            self.error(ex, status, str(exc), {"Allow": allow} if allow else {})
+            allow, retry = getattr(exc, "allow", None), getattr(exc, "retry_after", None)
+            extra = {"Allow": allow} if allow else {}
+            if retry:
+                extra["Retry-After"] = str(retry)
+            self.error(ex, status, str(exc), extra)
         except OSError:
             ex.close_after = True
         except Exception as exc:  # noqa: BLE001 - a bug answers 500, the daemon stays up
@@ -191,6 +197,7 @@ class ApiServer:
 
     def stop(self) -> None:
         for s in self.servers:
+            getattr(s.handler, "throttle").stopping.set()  # held wrong-token answers go out now
             if self._threads:
                 s.shutdown()
             s.server_close()
