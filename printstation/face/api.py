@@ -104,12 +104,14 @@ def reserved_body(d: "Daemon", req: Request, key: str | None) -> bytes:
 
 @ROUTES.route("POST", r"/jobs")
 def submit(d: "Daemon", req: Request) -> Result:
+    req.only_args("printer", "copies", "key", "name", "ref", "reprint", "fit")
+    reprint, fit = req.bool_arg("reprint"), req.bool_arg("fit")
     key = api_key(req.query.get("key"))
     data = reserved_body(d, req, key)
     job, created = d.submit_ex(
         req.query.get("printer") or None, data, copies=req.int_arg("copies", None, 1, 9999), key=key,
         name=req.query.get("name") or None, source="api", source_ref=req.query.get("ref") or None,
-        reprint=req.query.get("reprint") in ("1", "true", "yes"), fit=req.query.get("fit") in ("1", "true", "yes"))
+        reprint=reprint, fit=fit)
     # the answer names printer trouble (state, reason), and a job that failed at once
     note = d.printer_note(job.printer, job.id if created else None)
     now = d.store.get(job.id)

@@ -100,6 +100,25 @@ class Request:
             raise HttpError(400, f"{name} {n} out of range ({lo}..{hi})")
         return n
 
+    def bool_arg(self, name: str) -> bool:
+        """A yes/no query parameter: ``1``/``true``/``yes`` or ``0``/``false``/``no`` (any case;
+        absent or empty: no); anything else is a 400 naming the parameter and those values."""
+        v = self.query.get(name)
+        if v is None or v == "":
+            return False
+        if v.lower() in TRUE_WORDS or v.lower() in FALSE_WORDS:
+            return v.lower() in TRUE_WORDS
+        raise HttpError(400, f"{name} must be one of {', '.join(TRUE_WORDS + FALSE_WORDS)}, got {v[:40]!r}")
+
+    def only_args(self, *names: str) -> None:
+        """A 400 naming the first query parameter not in ``names`` (a typo is not ignored)."""
+        for k in self.query:
+            if k not in names:
+                raise HttpError(400, f"unknown query parameter {k[:40]!r} (this takes {', '.join(names)})")
+
+
+#: The values :meth:`Request.bool_arg` accepts.
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes"), ("0", "false", "no")
 
 Result = tuple[int, Any] | tuple[int, bytes, str] | tuple[int, bytes, str, dict[str, str]]
 RouteFn = Callable[..., Result]

@@ -58,13 +58,33 @@ def recheck(w: PrinterWorker) -> bool:
         w._idle_close()
         w._wait(IDLE_CLOSE if w.transport.is_open else None)  # woken by the next job (or stop)
         return False
-    if w._status_enabled():
+    if w._status_enabled() and not w._probe_only:
         return w._printer_ready()
     try:
-        w.transport.open()
+        w.transport.check() if w._probe_only else w.transport.open()
     except TransportError as exc:
         w._in_trouble("transport", "offline" if exc.transient else "error", str(exc), w._next_backoff())
         return False
     w._trouble = None
+    w._probe_only = False
     w._backoff.reset()
     return True
+
+
+def first_check(w: PrinterWorker) -> None:
+    """Once, when the worker starts: is the printer there at all? So ``printers`` shows an
+    unplugged or unreachable printer ``offline`` (with the reason) before its first job, not
+    ``idle``. Nothing is sent: a status query at start would print "~HS" as text on a receipt
+    printer set up as ZPL. ``cups://`` asks its queue's state (``lpstat``); ``dir://`` checks the
+    folder; others open and close the connection. A printer found in trouble is re-checked the
+    same way (:func:`recheck`) until it is back, then shows ``idle``."""
+    if w.manual_paused or w._stopping:
+        return
+    if w.transport.has_own_status:
+        w._printer_ready()
+        return
+    try:
+        w.transport.check()
+    except TransportError as exc:
+        w._probe_only = True
+        w._in_trouble("transport", "offline" if exc.transient else "error", str(exc), w._next_backoff())

@@ -80,6 +80,8 @@ class PrinterWorker:
         #: The job being converted (an error escaping its conversion fails it: poison never blocks).
         self.current_job: int | None = None
         self._trouble: str | None = None  # "status" or "transport" while the printer is unwell
+        #: Set by the check at start: re-checked by connecting only (no status query) until a job.
+        self._probe_only = False
         self._next_try = 0.0
         self._backoff = Backoff(BACKOFF_MIN, BACKOFF_MAX)
         #: Waits while the job store is unreachable (0.2 s doubling up to 5 s); ``_away``: it is.
@@ -158,6 +160,10 @@ class PrinterWorker:
 
     def _run(self) -> None:
         last_error = None
+        try:
+            trouble.first_check(self)  # in this thread: the start and other printers never wait
+        except Exception:  # noqa: BLE001 - a check must not kill the printer's queue
+            log.exception("printer %s: check at start failed", self.name)
         while not self._stopping:
             job = None
             try:
@@ -246,6 +252,7 @@ class PrinterWorker:
         """Ask the printer for its status when due. False (and trouble set) when it cannot print."""
         if not self._status_enabled():
             return True
+        self._probe_only = False  # a job is here: from now on its status is asked as usual
         if self._trouble is None and time.monotonic() - self._status_ok_at < STATUS_FRESH:
             return True
         st = self._query()

@@ -188,6 +188,15 @@ class Transport(ABC):
             self.close()
             raise self.os_error("read", exc) from exc
 
+    def check(self) -> None:
+        """Whether the printer is there, sending nothing: open and close again (the station's
+        check at start). Raises :class:`TransportError`. Transports whose opening has a side
+        effect override it (``dir://`` checks the folder without creating it)."""
+        was_open = self._is_open
+        self.open()
+        if not was_open:
+            self.close()
+
     def close(self) -> None:
         """Release the connection/device. Idempotent; never raises."""
         if not self._is_open:

@@ -67,6 +67,17 @@ class DirTransport(Transport):
         if not os.access(self.path, os.W_OK | os.X_OK):
             raise self.error("directory not writable: permission denied", transient=False)
 
+    def check(self) -> None:
+        """The folder check without creating it: the folder (or, while missing, its nearest
+        existing parent, where the first job creates it) is a writable directory."""
+        probe = self.path
+        while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            raise self.error(f"{probe} is not a directory", transient=False)
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise self.error("directory not writable: permission denied", transient=False)
+
     def file_name(self, job_id: str | None, ext: str) -> str:
         stem = safe_name(job_id) if job_id else (
             f"job-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(4)}"

@@ -20,8 +20,9 @@ from typing import Any
 from ...errors import ApiRefused, BadInput, PrintstationError, UsageError
 from ...lang.registry import LANGUAGES
 from ...names import printable
-from ...queue.base import FINAL_STATES, STATES, JobState
+from ...queue.base import STATES, JobState
 from .apiurl import DEFAULT_API, check_api_url, shown_url
+from .print_wait import WAIT_POLL, wait_jobs
 
 #: What to do when the daemon does not answer (appended to the "cannot reach" error).
 START_HINT = ("is it running? start it with `printstation run [--config FILE]` (`make run` in a checkout; "
@@ -29,8 +30,6 @@ START_HINT = ("is it running? start it with `printstation run [--config FILE]` (
 #: Added when the CLI tried the default address: the daemon may listen elsewhere.
 ELSEWHERE_HINT = ("; a daemon with another [api] listen needs --api URL or $PRINTSTATION_API "
                   "(its ready log names the command)")
-#: Seconds between polls of ``print --wait``.
-WAIT_POLL = 0.2
 #: Without --wait, how long ``print`` of several files watches the jobs that waited behind an
 #: earlier one (the daemon's answer could not tell yet) for a refusal at conversion.
 SETTLE_S = 3.0
@@ -265,7 +264,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             else:
                 print(f"{prefix}queued job {job['id']} on {job['printer']}{trouble_note(job)}", flush=True)
             jobs.append((f, job))
-        if args.wait and jobs and _wait_jobs(client, jobs):
+        if args.wait and jobs and wait_jobs(client, jobs):
             refused += 1
         elif not args.wait and len(jobs) > 1:
             refused += _settle_jobs(client, jobs)
@@ -291,24 +290,6 @@ def _settle_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:
             print(f"printstation: error: {printable(f)}: job {job['id']} failed: {job.get('error')}",
                   file=sys.stderr, flush=True)
     return bad
-
-
-def _wait_jobs(client: Client, jobs: list[tuple[str, dict[str, Any]]]) -> int:
-    """Poll until every job is done/failed; one line each. 3 when any did not end ``done``."""
-    bad = 0
-    for f, job in jobs:
-        while job["state"] not in FINAL_STATES:
-            time.sleep(WAIT_POLL)
-            job = client.call("GET", f"/jobs/{job['id']}")
-        if job["state"] == JobState.DONE:
-            print(f"{f}: done job {job['id']} on {job['printer']}" if len(jobs) > 1
-                  else f"done job {job['id']} on {job['printer']}", flush=True)
-        else:
-            bad += 1
-            why = f": {job['error']}" if job.get("error") else ""
-            print(f"printstation: error: {f}: job {job['id']} {job['state']} on {job['printer']}{why}",
-                  file=sys.stderr, flush=True)
-    return 3 if bad else 0
 
 
 def _table(rows: list[list[str]], head: list[str], wide: bool = True) -> None:
