@@ -21,7 +21,7 @@ log = logging.getLogger("printstation.queue.worker")
 
 def _due(w: PrinterWorker, what: str) -> bool:
     """Whether ``w``'s recurring ``what`` line is due: one a minute, not one a retry."""
-    now, logged = time.monotonic(), w.__dict__.setdefault("_logged_at", {})
+    now, logged = time.monotonic(), w._logged_at
     if now - logged.get(what, -1e9) < 60.0:
         return False
     logged[what] = now

@@ -87,6 +87,8 @@ class PrinterWorker:
         #: Waits while the job store is unreachable (0.2 s doubling up to 5 s); ``_away``: it is.
         self._store_backoff = Backoff(0.2, 5.0)
         self._away = False
+        #: When each recurring data-dir line was last logged (queue/trouble.py: one a minute).
+        self._logged_at: dict[str, float] = {}
         self._status_ok_at = -1e9
         self._last_work = time.monotonic()
         self._cond = threading.Condition()
