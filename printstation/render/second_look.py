@@ -59,6 +59,7 @@ def copies(view: np.ndarray, results: list) -> list:
 
 def _copies(view: np.ndarray, r) -> list:  # noqa: ANN001 - a zxing-cpp Barcode
     from .barcodes import _corners, read
+    from .regions import _runs
 
     pts = _corners(r)
     h, w = view.shape
@@ -66,12 +67,11 @@ def _copies(view: np.ndarray, r) -> list:  # noqa: ANN001 - a zxing-cpp Barcode
     yl, yh = max(0, int(min(p[1] for p in pts))), min(h, math.ceil(max(p[1] for p in pts)) + 1)
     if yh - yl < 3 or xh - xl < 10:
         return [(r, pts)]
-    inked = (view[yl:yh, xl:xh] < 128).any(axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], inked, [False])).astype(np.int8)))
-    if edges.size <= 2:  # one run of inked rows: one symbol (every label but a repeated code)
+    parts = _runs(np.asarray((view[yl:yh, xl:xh] < 128).any(axis=1)))
+    if len(parts) <= 1:  # one run of inked rows: one symbol (every label but a repeated code)
         return [(r, pts)]
     found = []
-    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
+    for a, b in parts:
         for c in read(view[yl + a : yl + b], formats=(r.format.name,), rotate=False, downscale=False):
             if c.valid and bytes(c.bytes) == bytes(r.bytes):
                 found.append((c, [(x, y + yl + a) for x, y in _corners(c)]))
