@@ -227,9 +227,7 @@ class ApiClient:
         wait = exc.wait if isinstance(exc, _Retryable) else None
         if wait is None:
             return None
-        if wait > UNIX_TIME_FLOOR:  # a Unix time, as on a 429
-            wait = max(0.0, wait - time.time())
-        return min(wait, self.retry.max_wait_429, MAX_BLOCK_S)
+        return min(_server_wait(wait), self.retry.max_wait_429)
 
     # -- the one request path -------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
@@ -294,9 +292,7 @@ class ApiClient:
             wait = header_seconds(resp, "Retry-After")  # Ozon, Lamoda: plain HTTP
         if wait is None:
             wait = 1.0 / self.bucket.rate
-        if wait > UNIX_TIME_FLOOR:  # a gateway's X-Ratelimit-Reset as a Unix time, not seconds
-            wait = max(0.0, wait - time.time())
-        wait = min(wait, MAX_BLOCK_S)
+        wait = _server_wait(wait)
         self.bucket.block(wait)  # the full wait, whatever we do next: never sooner
         if call.waits_429 >= self.retry.max_429 or wait > self.retry.max_wait_429:
             raise RateLimited(self.market, 429, "too many requests",
@@ -393,3 +389,11 @@ __all__ = [
     "Secret", "TokenBucket", "Unavailable", "chunks", "error_from_response", "shared_bucket", "CALLS",
     "RATE_LIMITED", "Outcome", "positive_ids", "MAX_ANSWER_BYTES",
 ]
+
+
+def _server_wait(wait: float) -> float:
+    """Seconds a server asked us to wait (a 429's or a 5xx's header), at most :data:`MAX_BLOCK_S`:
+    a value past :data:`UNIX_TIME_FLOOR` is a Unix time (a gateway's X-Ratelimit-Reset), not seconds."""
+    if wait > UNIX_TIME_FLOOR:
+        wait = max(0.0, wait - time.time())
+    return min(wait, MAX_BLOCK_S)
