@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ApiRefused, BadInput, PrintstationError, UsageError
+from ...lang import registry
 from ...lang.registry import LANGUAGES
 from ...names import printable
 from ...queue.base import STATES, JobState
@@ -219,7 +220,7 @@ def check_label(f: str, kind: str, printer: dict[str, Any]) -> None:
     lang = printer.get("lang") or "zpl"
     known = LANGUAGES.get(lang)
     if kind == "zpl" and (known is None or not known.passes_zpl):
-        raise BadInput(f"{f}: ZPL cannot be printed on {printer.get('name')} ({known.shown if known else lang.upper()} printer): "
+        raise BadInput(f"{f}: ZPL cannot be printed on {printer.get('name')} ({registry.shown(lang)} printer): "
                        "fetch the label as SVG, PNG or PDF")
 
 
