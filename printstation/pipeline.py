@@ -106,7 +106,7 @@ def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None
 
     s = sniff(data)
     if s.kind == "json":  # a marketplace's JSON answer: each of its stickers, in order
-        yield from _json_labels(s.data, printer, workers, rasters)
+        yield from _json_labels(s.labels, printer, workers, rasters)
         return
     module = langs.get(printer.lang)
     if s.kind == "zpl" and hasattr(module, "passthrough"):
@@ -136,10 +136,8 @@ def iter_labels(data: bytes, printer: PrinterSpec, *, workers: int | None = None
             _close(src)
 
 
-def _json_labels(data: bytes, printer: PrinterSpec, workers: int | None, rasters: bool) -> Iterator[Label]:
-    from .render.sniff import json_labels
-
-    stickers = json_labels(data)
+def _json_labels(stickers: tuple[bytes, ...], printer: PrinterSpec, workers: int | None, rasters: bool
+                 ) -> Iterator[Label]:
     if len(stickers) > printer.max_pages:
         raise BadInput(f"JSON answer has {len(stickers)} stickers, more than the limit of {printer.max_pages}")
     n = 0

@@ -225,13 +225,13 @@ def _labels_in(data: bytes) -> list[Any]:
     """The labels of a job's bytes as sniffed: each sticker of a marketplace JSON answer (which
     prints them in order, ZPL ones natively), else the input itself. Raises PrintstationError."""
     from ..errors import BadInput
-    from ..render.sniff import json_labels, sniff
+    from ..render.sniff import sniff
 
     s = sniff(data)
     if s.kind != "json":
         return [s]
     out = []
-    for i, raw in enumerate(json_labels(s.data), 1):
+    for i, raw in enumerate(s.labels, 1):
         try:
             out.append(sniff(raw))
         except BadInput as exc:

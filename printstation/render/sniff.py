@@ -36,6 +36,8 @@ class Sniffed:
     wrapped: str | None = None
     #: The byte-order mark dropped before the content ("utf-8", "utf-16-le", "utf-16-be").
     bom: str | None = None
+    #: A marketplace JSON answer's stickers (``kind == "json"``), as :func:`json_labels` found them.
+    labels: tuple[bytes, ...] = ()
 
     @property
     def is_bitmap(self) -> bool:
@@ -215,7 +217,7 @@ def sniff(data: bytes) -> Sniffed:
         if s.kind not in TEXT_KINDS and s.wrapped is None:
             raise BadInput(f"a {bom.upper()} byte-order mark before {s.kind.upper()} data: "
                            "only ZPL, SVG and base64 text may start with one")
-        return Sniffed(s.kind, s.data, s.wrapped, bom)
+        return Sniffed(s.kind, s.data, s.wrapped, bom, s.labels)
     return _sniff(data)
 
 
@@ -271,8 +273,8 @@ def _sniff(data: bytes) -> Sniffed:
     wrapped: str | None = None
     kind = _sniff_raw(data)
     if kind is None and data.lstrip()[:1] in (b"{", b"["):
-        json_labels(data)  # a marketplace's JSON answer: its stickers are the labels
-        return Sniffed("json", data, "json")
+        # A marketplace's JSON answer: its stickers are the labels (parsed once, kept).
+        return Sniffed("json", data, "json", labels=tuple(json_labels(data)))
     if kind is None:
         inner = _json_string(data)
         decoded = _unbase64(data if inner is None else inner)
