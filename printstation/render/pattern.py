@@ -48,8 +48,7 @@ _FIT_SLACK = 1e-6
 @functools.lru_cache(maxsize=64)
 def _widths(m0: int) -> np.ndarray:
     """The 96 candidate module widths for a shortest run of ``m0`` (a column; read-only)."""
-    m = np.linspace(m0 * 0.7, m0 * 2.6, 96)[:, None]
-    return np.frombuffer(m.tobytes()).reshape(m.shape)  # cached: immutable bytes, never writable
+    return frozen(np.linspace(m0 * 0.7, m0 * 2.6, 96)[:, None])
 
 
 @functools.lru_cache(maxsize=64)
@@ -68,8 +67,12 @@ def _cells(m0: int, cells: bytes) -> tuple[np.ndarray, ...]:
         hi, lo = part.max(axis=1), part.min(axis=1)
         out += [(hi + lo) / 2, (hi - lo) / 2]
     out.append(m[:, 0] * (0.3 + _FIT_SLACK))
-    # cached: over immutable bytes, so no caller can make them writable again
-    return tuple(np.frombuffer(a.tobytes(), dtype=a.dtype).reshape(a.shape) for a in out)
+    return tuple(frozen(a) for a in out)
+
+
+def frozen(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` over immutable bytes: a cached array no caller can make writable again."""
+    return np.frombuffer(a.tobytes(), dtype=a.dtype).reshape(a.shape)
 
 
 def quantize(profile: np.ndarray) -> np.ndarray | None:

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..spec import PrinterSpec
-from .pattern import linear_box as _linear_box, quantize as _quantize
+from .pattern import frozen, linear_box as _linear_box, quantize as _quantize
 from .regions import corner_span
 from .raster import Page, Placement
 
@@ -130,7 +130,7 @@ def _encode_cached(fmt: str, content: bytes | str, text: str, ec_level: str | No
         mods = np.asarray(b.to_image(scale=1, add_quiet_zones=False, add_hrt=False)) < 128
         if fmt in LINEAR:
             mods = mods[:1]
-        return _frozen(mods)
+        return frozen(mods)
     return None
 
 
@@ -173,11 +173,6 @@ def _matrix_encodings(b) -> "Iterator[np.ndarray]":  # noqa: ANN001 - a barcodes
             mods = _encode_cached(fmt, payload, "", ec, gs1 and payload is text, version)
             if mods is not None and (version is None or mods.shape == size[1]):  # type: ignore[index]
                 yield mods
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    """A copy of ``a`` over immutable bytes: a cached array no caller can make writable again."""
-    return np.frombuffer(a.tobytes(), dtype=a.dtype).reshape(a.shape)
 
 
 #: Ink/paper contrast (gray levels) under which a symbol's colours are not told apart.
