@@ -170,8 +170,11 @@ class PgJobStore(JobBackend):
 
         return conn.cursor(row_factory=dict_row)
 
-    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
-        return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchone())
+    def _one(self, sql: str, args: tuple[Any, ...] = (), retry_s: float = 0.0, *,
+             until_closed: str | None = None) -> Any:
+        """The first row of ``sql`` (``retry_s``, ``until_closed``: as :meth:`Database.run` takes them)."""
+        return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchone(), retry_s,
+                           until_closed=until_closed)
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         return self.db.run(lambda conn: self._cur(conn).execute(sql, args).fetchall())
@@ -308,8 +311,8 @@ class PgJobStore(JobBackend):
         return job
 
     def _current(self, job_id: int) -> Job:
-        job = _job(self.db.run(lambda conn: self._cur(conn).execute(_SELECT + " WHERE id=%s", (int(job_id),)).fetchone(),
-                               RETRY_S, until_closed=f"the outcome of job {job_id}"))  # its bytes went out
+        job = _job(self._one(_SELECT + " WHERE id=%s", (int(job_id),), RETRY_S,
+                             until_closed=f"the outcome of job {job_id}"))  # its bytes went out
         if job is None:
             raise NotFound(f"no job {job_id}")
         return job
